@@ -1,0 +1,145 @@
+// Platform WebCrypto backend (Node ≥20, workerd, current browsers): X25519,
+// Ed25519 and AES-256-GCM run natively; bytes on the wire are identical to the
+// noble backend (test/crypto/differential.test.ts proves it).
+import type { AeadKey, CryptoBackend, Ed25519Signer, X25519KeyPair } from "./backend.ts";
+import { concatBytes, fromBase64Url, isAllZero } from "./bytes.ts";
+import { fail } from "./errors.ts";
+
+// PKCS#8 wrappers for raw 32-byte private keys (RFC 8410): WebCrypto has no
+// raw import for private OKP keys.
+const PKCS8_ED25519 = Uint8Array.of(0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20);
+const PKCS8_X25519 = Uint8Array.of(0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20);
+
+function subtle(): SubtleCrypto {
+  const s = globalThis.crypto?.subtle;
+  if (!s) throw new Error("WebCrypto is not available on this platform; use the noble backend");
+  return s;
+}
+
+/** TypeScript's DOM types want ArrayBuffer-backed views. */
+function bs(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  return bytes as Uint8Array<ArrayBuffer>;
+}
+
+async function publicFromJwk(key: CryptoKey): Promise<Uint8Array> {
+  const jwk = await subtle().exportKey("jwk", key);
+  const x = jwk.x === undefined ? null : fromBase64Url(jwk.x);
+  if (!x || x.length !== 32) throw new Error("WebCrypto returned an unexpected JWK");
+  return x;
+}
+
+function signerFromKeys(privateKey: CryptoKey, publicKey: Uint8Array): Ed25519Signer {
+  return {
+    publicKey,
+    sign: async (message) => new Uint8Array(await subtle().sign("Ed25519", privateKey, bs(message))),
+  };
+}
+
+// The verification key cache avoids re-importing the same public key for every
+// signature (hosts verify the same device keys repeatedly).
+const verifyKeyCache = new Map<string, CryptoKey>();
+const VERIFY_CACHE_MAX = 256;
+
+async function verifyKey(publicKey: Uint8Array): Promise<CryptoKey> {
+  const id = Array.from(publicKey, (b) => b.toString(16).padStart(2, "0")).join("");
+  const hit = verifyKeyCache.get(id);
+  if (hit) return hit;
+  const key = await subtle().importKey("raw", bs(publicKey), { name: "Ed25519" }, false, ["verify"]);
+  if (verifyKeyCache.size >= VERIFY_CACHE_MAX) verifyKeyCache.clear();
+  verifyKeyCache.set(id, key);
+  return key;
+}
+
+// L, the order of the Ed25519 base point, little-endian. RFC 8032 §5.1.7
+// requires S < L; we check it here explicitly so strictness never depends on
+// the platform's library.
+const ED25519_L = Uint8Array.of(
+  0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
+  0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10,
+);
+
+function scalarIsCanonical(s: Uint8Array): boolean {
+  for (let i = 31; i >= 0; i--) {
+    if (s[i]! < ED25519_L[i]!) return true;
+    if (s[i]! > ED25519_L[i]!) return false;
+  }
+  return false; // S == L
+}
+
+export const webCryptoBackend: CryptoBackend = {
+  name: "webcrypto",
+  generateSigner: async (options) => {
+    const pair = (await subtle().generateKey({ name: "Ed25519" }, options?.extractable ?? false, [
+      "sign",
+      "verify",
+    ])) as CryptoKeyPair;
+    const pub = new Uint8Array(await subtle().exportKey("raw", pair.publicKey));
+    return signerFromKeys(pair.privateKey, pub);
+  },
+  signerFromSeed: async (seed) => {
+    if (seed.length !== 32) throw new Error("Ed25519 seed must be 32 bytes");
+    const key = await subtle().importKey("pkcs8", bs(concatBytes(PKCS8_ED25519, seed)), { name: "Ed25519" }, true, [
+      "sign",
+    ]);
+    return signerFromKeys(key, await publicFromJwk(key));
+  },
+  verify: async (publicKey, message, signature) => {
+    if (publicKey.length !== 32 || signature.length !== 64) return false;
+    if (!scalarIsCanonical(signature.subarray(32))) return false;
+    try {
+      return await subtle().verify("Ed25519", await verifyKey(publicKey), bs(signature), bs(message));
+    } catch {
+      return false;
+    }
+  },
+  x25519FromPrivate: async (privateKey): Promise<X25519KeyPair> => {
+    if (privateKey.length !== 32) throw new Error("X25519 private key must be 32 bytes");
+    const key = await subtle().importKey(
+      "pkcs8",
+      bs(concatBytes(PKCS8_X25519, privateKey)),
+      { name: "X25519" },
+      true,
+      ["deriveBits"],
+    );
+    return {
+      publicKey: await publicFromJwk(key),
+      dh: async (peer) => {
+        if (peer.length !== 32) fail("HANDSHAKE_MALFORMED", "X25519 public key must be 32 bytes");
+        let shared: Uint8Array;
+        try {
+          const pub = await subtle().importKey("raw", bs(peer), { name: "X25519" }, false, []);
+          shared = new Uint8Array(await subtle().deriveBits({ name: "X25519", public: pub }, key, 256));
+        } catch {
+          // Platforms refuse low-order points or an all-zero result by throwing.
+          fail("LOW_ORDER_KEY");
+        }
+        if (isAllZero(shared)) fail("LOW_ORDER_KEY");
+        return shared;
+      },
+    };
+  },
+  aeadKey: async (raw): Promise<AeadKey> => {
+    if (raw.length !== 32) throw new Error("AES-256-GCM key must be 32 bytes");
+    const key = await subtle().importKey("raw", bs(raw), { name: "AES-GCM" }, false, ["encrypt", "decrypt"]);
+    return {
+      seal: async (nonce, aad, plaintext) =>
+        new Uint8Array(
+          await subtle().encrypt({ name: "AES-GCM", iv: bs(nonce), additionalData: bs(aad), tagLength: 128 }, key, bs(plaintext)),
+        ),
+      open: async (nonce, aad, ciphertext) => {
+        if (ciphertext.length < 16) return null;
+        try {
+          return new Uint8Array(
+            await subtle().decrypt(
+              { name: "AES-GCM", iv: bs(nonce), additionalData: bs(aad), tagLength: 128 },
+              key,
+              bs(ciphertext),
+            ),
+          );
+        } catch {
+          return null;
+        }
+      },
+    };
+  },
+};
