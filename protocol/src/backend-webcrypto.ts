@@ -2,7 +2,7 @@
 // Ed25519 and AES-256-GCM run natively; bytes on the wire are identical to the
 // noble backend (test/crypto/differential.test.ts proves it).
 import type { AeadKey, CryptoBackend, Ed25519Signer, X25519KeyPair } from "./backend.ts";
-import { concatBytes, fromBase64Url, isAllZero } from "./bytes.ts";
+import { bytesEqual, concatBytes, fromBase64Url, fromHex, isAllZero } from "./bytes.ts";
 import { fail } from "./errors.ts";
 
 // PKCS#8 wrappers for raw 32-byte private keys (RFC 8410): WebCrypto has no
@@ -58,12 +58,42 @@ const ED25519_L = Uint8Array.of(
   0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10,
 );
 
-function scalarIsCanonical(s: Uint8Array): boolean {
+/** a < bound, both 32-byte little-endian. */
+function lessThanLE(a: Uint8Array, bound: Uint8Array): boolean {
   for (let i = 31; i >= 0; i--) {
-    if (s[i]! < ED25519_L[i]!) return true;
-    if (s[i]! > ED25519_L[i]!) return false;
+    if (a[i]! < bound[i]!) return true;
+    if (a[i]! > bound[i]!) return false;
   }
-  return false; // S == L
+  return false; // equal
+}
+
+function scalarIsCanonical(s: Uint8Array): boolean {
+  return lessThanLE(s, ED25519_L);
+}
+
+// p = 2^255 - 19, little-endian.
+const ED25519_P = Uint8Array.of(
+  0xed, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f,
+);
+
+// y-coordinates (sign bit cleared) of the 8 small-order points: 1 (identity),
+// 0 (order 4), p-1 (order 2) and the two order-8 values.
+const ED25519_SMALL_ORDER_Y = [
+  "0100000000000000000000000000000000000000000000000000000000000000",
+  "0000000000000000000000000000000000000000000000000000000000000000",
+  "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+  "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+  "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+].map(fromHex);
+
+// OpenSSL accepts a public key with y >= p (RFC 8032 §5.1.3 says decoding
+// fails) and small-order keys, for which R = [S]B verifies for any message.
+// The noble backend (zip215: false) rejects both; match it here.
+function publicKeyIsStrict(a: Uint8Array): boolean {
+  const y = a.slice();
+  y[31] = y[31]! & 0x7f;
+  return lessThanLE(y, ED25519_P) && !ED25519_SMALL_ORDER_Y.some((s) => bytesEqual(y, s));
 }
 
 export const webCryptoBackend: CryptoBackend = {
@@ -86,6 +116,7 @@ export const webCryptoBackend: CryptoBackend = {
   verify: async (publicKey, message, signature) => {
     if (publicKey.length !== 32 || signature.length !== 64) return false;
     if (!scalarIsCanonical(signature.subarray(32))) return false;
+    if (!publicKeyIsStrict(publicKey)) return false;
     try {
       return await subtle().verify("Ed25519", await verifyKey(publicKey), bs(signature), bs(message));
     } catch {

@@ -63,11 +63,14 @@ export function errorCodeFromWire(wire: number): ErrorCode | undefined {
 export class AirlockProtocolError extends Error {
   readonly code: ErrorCode;
   readonly wire: number;
-  constructor(code: ErrorCode, detail?: string) {
+  /** True when the peer reported this error (an ABORT frame or a refusing verdict). */
+  readonly remote: boolean;
+  constructor(code: ErrorCode, detail?: string, options: { remote?: boolean } = {}) {
     super(detail ? `${ERRORS[code].message} (${detail})` : ERRORS[code].message);
     this.name = "AirlockProtocolError";
     this.code = code;
     this.wire = ERRORS[code].wire;
+    this.remote = options.remote ?? false;
   }
 }
 

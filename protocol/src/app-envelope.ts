@@ -1,0 +1,139 @@
+// The application-message envelope carried inside channel payloads: UTF-8
+// JSON, strictly validated with zod/mini (small enough for the client SDK).
+// The message bodies of the application protocol are registered per type with
+// defineAppProtocol(); this module owns only the envelope and its bounds.
+//
+//   { "v": 1, "type": "thread.start", "id": "c7", "re"?: "…", "thread"?: "…",
+//     "seq"?: 12, "ack"?: [{ "thread": "…", "seq": 11 }], "body": … }
+import * as z from "zod/mini";
+import { strictTextDecoder, textEncoder } from "./bytes.ts";
+import { MAX_APP_MESSAGE_BYTES } from "./constants.ts";
+import { AirlockProtocolError, fail } from "./errors.ts";
+
+export const APP_PROTOCOL_VERSION = 1;
+/** Deepest JSON nesting accepted (objects and arrays), checked before parsing. */
+export const MAX_JSON_DEPTH = 32;
+export const MAX_ACKS_PER_MESSAGE = 64;
+
+const messageId = z.string().check(z.regex(/^[A-Za-z0-9_-]{1,64}$/));
+const threadId = z.string().check(z.regex(/^[A-Za-z0-9_.:-]{1,128}$/));
+const sequence = z.int().check(z.gte(0), z.lte(Number.MAX_SAFE_INTEGER));
+
+export const appEnvelopeSchema = z.strictObject({
+  v: z.literal(APP_PROTOCOL_VERSION),
+  /** Dotted lower-case name, e.g. "thread.start". */
+  type: z.string().check(z.regex(/^[a-z][a-z0-9]*(\.[a-z][a-z0-9_]*){0,3}$/), z.maxLength(64)),
+  /** Unique per sender; for commands it is also the idempotency key. */
+  id: messageId,
+  /** The id of the message this one answers (results and errors). */
+  re: z.optional(messageId),
+  /** Event stream (thread) this message belongs to, with its sequence number. */
+  thread: z.optional(threadId),
+  seq: z.optional(sequence),
+  /** Cumulative acknowledgements: every event up to `seq` in `thread` was received. */
+  ack: z.optional(
+    z.array(z.strictObject({ thread: threadId, seq: sequence })).check(z.maxLength(MAX_ACKS_PER_MESSAGE)),
+  ),
+  body: z.unknown(),
+});
+
+export type AppEnvelope = z.infer<typeof appEnvelopeSchema>;
+
+/** Rejects nesting deeper than MAX_JSON_DEPTH without parsing (strings are skipped). */
+function checkJsonDepth(text: string): void {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > MAX_JSON_DEPTH) fail("APP_MESSAGE_INVALID", `nested deeper than ${MAX_JSON_DEPTH}`);
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+}
+
+/** Parses and validates an envelope from channel payload bytes. */
+export function decodeAppEnvelope(bytes: Uint8Array, maxBytes: number = MAX_APP_MESSAGE_BYTES): AppEnvelope {
+  if (bytes.length > maxBytes) fail("APP_MESSAGE_TOO_LARGE", `${bytes.length} > ${maxBytes} bytes`);
+  let text: string;
+  try {
+    text = strictTextDecoder.decode(bytes);
+  } catch {
+    fail("APP_MESSAGE_INVALID", "not UTF-8");
+  }
+  checkJsonDepth(text);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    fail("APP_MESSAGE_INVALID", "not JSON");
+  }
+  const parsed = z.safeParse(appEnvelopeSchema, json);
+  if (!parsed.success) fail("APP_MESSAGE_INVALID", summarizeIssues(parsed.error));
+  return parsed.data;
+}
+
+/** Validates and serialises an envelope; throws rather than send something the peer would reject. */
+export function encodeAppEnvelope(envelope: AppEnvelope, maxBytes: number = MAX_APP_MESSAGE_BYTES): Uint8Array {
+  const parsed = z.safeParse(appEnvelopeSchema, envelope);
+  if (!parsed.success) fail("APP_MESSAGE_INVALID", summarizeIssues(parsed.error));
+  const bytes = textEncoder.encode(JSON.stringify(parsed.data));
+  if (bytes.length > maxBytes) fail("APP_MESSAGE_TOO_LARGE", `${bytes.length} > ${maxBytes} bytes`);
+  return bytes;
+}
+
+function summarizeIssues(error: z.core.$ZodError): string {
+  return error.issues
+    .slice(0, 3)
+    .map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`)
+    .join("; ");
+}
+
+// ---------------------------------------------------- typed protocol registry
+
+type BodySchemas = Record<string, z.ZodMiniType>;
+
+/** A decoded message whose body has been validated against its type's schema. */
+export type TypedMessage<S extends BodySchemas> = {
+  [K in keyof S & string]: Omit<AppEnvelope, "type" | "body"> & { type: K; body: z.infer<S[K]> };
+}[keyof S & string];
+
+export interface AppProtocol<S extends BodySchemas> {
+  readonly types: readonly (keyof S & string)[];
+  /** Validates envelope and body; unknown types fail with APP_UNKNOWN_TYPE. */
+  decode(bytes: Uint8Array): TypedMessage<S>;
+  encode<K extends keyof S & string>(message: Omit<AppEnvelope, "type" | "body" | "v"> & { type: K; body: z.infer<S[K]> }): Uint8Array;
+}
+
+/** Every side understands `error`: a reply (re = failed message id) with a stable code. */
+export const errorBodySchema = z.strictObject({
+  code: z.string().check(z.regex(/^[A-Z][A-Z0-9_]{0,63}$/)),
+  message: z.string().check(z.maxLength(1024)),
+});
+
+export function defineAppProtocol<S extends BodySchemas>(schemas: S, maxBytes: number = MAX_APP_MESSAGE_BYTES): AppProtocol<S & { error: typeof errorBodySchema }> {
+  const all = { error: errorBodySchema, ...schemas } as S & { error: typeof errorBodySchema };
+  const lookup = (type: string): z.ZodMiniType | undefined =>
+    Object.prototype.hasOwnProperty.call(all, type) ? (all as BodySchemas)[type] : undefined;
+  return {
+    types: Object.keys(all) as (keyof S & string)[],
+    decode(bytes) {
+      const envelope = decodeAppEnvelope(bytes, maxBytes);
+      const schema = lookup(envelope.type);
+      if (!schema) throw new AirlockProtocolError("APP_UNKNOWN_TYPE", envelope.type);
+      const body = z.safeParse(schema, envelope.body);
+      if (!body.success) fail("APP_MESSAGE_INVALID", `${envelope.type} body: ${summarizeIssues(body.error)}`);
+      return { ...envelope, body: body.data } as never;
+    },
+    encode(message) {
+      const schema = lookup(message.type);
+      if (!schema) throw new AirlockProtocolError("APP_UNKNOWN_TYPE", message.type);
+      const body = z.safeParse(schema, message.body);
+      if (!body.success) fail("APP_MESSAGE_INVALID", `${message.type} body: ${summarizeIssues(body.error)}`);
+      return encodeAppEnvelope({ ...message, v: APP_PROTOCOL_VERSION, body: body.data } as AppEnvelope, maxBytes);
+    },
+  };
+}
