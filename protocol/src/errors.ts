@@ -65,12 +65,15 @@ export class AirlockProtocolError extends Error {
   readonly wire: number;
   /** True when the peer reported this error (an ABORT frame or a refusing verdict). */
   readonly remote: boolean;
-  constructor(code: ErrorCode, detail?: string, options: { remote?: boolean } = {}) {
+  /** A frame the failing side should still send to its peer (an authenticated refusal). */
+  readonly reply: Uint8Array | undefined;
+  constructor(code: ErrorCode, detail?: string, options: { remote?: boolean; reply?: Uint8Array } = {}) {
     super(detail ? `${ERRORS[code].message} (${detail})` : ERRORS[code].message);
     this.name = "AirlockProtocolError";
     this.code = code;
     this.wire = ERRORS[code].wire;
     this.remote = options.remote ?? false;
+    this.reply = options.reply;
   }
 }
 

@@ -333,7 +333,8 @@ export class HostHandshake {
   /**
    * Verifies ClientAuth. In pair mode this consumes the pairing link (single
    * use). The caller then shows the SAS (pair mode) and calls accept() or
-   * reject(); in resume mode the device key must already be trusted.
+   * reject(). In resume mode an untrusted key throws DEVICE_NOT_TRUSTED whose
+   * `reply` is the authenticated HostVerdict refusal to send.
    */
   async onClientAuth(body: Uint8Array): Promise<DeviceClaim> {
     this.#expect("sent-hello");
@@ -351,13 +352,19 @@ export class HostHandshake {
       if (bytesEqual(auth.devicePublicKey, o.hostSigner.publicKey)) fail("DEVICE_SIGNATURE_INVALID", "device key equals host key");
       this.#finalHash = this.#t.mix(ciphertext);
       this.#final = deriveFinal(this.#keys!.prk, this.#finalHash);
+      let trusted = true;
       if (this.#mode === HandshakeMode.PAIR) {
         if (!o.pairings.consume(this.#pairingId!)) fail("PAIRING_UNKNOWN", "already used");
-      } else if (!(await o.isTrustedDevice(auth.devicePublicKey))) {
-        fail("DEVICE_NOT_TRUSTED");
+      } else {
+        trusted = await o.isTrustedDevice(auth.devicePublicKey);
       }
       this.#claim = { mode: this.#mode, devicePublicKey: auth.devicePublicKey, deviceName: auth.deviceName, sas: this.#final.sas };
       this.#state = "verified";
+      if (!trusted) {
+        // The device proved its key, so it gets an authenticated refusal it can trust.
+        const reply = await this.reject("DEVICE_NOT_TRUSTED");
+        throw new AirlockProtocolError("DEVICE_NOT_TRUSTED", undefined, { reply });
+      }
       return this.#claim;
     });
   }

@@ -74,6 +74,14 @@ abstract class SessionBase {
     return frame;
   }
 
+  /**
+   * The frame to send the peer after `error` ended this session: its
+   * authenticated refusal when there is one, otherwise an ABORT.
+   */
+  failureFrame(error: AirlockProtocolError): Uint8Array {
+    return error.reply ?? this.abort(error.code);
+  }
+
   close(): void {
     this.closeWith(new AirlockProtocolError("CHANNEL_CLOSED"));
   }
@@ -238,6 +246,12 @@ export class HostSession extends SessionBase {
       this.state = "verifying";
       return { claim: this.claim };
     } catch (e) {
+      if (e instanceof AirlockProtocolError && e.reply) {
+        // The refusal's HostVerdict takes this side's next counter; re-frame it.
+        const frame = this.handshakeFrame(FrameType.HANDSHAKE, e.reply);
+        const err = new AirlockProtocolError(e.code, undefined, { reply: frame });
+        throw this.closeWith(err);
+      }
       throw this.closeWith(e);
     }
   }

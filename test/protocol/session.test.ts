@@ -43,3 +43,22 @@ describe.each([nobleBackend, webCryptoBackend])("session over $name", (backend) 
     expect(seen.remote).toBe(true);
   });
 });
+
+describe("refusals", () => {
+  it("gives an untrusted (revoked) device an authenticated DEVICE_NOT_TRUSTED verdict", async () => {
+    const f = await makeFixture(nobleBackend);
+    const device = resumingDevice(f);
+    const host = hostSession(f);
+    const serverHello = (await host.receive(await device.start())).reply!;
+    const { reply: auth } = await device.receive(serverHello);
+    const err = await host.receive(auth!).catch((e) => e);
+    expect(err.code).toBe("DEVICE_NOT_TRUSTED");
+    expect(host.currentState).toBe("closed");
+    const frame = host.failureFrame(err);
+    expect(frame[1]).toBe(0x01); // an authenticated HostVerdict, not an ABORT
+    const seen = await device.receive(frame).catch((e) => e);
+    expect(seen).toBeInstanceOf(AirlockProtocolError);
+    expect(seen.code).toBe("DEVICE_NOT_TRUSTED");
+    expect(seen.remote).toBe(true);
+  });
+});
