@@ -20,7 +20,7 @@ import { AirlockProtocolError, fail } from "./errors.ts";
 import { hkdfExpand, kdfInfo } from "./hash.ts";
 import { decodeHeader, FrameType, writeHeader, type FrameHeader } from "./header.ts";
 import { Direction, makeNonce } from "./nonce.ts";
-import { pad, paddedLength, unpad } from "./padding.ts";
+import { pad, unpad } from "./padding.ts";
 import { PROTOCOL_VERSION } from "./constants.ts";
 
 /** k[e+1] = HKDF-Expand(k[e], kdfInfo("ratchet", u32 BE e+1), 32). */
@@ -69,11 +69,12 @@ class KeyState {
     this.aead = backend.aeadKey(this.raw);
     this.startedAt = now;
   }
-  next(now: number): void {
-    const nextRaw = ratchetKey(this.raw, this.epoch + 1);
+  /** Moves to the next epoch, deleting the old key; `derived` is passed when already computed. */
+  next(now: number, derived?: { raw: Uint8Array; aead: Promise<AeadKey> }): void {
+    const raw = derived?.raw ?? ratchetKey(this.raw, this.epoch + 1);
     wipe(this.raw);
-    this.raw = nextRaw;
-    this.aead = this.backend.aeadKey(nextRaw);
+    this.raw = raw;
+    this.aead = derived?.aead ?? this.backend.aeadKey(raw);
     this.epoch++;
     this.count = 0;
     this.startedAt = now;
@@ -212,16 +213,12 @@ export class Channel {
     if (!padded) this.#fail("FRAME_DECRYPT_FAILED");
     let payload: Uint8Array;
     try {
-      if (paddedLength(0) > padded.length) fail("PADDING_INVALID");
       payload = unpad(padded);
     } catch (e) {
       throw this.#closeWith(e);
     }
     // Commit only after the frame authenticated: a forged epoch bump changes nothing.
-    if (ratcheted) {
-      k.next(this.#o.now());
-      wipe(ratcheted);
-    }
+    if (ratcheted) k.next(this.#o.now(), { raw: ratcheted, aead });
     k.count++;
     this.#receiveCounter++;
     return payload;

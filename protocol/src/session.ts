@@ -59,6 +59,8 @@ abstract class SessionBase {
     try {
       return await this.channel.seal(payload);
     } catch (e) {
+      // A payload that is too large is the caller's mistake, not the session's end.
+      if (!this.channel.closed) throw e;
       throw this.closeWith(e);
     }
   }
