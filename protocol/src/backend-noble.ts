@@ -39,7 +39,7 @@ export const nobleBackend: CryptoBackend = {
   verify: async (publicKey, message, signature) => {
     if (publicKey.length !== 32 || signature.length !== 64) return false;
     try {
-      return ed25519.verify(signature, message, publicKey, { zip215: true });
+      return ed25519.verify(signature, message, publicKey, { zip215: false });
     } catch {
       return false;
     }
