@@ -80,7 +80,11 @@ export function decodeAppEnvelope(bytes: Uint8Array, maxBytes: number = MAX_APP_
 export function encodeAppEnvelope(envelope: AppEnvelope, maxBytes: number = MAX_APP_MESSAGE_BYTES): Uint8Array {
   const parsed = z.safeParse(appEnvelopeSchema, envelope);
   if (!parsed.success) fail("APP_MESSAGE_INVALID", summarizeIssues(parsed.error));
-  const bytes = textEncoder.encode(JSON.stringify(parsed.data));
+  // JSON.stringify drops an undefined body, which decodeAppEnvelope requires.
+  if (parsed.data.body === undefined) fail("APP_MESSAGE_INVALID", "body: required");
+  const text = JSON.stringify(parsed.data);
+  checkJsonDepth(text);
+  const bytes = textEncoder.encode(text);
   if (bytes.length > maxBytes) fail("APP_MESSAGE_TOO_LARGE", `${bytes.length} > ${maxBytes} bytes`);
   return bytes;
 }

@@ -39,6 +39,14 @@ abstract class SessionBase {
   protected slot = 0;
   protected tuning: ChannelTuning;
   #error?: AirlockProtocolError;
+  /**
+   * Serialises start/receive/accept/reject. A transport may call receive() for
+   * each frame as it arrives without awaiting the previous call; without this,
+   * a frame processed while a handshake step is suspended on crypto could fail
+   * and wipe that step's keys mid-use (and the step would then reopen the
+   * closed session under keys derived from zeros).
+   */
+  #queue: Promise<unknown> = Promise.resolve();
 
   constructor(tuning: ChannelTuning = {}) {
     this.tuning = tuning;
@@ -151,6 +159,17 @@ abstract class SessionBase {
     return err;
   }
 
+  protected serialize<T>(op: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(op);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** After an awaited handshake step: a session closed meanwhile (close()/abort()) stays closed. */
+  protected checkNotClosed(): void {
+    if (this.state === "closed") throw new AirlockProtocolError("CHANNEL_CLOSED", this.#error?.code);
+  }
+
   protected expectState(...states: SessionState[]): void {
     if (!states.includes(this.state)) {
       if (this.state === "closed") throw new AirlockProtocolError("CHANNEL_CLOSED", this.#error?.code);
@@ -186,27 +205,40 @@ export class DeviceSession extends SessionBase {
   }
 
   /** The ClientHello frame that opens the session. */
-  async start(): Promise<Uint8Array> {
+  start(): Promise<Uint8Array> {
+    return this.serialize(() => this.#start());
+  }
+
+  async #start(): Promise<Uint8Array> {
     this.expectState("idle");
     this.state = "handshake";
     try {
-      return this.handshakeFrame(FrameType.HANDSHAKE, await this.#handshake.start());
+      const hello = await this.#handshake.start();
+      this.checkNotClosed();
+      return this.handshakeFrame(FrameType.HANDSHAKE, hello);
     } catch (e) {
       throw this.closeWith(e);
     }
   }
 
-  async receive(frame: Uint8Array): Promise<DeviceReceiveResult> {
+  receive(frame: Uint8Array): Promise<DeviceReceiveResult> {
+    return this.serialize(() => this.#receive(frame));
+  }
+
+  async #receive(frame: Uint8Array): Promise<DeviceReceiveResult> {
     this.expectState("handshake", "verifying", "open");
     if (this.state === "open") return { payload: await this.openData(frame) };
     const body = this.handshakeBody(frame);
     try {
       if (this.state === "handshake") {
         const auth = await this.#handshake.onServerHello(body);
+        this.checkNotClosed();
         this.state = "verifying";
         return { reply: this.handshakeFrame(FrameType.HANDSHAKE, auth), sas: this.#handshake.sas! };
       }
-      this.result = await this.#handshake.onHostVerdict(body);
+      const result = await this.#handshake.onHostVerdict(body);
+      this.checkNotClosed();
+      this.result = result;
       this.openChannel(this.result, "device", this.#backend);
       return { opened: this.result };
     } catch (e) {
@@ -238,13 +270,23 @@ export class HostSession extends SessionBase {
     this.state = "handshake";
   }
 
-  async receive(frame: Uint8Array): Promise<HostReceiveResult> {
+  receive(frame: Uint8Array): Promise<HostReceiveResult> {
+    return this.serialize(() => this.#receive(frame));
+  }
+
+  async #receive(frame: Uint8Array): Promise<HostReceiveResult> {
     this.expectState("handshake", "open");
     if (this.state === "open") return { payload: await this.openData(frame) };
     const body = this.handshakeBody(frame);
     try {
-      if (this.receiveCounter === 1n) return { reply: this.handshakeFrame(FrameType.HANDSHAKE, await this.#handshake.onClientHello(body)) };
-      this.claim = await this.#handshake.onClientAuth(body);
+      if (this.receiveCounter === 1n) {
+        const hello = await this.#handshake.onClientHello(body);
+        this.checkNotClosed();
+        return { reply: this.handshakeFrame(FrameType.HANDSHAKE, hello) };
+      }
+      const claim = await this.#handshake.onClientAuth(body);
+      this.checkNotClosed();
+      this.claim = claim;
       this.state = "verifying";
       return { claim: this.claim };
     } catch (e) {
@@ -259,9 +301,14 @@ export class HostSession extends SessionBase {
   }
 
   /** Trusts the verified device: returns the verdict frame; the channel is open. */
-  async accept(): Promise<Uint8Array> {
+  accept(): Promise<Uint8Array> {
+    return this.serialize(() => this.#accept());
+  }
+
+  async #accept(): Promise<Uint8Array> {
     this.expectState("verifying");
     const { verdict, result } = await this.#handshake.accept();
+    this.checkNotClosed();
     this.result = result;
     const frame = this.handshakeFrame(FrameType.HANDSHAKE, verdict);
     this.openChannel(result, "host", this.#backend);
@@ -269,7 +316,11 @@ export class HostSession extends SessionBase {
   }
 
   /** Refuses the verified device with an authenticated reason; the session closes. */
-  async reject(code: ErrorCode): Promise<Uint8Array> {
+  reject(code: ErrorCode): Promise<Uint8Array> {
+    return this.serialize(() => this.#reject(code));
+  }
+
+  async #reject(code: ErrorCode): Promise<Uint8Array> {
     this.expectState("verifying");
     const frame = this.handshakeFrame(FrameType.HANDSHAKE, await this.#handshake.reject(code));
     this.closeWith(new AirlockProtocolError(code));
