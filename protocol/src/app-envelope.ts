@@ -82,7 +82,12 @@ export function encodeAppEnvelope(envelope: AppEnvelope, maxBytes: number = MAX_
   if (!parsed.success) fail("APP_MESSAGE_INVALID", summarizeIssues(parsed.error));
   // JSON.stringify drops an undefined body, which decodeAppEnvelope requires.
   if (parsed.data.body === undefined) fail("APP_MESSAGE_INVALID", "body: required");
-  const text = JSON.stringify(parsed.data);
+  let text: string;
+  try {
+    text = JSON.stringify(parsed.data);
+  } catch (e) {
+    fail("APP_MESSAGE_INVALID", `body is not serialisable as JSON (${(e as Error).message})`);
+  }
   checkJsonDepth(text);
   const bytes = textEncoder.encode(text);
   if (bytes.length > maxBytes) fail("APP_MESSAGE_TOO_LARGE", `${bytes.length} > ${maxBytes} bytes`);

@@ -9,7 +9,7 @@ export const ERRORS = {
   LINK_UNSUPPORTED_VERSION: { wire: 0x03, message: "the pairing link uses an unsupported protocol version" },
   LINK_EXPIRED: { wire: 0x04, message: "the pairing link has expired; ask the host for a new one" },
   LINK_ROOM_MISMATCH: { wire: 0x05, message: "the pairing link's room id does not match its host key" },
-  LINK_INSECURE_RELAY: { wire: 0x06, message: "the relay URL must use https/wss (plain http/ws only on loopback)" },
+  LINK_INSECURE_URL: { wire: 0x06, message: "app and relay URLs must use https (plain http only on loopback)" },
 
   // Handshake
   HANDSHAKE_MALFORMED: { wire: 0x10, message: "a handshake message is malformed" },

@@ -46,7 +46,7 @@ export function checkBaseUrl(url: string, what: string): void {
   if (!m) fail("LINK_MALFORMED", `${what} is not a valid http(s) URL`);
   const [, scheme, host, port] = m;
   if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) fail("LINK_MALFORMED", `${what} has a bad port`);
-  if (scheme === "http" && !LOOPBACK_HOSTS.has(host!.toLowerCase())) fail("LINK_INSECURE_RELAY", what);
+  if (scheme === "http" && !LOOPBACK_HOSTS.has(host!.toLowerCase())) fail("LINK_INSECURE_URL", what);
 }
 
 export function encodePairingLink(link: Omit<PairingLink, "version" | "roomId"> & { roomId?: string }): string {

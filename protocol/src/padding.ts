@@ -27,7 +27,7 @@ export function pad(payload: Uint8Array): Uint8Array {
 
 /** Strict inverse of pad(): wrong bucket or non-zero padding fails PADDING_INVALID. */
 export function unpad(padded: Uint8Array): Uint8Array {
-  if (padded.length < PADDING_PREFIX_LENGTH) fail("PADDING_INVALID", "too short");
+  if (padded.length < PADDING_PREFIX_LENGTH || padded.length > MAX_PADDED_LENGTH) fail("PADDING_INVALID", "bad size");
   const length = view(padded).getUint32(0);
   if (length > padded.length - PADDING_PREFIX_LENGTH) fail("PADDING_INVALID", "length beyond plaintext");
   if (paddedLength(length) !== padded.length) fail("PADDING_INVALID", "wrong bucket");
