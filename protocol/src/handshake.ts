@@ -123,6 +123,7 @@ type DeviceState = "init" | "sent-hello" | "sent-auth" | "done" | "failed";
 export class DeviceHandshake {
   #o: DeviceHandshakeOptions;
   #state: DeviceState = "init";
+  #busy = false;
   #t = new Transcript();
   #ephemeral?: X25519KeyPair;
   #keys?: Derived;
@@ -229,17 +230,24 @@ export class DeviceHandshake {
   }
 
   #expect(state: DeviceState): void {
+    if (this.#busy) fail("UNEXPECTED_MESSAGE", "a handshake step is already running");
     if (this.#state !== state) fail("UNEXPECTED_MESSAGE", `device handshake is ${this.#state}`);
   }
 
-  /** Any failure is final: the handshake cannot be continued after an error. */
+  /**
+   * Runs one step. Steps never overlap (#busy), and any failure is final: the
+   * handshake cannot be continued after an error.
+   */
   async #guard<T>(step: () => Promise<T>): Promise<T> {
+    this.#busy = true;
     try {
       return await step();
     } catch (e) {
       this.#state = "failed";
       this.#finish();
       throw e instanceof AirlockProtocolError ? e : new AirlockProtocolError("HANDSHAKE_MALFORMED", String(e));
+    } finally {
+      this.#busy = false;
     }
   }
 
@@ -255,8 +263,8 @@ export class DeviceHandshake {
 export interface PairingLookup {
   /** Returns the PSK for a pending pairing id, or throws PAIRING_UNKNOWN / PAIRING_EXPIRED / PAIRING_RATE_LIMITED. */
   begin(pairingId: Uint8Array): { psk: Uint8Array };
-  /** Single use: true for the first caller only. Called once ClientAuth verifies. */
-  consume(pairingId: Uint8Array): boolean;
+  /** Single use: "consumed" for the first caller only. Called once ClientAuth verifies. */
+  consume(pairingId: Uint8Array): "consumed" | "unknown" | "expired";
 }
 
 export interface HostHandshakeOptions {
@@ -283,6 +291,7 @@ type HostState = "init" | "sent-hello" | "verified" | "done" | "failed";
 export class HostHandshake {
   #o: HostHandshakeOptions;
   #state: HostState = "init";
+  #busy = false;
   #t = new Transcript();
   #mode: HandshakeMode = HandshakeMode.RESUME;
   #pairingId?: Uint8Array;
@@ -354,7 +363,9 @@ export class HostHandshake {
       this.#final = deriveFinal(this.#keys!.prk, this.#finalHash);
       let trusted = true;
       if (this.#mode === HandshakeMode.PAIR) {
-        if (!o.pairings.consume(this.#pairingId!)) fail("PAIRING_UNKNOWN", "already used");
+        const outcome = o.pairings.consume(this.#pairingId!);
+        if (outcome === "expired") fail("PAIRING_EXPIRED");
+        if (outcome !== "consumed") fail("PAIRING_UNKNOWN", "already used");
       } else {
         trusted = await o.isTrustedDevice(auth.devicePublicKey);
       }
@@ -362,7 +373,7 @@ export class HostHandshake {
       this.#state = "verified";
       if (!trusted) {
         // The device proved its key, so it gets an authenticated refusal it can trust.
-        const reply = await this.reject("DEVICE_NOT_TRUSTED");
+        const reply = await this.#verdict(ERRORS.DEVICE_NOT_TRUSTED.wire);
         throw new AirlockProtocolError("DEVICE_NOT_TRUSTED", undefined, { reply });
       }
       return this.#claim;
@@ -372,7 +383,7 @@ export class HostHandshake {
   /** Accepts the device: returns the HostVerdict body and the session keys. */
   async accept(): Promise<{ verdict: Uint8Array; result: HandshakeResult }> {
     this.#expect("verified");
-    const verdict = await this.#verdict(0);
+    const verdict = await this.#guard(() => this.#verdict(0));
     const f = this.#final!;
     const claim = this.#claim!;
     const result: HandshakeResult = {
@@ -396,7 +407,7 @@ export class HostHandshake {
    */
   async reject(code: ErrorCode): Promise<Uint8Array> {
     this.#expect("verified");
-    const verdict = await this.#verdict(ERRORS[code].wire);
+    const verdict = await this.#guard(() => this.#verdict(ERRORS[code].wire));
     this.#finish("failed");
     return verdict;
   }
@@ -408,15 +419,20 @@ export class HostHandshake {
   }
 
   #expect(state: HostState): void {
+    if (this.#busy) fail("UNEXPECTED_MESSAGE", "a handshake step is already running");
     if (this.#state !== state) fail("UNEXPECTED_MESSAGE", `host handshake is ${this.#state}`);
   }
 
+  /** As DeviceHandshake's: steps never overlap and failures are final. */
   async #guard<T>(step: () => Promise<T>): Promise<T> {
+    this.#busy = true;
     try {
       return await step();
     } catch (e) {
       this.#finish("failed");
       throw e instanceof AirlockProtocolError ? e : new AirlockProtocolError("HANDSHAKE_MALFORMED", String(e));
+    } finally {
+      this.#busy = false;
     }
   }
 

@@ -90,12 +90,12 @@ export class PairingRegistry implements PairingLookup {
     return { psk: entry.psk.slice() };
   }
 
-  consume(pairingId: Uint8Array): boolean {
+  consume(pairingId: Uint8Array): "consumed" | "unknown" | "expired" {
     const id = toBase64Url(pairingId);
     const entry = this.#pending.get(id);
-    if (!entry) return false;
+    if (!entry) return "unknown";
     this.#drop(id);
-    return entry.expiresAt > this.#now();
+    return entry.expiresAt > this.#now() ? "consumed" : "expired";
   }
 
   /** Cancels a pending link (e.g. the operator closed the QR). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { nobleBackend, AirlockProtocolError, textEncoder } from "../../protocol/src/index.ts";
+import { nobleBackend, AirlockProtocolError, DeviceHandshake, HostHandshake, textEncoder } from "../../protocol/src/index.ts";
 import { webCryptoBackend } from "../../protocol/src/backend-webcrypto.ts";
 import { connect, hostSession, makeFixture, pairingDevice, resumingDevice, trust } from "./harness.ts";
 
@@ -60,5 +60,62 @@ describe("refusals", () => {
     expect(seen).toBeInstanceOf(AirlockProtocolError);
     expect(seen.code).toBe("DEVICE_NOT_TRUSTED");
     expect(seen.remote).toBe(true);
+  });
+});
+
+describe("handshake objects used directly", () => {
+  it("refuse a second step while one is running, and the running step still completes", async () => {
+    const f = await makeFixture(nobleBackend);
+    const host = new HostHandshake({
+      backend: nobleBackend,
+      hostSigner: f.host,
+      pairings: f.pairings,
+      isTrustedDevice: () => true,
+    });
+    const device = new DeviceHandshake({
+      backend: nobleBackend,
+      hostPublicKey: f.host.publicKey,
+      deviceSigner: f.device,
+      deviceName: "Phone",
+    });
+    const hello = await device.start();
+    const first = host.onClientHello(hello);
+    const second = await host.onClientHello(hello).catch((e) => e);
+    expect(second.code).toBe("UNEXPECTED_MESSAGE");
+    const serverHello = await first;
+    const auth = await device.onServerHello(serverHello);
+    await host.onClientAuth(auth);
+    const { verdict } = await host.accept();
+    const result = await device.onHostVerdict(verdict);
+    expect(result.mode).toBe(2);
+  });
+});
+
+describe("time-based rekey", () => {
+  it("a sender moves to the next epoch once its key is older than rekeyAfterMs, and the receiver follows", async () => {
+    const f = await makeFixture(nobleBackend);
+    trust(f, f.device.publicKey);
+    let now = 1_000_000;
+    const tuning = { rekeyAfterMs: 60_000, now: () => now };
+    const device = resumingDevice(f, { tuning });
+    const host = hostSession(f, tuning);
+    await connect(device, host);
+    const epochOf = (frame: Uint8Array) => new DataView(frame.buffer, frame.byteOffset).getUint32(4);
+
+    const a = await device.send(textEncoder.encode("a"));
+    expect(epochOf(a)).toBe(0);
+    await host.receive(a);
+    now += 59_999;
+    const b = await device.send(textEncoder.encode("b"));
+    expect(epochOf(b)).toBe(0);
+    await host.receive(b);
+    now += 1;
+    const c = await device.send(textEncoder.encode("c"));
+    expect(epochOf(c)).toBe(1);
+    expect(new TextDecoder().decode((await host.receive(c)).payload)).toBe("c");
+    // The reverse direction keeps its own clock and epoch.
+    const d = await host.send(textEncoder.encode("d"));
+    expect(epochOf(d)).toBe(1); // the host's send key is as old: same rule, its own key
+    expect(new TextDecoder().decode((await device.receive(d)).payload)).toBe("d");
   });
 });
