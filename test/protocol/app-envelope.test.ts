@@ -1,9 +1,9 @@
 // Application envelope: strict JSON validation, size and depth bounds, and the
 // typed protocol registry.
 import { describe, expect, it } from "vitest";
+import { codeOf } from "../support/errors.ts";
 import * as z from "zod/mini";
 import {
-  AirlockProtocolError,
   MAX_ACKS_PER_MESSAGE,
   MAX_APP_MESSAGE_BYTES,
   MAX_JSON_DEPTH,
@@ -12,17 +12,7 @@ import {
   encodeAppEnvelope,
   textEncoder,
   type AppEnvelope,
-  type ErrorCode,
 } from "../../protocol/src/index.ts";
-
-function codeOf(fn: () => unknown): ErrorCode | "no error" | "not a protocol error" {
-  try {
-    fn();
-  } catch (e) {
-    return e instanceof AirlockProtocolError ? e.code : "not a protocol error";
-  }
-  return "no error";
-}
 
 function messageOf(fn: () => unknown): string {
   try {

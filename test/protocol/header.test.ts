@@ -1,7 +1,7 @@
 // The relay-visible frame header codec.
 import { describe, expect, it } from "vitest";
+import { codeOf } from "../support/errors.ts";
 import {
-  AirlockProtocolError,
   FrameType,
   HEADER_LENGTH,
   MAX_FRAME_LENGTH,
@@ -13,18 +13,8 @@ import {
   isKnownFrameType,
   setFrameSlot,
   toHex,
-  type ErrorCode,
   type FrameHeader,
 } from "../../protocol/src/index.ts";
-
-function codeOf(fn: () => unknown): ErrorCode | "no error" | "not a protocol error" {
-  try {
-    fn();
-  } catch (e) {
-    return e instanceof AirlockProtocolError ? e.code : "not a protocol error";
-  }
-  return "no error";
-}
 
 function frame(h: Partial<FrameHeader> = {}, body: Uint8Array = Uint8Array.of(1, 2, 3)): Uint8Array {
   const header: FrameHeader = {

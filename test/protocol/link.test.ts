@@ -1,7 +1,7 @@
 // Pairing link: encode/parse round trip and every error parsePairingLink reports.
 import { describe, expect, it } from "vitest";
+import { codeOf } from "../support/errors.ts";
 import {
-  AirlockProtocolError,
   MAX_LINK_LENGTH,
   MAX_RELAY_URL_LENGTH,
   checkBaseUrl,
@@ -10,7 +10,6 @@ import {
   redactPairingLink,
   roomIdFor,
   toBase64Url,
-  type ErrorCode,
 } from "../../protocol/src/index.ts";
 
 const NOW = 1_800_000_000;
@@ -50,15 +49,6 @@ function withField(name: string, value: string): string {
   if (!f) throw new Error(name);
   f[1] = value;
   return raw(fs);
-}
-
-function codeOf(fn: () => unknown): ErrorCode | "no error" | "not a protocol error" {
-  try {
-    fn();
-  } catch (e) {
-    return e instanceof AirlockProtocolError ? e.code : "not a protocol error";
-  }
-  return "no error";
 }
 
 const parseCode = (text: string, now = NOW) => codeOf(() => parsePairingLink(text, now));

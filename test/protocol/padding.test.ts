@@ -1,7 +1,7 @@
 // Plaintext padding: size buckets and the strict inverse.
 import { describe, expect, it } from "vitest";
+import { codeOf } from "../support/errors.ts";
 import {
-  AirlockProtocolError,
   AEAD_TAG_LENGTH,
   HEADER_LENGTH,
   MAX_FRAME_LENGTH,
@@ -11,17 +11,7 @@ import {
   pad,
   paddedLength,
   unpad,
-  type ErrorCode,
 } from "../../protocol/src/index.ts";
-
-function codeOf(fn: () => unknown): ErrorCode | "no error" | "not a protocol error" {
-  try {
-    fn();
-  } catch (e) {
-    return e instanceof AirlockProtocolError ? e.code : "not a protocol error";
-  }
-  return "no error";
-}
 
 const K64 = 64 * 1024;
 
