@@ -11,7 +11,7 @@ const PKCS8_ED25519 = Uint8Array.of(0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x
 const PKCS8_X25519 = Uint8Array.of(0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20);
 
 function subtle(): SubtleCrypto {
-  const s = globalThis.crypto?.subtle;
+  const s = (globalThis as { crypto?: Crypto }).crypto?.subtle;
   if (!s) throw new Error("WebCrypto is not available on this platform; use the noble backend");
   return s;
 }
@@ -22,7 +22,7 @@ function bs(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
 }
 
 async function publicFromJwk(key: CryptoKey): Promise<Uint8Array> {
-  const jwk = await subtle().exportKey("jwk", key);
+  const jwk = (await subtle().exportKey("jwk", key)) as JsonWebKey;
   const x = jwk.x === undefined ? null : fromBase64Url(jwk.x);
   if (!x || x.length !== 32) throw new Error("WebCrypto returned an unexpected JWK");
   return x;
@@ -103,7 +103,7 @@ export const webCryptoBackend: CryptoBackend = {
       "sign",
       "verify",
     ])) as CryptoKeyPair;
-    const pub = new Uint8Array(await subtle().exportKey("raw", pair.publicKey));
+    const pub = new Uint8Array((await subtle().exportKey("raw", pair.publicKey)) as ArrayBuffer);
     return signerFromKeys(pair.privateKey, pub);
   },
   signerFromSeed: async (seed) => {
@@ -139,7 +139,9 @@ export const webCryptoBackend: CryptoBackend = {
         let shared: Uint8Array;
         try {
           const pub = await subtle().importKey("raw", bs(peer), { name: "X25519" }, false, []);
-          shared = new Uint8Array(await subtle().deriveBits({ name: "X25519", public: pub }, key, 256));
+          // (Cast: type packages disagree on the name of the `public` member.)
+          const algorithm = { name: "X25519", public: pub } as unknown as Parameters<SubtleCrypto["deriveBits"]>[0];
+          shared = new Uint8Array(await subtle().deriveBits(algorithm, key, 256));
         } catch {
           // Platforms refuse low-order points or an all-zero result by throwing.
           fail("LOW_ORDER_KEY");

@@ -43,7 +43,7 @@ export const secureRandom: RandomSource = (length) => {
   const out = new Uint8Array(length);
   // crypto.getRandomValues caps one call at 65,536 bytes.
   for (let i = 0; i < length; i += 65536) {
-    globalThis.crypto.getRandomValues(out.subarray(i, Math.min(length, i + 65536)));
+    (globalThis as unknown as { crypto: Crypto }).crypto.getRandomValues(out.subarray(i, Math.min(length, i + 65536)));
   }
   return out;
 };

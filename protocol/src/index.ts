@@ -17,3 +17,4 @@ export * from "./nonce.ts";
 export * from "./channel.ts";
 export * from "./session.ts";
 export * from "./app-envelope.ts";
+export * from "./relay.ts";

@@ -1,0 +1,520 @@
+// One Room per host: admits the host and its devices, forwards end-to-end
+// frames between them by slot, and polices counters, sizes and rates. It can
+// read nothing but frame headers.
+//
+// Lifecycle: sockets use the Hibernation API. Everything a socket needs
+// (role, counters, rate bucket) lives in its attachment, re-serialised after
+// every frame, so an evicted instance rebuilds its index lazily from
+// ctx.getWebSockets(). Storage holds only what outlives sockets (tickets,
+// allowlist, last seen, next slot) and is never written on the forwarding path.
+import { DurableObject } from "cloudflare:workers";
+import {
+  AirlockProtocolError,
+  allowlistMessage,
+  CHALLENGE_LENGTH,
+  decodeClientMessage,
+  decodeHeader,
+  encodeControl,
+  frameBody,
+  fromBase64Url,
+  isEndToEndType,
+  relayAuthMessage,
+  RelayClose,
+  RelayFrame,
+  roomIdFor,
+  setFrameSlot,
+  sha256,
+  SignaturePurpose,
+  toBase64Url,
+  verifyWithPurpose,
+  type ConnectedDevice,
+  type FrameHeader,
+  type HostCommand,
+  type RelayCloseCode,
+  type RelayLimits,
+} from "@airlock/protocol";
+import { webCryptoBackend } from "@airlock/protocol/webcrypto";
+import { limitsFrom, MAX_AUTH_FAILURES_PER_MINUTE, MAX_PENDING_CONNECTIONS, MAX_TICKET_TTL_MS, type Env } from "../src/config.ts";
+import { fullBucket, take, type Bucket } from "./token-bucket.ts";
+
+type Role = "host" | "device";
+
+interface PendingConn {
+  kind: "pending";
+  role: Role;
+  challenge: string;
+  deadline: number;
+  since: number;
+  bucket: Bucket;
+}
+
+interface HostConn {
+  kind: "host";
+  key: string;
+  since: number;
+  lastActive: number;
+  bucket: Bucket;
+  /** Next expected host→device counter, per device slot. */
+  counters: Record<number, bigint>;
+}
+
+interface DeviceConn {
+  kind: "device";
+  slot: number;
+  key: string;
+  via: "ticket" | "allowlist";
+  since: number;
+  lastActive: number;
+  bucket: Bucket;
+  /** Next expected device→host counter. */
+  next: bigint;
+}
+
+type Conn = PendingConn | HostConn | DeviceConn;
+
+interface Allowlist {
+  version: number;
+  keys: string[];
+}
+
+/** In-memory view of the sockets, rebuilt from attachments after eviction. */
+interface Index {
+  conns: Map<WebSocket, Conn>;
+  host: WebSocket | undefined;
+  slots: Map<number, WebSocket>;
+}
+
+const MAX_CLOSE_REASON_BYTES = 123;
+const encoder = new TextEncoder();
+
+function closeReason(text: string): string {
+  let reason = text;
+  while (encoder.encode(reason).length > MAX_CLOSE_REASON_BYTES) reason = reason.slice(0, -1);
+  return reason;
+}
+
+export class Room extends DurableObject<Env> {
+  readonly #limits: RelayLimits;
+  readonly #instanceId = crypto.randomUUID();
+  readonly #constructedAt = Date.now();
+  #index?: Index;
+  #allowlist?: Allowlist;
+  #authFailures: number[] = [];
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.#limits = limitsFrom(env);
+    // Keepalives are answered by the runtime without waking the object.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
+  }
+
+  // ------------------------------------------------------------ connections
+
+  override async fetch(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    const [, , , room, role] = url.pathname.split("/");
+    if (!room) return new Response("bad route", { status: 400 });
+    if (role === "debug") return Response.json(this.#debug());
+    if (role !== "host" && role !== "device") return new Response("bad route", { status: 400 });
+    await this.#rememberRoom(room);
+
+    const now = Date.now();
+    this.#authFailures = this.#authFailures.filter((t) => now - t < 60_000);
+    if (this.#authFailures.length >= MAX_AUTH_FAILURES_PER_MINUTE) {
+      return Response.json({ error: "RATE_LIMITED", message: "too many failed authentications; retry later" }, { status: 429 });
+    }
+
+    // Bound unauthenticated sockets; the oldest gives way so a flood cannot lock the host out.
+    const index = this.#state();
+    const pending = [...index.conns].filter(([, c]) => c.kind === "pending").sort((a, b) => a[1].since - b[1].since);
+    for (const [ws] of pending.slice(0, Math.max(0, pending.length - MAX_PENDING_CONNECTIONS + 1))) {
+      this.#drop(ws, RelayClose.ROOM_FULL, "too many unauthenticated connections");
+    }
+
+    const pair = new WebSocketPair();
+    const [client, server] = [pair[0], pair[1]];
+    this.ctx.acceptWebSocket(server, [role]);
+    const challenge = crypto.getRandomValues(new Uint8Array(CHALLENGE_LENGTH));
+    const conn: PendingConn = {
+      kind: "pending",
+      role,
+      challenge: toBase64Url(challenge),
+      deadline: now + this.#limits.authTimeoutMs,
+      since: now,
+      bucket: fullBucket(this.#limits.rateLimit.burst, now),
+    };
+    this.#save(server, conn);
+    this.#send(
+      server,
+      encodeControl(RelayFrame.CHALLENGE, { v: 1, role, room, challenge: conn.challenge, time: now, limits: this.#limits }),
+    );
+    await this.#scheduleAlarm(conn.deadline);
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    const conn = this.#state().conns.get(ws);
+    if (!conn) return this.#drop(ws, RelayClose.PROTOCOL_ERROR, "unknown connection");
+    if (typeof message === "string") {
+      return this.#drop(ws, RelayClose.FRAME_INVALID, 'text messages are not allowed (send "ping" to keep alive)');
+    }
+    const now = Date.now();
+    if (message.byteLength > this.#limits.maxFrameBytes) {
+      return this.#drop(ws, RelayClose.FRAME_TOO_LARGE, `frame larger than ${this.#limits.maxFrameBytes} bytes`);
+    }
+    if (!take(conn.bucket, this.#limits.rateLimit.framesPerSecond, this.#limits.rateLimit.burst, now)) {
+      return this.#drop(ws, RelayClose.RATE_LIMITED, "rate limit exceeded");
+    }
+    const frame = new Uint8Array(message);
+    let header: FrameHeader;
+    try {
+      header = decodeHeader(frame, this.#limits.maxFrameBytes);
+    } catch (e) {
+      return this.#drop(ws, RelayClose.FRAME_INVALID, e instanceof Error ? e.message : "bad frame");
+    }
+
+    switch (conn.kind) {
+      case "pending":
+        if (header.type !== RelayFrame.AUTH) return this.#drop(ws, RelayClose.AUTH_FAILED, "authenticate first");
+        return this.#authenticate(ws, conn, frameBody(frame));
+      case "host":
+        conn.lastActive = now;
+        if (isEndToEndType(header.type)) return this.#fromHost(ws, conn, header, frame);
+        if (header.type === RelayFrame.COMMAND) {
+          this.#save(ws, conn);
+          return this.#command(ws, conn, frameBody(frame));
+        }
+        return this.#drop(ws, RelayClose.FRAME_INVALID, `frame type ${header.type} not allowed from a host`);
+      case "device":
+        conn.lastActive = now;
+        if (isEndToEndType(header.type)) return this.#fromDevice(ws, conn, header, frame);
+        return this.#drop(ws, RelayClose.FRAME_INVALID, `frame type ${header.type} not allowed from a device`);
+    }
+  }
+
+  override async webSocketClose(ws: WebSocket): Promise<void> {
+    await this.#forget(ws);
+    this.#closeSocket(ws, RelayClose.NORMAL, "closed");
+  }
+
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    await this.#forget(ws);
+  }
+
+  /** Auth deadlines, idle sockets, expired tickets. */
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    const index = this.#state();
+    let nextDeadline = Infinity;
+    for (const [ws, conn] of [...index.conns]) {
+      if (conn.kind === "pending") {
+        if (conn.deadline <= now) this.#drop(ws, RelayClose.AUTH_TIMEOUT, "authentication deadline passed");
+        else nextDeadline = Math.min(nextDeadline, conn.deadline);
+        continue;
+      }
+      const pinged = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
+      if (now - Math.max(conn.lastActive, pinged) > this.#limits.idleTimeoutMs) {
+        this.#drop(ws, RelayClose.IDLE, "idle: no frame or ping in time");
+      }
+    }
+    await this.#purgeTickets(now);
+    if (index.conns.size > 0) {
+      await this.ctx.storage.setAlarm(Math.min(nextDeadline, now + Math.max(1000, this.#limits.idleTimeoutMs / 3)));
+    }
+  }
+
+  // ------------------------------------------------------------ admission
+
+  async #authenticate(ws: WebSocket, conn: PendingConn, body: Uint8Array): Promise<void> {
+    const room = await this.#room();
+    let auth;
+    try {
+      auth = decodeClientMessage(RelayFrame.AUTH, body);
+    } catch (e) {
+      return this.#authFailed(ws, e instanceof AirlockProtocolError ? e.message : "bad auth message");
+    }
+    const key = fromBase64Url(auth.key)!;
+    const message = relayAuthMessage(fromBase64Url(room)!, fromBase64Url(conn.challenge)!);
+    const purpose = conn.role === "host" ? SignaturePurpose.RELAY_HOST_AUTH : SignaturePurpose.RELAY_DEVICE_AUTH;
+    if (conn.role === "host") {
+      if (auth.ticket !== undefined) return this.#authFailed(ws, "hosts do not use tickets");
+      if (roomIdFor(key) !== room) return this.#authFailed(ws, "key does not own this room");
+    }
+    if (!(await verifyWithPurpose(webCryptoBackend, key, purpose, message, fromBase64Url(auth.sig)!))) {
+      return this.#authFailed(ws, "bad signature");
+    }
+    // Another event may have run while we verified: only a still-pending socket proceeds.
+    if (this.#state().conns.get(ws) !== conn) return;
+    if (conn.role === "host") return this.#admitHost(ws, conn, auth.key);
+    return this.#admitDevice(ws, conn, auth.key, auth.ticket);
+  }
+
+  async #admitHost(ws: WebSocket, conn: PendingConn, key: string): Promise<void> {
+    const allowlist = await this.#loadAllowlist();
+    if (this.#state().conns.get(ws) !== conn) return;
+    const index = this.#state();
+    // The new host session replaces the old one; devices must handshake again with it.
+    if (index.host && index.host !== ws) this.#drop(index.host, RelayClose.REPLACED, "another host connection authenticated");
+    for (const device of [...index.slots.values()]) this.#drop(device, RelayClose.HOST_RESTARTED, "host reconnected; reconnect");
+    const now = Date.now();
+    const host: HostConn = { kind: "host", key, since: now, lastActive: now, bucket: conn.bucket, counters: {} };
+    this.#save(ws, host);
+    const devices: ConnectedDevice[] = [];
+    this.#send(ws, encodeControl(RelayFrame.WELCOME, { role: "host", devices, allowlistVersion: allowlist.version }));
+  }
+
+  async #admitDevice(ws: WebSocket, conn: PendingConn, key: string, ticket: string | undefined): Promise<void> {
+    let via: DeviceConn["via"];
+    if (ticket !== undefined) {
+      if (!(await this.#redeemTicket(fromBase64Url(ticket)!))) return this.#authFailed(ws, "pairing ticket unknown, used or expired");
+      via = "ticket";
+    } else {
+      const list = await this.#loadAllowlist();
+      if (!list.keys.includes(key)) return this.#authFailed(ws, "device not allowed by the host");
+      via = "allowlist";
+    }
+    if (this.#state().conns.get(ws) !== conn) return;
+    if (this.#state().slots.size >= this.#limits.maxDevices) return this.#drop(ws, RelayClose.ROOM_FULL, "too many devices");
+    const slot = await this.#allocateSlot();
+    const now = Date.now();
+    const device: DeviceConn = { kind: "device", slot, key, via, since: now, lastActive: now, bucket: conn.bucket, next: 0n };
+    this.#save(ws, device);
+    const host = this.#state().host;
+    const lastSeen = (await this.ctx.storage.get<number>("lastSeen")) ?? undefined;
+    this.#send(
+      ws,
+      encodeControl(RelayFrame.WELCOME, {
+        role: "device",
+        slot,
+        host: host ? { online: true } : { online: false, ...(lastSeen !== undefined ? { lastSeen } : {}) },
+      }),
+    );
+    if (host) this.#send(host, encodeControl(RelayFrame.PRESENCE, { device: "joined", slot, key, via }));
+  }
+
+  #authFailed(ws: WebSocket, reason: string): void {
+    this.#authFailures.push(Date.now());
+    this.#drop(ws, RelayClose.AUTH_FAILED, reason);
+  }
+
+  async #redeemTicket(ticket: Uint8Array): Promise<boolean> {
+    const hash = toBase64Url(sha256(ticket));
+    const tickets = (await this.ctx.storage.get<Record<string, number>>("tickets")) ?? {};
+    const expiresAt = tickets[hash];
+    if (expiresAt === undefined) return false;
+    delete tickets[hash]; // single use, also when expired
+    await this.ctx.storage.put("tickets", tickets);
+    return expiresAt > Date.now();
+  }
+
+  async #allocateSlot(): Promise<number> {
+    // Slots only move forward (wrapping at 65535, skipping live ones), so a late
+    // host frame for a departed device can never reach a newcomer.
+    const used = this.#state().slots;
+    let slot = (await this.ctx.storage.get<number>("nextSlot")) ?? 1;
+    while (used.has(slot)) slot = slot >= 0xffff ? 1 : slot + 1;
+    await this.ctx.storage.put("nextSlot", slot >= 0xffff ? 1 : slot + 1);
+    return slot;
+  }
+
+  // ------------------------------------------------------------ forwarding
+
+  #fromHost(ws: WebSocket, conn: HostConn, header: FrameHeader, frame: Uint8Array): void {
+    const target = this.#state().slots.get(header.slot);
+    if (!target) {
+      this.#save(ws, conn); // the device left; its frames are dropped
+      return;
+    }
+    const expected = conn.counters[header.slot] ?? 0n;
+    if (header.counter !== expected) {
+      return this.#drop(ws, RelayClose.COUNTER_VIOLATION, `slot ${header.slot}: expected counter ${expected}, got ${header.counter}`);
+    }
+    conn.counters[header.slot] = expected + 1n;
+    this.#save(ws, conn);
+    this.#send(target, frame);
+  }
+
+  #fromDevice(ws: WebSocket, conn: DeviceConn, header: FrameHeader, frame: Uint8Array): void {
+    if (header.counter !== conn.next) {
+      return this.#drop(ws, RelayClose.COUNTER_VIOLATION, `expected counter ${conn.next}, got ${header.counter}`);
+    }
+    conn.next += 1n;
+    this.#save(ws, conn);
+    const host = this.#state().host;
+    if (!host) return; // host offline: devices know from presence; nothing is queued
+    setFrameSlot(frame, conn.slot); // stamp the authenticated slot: devices cannot spoof each other
+    this.#send(host, frame);
+  }
+
+  // ------------------------------------------------------------ host commands
+
+  async #command(ws: WebSocket, host: HostConn, body: Uint8Array): Promise<void> {
+    let command: HostCommand;
+    try {
+      command = decodeClientMessage(RelayFrame.COMMAND, body);
+    } catch (e) {
+      this.#send(ws, encodeControl(RelayFrame.NOTICE, { code: "BAD_COMMAND", message: (e as Error).message.slice(0, 256) }));
+      return;
+    }
+    const result = (error?: string) =>
+      this.#send(ws, encodeControl(RelayFrame.RESULT, { id: command.id, ok: error === undefined, ...(error ? { error } : {}) }));
+    switch (command.op) {
+      case "ticket.add": {
+        const now = Date.now();
+        if (command.expiresAt <= now || command.expiresAt > now + MAX_TICKET_TTL_MS) return result("expiry out of range");
+        const tickets = await this.#purgeTickets(now);
+        if (Object.keys(tickets).length >= this.#limits.maxPendingTickets) return result("too many pending tickets");
+        tickets[command.hash] = command.expiresAt;
+        await this.ctx.storage.put("tickets", tickets);
+        return result();
+      }
+      case "allowlist.set": {
+        const current = await this.#loadAllowlist();
+        if (command.version <= current.version) return result(`stale version (current ${current.version})`);
+        if (new Set(command.keys).size !== command.keys.length) return result("duplicate keys");
+        const room = fromBase64Url(await this.#room())!;
+        const message = allowlistMessage(room, command.version, command.keys.map((k) => fromBase64Url(k)!));
+        const ok = await verifyWithPurpose(webCryptoBackend, fromBase64Url(host.key)!, SignaturePurpose.DEVICE_ALLOWLIST, message, fromBase64Url(command.sig)!);
+        if (!ok) return result("bad allowlist signature");
+        const list: Allowlist = { version: command.version, keys: command.keys };
+        await this.ctx.storage.put("allowlist", list);
+        this.#allowlist = list;
+        // Revocation takes effect at once for devices admitted by the allowlist.
+        for (const [ws2, conn] of [...this.#state().conns]) {
+          if (conn.kind === "device" && conn.via === "allowlist" && !list.keys.includes(conn.key)) {
+            this.#drop(ws2, RelayClose.REVOKED, "device revoked by the host");
+          }
+        }
+        return result();
+      }
+      case "device.kick": {
+        if (command.key === undefined && command.slot === undefined) return result("name a key or a slot");
+        for (const [ws2, conn] of [...this.#state().conns]) {
+          if (conn.kind !== "device") continue;
+          if (command.key !== undefined && conn.key === command.key) this.#drop(ws2, RelayClose.REVOKED, "device revoked by the host");
+          else if (command.slot !== undefined && conn.slot === command.slot) this.#drop(ws2, RelayClose.KICKED, "disconnected by the host");
+        }
+        return result();
+      }
+    }
+  }
+
+  // ------------------------------------------------------------ state
+
+  #state(): Index {
+    if (this.#index) return this.#index;
+    const index: Index = { conns: new Map(), host: undefined, slots: new Map() };
+    for (const ws of this.ctx.getWebSockets()) {
+      const conn = ws.deserializeAttachment() as Conn | null;
+      if (!conn) continue;
+      index.conns.set(ws, conn);
+      if (conn.kind === "host") index.host = ws;
+      if (conn.kind === "device") index.slots.set(conn.slot, ws);
+    }
+    this.#index = index;
+    return index;
+  }
+
+  /** Persists a connection's state in its attachment (survives hibernation) and indexes it. */
+  #save(ws: WebSocket, conn: Conn): void {
+    ws.serializeAttachment(conn);
+    const index = this.#state();
+    index.conns.set(ws, conn);
+    if (conn.kind === "host") index.host = ws;
+    if (conn.kind === "device") index.slots.set(conn.slot, ws);
+  }
+
+  /** Bookkeeping for a socket that is gone: presence updates and counters. */
+  async #forget(ws: WebSocket): Promise<void> {
+    const index = this.#state();
+    const conn = index.conns.get(ws);
+    if (!conn) return;
+    index.conns.delete(ws);
+    if (conn.kind === "host" && index.host === ws) {
+      index.host = undefined;
+      const lastSeen = Date.now();
+      for (const device of index.slots.values()) this.#send(device, encodeControl(RelayFrame.PRESENCE, { host: "offline", lastSeen }));
+      await this.ctx.storage.put("lastSeen", lastSeen);
+    }
+    if (conn.kind === "device" && index.slots.get(conn.slot) === ws) {
+      index.slots.delete(conn.slot);
+      const host = index.host;
+      const hostConn = host && index.conns.get(host);
+      if (host && hostConn?.kind === "host") {
+        delete hostConn.counters[conn.slot];
+        this.#save(host, hostConn);
+        this.#send(host, encodeControl(RelayFrame.PRESENCE, { device: "left", slot: conn.slot }));
+      }
+    }
+  }
+
+  /** Closes a socket with a documented code, after its bookkeeping. */
+  #drop(ws: WebSocket, code: RelayCloseCode, reason: string): void {
+    void this.#forget(ws);
+    this.#closeSocket(ws, code, reason);
+  }
+
+  #closeSocket(ws: WebSocket, code: number, reason: string): void {
+    try {
+      ws.close(code, closeReason(reason));
+    } catch {
+      // already closing or closed
+    }
+  }
+
+  #send(ws: WebSocket, data: Uint8Array): void {
+    try {
+      ws.send(data);
+    } catch {
+      // the socket is closing; its close handler does the bookkeeping
+    }
+  }
+
+  #roomId?: string;
+
+  /** The room id this object serves (learnt from the first request's URL, kept in storage). */
+  async #room(): Promise<string> {
+    this.#roomId ??= (await this.ctx.storage.get<string>("room")) ?? "";
+    return this.#roomId;
+  }
+
+  async #rememberRoom(room: string): Promise<void> {
+    if ((await this.#room()) !== room) {
+      await this.ctx.storage.put("room", room);
+      this.#roomId = room;
+    }
+  }
+
+  async #loadAllowlist(): Promise<Allowlist> {
+    this.#allowlist ??= (await this.ctx.storage.get<Allowlist>("allowlist")) ?? { version: 0, keys: [] };
+    return this.#allowlist;
+  }
+
+  async #purgeTickets(now: number): Promise<Record<string, number>> {
+    const tickets = (await this.ctx.storage.get<Record<string, number>>("tickets")) ?? {};
+    let changed = false;
+    for (const [hash, expiresAt] of Object.entries(tickets)) {
+      if (expiresAt <= now) {
+        delete tickets[hash];
+        changed = true;
+      }
+    }
+    if (changed) await this.ctx.storage.put("tickets", tickets);
+    return tickets;
+  }
+
+  async #scheduleAlarm(at: number): Promise<void> {
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+  }
+
+  #debug() {
+    return {
+      instanceId: this.#instanceId,
+      constructedAt: this.#constructedAt,
+      sockets: [...this.#state().conns.values()].map((c) =>
+        c.kind === "device" ? { kind: c.kind, slot: c.slot, via: c.via, next: c.next.toString() } : c.kind === "host" ? { kind: c.kind, counters: Object.fromEntries(Object.entries(c.counters).map(([k, v]) => [k, v.toString()])) } : { kind: c.kind },
+      ),
+    };
+  }
+}

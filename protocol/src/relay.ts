@@ -1,0 +1,209 @@
+// Relay control messages: what clients and the relay say to each other about
+// admission, presence and limits. They travel as frames (header.ts) whose type
+// is in 0x20–0x3f, with a UTF-8 JSON body; the relay never sees anything else
+// but the headers of end-to-end frames. docs/protocol.md §9 specifies them.
+//
+// This module carries no crypto implementation: it builds the byte strings
+// that hosts and devices sign (signatures.ts purposes) and the relay verifies.
+import * as z from "zod/mini";
+import { concatBytes, fromBase64Url, strictTextDecoder, textEncoder, u16be, u64be } from "./bytes.ts";
+import { PUBLIC_KEY_LENGTH, ROOM_ID_LENGTH } from "./constants.ts";
+import { AirlockProtocolError, fail } from "./errors.ts";
+import { decodeHeader, encodeFrame, frameBody, FrameType } from "./header.ts";
+
+export const RelayFrame = {
+  // relay → client
+  CHALLENGE: 0x20,
+  WELCOME: 0x21,
+  PRESENCE: 0x22,
+  NOTICE: 0x23,
+  RESULT: 0x24,
+  // client → relay
+  AUTH: 0x30,
+  COMMAND: 0x31,
+} as const;
+export type RelayFrameType = (typeof RelayFrame)[keyof typeof RelayFrame];
+
+/** Largest control-frame body either side accepts. */
+export const MAX_CONTROL_BODY = 16 * 1024;
+export const CHALLENGE_LENGTH = 32;
+/** Most keys a host may publish in its device allowlist. */
+export const MAX_ALLOWLIST_KEYS = 64;
+
+/** Text message a client sends to keep its socket alive; the relay answers "pong" without waking. */
+export const PING_TEXT = "ping";
+export const PONG_TEXT = "pong";
+
+/** WebSocket close codes the relay uses; the reason text is at most 123 bytes. */
+export const RelayClose = {
+  NORMAL: 1000,
+  AUTH_TIMEOUT: 4001,
+  AUTH_FAILED: 4002,
+  REPLACED: 4003,
+  REVOKED: 4004,
+  FRAME_INVALID: 4005,
+  FRAME_TOO_LARGE: 4006,
+  COUNTER_VIOLATION: 4007,
+  RATE_LIMITED: 4008,
+  ROOM_FULL: 4009,
+  IDLE: 4010,
+  HOST_RESTARTED: 4011,
+  KICKED: 4012,
+  PROTOCOL_ERROR: 4013,
+} as const;
+export type RelayCloseCode = (typeof RelayClose)[keyof typeof RelayClose];
+
+// ------------------------------------------------------------------ schemas
+
+const b64u = (bytes: number) =>
+  z.string().check(
+    z.refine((s) => fromBase64Url(s)?.length === bytes, { message: `must be ${bytes} bytes of base64url` }),
+  );
+const key = b64u(PUBLIC_KEY_LENGTH);
+const slot = z.int().check(z.gte(1), z.lte(0xffff));
+const millis = z.int().check(z.gte(0), z.lte(Number.MAX_SAFE_INTEGER));
+
+export const relayLimitsSchema = z.strictObject({
+  maxFrameBytes: z.int(),
+  maxDevices: z.int(),
+  maxPendingTickets: z.int(),
+  authTimeoutMs: z.int(),
+  idleTimeoutMs: z.int(),
+  rateLimit: z.strictObject({ framesPerSecond: z.number(), burst: z.int() }),
+});
+export type RelayLimits = z.infer<typeof relayLimitsSchema>;
+
+const deviceEntry = z.strictObject({ slot, key, via: z.enum(["ticket", "allowlist"]) });
+export type ConnectedDevice = z.infer<typeof deviceEntry>;
+
+export const relayToClient = {
+  [RelayFrame.CHALLENGE]: z.strictObject({
+    v: z.literal(1),
+    role: z.enum(["host", "device"]),
+    room: z.string(),
+    challenge: b64u(CHALLENGE_LENGTH),
+    /** Relay clock (unix ms), for clients that want to estimate skew. */
+    time: millis,
+    limits: relayLimitsSchema,
+  }),
+  [RelayFrame.WELCOME]: z.union([
+    z.strictObject({ role: z.literal("host"), devices: z.array(deviceEntry), allowlistVersion: z.int() }),
+    z.strictObject({
+      role: z.literal("device"),
+      slot,
+      host: z.strictObject({ online: z.boolean(), lastSeen: z.optional(millis) }),
+    }),
+  ]),
+  [RelayFrame.PRESENCE]: z.union([
+    z.strictObject({ host: z.enum(["online", "offline"]), lastSeen: z.optional(millis) }),
+    z.strictObject({ device: z.literal("joined"), slot, key, via: z.enum(["ticket", "allowlist"]) }),
+    z.strictObject({ device: z.literal("left"), slot }),
+  ]),
+  [RelayFrame.NOTICE]: z.strictObject({ code: z.string().check(z.maxLength(64)), message: z.string().check(z.maxLength(256)) }),
+  [RelayFrame.RESULT]: z.strictObject({
+    id: z.string().check(z.regex(/^[A-Za-z0-9_-]{1,64}$/)),
+    ok: z.boolean(),
+    error: z.optional(z.string().check(z.maxLength(256))),
+  }),
+} as const;
+
+export const clientToRelay = {
+  [RelayFrame.AUTH]: z.strictObject({
+    /** The signer's Ed25519 public key (host key or device key). */
+    key,
+    /** Signature over relayAuthMessage() with the role's purpose. */
+    sig: b64u(64),
+    /** Devices pairing for the first time: the link's relay ticket (identity.ts). */
+    ticket: z.optional(b64u(32)),
+  }),
+  [RelayFrame.COMMAND]: z.union([
+    z.strictObject({
+      id: z.string().check(z.regex(/^[A-Za-z0-9_-]{1,64}$/)),
+      op: z.literal("ticket.add"),
+      /** SHA-256 of the relay ticket. */
+      hash: b64u(32),
+      expiresAt: millis,
+    }),
+    z.strictObject({
+      id: z.string().check(z.regex(/^[A-Za-z0-9_-]{1,64}$/)),
+      op: z.literal("allowlist.set"),
+      version: z.int().check(z.gte(1), z.lte(Number.MAX_SAFE_INTEGER)),
+      keys: z.array(key).check(z.maxLength(MAX_ALLOWLIST_KEYS)),
+      sig: b64u(64),
+    }),
+    z.strictObject({
+      id: z.string().check(z.regex(/^[A-Za-z0-9_-]{1,64}$/)),
+      op: z.literal("device.kick"),
+      /** Close every connection of this device key (revocation), or one slot. */
+      key: z.optional(key),
+      slot: z.optional(slot),
+    }),
+  ]),
+} as const;
+
+export type RelayMessage<T extends keyof typeof relayToClient> = z.infer<(typeof relayToClient)[T]>;
+export type ClientMessage<T extends keyof typeof clientToRelay> = z.infer<(typeof clientToRelay)[T]>;
+export type HostCommand = ClientMessage<typeof RelayFrame.COMMAND>;
+
+// ------------------------------------------------------------------ codecs
+
+/** Encodes a control frame (counter 0, epoch 0; control frames are outside the e2e counters). */
+export function encodeControl(type: RelayFrameType, body: unknown): Uint8Array {
+  return encodeFrame({ type, slot: 0, epoch: 0, counter: 0n }, textEncoder.encode(JSON.stringify(body)));
+}
+
+function parseBody<S extends z.ZodMiniType>(schema: S, body: Uint8Array): z.infer<S> {
+  if (body.length > MAX_CONTROL_BODY) fail("FRAME_TOO_LARGE", "control body");
+  let json: unknown;
+  try {
+    json = JSON.parse(strictTextDecoder.decode(body));
+  } catch {
+    fail("FRAME_MALFORMED", "control body is not UTF-8 JSON");
+  }
+  const parsed = z.safeParse(schema, json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    fail("FRAME_MALFORMED", `control body: ${issue ? `${issue.path.join(".") || "(root)"} ${issue.message}` : "invalid"}`);
+  }
+  return parsed.data;
+}
+
+/** Decodes a relay → client control frame (clients call this for types 0x20–0x2f). */
+export function decodeRelayMessage(frame: Uint8Array): { [T in keyof typeof relayToClient]: { type: T; body: RelayMessage<T> } }[keyof typeof relayToClient] {
+  const header = decodeHeader(frame);
+  const schema = (relayToClient as Record<number, z.ZodMiniType>)[header.type];
+  if (!schema) throw new AirlockProtocolError("FRAME_MALFORMED", `not a relay message type: ${header.type}`);
+  return { type: header.type, body: parseBody(schema, frameBody(frame)) } as never;
+}
+
+/** Decodes a client → relay control body (the relay calls this after decoding the header). */
+export function decodeClientMessage<T extends keyof typeof clientToRelay>(type: T, body: Uint8Array): ClientMessage<T> {
+  return parseBody(clientToRelay[type], body) as ClientMessage<T>;
+}
+
+export function isRelayControlType(type: number): boolean {
+  return type >= FrameType.RELAY_CONTROL_MIN && type <= FrameType.RELAY_CONTROL_MAX;
+}
+
+/** End-to-end frame types the relay forwards (it reads only their headers). */
+export function isEndToEndType(type: number): boolean {
+  return type === FrameType.HANDSHAKE || type === FrameType.DATA || type === FrameType.ABORT;
+}
+
+// ------------------------------------------------------- signed byte strings
+
+/** What a host or device signs to answer a relay challenge: room id bytes || challenge. */
+export function relayAuthMessage(roomId: Uint8Array, challenge: Uint8Array): Uint8Array {
+  if (roomId.length !== ROOM_ID_LENGTH || challenge.length !== CHALLENGE_LENGTH) throw new Error("bad relay auth input");
+  return concatBytes(roomId, challenge);
+}
+
+/**
+ * What a host signs to publish its allowlist: room id || u64 version ||
+ * u16 count || keys (each 32 bytes, in the order sent).
+ */
+export function allowlistMessage(roomId: Uint8Array, version: number, keys: readonly Uint8Array[]): Uint8Array {
+  if (roomId.length !== ROOM_ID_LENGTH) throw new Error("bad room id");
+  if (keys.length > MAX_ALLOWLIST_KEYS) throw new Error("allowlist too long");
+  return concatBytes(roomId, u64be(BigInt(version)), u16be(keys.length), ...keys);
+}

@@ -1,0 +1,44 @@
+// Relay limits, read from Worker vars (wrangler.toml [vars]) with safe
+// defaults. Invalid values fall back to the default rather than fail open.
+import type { RelayLimits } from "@airlock/protocol";
+
+export interface Env {
+  ROOMS: DurableObjectNamespace;
+  ASSETS: Fetcher;
+  MAX_FRAME_BYTES?: string;
+  MAX_DEVICES?: string;
+  MAX_PENDING_TICKETS?: string;
+  AUTH_TIMEOUT_MS?: string;
+  IDLE_TIMEOUT_MS?: string;
+  RATE_LIMIT_FRAMES_PER_SECOND?: string;
+  RATE_LIMIT_BURST?: string;
+  AIRLOCK_DEBUG?: string;
+}
+
+export const RELAY_VERSION = "0.1.0";
+/** Unauthenticated sockets kept per room; the oldest is dropped beyond it. */
+export const MAX_PENDING_CONNECTIONS = 8;
+/** Failed authentications per room per minute before new attempts are refused. */
+export const MAX_AUTH_FAILURES_PER_MINUTE = 30;
+/** Longest a host may ask the relay to keep a pairing ticket. */
+export const MAX_TICKET_TTL_MS = 60 * 60 * 1000;
+
+function int(value: string | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined || !/^\d+$/.test(value)) return fallback;
+  const n = Number(value);
+  return n >= min && n <= max ? n : fallback;
+}
+
+export function limitsFrom(env: Env): RelayLimits {
+  return {
+    maxFrameBytes: int(env.MAX_FRAME_BYTES, 1024 * 1024, 1024, 1024 * 1024),
+    maxDevices: int(env.MAX_DEVICES, 16, 1, 1024),
+    maxPendingTickets: int(env.MAX_PENDING_TICKETS, 8, 1, 64),
+    authTimeoutMs: int(env.AUTH_TIMEOUT_MS, 10_000, 500, 120_000),
+    idleTimeoutMs: int(env.IDLE_TIMEOUT_MS, 90_000, 1_000, 3_600_000),
+    rateLimit: {
+      framesPerSecond: int(env.RATE_LIMIT_FRAMES_PER_SECOND, 4000, 1, 1_000_000),
+      burst: int(env.RATE_LIMIT_BURST, 8000, 1, 1_000_000),
+    },
+  };
+}
