@@ -38,6 +38,8 @@ export interface StartRelayOptions {
 }
 
 export async function startRelay(options: StartRelayOptions = {}): Promise<RelayServer> {
+  // Tests run offline: don't let wrangler try to fetch Cloudflare's Request.cf sample.
+  process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
   const bindings = Object.fromEntries(
     Object.entries({ AIRLOCK_DEBUG: "1", ...options.vars }).map(([k, v]) => [k, { type: "plain_text" as const, value: v }]),
   );
