@@ -219,7 +219,9 @@ export class Room extends DurableObject<Env> {
     }
     await this.#purgeTickets(now);
     if (index.conns.size > 0) {
-      await this.ctx.storage.setAlarm(Math.min(nextDeadline, now + Math.max(1000, this.#limits.idleTimeoutMs / 3)));
+      // Idle checks run once per idle timeout (an idle socket goes within two), so a
+      // quiet room wakes rarely and otherwise stays hibernated.
+      await this.ctx.storage.setAlarm(Math.min(nextDeadline, now + this.#limits.idleTimeoutMs));
     }
   }
 
