@@ -120,7 +120,9 @@ export class Room extends DurableObject<Env> {
 
     const now = Date.now();
     this.#authFailures = this.#authFailures.filter((t) => now - t < 60_000);
-    if (this.#authFailures.length >= MAX_AUTH_FAILURES_PER_MINUTE) {
+    // Only device connections are refused: whoever fails logins must never be
+    // able to keep the real host from reconnecting.
+    if (role === "device" && this.#authFailures.length >= MAX_AUTH_FAILURES_PER_MINUTE) {
       return Response.json({ error: "RATE_LIMITED", message: "too many failed authentications; retry later" }, { status: 429 });
     }
 
@@ -452,6 +454,13 @@ export class Room extends DurableObject<Env> {
 
   /** Closes a socket with a documented code, after its bookkeeping. */
   #drop(ws: WebSocket, code: RelayCloseCode, reason: string): void {
+    // The runtime keeps a closed socket until its peer answers the close (it
+    // may never): clear its attachment so an evicted room does not rebuild it.
+    try {
+      ws.serializeAttachment(null);
+    } catch {
+      // already gone
+    }
     void this.#forget(ws);
     this.#closeSocket(ws, code, reason);
   }
