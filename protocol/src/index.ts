@@ -18,3 +18,4 @@ export * from "./channel.ts";
 export * from "./session.ts";
 export * from "./app-envelope.ts";
 export * from "./relay.ts";
+export * from "./app-protocol.ts";
