@@ -1,0 +1,161 @@
+// The host's list of trusted devices (devices.json, mode 0600): who paired,
+// when, under which name, and the version of the allowlist last published to
+// the relay. The host is the only authority on this list.
+import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { fromBase64Url, sha256, toBase64Url } from "@airlock/protocol";
+
+export interface TrustedDevice {
+  /** Short stable id shown to people: "d_" + 10 base64url chars of SHA-256(key). */
+  id: string;
+  /** The device's Ed25519 public key, base64url. */
+  key: string;
+  name: string;
+  pairedAt: string;
+  lastSeen?: string;
+}
+
+interface DeviceFile {
+  version: 1;
+  allowlistVersion: number;
+  devices: TrustedDevice[];
+}
+
+export class DeviceStoreError extends Error {
+  constructor(
+    message: string,
+    readonly code: "DEVICE_NOT_FOUND" | "DEVICE_AMBIGUOUS" | "DEVICES_CORRUPT" | "BAD_NAME",
+  ) {
+    super(message);
+    this.name = "DeviceStoreError";
+  }
+}
+
+export function deviceIdFor(key: Uint8Array): string {
+  return "d_" + toBase64Url(sha256(key)).slice(0, 10);
+}
+
+export function checkDeviceLabel(name: string): string {
+  const trimmed = name.trim();
+  const bytes = new TextEncoder().encode(trimmed).length;
+  if (bytes < 1 || bytes > 64 || /[\u0000-\u001f\u007f-\u009f]/.test(trimmed)) {
+    throw new DeviceStoreError("device names are 1-64 bytes without control characters", "BAD_NAME");
+  }
+  return trimmed;
+}
+
+export class DeviceStore {
+  #path: string;
+  #file: DeviceFile;
+
+  private constructor(path: string, file: DeviceFile) {
+    this.#path = path;
+    this.#file = file;
+  }
+
+  static open(path: string): DeviceStore {
+    let text: string | undefined;
+    try {
+      text = readFileSync(path, "utf8");
+    } catch {
+      return new DeviceStore(path, { version: 1, allowlistVersion: 0, devices: [] });
+    }
+    let file: DeviceFile;
+    try {
+      file = JSON.parse(text) as DeviceFile;
+    } catch {
+      throw new DeviceStoreError(`${path} is not valid JSON`, "DEVICES_CORRUPT");
+    }
+    const valid =
+      file.version === 1 &&
+      Number.isSafeInteger(file.allowlistVersion) &&
+      Array.isArray(file.devices) &&
+      file.devices.every((d) => typeof d.id === "string" && fromBase64Url(d.key)?.length === 32 && typeof d.name === "string");
+    if (!valid) throw new DeviceStoreError(`${path} is not an Airlock device list`, "DEVICES_CORRUPT");
+    return new DeviceStore(path, file);
+  }
+
+  list(): TrustedDevice[] {
+    return this.#file.devices.map((d) => ({ ...d }));
+  }
+
+  get allowlistVersion(): number {
+    return this.#file.allowlistVersion;
+  }
+
+  /** Keys for the relay allowlist, in a stable order. */
+  keys(): Uint8Array[] {
+    return this.#file.devices.map((d) => fromBase64Url(d.key)!);
+  }
+
+  isTrusted(key: Uint8Array): boolean {
+    const k = toBase64Url(key);
+    return this.#file.devices.some((d) => d.key === k);
+  }
+
+  byKey(key: Uint8Array): TrustedDevice | undefined {
+    const k = toBase64Url(key);
+    return this.#file.devices.find((d) => d.key === k);
+  }
+
+  /** Finds a device by id (or an unambiguous id prefix). */
+  find(idOrPrefix: string): TrustedDevice {
+    const exact = this.#file.devices.find((d) => d.id === idOrPrefix);
+    if (exact) return exact;
+    const matches = this.#file.devices.filter((d) => d.id.startsWith(idOrPrefix));
+    if (matches.length === 1) return matches[0]!;
+    if (matches.length > 1) throw new DeviceStoreError(`"${idOrPrefix}" matches ${matches.length} devices; give more of the id`, "DEVICE_AMBIGUOUS");
+    throw new DeviceStoreError(`no trusted device "${idOrPrefix}" (see: airlock devices)`, "DEVICE_NOT_FOUND");
+  }
+
+  add(key: Uint8Array, name: string, now = new Date()): TrustedDevice {
+    const existing = this.byKey(key);
+    if (existing) return existing;
+    const device: TrustedDevice = { id: deviceIdFor(key), key: toBase64Url(key), name: checkDeviceLabel(name), pairedAt: now.toISOString() };
+    this.#file.devices.push(device);
+    this.#save();
+    return { ...device };
+  }
+
+  rename(idOrPrefix: string, name: string): TrustedDevice {
+    const device = this.find(idOrPrefix);
+    device.name = checkDeviceLabel(name);
+    this.#save();
+    return { ...device };
+  }
+
+  remove(idOrPrefix: string): TrustedDevice {
+    const device = this.find(idOrPrefix);
+    this.#file.devices = this.#file.devices.filter((d) => d !== device);
+    this.#save();
+    return device;
+  }
+
+  touch(key: Uint8Array, now = new Date()): void {
+    const device = this.#file.devices.find((d) => d.key === toBase64Url(key));
+    if (!device) return;
+    device.lastSeen = now.toISOString();
+    this.#save();
+  }
+
+  /** Reserves the next allowlist version (above anything the relay has seen). */
+  nextAllowlistVersion(relayVersion = 0): number {
+    this.#file.allowlistVersion = Math.max(this.#file.allowlistVersion, relayVersion) + 1;
+    this.#save();
+    return this.#file.allowlistVersion;
+  }
+
+  /** Re-reads the file (another `airlock` command may have changed it). */
+  reload(): void {
+    const fresh = DeviceStore.open(this.#path);
+    this.#file = fresh.#file;
+  }
+
+  #save(): void {
+    mkdirSync(dirname(this.#path), { recursive: true, mode: 0o700 });
+    const tmp = `${this.#path}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(this.#file, null, 2) + "\n", { mode: 0o600 });
+    chmodSync(tmp, 0o600);
+    renameSync(tmp, this.#path); // atomic: readers see the old or the new list, never half
+  }
+}

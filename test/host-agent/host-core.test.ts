@@ -1,0 +1,152 @@
+// HostCore over an in-memory transport (the relay path is covered by the
+// relay-link and end-to-end tests): pairing with SAS confirmation, refusal,
+// resume of a trusted device, revocation of a live session.
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import {
+  derivePairingKeys,
+  DeviceSession,
+  nobleBackend,
+  parsePairingLink,
+  textEncoder,
+  toBase64Url,
+  type Ed25519Signer,
+} from "../../protocol/src/index.ts";
+import { DeviceStore } from "../../host-agent/src/device-store.ts";
+import { HostCore, type HostTransport, type PairingRequest } from "../../host-agent/src/host-core.ts";
+import { loadOrCreateIdentity } from "../../host-agent/src/identity.ts";
+
+class MemoryTransport implements HostTransport {
+  sent: Array<{ slot: number; frame: Uint8Array }> = [];
+  tickets: string[] = [];
+  allowlists: Array<{ version: number; keys: string[] }> = [];
+  kicked: unknown[] = [];
+  send(slot: number, frame: Uint8Array) {
+    this.sent.push({ slot, frame });
+    return true;
+  }
+  async addTicket(hash: Uint8Array) {
+    this.tickets.push(toBase64Url(hash));
+  }
+  async setAllowlist(version: number, keys: Uint8Array[]) {
+    this.allowlists.push({ version, keys: keys.map(toBase64Url) });
+  }
+  async kickDevice(target: unknown) {
+    this.kicked.push(target);
+  }
+  take(slot: number): Uint8Array {
+    const i = this.sent.findIndex((s) => s.slot === slot);
+    if (i < 0) throw new Error(`nothing sent to slot ${slot}`);
+    return this.sent.splice(i, 1)[0]!.frame;
+  }
+}
+
+async function setup(confirm: (r: PairingRequest) => Promise<boolean>) {
+  const home = mkdtempSync(join(tmpdir(), "airlock-core-"));
+  const { identity } = await loadOrCreateIdentity(join(home, "identity.json"), nobleBackend);
+  const devices = DeviceStore.open(join(home, "devices.json"));
+  const transport = new MemoryTransport();
+  const payloads: string[] = [];
+  const requests: PairingRequest[] = [];
+  const core = new HostCore({
+    identity,
+    backend: nobleBackend,
+    devices,
+    transport,
+    relayUrl: "http://127.0.0.1:8787",
+    confirmPairing: async (r) => {
+      requests.push(r);
+      return confirm(r);
+    },
+    onPayload: (_c, p) => payloads.push(new TextDecoder().decode(p)),
+  });
+  return { core, transport, devices, identity, payloads, requests, home };
+}
+
+/** Drives a device through the handshake against the core on `slot`. */
+async function handshake(
+  env: Awaited<ReturnType<typeof setup>>,
+  slot: number,
+  device: DeviceSession,
+  signer: Ed25519Signer,
+): Promise<{ sas?: string; error?: { code: string; remote: boolean } }> {
+  env.core.onDeviceJoined(slot, toBase64Url(signer.publicKey));
+  await env.core.onFrame(slot, await device.start());
+  const { reply, sas } = await device.receive(env.transport.take(slot));
+  await env.core.onFrame(slot, reply!);
+  try {
+    await device.receive(env.transport.take(slot));
+    return { sas: sas! };
+  } catch (e) {
+    const err = e as { code: string; remote: boolean };
+    return { error: { code: err.code, remote: err.remote } };
+  }
+}
+
+function pairingSession(link: string, signer: Ed25519Signer) {
+  const parsed = parsePairingLink(link);
+  const keys = derivePairingKeys(parsed.secret);
+  return new DeviceSession({
+    backend: nobleBackend,
+    hostPublicKey: parsed.hostPublicKey,
+    deviceSigner: signer,
+    deviceName: "Ana's phone",
+    pairing: { pairingId: keys.pairingId, psk: keys.psk },
+  });
+}
+
+describe("HostCore", () => {
+  it("pairs after the operator confirms the SAS, publishes the allowlist, and carries payloads", async () => {
+    const env = await setup(async () => true);
+    const { link } = await env.core.createPairing();
+    expect(env.transport.tickets).toHaveLength(1);
+    const signer = await nobleBackend.generateSigner();
+    const device = pairingSession(link, signer);
+    const { sas } = await handshake(env, 4, device, signer);
+    expect(env.requests).toEqual([{ deviceName: "Ana's phone", deviceId: expect.stringMatching(/^d_/), sas }]);
+    expect(env.devices.list().map((d) => d.name)).toEqual(["Ana's phone"]);
+    expect(env.transport.allowlists.at(-1)!.keys).toEqual([toBase64Url(signer.publicKey)]);
+    await env.core.onFrame(4, await device.send(textEncoder.encode("hello")));
+    expect(env.payloads).toEqual(["hello"]);
+    expect(env.core.connections.map((c) => c.slot)).toEqual([4]);
+  });
+
+  it("refuses the device when the operator says no, and the link is spent", async () => {
+    const env = await setup(async () => false);
+    const { link } = await env.core.createPairing();
+    const signer = await nobleBackend.generateSigner();
+    const result = await handshake(env, 2, pairingSession(link, signer), signer);
+    expect(result.error).toEqual({ code: "SAS_REJECTED", remote: true });
+    expect(env.devices.list()).toEqual([]);
+    // A second attempt with the same link fails: single use.
+    const again = await nobleBackend.generateSigner();
+    const second = pairingSession(link, again);
+    env.core.onDeviceJoined(3, toBase64Url(again.publicKey));
+    await env.core.onFrame(3, await second.start());
+    await expect(second.receive(env.transport.take(3))).rejects.toMatchObject({ code: "PAIRING_UNKNOWN", remote: true });
+  });
+
+  it("resumes a trusted device without a link, and revocation closes its live session at once", async () => {
+    const env = await setup(async () => true);
+    const signer = await nobleBackend.generateSigner();
+    const device = pairingSession((await env.core.createPairing()).link, signer);
+    await handshake(env, 1, device, signer);
+
+    const resumed = new DeviceSession({ backend: nobleBackend, hostPublicKey: env.identity.signer.publicKey, deviceSigner: signer, deviceName: "Ana's phone" });
+    const ok = await handshake(env, 7, resumed, signer);
+    expect(ok.error).toBeUndefined();
+
+    const id = env.devices.list()[0]!.id;
+    await env.core.revoke(id);
+    expect(env.devices.list()).toEqual([]);
+    expect(env.transport.kicked).toHaveLength(1);
+    expect(env.core.connections).toEqual([]);
+    // The device learns why.
+    await expect(resumed.receive(env.transport.take(7))).rejects.toMatchObject({ code: "DEVICE_NOT_TRUSTED", remote: true });
+    // And cannot resume any more: an authenticated refusal.
+    const after = new DeviceSession({ backend: nobleBackend, hostPublicKey: env.identity.signer.publicKey, deviceSigner: signer, deviceName: "Ana's phone" });
+    expect((await handshake(env, 8, after, signer)).error).toEqual({ code: "DEVICE_NOT_TRUSTED", remote: true });
+  });
+});
