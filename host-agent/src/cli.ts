@@ -1,0 +1,467 @@
+// `airlock`: the host agent's command line. Each command is a small function;
+// output is for people by default and JSON with --json.
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { hostname, platform } from "node:os";
+import { createInterface } from "node:readline/promises";
+import { parseArgs } from "node:util";
+import QRCode from "qrcode";
+import { nobleBackend, PROTOCOL_VERSION, type CryptoBackend } from "@airlock/protocol";
+import { webCryptoBackend } from "@airlock/protocol/webcrypto";
+import { connectControl, controlSocketPath, serveControl, type ControlMessage } from "./control.ts";
+import { DeviceStore, DeviceStoreError } from "./device-store.ts";
+import { HostCore, type PairingRequest } from "./host-core.ts";
+import { IdentityError, loadIdentity, loadOrCreateIdentity } from "./identity.ts";
+import { statePaths, airlockHome, type StatePaths } from "./paths.ts";
+import { RelayLink } from "./relay-link.ts";
+
+export const VERSION = "0.1.0";
+export const DEFAULT_RELAY = "http://127.0.0.1:8787";
+
+/** Exit codes (docs/host-agent.md). */
+export const Exit = {
+  OK: 0,
+  ERROR: 1,
+  USAGE: 2,
+  IDENTITY: 3,
+  RELAY_UNREACHABLE: 4,
+  PAIRING_FAILED: 5,
+  REPLACED: 6,
+  NOT_FOUND: 7,
+} as const;
+
+class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
+}
+
+const HELP: Record<string, string> = {
+  main: `airlock ${VERSION} — supervise your coding agent from your phone
+
+Usage: airlock <command> [options]
+
+Commands:
+  up                 connect to the relay and serve paired devices (keeps running)
+  pair               show a one-time pairing QR code and confirm the device
+  devices            list trusted devices
+  devices revoke ID  revoke a device (takes effect on live sessions at once)
+  devices rename ID NAME
+  status             identity, relay, devices, whether \`airlock up\` is running
+  doctor             check that everything needed works
+
+Global options:
+  --home DIR   state folder (default: $AIRLOCK_HOME or your config dir)
+  --json       machine-readable output
+  -h, --help   help for a command
+  --version    print the version
+
+Run 'airlock <command> --help' for a command's options.`,
+  up: `Usage: airlock up [--relay URL] [--agent demo] [--app-url URL] [--pair] [--yes] [--json]
+
+Connects out to the relay (no inbound ports), keeps the link up with
+reconnects, and serves paired devices. Creates the host identity on first run.
+
+  --relay URL    relay base URL (saved for next time; default ${DEFAULT_RELAY})
+  --agent NAME   the coding agent to drive (default: demo)
+  --app-url URL  where pairing links open the web app (default: the relay)
+  --pair         show a pairing QR code once connected
+  --yes          trust pairing devices without asking (unattended use, tests)
+  --json         one JSON object per line for each event`,
+  pair: `Usage: airlock pair [--ttl SECONDS] [--yes] [--json]
+
+Shows a one-time pairing QR code and link (valid 5 minutes by default). When a
+device uses it, shows the device's name and a 6-digit code: pair only if the
+code matches the one on your phone. Needs \`airlock up\` running.
+
+  --ttl SECONDS  link lifetime, 1..3600 (default 300)
+  --yes          trust the device without asking
+  --json         print the link and the outcome as JSON`,
+  devices: `Usage: airlock devices [--json]
+       airlock devices revoke ID
+       airlock devices rename ID NAME
+
+IDs may be shortened to any unambiguous prefix.`,
+  status: `Usage: airlock status [--json]`,
+  doctor: `Usage: airlock doctor [--json]
+
+Checks the identity file, the relay (reachable, protocol version), and the agent.`,
+};
+
+interface Context {
+  paths: StatePaths;
+  json: boolean;
+  out: (text: string) => void;
+  err: (text: string) => void;
+  backend: CryptoBackend;
+}
+
+interface Config {
+  relayUrl?: string;
+  appUrl?: string;
+}
+
+function readConfig(paths: StatePaths): Config {
+  try {
+    return JSON.parse(readFileSync(paths.config, "utf8")) as Config;
+  } catch {
+    return {};
+  }
+}
+
+function writeConfig(paths: StatePaths, config: Config): void {
+  mkdirSync(paths.home, { recursive: true, mode: 0o700 });
+  writeFileSync(paths.config, JSON.stringify(config, null, 2) + "\n", { mode: 0o600 });
+}
+
+function checkUrl(url: string, flag: string): string {
+  if (!/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/.test(url)) throw new CliError(`${flag} must be an http(s) URL, got "${url}"`, Exit.USAGE);
+  return url.replace(/\/$/, "");
+}
+
+function pickBackend(): CryptoBackend {
+  return globalThis.crypto?.subtle ? webCryptoBackend : nobleBackend;
+}
+
+// ------------------------------------------------------------------ commands
+
+async function cmdUp(ctx: Context, args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      relay: { type: "string" },
+      agent: { type: "string", default: "demo" },
+      "app-url": { type: "string" },
+      pair: { type: "boolean", default: false },
+      yes: { type: "boolean", default: false },
+    },
+    strict: true,
+  });
+  if (values.agent !== "demo") throw new CliError(`unknown agent "${values.agent}" (available: demo)`, Exit.USAGE);
+  const config = readConfig(ctx.paths);
+  const relayUrl = checkUrl(values.relay ?? config.relayUrl ?? DEFAULT_RELAY, "--relay");
+  const appUrl = values["app-url"] ? checkUrl(values["app-url"], "--app-url") : config.appUrl;
+  if (values.relay && values.relay !== config.relayUrl) writeConfig(ctx.paths, { ...config, relayUrl });
+
+  const { identity, created } = await loadOrCreateIdentity(ctx.paths.identity, ctx.backend);
+  const devices = DeviceStore.open(ctx.paths.devices);
+  const event = (type: string, fields: Record<string, unknown>, text: string) =>
+    ctx.json ? ctx.out(JSON.stringify({ type, ...fields })) : ctx.out(text);
+  if (created) event("identity.created", { path: ctx.paths.identity }, `Created host identity ${ctx.paths.identity}`);
+  event("host", { room: identity.roomId, relay: relayUrl }, `Host ${identity.roomId} → relay ${relayUrl}`);
+
+  const link = new RelayLink({ relayUrl, signer: identity.signer, log: (line) => ctx.json || ctx.err(`  ${line}`) });
+  // A pairing waiting for an operator: answered from this terminal or by `airlock pair`.
+  let pairingWaiter: ((request: PairingRequest) => Promise<boolean>) | undefined;
+  const core = new HostCore({
+    identity,
+    backend: ctx.backend,
+    devices,
+    transport: link,
+    relayUrl,
+    ...(appUrl ? { appUrl } : {}),
+    confirmPairing: async (request) => {
+      if (values.yes) return true;
+      if (pairingWaiter) return pairingWaiter(request);
+      if (process.stdin.isTTY) return askOperator(ctx, request);
+      ctx.err(`Refused pairing from "${request.deviceName}": no one to confirm it (use airlock pair, or --yes)`);
+      return false;
+    },
+    log: (line) => event("log", { message: line }, line),
+  });
+
+  let fatal: number | undefined;
+  let stop!: () => void;
+  const stopped = new Promise<void>((resolve) => (stop = resolve));
+  link.on("state", (s) => {
+    if (s.state === "online") event("relay.online", {}, "Relay: online");
+    if (s.state === "offline") {
+      core.onOffline();
+      event("relay.offline", { retryInMs: s.retryInMs }, `Relay: offline${s.retryInMs !== undefined ? `, retrying in ${(s.retryInMs / 1000).toFixed(1)} s` : ""}`);
+    }
+  });
+  link.on("welcome", (w) => {
+    void core.onWelcome(w.allowlistVersion).catch((e: unknown) => ctx.err(`allowlist sync failed: ${String(e)}`));
+    if (values.pair) {
+      values.pair = false;
+      void core.createPairing().then((p) => showPairing(ctx, p.link, p.expiresAt));
+    }
+  });
+  link.on("deviceJoined", (d) => core.onDeviceJoined(d.slot, d.key));
+  link.on("deviceLeft", (d) => core.onDeviceLeft(d.slot));
+  link.on("frame", (f) => void core.onFrame(f.slot, f.frame));
+  link.on("fatal", (f) => {
+    fatal = f.code === 4003 ? Exit.REPLACED : Exit.ERROR;
+    ctx.err(f.message);
+    stop();
+  });
+
+  const server = await serveControl(controlSocketPath(ctx.paths.home), async (request, reply, incoming) => {
+    if (request.type === "status") {
+      reply({ type: "status", room: identity.roomId, relayUrl, devices: core.connections.map((c) => ({ slot: c.slot, id: c.device.id, name: c.device.name })) });
+    } else if (request.type === "pair") {
+      const ttl = typeof request.ttl === "number" ? request.ttl : undefined;
+      const pairing = await core.createPairing(ttl);
+      reply({ type: "link", link: pairing.link, expiresAt: pairing.expiresAt });
+      const answers = incoming[Symbol.asyncIterator]();
+      const outcome = await new Promise<ControlMessage>((resolve) => {
+        const timer = setTimeout(() => resolve({ type: "expired" }), Math.max(0, pairing.expiresAt * 1000 - Date.now()) + 5000);
+        pairingWaiter = async (req) => {
+          reply({ type: "confirm", ...req });
+          const answer = await answers.next();
+          const ok = !answer.done && answer.value.type === "answer" && answer.value.ok === true;
+          clearTimeout(timer);
+          resolve(ok ? { type: "paired", deviceName: req.deviceName, deviceId: req.deviceId } : { type: "rejected" });
+          return ok;
+        };
+      });
+      pairingWaiter = undefined;
+      reply(outcome);
+    } else if (request.type === "revoke" && typeof request.id === "string") {
+      const device = await core.revoke(request.id);
+      reply({ type: "revoked", id: device.id, name: device.name });
+    } else {
+      reply({ type: "error", message: `unknown request ${request.type}` });
+    }
+  });
+
+  link.start();
+  const onSignal = () => stop();
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  await stopped;
+  server.close();
+  await link.stop();
+  event("stopped", {}, "Stopped.");
+  return fatal ?? Exit.OK;
+}
+
+async function askOperator(ctx: Context, request: PairingRequest): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    ctx.err(`\nDevice "${request.deviceName}" (${request.deviceId}) wants to pair.`);
+    ctx.err(`Its screen must show:  ${request.sas}`);
+    const answer = await rl.question("Pair this device? [y/N] ");
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
+}
+
+async function showPairing(ctx: Context, link: string, expiresAt: number): Promise<void> {
+  if (ctx.json) {
+    ctx.out(JSON.stringify({ type: "pairing", link, expiresAt }));
+    return;
+  }
+  const qr = await QRCode.toString(link, { type: "terminal", small: true, errorCorrectionLevel: "L" });
+  ctx.out(`\nScan with your phone's camera (valid until ${new Date(expiresAt * 1000).toLocaleTimeString()}):\n${qr}`);
+  ctx.out(`Or open this link on the phone:\n${link}\n`);
+  ctx.out("Anyone with this link can ask to pair until it is used or expires: keep it to yourself.");
+}
+
+async function cmdPair(ctx: Context, args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { ttl: { type: "string" }, yes: { type: "boolean", default: false } }, strict: true });
+  const ttl = values.ttl === undefined ? undefined : Number(values.ttl);
+  if (ttl !== undefined && (!Number.isInteger(ttl) || ttl < 1 || ttl > 3600)) throw new CliError("--ttl must be 1..3600 seconds", Exit.USAGE);
+  const control = await connectControl(controlSocketPath(ctx.paths.home));
+  if (!control) throw new CliError("airlock up is not running: start it (airlock up), or use airlock up --pair", Exit.NOT_FOUND);
+  try {
+    control.send({ type: "pair", ...(ttl ? { ttl } : {}) });
+    for (;;) {
+      const next = await control.messages.next();
+      if (next.done) throw new CliError("airlock up stopped before the pairing finished", Exit.PAIRING_FAILED);
+      const m = next.value;
+      if (m.type === "link") await showPairing(ctx, String(m.link), Number(m.expiresAt));
+      else if (m.type === "confirm") {
+        const request = { deviceName: String(m.deviceName), deviceId: String(m.deviceId), sas: String(m.sas) };
+        const ok = values.yes || (process.stdin.isTTY ? await askOperator(ctx, request) : false);
+        control.send({ type: "answer", ok });
+      } else if (m.type === "paired") {
+        ctx.out(ctx.json ? JSON.stringify(m) : `Paired "${String(m.deviceName)}" (${String(m.deviceId)}).`);
+        return Exit.OK;
+      } else if (m.type === "rejected" || m.type === "expired") {
+        ctx.out(ctx.json ? JSON.stringify(m) : m.type === "expired" ? "The pairing link expired." : "Pairing rejected.");
+        return Exit.PAIRING_FAILED;
+      } else if (m.type === "error") throw new CliError(String(m.message), Exit.ERROR);
+    }
+  } finally {
+    control.close();
+  }
+}
+
+async function cmdDevices(ctx: Context, args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  const store = DeviceStore.open(ctx.paths.devices);
+  if (sub === undefined) {
+    const list = store.list();
+    if (ctx.json) ctx.out(JSON.stringify(list.map(({ id, name, key, pairedAt, lastSeen }) => ({ id, name, key, pairedAt, lastSeen: lastSeen ?? null }))));
+    else if (list.length === 0) ctx.out("No trusted devices. Pair one with: airlock pair");
+    else {
+      const rows = list.map((d) => [d.id, d.name, d.pairedAt.slice(0, 16).replace("T", " "), d.lastSeen ? d.lastSeen.slice(0, 16).replace("T", " ") : "never"]);
+      const header = ["ID", "NAME", "PAIRED", "LAST SEEN"];
+      const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+      for (const r of [header, ...rows]) ctx.out(r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd());
+    }
+    return Exit.OK;
+  }
+  if (sub === "rename") {
+    const [id, ...nameParts] = rest;
+    if (!id || nameParts.length === 0) throw new CliError("usage: airlock devices rename ID NAME", Exit.USAGE);
+    const device = store.rename(id, nameParts.join(" "));
+    ctx.out(ctx.json ? JSON.stringify(device) : `Renamed ${device.id} to "${device.name}".`);
+    return Exit.OK;
+  }
+  if (sub === "revoke") {
+    const [id] = rest;
+    if (!id) throw new CliError("usage: airlock devices revoke ID", Exit.USAGE);
+    const control = await connectControl(controlSocketPath(ctx.paths.home));
+    if (control) {
+      control.send({ type: "revoke", id });
+      const answer = await control.messages.next();
+      control.close();
+      if (answer.done || answer.value.type !== "revoked") throw new CliError(answer.done ? "airlock up did not answer" : String(answer.value.message), Exit.ERROR);
+      ctx.out(ctx.json ? JSON.stringify(answer.value) : `Revoked ${String(answer.value.id)} ("${String(answer.value.name)}"); its sessions were closed.`);
+      return Exit.OK;
+    }
+    const device = store.remove(id);
+    store.nextAllowlistVersion(); // the relay learns the new list when airlock up next connects
+    ctx.out(ctx.json ? JSON.stringify({ type: "revoked", id: device.id, name: device.name, relayUpdated: false }) : `Revoked ${device.id} ("${device.name}"). airlock up is not running: the relay is updated when it next connects.`);
+    return Exit.OK;
+  }
+  throw new CliError(`unknown devices command "${sub}"\n\n${HELP.devices}`, Exit.USAGE);
+}
+
+async function relayInfo(relayUrl: string): Promise<{ ok: true; protocol: number; version: string } | { ok: false; error: string }> {
+  try {
+    const res = await fetch(`${relayUrl}/v1/info`, { signal: AbortSignal.timeout(5000) });
+    if (!res.ok) return { ok: false, error: `HTTP ${res.status}` };
+    const body = (await res.json()) as { protocol?: unknown; version?: unknown };
+    return { ok: true, protocol: Number(body.protocol), version: String(body.version) };
+  } catch (e) {
+    return { ok: false, error: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+async function cmdStatus(ctx: Context): Promise<number> {
+  const config = readConfig(ctx.paths);
+  const relayUrl = config.relayUrl ?? DEFAULT_RELAY;
+  let room: string | null = null;
+  try {
+    room = (await loadIdentity(ctx.paths.identity, ctx.backend)).roomId;
+  } catch (e) {
+    if (!(e instanceof IdentityError) || e.code !== "IDENTITY_MISSING") throw e;
+  }
+  const devices = DeviceStore.open(ctx.paths.devices).list();
+  const control = await connectControl(controlSocketPath(ctx.paths.home));
+  let running: ControlMessage | null = null;
+  if (control) {
+    control.send({ type: "status" });
+    const answer = await control.messages.next();
+    control.close();
+    running = answer.done ? null : answer.value;
+  }
+  const relay = await relayInfo(relayUrl);
+  const status = { home: ctx.paths.home, room, relayUrl, relay, running: running !== null, connected: running?.devices ?? [], trustedDevices: devices.length };
+  if (ctx.json) ctx.out(JSON.stringify(status));
+  else {
+    ctx.out(`Identity:  ${room ? `room ${room}` : "none yet (airlock up creates it)"}`);
+    ctx.out(`Relay:     ${relayUrl} — ${relay.ok ? `reachable (protocol ${relay.protocol})` : `unreachable: ${relay.error}`}`);
+    ctx.out(`Agent:     ${running ? "airlock up is running" : "airlock up is not running"}`);
+    ctx.out(`Devices:   ${devices.length} trusted${running ? `, ${(running.devices as unknown[]).length} connected` : ""}`);
+  }
+  return Exit.OK;
+}
+
+async function cmdDoctor(ctx: Context): Promise<number> {
+  const checks: Array<{ name: string; ok: boolean; detail: string }> = [];
+  try {
+    const identity = await loadIdentity(ctx.paths.identity, ctx.backend);
+    checks.push({ name: "identity", ok: true, detail: `${ctx.paths.identity} (room ${identity.roomId}, mode 0600)` });
+  } catch (e) {
+    const missing = e instanceof IdentityError && e.code === "IDENTITY_MISSING";
+    checks.push({ name: "identity", ok: missing, detail: missing ? "not created yet; airlock up creates it" : (e as Error).message });
+  }
+  const relayUrl = readConfig(ctx.paths).relayUrl ?? DEFAULT_RELAY;
+  const relay = await relayInfo(relayUrl);
+  checks.push({
+    name: "relay",
+    ok: relay.ok && relay.protocol === PROTOCOL_VERSION,
+    detail: relay.ok ? `${relayUrl}: version ${relay.version}, protocol ${relay.protocol}${relay.protocol === PROTOCOL_VERSION ? "" : ` (this agent speaks ${PROTOCOL_VERSION})`}` : `${relayUrl}: ${relay.error}`,
+  });
+  checks.push({ name: "agent", ok: true, detail: "demo agent built in (the Codex adapter arrives with the agents issue)" });
+  checks.push({ name: "crypto", ok: true, detail: `${ctx.backend.name} backend, Node ${process.version}` });
+  if (ctx.json) ctx.out(JSON.stringify({ ok: checks.every((c) => c.ok), checks }));
+  else for (const c of checks) ctx.out(`${c.ok ? "ok  " : "FAIL"}  ${c.name.padEnd(8)} ${c.detail}`);
+  return checks.every((c) => c.ok) ? Exit.OK : checks.find((c) => c.name === "relay" && !c.ok) ? Exit.RELAY_UNREACHABLE : Exit.ERROR;
+}
+
+// ------------------------------------------------------------------ entry
+
+export async function main(argv: string[], io: { out?: (s: string) => void; err?: (s: string) => void } = {}): Promise<number> {
+  const out = io.out ?? ((s: string) => process.stdout.write(s + "\n"));
+  const err = io.err ?? ((s: string) => process.stderr.write(s + "\n"));
+  const global = { home: undefined as string | undefined, json: false, help: false };
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--home") global.home = argv[++i];
+    else if (a.startsWith("--home=")) global.home = a.slice(7);
+    else if (a === "--json") global.json = true;
+    else if (a === "-h" || a === "--help") global.help = true;
+    else if (a === "--version") {
+      out(VERSION);
+      return Exit.OK;
+    } else rest.push(a);
+  }
+  const [command, ...args] = rest;
+  if (!command || (global.help && !HELP[command])) {
+    out(HELP.main!);
+    return command ? Exit.USAGE : global.help ? Exit.OK : Exit.USAGE;
+  }
+  if (global.help) {
+    out(HELP[command]!);
+    return Exit.OK;
+  }
+  const ctx: Context = { paths: statePaths(global.home ?? airlockHome()), json: global.json, out, err, backend: pickBackend() };
+  try {
+    switch (command) {
+      case "up":
+        return await cmdUp(ctx, args);
+      case "pair":
+        return await cmdPair(ctx, args);
+      case "devices":
+        return await cmdDevices(ctx, args);
+      case "status":
+        return await cmdStatus(ctx);
+      case "doctor":
+        return await cmdDoctor(ctx);
+      default:
+        err(`unknown command "${command}"\n`);
+        out(HELP.main!);
+        return Exit.USAGE;
+    }
+  } catch (e) {
+    if (e instanceof CliError) {
+      err(`airlock: ${e.message}`);
+      return e.exitCode;
+    }
+    if (e instanceof IdentityError) {
+      err(`airlock: ${e.message}`);
+      return Exit.IDENTITY;
+    }
+    if (e instanceof DeviceStoreError) {
+      err(`airlock: ${e.message}`);
+      return e.code === "DEVICE_NOT_FOUND" || e.code === "DEVICE_AMBIGUOUS" ? Exit.NOT_FOUND : Exit.ERROR;
+    }
+    if (e instanceof TypeError && "code" in e && String((e as { code: unknown }).code).startsWith("ERR_PARSE_ARGS")) {
+      err(`airlock: ${e.message}\n\n${HELP[command] ?? ""}`);
+      return Exit.USAGE;
+    }
+    err(`airlock: ${e instanceof Error ? e.message : String(e)}`);
+    return Exit.ERROR;
+  }
+}
+
+export const hostInfo = { name: hostname(), platform: platform() };

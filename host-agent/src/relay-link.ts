@@ -1,0 +1,614 @@
+// The host's one outbound connection to its relay room (the host never opens
+// an inbound port). It authenticates with the host key, keeps the socket alive
+// with text pings, notices dead connections (laptop sleep, NAT drops, a frozen
+// network) and reconnects with capped, fully jittered exponential backoff. It
+// forwards end-to-end frames without looking inside them and runs the host's
+// relay commands (tickets, allowlist, kicks). docs/protocol.md §9.
+//
+// It does not fight: when another host process takes over the room (4003) or
+// the relay keeps refusing the key (4002), it stops and emits `fatal`.
+import WebSocket from "ws";
+import {
+  allowlistMessage,
+  decodeClientMessage,
+  decodeHeader,
+  decodeRelayMessage,
+  encodeControl,
+  fromBase64Url,
+  isEndToEndType,
+  MAX_FRAME_LENGTH,
+  PING_TEXT,
+  PONG_TEXT,
+  relayAuthMessage,
+  RelayClose,
+  RelayFrame,
+  roomIdBytes,
+  roomIdFor,
+  secureRandom,
+  SignaturePurpose,
+  signWithPurpose,
+  toBase64Url,
+  type ConnectedDevice,
+  type CryptoBackend,
+  type Ed25519Signer,
+  type HostCommand,
+  type RelayLimits,
+  type RelayMessage,
+} from "@airlock/protocol";
+
+// ------------------------------------------------------------------ types
+
+export type LinkState = "connecting" | "authenticating" | "online" | "offline";
+
+export interface LinkStateEvent {
+  state: LinkState;
+  /** Connection attempt in the current streak of failures (1 = first try after a good connection). */
+  attempt: number;
+  /** When offline and a retry is scheduled: when it starts (unix ms). Absent when stopped or fatal. */
+  retryAt?: number;
+  /** Same as retryAt, relative (ms). */
+  retryInMs?: number;
+}
+
+export type HostWelcome = Extract<RelayMessage<typeof RelayFrame.WELCOME>, { role: "host" }>;
+
+export interface DeviceJoinedEvent {
+  slot: number;
+  /** The device's public key (b64u). */
+  key: string;
+  via: "ticket" | "allowlist";
+}
+
+export interface DeviceLeftEvent {
+  slot: number;
+  key?: string;
+  /** "left": the relay said so; "offline": the link dropped, so every device session is over. */
+  cause: "left" | "offline";
+}
+
+export interface FrameEvent {
+  /** The device's slot, as stamped by the relay. */
+  slot: number;
+  /** The whole end-to-end frame (header included). */
+  frame: Uint8Array;
+}
+
+export interface ClosedEvent {
+  code: number;
+  reason: string;
+  /** Whether this connection had reached WELCOME. */
+  wasOnline: boolean;
+}
+
+export interface FatalEvent {
+  code: number;
+  reason: string;
+  /** What happened and what to do, for the user. */
+  message: string;
+}
+
+export interface RelayLinkEvents {
+  state: LinkStateEvent;
+  welcome: HostWelcome;
+  deviceJoined: DeviceJoinedEvent;
+  deviceLeft: DeviceLeftEvent;
+  frame: FrameEvent;
+  closed: ClosedEvent;
+  notice: RelayMessage<typeof RelayFrame.NOTICE>;
+  fatal: FatalEvent;
+}
+
+/** A host command without its id (the link assigns one). */
+export type HostCommandBody = HostCommand extends infer C ? (C extends { id: string } ? Omit<C, "id"> : never) : never;
+
+export type RelayCommandErrorCode = "REJECTED" | "TIMEOUT" | "OFFLINE" | "DISCONNECTED" | "INVALID";
+
+export class RelayCommandError extends Error {
+  constructor(
+    message: string,
+    readonly code: RelayCommandErrorCode,
+  ) {
+    super(message);
+    this.name = "RelayCommandError";
+  }
+}
+
+export interface BackoffOptions {
+  /** Cap of the first retry delay (default 500 ms). */
+  initialMs: number;
+  /** Largest cap (default 30 s). */
+  maxMs: number;
+  /** A connection online at least this long resets the backoff (default 30 s). */
+  resetAfterMs?: number;
+}
+
+export interface RelayLinkOptions {
+  /** https://relay.example (or http://127.0.0.1:PORT); the link uses ws(s)://…/v1/rooms/<room>/host. */
+  relayUrl: string;
+  /** The host key. */
+  signer: Ed25519Signer;
+  /** Not needed by the link (signing goes through `signer`); accepted so callers can pass one options object. */
+  backend?: CryptoBackend;
+  /** Short operational log lines; never secrets or frame contents. */
+  log?: (line: string) => void;
+  backoff?: BackoffOptions;
+  /** Keepalive "ping" period (default 20 s). No message for 2 periods ends the connection. */
+  pingIntervalMs?: number;
+  /** How long command() waits for its RESULT (default 10 s). */
+  commandTimeoutMs?: number;
+  /** Consecutive 4002 closes before giving up (default 3). */
+  maxAuthFailures?: number;
+  WebSocketImpl?: typeof WebSocket;
+}
+
+// ------------------------------------------------------------------ helpers
+
+type Listener<T> = (payload: T) => void;
+
+/** Full jitter: uniform in [0, min(maxMs, initialMs · 2^(attempt−1))]. */
+export function backoffDelay(attempt: number, backoff: Pick<BackoffOptions, "initialMs" | "maxMs">, random: () => number = Math.random): number {
+  const cap = Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.min(Math.max(attempt - 1, 0), 30));
+  return Math.floor(random() * cap);
+}
+
+function relayWsBase(relayUrl: string): string {
+  const url = new URL(relayUrl);
+  if (url.protocol !== "https:" && url.protocol !== "http:" && url.protocol !== "wss:" && url.protocol !== "ws:") {
+    throw new Error(`relay URL must be http(s) or ws(s): ${url.protocol}`);
+  }
+  url.protocol = url.protocol === "https:" || url.protocol === "wss:" ? "wss:" : "ws:";
+  return url.toString().replace(/\/+$/, "");
+}
+
+function closeMessage(code: number, reason: string): string | undefined {
+  if (code === RelayClose.REPLACED) {
+    return "another host process connected to this room with the same key and took over; this one stops (relay close 4003)";
+  }
+  if (code === RelayClose.AUTH_FAILED) {
+    return `the relay keeps refusing the host key (relay close 4002: ${reason || "auth failed"}); check the identity file and the relay URL`;
+  }
+  return undefined;
+}
+
+interface PendingCommand {
+  resolve: () => void;
+  reject: (e: RelayCommandError) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+/** One socket's life. Events of an older socket are ignored once it is not `#conn` any more. */
+interface Conn {
+  ws: WebSocket;
+  phase: "connecting" | "authenticating" | "online";
+  lastRx: number;
+  /** Extra allowance after the process slept or stalled (timers fired late). */
+  graceUntil: number;
+  onlineAt?: number;
+  pingTimer?: ReturnType<typeof setInterval>;
+  watchdog?: ReturnType<typeof setTimeout>;
+  watchdogAt: number;
+  devices: Map<number, ConnectedDevice>;
+  closed: Promise<void>;
+  markClosed: () => void;
+}
+
+// ------------------------------------------------------------------ link
+
+export class RelayLink {
+  readonly roomId: string;
+  readonly #roomBytes: Uint8Array;
+  readonly #signer: Ed25519Signer;
+  readonly #url: string;
+  readonly #log: (line: string) => void;
+  readonly #backoff: Required<BackoffOptions>;
+  readonly #pingMs: number;
+  readonly #commandTimeoutMs: number;
+  readonly #maxAuthFailures: number;
+  readonly #WebSocket: typeof WebSocket;
+
+  readonly #listeners = new Map<keyof RelayLinkEvents, Set<Listener<never>>>();
+  #conn: Conn | undefined;
+  #running = false;
+  #state: LinkState = "offline";
+  #attempt = 0;
+  #authFailures = 0;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #pending = new Map<string, PendingCommand>();
+  #commandPrefix = toBase64Url(secureRandom(6));
+  #commandSeq = 0;
+  #limits: RelayLimits | undefined;
+  #allowlistVersion: number | undefined;
+
+  constructor(options: RelayLinkOptions) {
+    this.#signer = options.signer;
+    this.roomId = roomIdFor(options.signer.publicKey);
+    this.#roomBytes = roomIdBytes(options.signer.publicKey);
+    this.#url = `${relayWsBase(options.relayUrl)}/v1/rooms/${this.roomId}/host`;
+    this.#log = options.log ?? (() => undefined);
+    this.#backoff = { initialMs: 500, maxMs: 30_000, resetAfterMs: 30_000, ...options.backoff };
+    this.#pingMs = options.pingIntervalMs ?? 20_000;
+    this.#commandTimeoutMs = options.commandTimeoutMs ?? 10_000;
+    this.#maxAuthFailures = options.maxAuthFailures ?? 3;
+    this.#WebSocket = options.WebSocketImpl ?? WebSocket;
+  }
+
+  // ---------------------------------------------------------------- events
+
+  /** Subscribes; returns the unsubscribe function. */
+  on<K extends keyof RelayLinkEvents>(event: K, listener: Listener<RelayLinkEvents[K]>): () => void {
+    let set = this.#listeners.get(event);
+    if (!set) this.#listeners.set(event, (set = new Set()));
+    set.add(listener as Listener<never>);
+    return () => this.off(event, listener);
+  }
+
+  off<K extends keyof RelayLinkEvents>(event: K, listener: Listener<RelayLinkEvents[K]>): void {
+    this.#listeners.get(event)?.delete(listener as Listener<never>);
+  }
+
+  #emit<K extends keyof RelayLinkEvents>(event: K, payload: RelayLinkEvents[K]): void {
+    const set = this.#listeners.get(event);
+    if (!set) return;
+    for (const listener of [...set]) {
+      try {
+        (listener as Listener<RelayLinkEvents[K]>)(payload);
+      } catch (e) {
+        // A listener's bug must not corrupt the link's state machine.
+        this.#log(`relay-link: ${event} listener threw: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- status
+
+  get state(): LinkState {
+    return this.#state;
+  }
+
+  get online(): boolean {
+    return this.#conn?.phase === "online";
+  }
+
+  /** Limits announced by the relay in its last CHALLENGE. */
+  get limits(): RelayLimits | undefined {
+    return this.#limits;
+  }
+
+  /** The allowlist version the relay holds (from WELCOME, then from successful setAllowlist). */
+  get allowlistVersion(): number | undefined {
+    return this.#allowlistVersion;
+  }
+
+  /** Devices connected through the current connection, by slot. */
+  get devices(): ReadonlyMap<number, ConnectedDevice> {
+    return new Map(this.#conn?.phase === "online" ? this.#conn.devices : []);
+  }
+
+  /** Bytes queued on the socket and not yet sent (for backpressure). */
+  get bufferedAmount(): number {
+    return this.#conn?.ws.bufferedAmount ?? 0;
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  /** Starts connecting (and keeps reconnecting until stop() or a fatal close). */
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#attempt = 0;
+    this.#authFailures = 0;
+    this.#connect();
+  }
+
+  /** Closes the connection and stops reconnecting; resolves when the socket is gone. */
+  async stop(): Promise<void> {
+    this.#running = false;
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    const conn = this.#conn;
+    if (!conn) {
+      this.#setState("offline");
+      return;
+    }
+    try {
+      conn.ws.close(RelayClose.NORMAL, "host stopping");
+    } catch {
+      conn.ws.terminate(); // still connecting
+    }
+    const timer = setTimeout(() => conn.ws.terminate(), 2000);
+    await conn.closed;
+    clearTimeout(timer);
+  }
+
+  #setState(state: LinkState, retry?: { retryAt: number; retryInMs: number }): void {
+    this.#state = state;
+    this.#emit("state", { state, attempt: this.#attempt, ...retry });
+  }
+
+  #connect(): void {
+    this.#retryTimer = undefined;
+    this.#attempt += 1;
+    let markClosed!: () => void;
+    const closed = new Promise<void>((resolve) => (markClosed = resolve));
+    const ws = new this.#WebSocket(this.#url, {
+      perMessageDeflate: false, // frames are ciphertext
+      maxPayload: MAX_FRAME_LENGTH,
+      handshakeTimeout: 2 * this.#pingMs,
+      // ws ≥ 8.19: do not wait 30 s for a peer that never finishes the close handshake.
+      ...({ closeTimeout: Math.min(5000, 2 * this.#pingMs) } as object),
+    });
+    ws.binaryType = "nodebuffer";
+    const now = Date.now();
+    const conn: Conn = { ws, phase: "connecting", lastRx: now, graceUntil: 0, watchdogAt: 0, devices: new Map(), closed, markClosed };
+    this.#conn = conn;
+    this.#setState("connecting");
+    this.#log(`relay-link: connecting to room ${this.roomId} (attempt ${this.#attempt})`);
+    this.#armWatchdog(conn);
+
+    ws.on("open", () => {
+      if (this.#conn !== conn) return;
+      conn.lastRx = Date.now();
+      conn.phase = "authenticating";
+      this.#setState("authenticating");
+      conn.pingTimer = setInterval(() => {
+        if (conn.ws.readyState === WebSocket.OPEN) conn.ws.send(PING_TEXT);
+      }, this.#pingMs);
+    });
+    ws.on("message", (data: Buffer, isBinary: boolean) => {
+      if (this.#conn !== conn) return;
+      conn.lastRx = Date.now();
+      if (!isBinary) {
+        const text = data.toString("utf8");
+        if (text !== PONG_TEXT) this.#log(`relay-link: ignoring unexpected text message (${data.length} bytes)`);
+        return;
+      }
+      this.#onFrame(conn, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    });
+    ws.on("error", (e: Error) => {
+      if (this.#conn === conn) this.#log(`relay-link: socket error: ${e.message.slice(0, 200)}`);
+    });
+    ws.on("close", (code: number, reason: Buffer) => {
+      conn.markClosed();
+      if (this.#conn !== conn) return;
+      this.#onClose(conn, code, reason.toString("utf8"));
+    });
+  }
+
+  // ---------------------------------------------------------------- liveness
+
+  /**
+   * One lazily re-armed timer per socket: it fires at lastRx + 2 intervals and
+   * re-arms if something arrived meanwhile. No per-message timer churn.
+   */
+  #armWatchdog(conn: Conn): void {
+    const deadline = Math.max(conn.lastRx + 2 * this.#pingMs, conn.graceUntil);
+    conn.watchdogAt = deadline;
+    conn.watchdog = setTimeout(() => this.#checkWatchdog(conn), Math.max(0, deadline - Date.now()));
+  }
+
+  #checkWatchdog(conn: Conn): void {
+    if (this.#conn !== conn) return;
+    const now = Date.now();
+    // Fired much later than asked: the machine slept or the event loop stalled.
+    // Our own clock jumped, not necessarily the connection's: ping and allow one
+    // more interval before declaring it dead (a reconnect kicks every device).
+    if (now - conn.watchdogAt > this.#pingMs && conn.phase !== "connecting") {
+      this.#log("relay-link: timers fired late (sleep?); checking the connection");
+      conn.graceUntil = now + this.#pingMs;
+      if (conn.ws.readyState === WebSocket.OPEN) conn.ws.send(PING_TEXT);
+      this.#armWatchdog(conn);
+      return;
+    }
+    if (now >= Math.max(conn.lastRx + 2 * this.#pingMs, conn.graceUntil)) {
+      this.#log(`relay-link: no message from the relay for ${now - conn.lastRx} ms; dropping the connection`);
+      conn.ws.terminate();
+      return;
+    }
+    this.#armWatchdog(conn);
+  }
+
+  // ---------------------------------------------------------------- receiving
+
+  #onFrame(conn: Conn, frame: Uint8Array): void {
+    let type: number;
+    let slot: number;
+    try {
+      ({ type, slot } = decodeHeader(frame));
+    } catch (e) {
+      this.#log(`relay-link: dropping a malformed frame from the relay: ${(e as Error).message}`);
+      return;
+    }
+    if (isEndToEndType(type)) {
+      if (conn.phase !== "online") {
+        this.#log("relay-link: dropping an end-to-end frame before WELCOME");
+        return;
+      }
+      this.#emit("frame", { slot, frame });
+      return;
+    }
+    let msg: ReturnType<typeof decodeRelayMessage>;
+    try {
+      msg = decodeRelayMessage(frame);
+    } catch (e) {
+      this.#log(`relay-link: dropping a bad control message: ${(e as Error).message.slice(0, 200)}`);
+      return;
+    }
+    switch (msg.type) {
+      case RelayFrame.CHALLENGE:
+        void this.#answerChallenge(conn, msg.body);
+        return;
+      case RelayFrame.WELCOME: {
+        const body = msg.body;
+        if (body.role !== "host" || conn.phase !== "authenticating") {
+          this.#log("relay-link: unexpected WELCOME; reconnecting");
+          conn.ws.terminate();
+          return;
+        }
+        conn.phase = "online";
+        conn.onlineAt = Date.now();
+        this.#authFailures = 0;
+        this.#allowlistVersion = body.allowlistVersion;
+        this.#log(`relay-link: online in room ${this.roomId}`);
+        this.#setState("online");
+        this.#emit("welcome", body);
+        for (const d of body.devices) {
+          conn.devices.set(d.slot, d);
+          this.#emit("deviceJoined", { slot: d.slot, key: d.key, via: d.via });
+        }
+        return;
+      }
+      case RelayFrame.PRESENCE: {
+        const body = msg.body;
+        if (conn.phase !== "online" || !("device" in body)) return;
+        if (body.device === "joined") {
+          conn.devices.set(body.slot, { slot: body.slot, key: body.key, via: body.via });
+          this.#emit("deviceJoined", { slot: body.slot, key: body.key, via: body.via });
+        } else {
+          const known = conn.devices.get(body.slot);
+          conn.devices.delete(body.slot);
+          this.#emit("deviceLeft", { slot: body.slot, cause: "left", ...(known ? { key: known.key } : {}) });
+        }
+        return;
+      }
+      case RelayFrame.NOTICE:
+        this.#log(`relay-link: relay notice ${msg.body.code}`);
+        this.#emit("notice", msg.body);
+        return;
+      case RelayFrame.RESULT: {
+        const pending = this.#pending.get(msg.body.id);
+        if (!pending) return; // timed out already
+        this.#pending.delete(msg.body.id);
+        clearTimeout(pending.timer);
+        if (msg.body.ok) pending.resolve();
+        else pending.reject(new RelayCommandError(msg.body.error ?? "command failed", "REJECTED"));
+        return;
+      }
+    }
+  }
+
+  async #answerChallenge(conn: Conn, challenge: RelayMessage<typeof RelayFrame.CHALLENGE>): Promise<void> {
+    if (conn.phase !== "authenticating" || challenge.role !== "host" || challenge.room !== this.roomId) {
+      this.#log("relay-link: unexpected CHALLENGE; reconnecting");
+      conn.ws.terminate();
+      return;
+    }
+    this.#limits = challenge.limits;
+    let sig: Uint8Array;
+    try {
+      sig = await signWithPurpose(this.#signer, SignaturePurpose.RELAY_HOST_AUTH, relayAuthMessage(this.#roomBytes, fromBase64Url(challenge.challenge)!));
+    } catch (e) {
+      this.#log(`relay-link: signing failed: ${(e as Error).message}`);
+      conn.ws.terminate();
+      return;
+    }
+    if (this.#conn !== conn || conn.ws.readyState !== WebSocket.OPEN) return;
+    conn.ws.send(encodeControl(RelayFrame.AUTH, { key: toBase64Url(this.#signer.publicKey), sig: toBase64Url(sig) }));
+  }
+
+  #onClose(conn: Conn, code: number, reason: string): void {
+    if (conn.pingTimer) clearInterval(conn.pingTimer);
+    if (conn.watchdog) clearTimeout(conn.watchdog);
+    const wasOnline = conn.phase === "online";
+    this.#conn = undefined;
+    this.#log(`relay-link: connection closed (${code}${reason ? ` ${reason}` : ""})`);
+
+    for (const [id, pending] of this.#pending) {
+      clearTimeout(pending.timer);
+      pending.reject(new RelayCommandError("the relay connection closed before the answer", "DISCONNECTED"));
+      this.#pending.delete(id);
+    }
+    for (const d of conn.devices.values()) this.#emit("deviceLeft", { slot: d.slot, key: d.key, cause: "offline" });
+    conn.devices.clear();
+    this.#emit("closed", { code, reason, wasOnline });
+
+    if (code === RelayClose.AUTH_FAILED) this.#authFailures += 1;
+    const fatal =
+      code === RelayClose.REPLACED || (code === RelayClose.AUTH_FAILED && this.#authFailures >= this.#maxAuthFailures)
+        ? closeMessage(code, reason)
+        : undefined;
+    if (fatal !== undefined && this.#running) {
+      this.#running = false;
+      this.#log(`relay-link: giving up: ${fatal}`);
+      this.#setState("offline");
+      this.#emit("fatal", { code, reason, message: fatal });
+      return;
+    }
+    if (!this.#running) {
+      this.#setState("offline");
+      return;
+    }
+    if (wasOnline && conn.onlineAt !== undefined && Date.now() - conn.onlineAt >= this.#backoff.resetAfterMs) this.#attempt = 0;
+    const delay = backoffDelay(this.#attempt + 1, this.#backoff);
+    const retryAt = Date.now() + delay;
+    this.#setState("offline", { retryAt, retryInMs: delay });
+    this.#retryTimer = setTimeout(() => {
+      if (this.#running && !this.#conn) this.#connect();
+    }, delay);
+  }
+
+  // ---------------------------------------------------------------- sending
+
+  /**
+   * Sends an end-to-end frame to the device in `slot` (the frame's own slot
+   * field must say the same). Returns false when offline or when no such
+   * device is connected on this connection; never throws for a closed socket.
+   * Throws only for caller bugs (not an end-to-end frame, slot mismatch, over
+   * the relay's frame limit), which would otherwise get the connection closed.
+   */
+  send(slot: number, frame: Uint8Array): boolean {
+    const header = decodeHeader(frame, this.#limits?.maxFrameBytes ?? MAX_FRAME_LENGTH);
+    if (!isEndToEndType(header.type)) throw new TypeError(`send() takes end-to-end frames, not type ${header.type}`);
+    if (header.slot !== slot) throw new RangeError(`frame is addressed to slot ${header.slot}, not ${slot}`);
+    const conn = this.#conn;
+    if (!conn || conn.phase !== "online" || conn.ws.readyState !== WebSocket.OPEN) return false;
+    if (!conn.devices.has(slot)) return false;
+    try {
+      conn.ws.send(frame);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Sends a relay command and resolves on its RESULT (rejects with RelayCommandError). */
+  command(body: HostCommandBody): Promise<void> {
+    const id = `${this.#commandPrefix}-${++this.#commandSeq}`;
+    const full = { id, ...body };
+    const bytes = new TextEncoder().encode(JSON.stringify(full));
+    try {
+      decodeClientMessage(RelayFrame.COMMAND, bytes); // the relay would answer an invalid one with a NOTICE, not a RESULT
+    } catch (e) {
+      return Promise.reject(new RelayCommandError((e as Error).message, "INVALID"));
+    }
+    const conn = this.#conn;
+    if (!conn || conn.phase !== "online" || conn.ws.readyState !== WebSocket.OPEN) {
+      return Promise.reject(new RelayCommandError("not connected to the relay", "OFFLINE"));
+    }
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new RelayCommandError(`no answer to ${body.op} within ${this.#commandTimeoutMs} ms`, "TIMEOUT"));
+      }, this.#commandTimeoutMs);
+      this.#pending.set(id, { resolve, reject, timer });
+      conn.ws.send(encodeControl(RelayFrame.COMMAND, full));
+    });
+  }
+
+  /** Registers a one-time device admission: SHA-256 of the pairing link's relay ticket. */
+  addTicket(hash: Uint8Array, expiresAtMs: number): Promise<void> {
+    return this.command({ op: "ticket.add", hash: toBase64Url(hash), expiresAt: expiresAtMs });
+  }
+
+  /** Replaces the relay's device allowlist (version must grow); signed with the host key. */
+  async setAllowlist(version: number, keys: readonly Uint8Array[]): Promise<void> {
+    const sig = await signWithPurpose(this.#signer, SignaturePurpose.DEVICE_ALLOWLIST, allowlistMessage(this.#roomBytes, version, keys));
+    await this.command({ op: "allowlist.set", version, keys: keys.map(toBase64Url), sig: toBase64Url(sig) });
+    this.#allowlistVersion = Math.max(this.#allowlistVersion ?? 0, version);
+  }
+
+  /** Closes every connection of a device key (revocation, 4004) or one slot (4012). */
+  kickDevice(target: { key: Uint8Array | string } | { slot: number }): Promise<void> {
+    if ("slot" in target) return this.command({ op: "device.kick", slot: target.slot });
+    return this.command({ op: "device.kick", key: typeof target.key === "string" ? target.key : toBase64Url(target.key) });
+  }
+}
