@@ -238,12 +238,23 @@ async function cmdUp(ctx: Context, args: string[]): Promise<number> {
   return fatal ?? Exit.OK;
 }
 
+/**
+ * Shows the device and its SAS and reads y/N from stdin (a terminal or a pipe;
+ * with --json the request is a JSON line on stdout). End of input means no.
+ */
 async function askOperator(ctx: Context, request: PairingRequest): Promise<boolean> {
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  const rl = createInterface({ input: process.stdin, terminal: false });
   try {
-    ctx.err(`\nDevice "${request.deviceName}" (${request.deviceId}) wants to pair.`);
-    ctx.err(`Its screen must show:  ${request.sas}`);
-    const answer = await rl.question("Pair this device? [y/N] ");
+    if (ctx.json) ctx.out(JSON.stringify({ type: "confirm", ...request }));
+    else {
+      ctx.err(`\nDevice "${request.deviceName}" (${request.deviceId}) wants to pair.`);
+      ctx.err(`Pair only if your phone shows:  ${request.sas}`);
+      process.stderr.write("Pair this device? [y/N] ");
+    }
+    const answer = await new Promise<string>((resolve) => {
+      rl.once("line", resolve);
+      rl.once("close", () => resolve(""));
+    });
     return /^y(es)?$/i.test(answer.trim());
   } finally {
     rl.close();
@@ -276,7 +287,7 @@ async function cmdPair(ctx: Context, args: string[]): Promise<number> {
       if (m.type === "link") await showPairing(ctx, String(m.link), Number(m.expiresAt));
       else if (m.type === "confirm") {
         const request = { deviceName: String(m.deviceName), deviceId: String(m.deviceId), sas: String(m.sas) };
-        const ok = values.yes || (process.stdin.isTTY ? await askOperator(ctx, request) : false);
+        const ok = values.yes || (await askOperator(ctx, request));
         control.send({ type: "answer", ok });
       } else if (m.type === "paired") {
         ctx.out(ctx.json ? JSON.stringify(m) : `Paired "${String(m.deviceName)}" (${String(m.deviceId)}).`);

@@ -1,0 +1,174 @@
+// The `airlock` CLI as a user runs it, against the real relay on workerd:
+// pairing (with --yes and with SAS confirmation), single-use links, resume
+// after a host restart, revocation of a live session, wrong identity modes.
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { chmodSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { fromBase64Url, nobleBackend, parsePairingLink } from "../../protocol/src/index.ts";
+import { RelayClose } from "../../protocol/src/relay.ts";
+import { connectDevice, startRelay, type RelayServer } from "../relay/harness.ts";
+import { pairingDevice, resumingDevice } from "./device.ts";
+
+const BIN = new URL("../../host-agent/bin/airlock.js", import.meta.url).pathname;
+
+interface Running {
+  child: ChildProcessWithoutNullStreams;
+  /** Resolves with the next JSON line matching `type`. */
+  next(type: string, timeoutMs?: number): Promise<Record<string, unknown>>;
+  stop(): Promise<number | null>;
+  /** Waits for the process to exit by itself. */
+  exited: Promise<number | null>;
+}
+
+function run(args: string[]): Running {
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, NO_COLOR: "1" } });
+  const lines: Record<string, unknown>[] = [];
+  let wake: (() => void) | undefined;
+  createInterface({ input: child.stdout }).on("line", (line) => {
+    try {
+      lines.push(JSON.parse(line) as Record<string, unknown>);
+      wake?.();
+    } catch {
+      // human output
+    }
+  });
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return {
+    child,
+    exited,
+    async next(type, timeoutMs = 20_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const i = lines.findIndex((l) => l.type === type);
+        if (i >= 0) return lines.splice(i, 1)[0]!;
+        if (Date.now() > deadline) throw new Error(`no "${type}" line from airlock ${args[2] ?? args[0]}; got ${JSON.stringify(lines)}`);
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          setTimeout(resolve, 100);
+        });
+      }
+    },
+    async stop() {
+      if (child.exitCode === null) child.kill("SIGTERM");
+      return exited;
+    },
+  };
+}
+
+async function runToEnd(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [BIN, ...args]);
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d) => (stdout += d));
+  child.stderr.on("data", (d) => (stderr += d));
+  const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+  return { code, stdout, stderr };
+}
+
+let relay: RelayServer;
+const running: Running[] = [];
+beforeAll(async () => {
+  relay = await startRelay();
+});
+afterAll(async () => {
+  for (const r of running) await r.stop();
+  await relay?.dispose();
+});
+
+function up(home: string, ...extra: string[]): Running {
+  const r = run(["--home", home, "--json", "up", "--relay", relay.url, ...extra]);
+  running.push(r);
+  return r;
+}
+
+describe("airlock CLI against the real relay", () => {
+  it("pairs with --yes, refuses a second use of the link, resumes after a host restart, revokes live", async () => {
+    const home = mkdtempSync(join(tmpdir(), "airlock-home-"));
+    let host = up(home, "--pair", "--yes");
+    const { link } = (await host.next("pairing")) as { link: string };
+    const parsed = parsePairingLink(link);
+    expect(link).not.toContain(" ");
+
+    const signer = await nobleBackend.generateSigner();
+    const phone = await pairingDevice(link, signer, "Ana's phone");
+    const opened = await phone.handshake();
+    expect(opened.mode).toBe(1);
+    const listed = JSON.parse((await runToEnd(["--home", home, "--json", "devices"])).stdout) as Array<{ id: string; name: string }>;
+    expect(listed.map((d) => d.name)).toEqual(["Ana's phone"]);
+
+    // The same QR a second time: the relay ticket is spent.
+    const thief = await nobleBackend.generateSigner();
+    await expect(pairingDevice(link, thief)).rejects.toThrow();
+    phone.close();
+
+    // Host restart: the trusted device resumes without any link.
+    await host.stop();
+    host = up(home);
+    await host.next("relay.online");
+    const again = await resumingDevice(relay.url, parsed.roomId, parsed.hostPublicKey, signer);
+    expect((await again.handshake()).mode).toBe(2);
+
+    // Revoke while the session is live: it ends at once and cannot come back.
+    const revoked = await runToEnd(["--home", home, "--json", "devices", "revoke", listed[0]!.id.slice(0, 6)]);
+    expect(revoked.code).toBe(0);
+    expect(JSON.parse(revoked.stdout)).toMatchObject({ type: "revoked", id: listed[0]!.id });
+    const closed = await again.client.closed;
+    expect(closed.code).toBe(RelayClose.REVOKED);
+    await expect(connectDevice(relay.url, parsed.roomId, signer)).rejects.toThrow();
+    await host.stop();
+  }, 90_000);
+
+  it("pairs only after the operator confirms the SAS shown on both sides; 'n' refuses", async () => {
+    const home = mkdtempSync(join(tmpdir(), "airlock-home-"));
+    const host = up(home);
+    await host.next("relay.online");
+    for (const answer of ["y", "n"]) {
+      const pair = run(["--home", home, "--json", "pair"]);
+      const { link } = (await pair.next("pairing")) as { link: string };
+      const phone = await pairingDevice(link, await nobleBackend.generateSigner(), `Phone ${answer}`);
+      let deviceSas = "";
+      const handshake = phone.handshake((sas) => (deviceSas = sas));
+      const confirm = await pair.next("confirm");
+      expect(confirm.sas).toBe(deviceSas);
+      expect(confirm.deviceName).toBe(`Phone ${answer}`);
+      pair.child.stdin.write(`${answer}\n`);
+      if (answer === "y") {
+        await handshake;
+        expect((await pair.next("paired")).deviceName).toBe("Phone y");
+        expect(await pair.exited).toBe(0);
+      } else {
+        await expect(handshake).rejects.toMatchObject({ code: "SAS_REJECTED", remote: true });
+        await pair.next("rejected");
+        expect(await pair.exited).toBe(5);
+      }
+      phone.close();
+    }
+    const devices = JSON.parse((await runToEnd(["--home", home, "--json", "devices"])).stdout) as Array<{ name: string }>;
+    expect(devices.map((d) => d.name)).toEqual(["Phone y"]);
+    await host.stop();
+  }, 90_000);
+
+  it("refuses to start with an identity file others can read, and says how to fix it", async () => {
+    const home = mkdtempSync(join(tmpdir(), "airlock-home-"));
+    const first = up(home);
+    await first.next("relay.online");
+    await first.stop();
+    chmodSync(join(home, "identity.json"), 0o644);
+    const result = await runToEnd(["--home", home, "up", "--relay", relay.url]);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain("chmod 600");
+  }, 60_000);
+
+  it("answers --help, usage errors and unknown devices with documented exit codes", async () => {
+    const home = mkdtempSync(join(tmpdir(), "airlock-home-"));
+    expect((await runToEnd(["--help"])).code).toBe(0);
+    expect((await runToEnd(["up", "--help"])).stdout).toContain("--relay URL");
+    expect((await runToEnd(["up", "--bogus"])).code).toBe(2);
+    expect((await runToEnd(["--home", home, "devices", "revoke", "d_nope"])).code).toBe(7);
+    expect((await runToEnd(["--home", home, "pair"])).code).toBe(7); // airlock up is not running
+    expect(fromBase64Url("AA")).toBeTruthy();
+  }, 60_000);
+});
