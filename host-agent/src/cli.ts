@@ -7,7 +7,12 @@ import { parseArgs } from "node:util";
 import QRCode from "qrcode";
 import { nobleBackend, PROTOCOL_VERSION, type CryptoBackend } from "@airlock/protocol";
 import { webCryptoBackend } from "@airlock/protocol/webcrypto";
+import { join } from "node:path";
+import { DemoAgent } from "./agent.ts";
+import { AppServer, type CommandOutcome } from "./app-server.ts";
+import { CommandLedger } from "./command-ledger.ts";
 import { connectControl, controlSocketPath, serveControl, type ControlMessage } from "./control.ts";
+import { EventStore } from "./event-store.ts";
 import { DeviceStore, DeviceStoreError } from "./device-store.ts";
 import { HostCore, type PairingRequest } from "./host-core.ts";
 import { IdentityError, loadIdentity, loadOrCreateIdentity } from "./identity.ts";
@@ -147,6 +152,10 @@ async function cmdUp(ctx: Context, args: string[]): Promise<number> {
 
   const { identity, created } = await loadOrCreateIdentity(ctx.paths.identity, ctx.backend);
   const devices = DeviceStore.open(ctx.paths.devices);
+  const store = await EventStore.open(join(ctx.paths.home, "events"));
+  const ledger = await CommandLedger.open<CommandOutcome>(join(ctx.paths.home, "commands.jsonl"));
+  const agent = new DemoAgent();
+  const app = new AppServer({ store, ledger, agent, log: (line) => ctx.json || ctx.err(`  ${line}`) });
   const event = (type: string, fields: Record<string, unknown>, text: string) =>
     ctx.json ? ctx.out(JSON.stringify({ type, ...fields })) : ctx.out(text);
   if (created) event("identity.created", { path: ctx.paths.identity }, `Created host identity ${ctx.paths.identity}`);
@@ -170,6 +179,9 @@ async function cmdUp(ctx: Context, args: string[]): Promise<number> {
       return false;
     },
     log: (line) => event("log", { message: line }, line),
+    onSessionOpen: (conn) => void app.onSessionOpen(conn),
+    onPayload: (conn, payload) => void app.onPayload(conn, payload),
+    onSessionClosed: (conn) => app.onSessionClosed(conn),
   });
 
   let fatal: number | undefined;
@@ -234,6 +246,9 @@ async function cmdUp(ctx: Context, args: string[]): Promise<number> {
   await stopped;
   server.close();
   await link.stop();
+  await agent.close();
+  await ledger.close();
+  await store.close();
   event("stopped", {}, "Stopped.");
   return fatal ?? Exit.OK;
 }

@@ -297,17 +297,19 @@ export class RelayLink {
     this.#running = true;
     this.#attempt = 0;
     this.#authFailures = 0;
-    this.#connect();
+    // stop() then start() before the old socket closed: its close handler reconnects.
+    if (!this.#conn) this.#connect();
   }
 
   /** Closes the connection and stops reconnecting; resolves when the socket is gone. */
   async stop(): Promise<void> {
     this.#running = false;
-    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    const retrying = this.#retryTimer !== undefined;
+    clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
     const conn = this.#conn;
     if (!conn) {
-      this.#setState("offline");
+      if (retrying) this.#setState("offline"); // now without a retry
       return;
     }
     try {
@@ -368,6 +370,9 @@ export class RelayLink {
       if (this.#conn === conn) this.#log(`relay-link: socket error: ${e.message.slice(0, 200)}`);
     });
     ws.on("close", (code: number, reason: Buffer) => {
+      // Always, even for a socket stop() already let go of (start() may have made a new one).
+      if (conn.pingTimer) clearInterval(conn.pingTimer);
+      if (conn.watchdog) clearTimeout(conn.watchdog);
       conn.markClosed();
       if (this.#conn !== conn) return;
       this.#onClose(conn, code, reason.toString("utf8"));
@@ -506,8 +511,6 @@ export class RelayLink {
   }
 
   #onClose(conn: Conn, code: number, reason: string): void {
-    if (conn.pingTimer) clearInterval(conn.pingTimer);
-    if (conn.watchdog) clearTimeout(conn.watchdog);
     const wasOnline = conn.phase === "online";
     this.#conn = undefined;
     this.#log(`relay-link: connection closed (${code}${reason ? ` ${reason}` : ""})`);

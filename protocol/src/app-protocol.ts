@@ -31,6 +31,7 @@ export const modelInfo = z.strictObject({
   efforts: z.array(effort).check(z.maxLength(8)),
   defaultEffort: z.optional(effort),
 });
+export type ModelInfo = z.infer<typeof modelInfo>;
 
 export const threadStatus = z.enum(["idle", "running", "waiting", "failed", "archived"]);
 

@@ -1,0 +1,976 @@
+// The host's durable record of every thread and its events: nothing a device
+// was sent is lost, and after any reconnect a device gets exactly the events it
+// is missing, in order (docs/protocol.md §10).
+//
+// Layout (directory mode 0700, files 0600)
+//   <dir>/threads/<h>/meta.json     { "v": 1, "thread": ThreadSummary }, replaced atomically
+//   <dir>/threads/<h>/events.jsonl  one {"seq","at","event"} per line, append-only
+// where <h> is the first 32 hex digits of SHA-256(thread id): thread ids may
+// hold ':' and '.', and differ only in case, which not every filesystem allows.
+//
+// Durability and sequence numbers
+// - append() gives an event seq = lastSeq + 1, writes its line at the end of
+//   the log and fsyncs the file before it resolves; the caller sends the event
+//   only after that. Appends to one thread are serialised (every operation on
+//   a thread runs in one queue), so seq never repeats or skips.
+// - The log is the authority on lastSeq; meta.json also records a lastSeq
+//   (written at creation, updates and compaction) that the log must never be
+//   behind. On open each log's tail is checked: a last line without its line
+//   break (a crash mid-write: that append never resolved, so its event was
+//   never sent) is cut off, the repair is listed in `repairs`, and appends
+//   continue from the last complete line. Any other damage (a line that is not
+//   a record, a seq out of order, a log behind its metadata) fails with
+//   EventStoreError CORRUPT naming the file: logs are never silently mixed or
+//   renumbered. A log is checked line by line the first time it is read or
+//   compacted (or at open with `verifyOnOpen`); a thread with a damaged log
+//   refuses every later operation with the same error.
+// - One process owns a store directory at a time (the host agent is a single
+//   instance); opening the same directory twice in one process fails IN_USE.
+//
+// Retention (bounded storage)
+// - Per thread at most `maxEventsPerThread` events (default 50,000) and
+//   `maxBytesPerThread` bytes of log (default 64 MiB). When an append takes a
+//   log over either limit, the log is compacted right after that append: the
+//   oldest events are dropped until at most 80 % of each limit remains (the
+//   newest event is always kept). Compaction copies the kept lines to a temp
+//   file, fsyncs it and renames it over the log, so a crash leaves either the
+//   old or the new log; seq numbers never change.
+// - Events dropped by retention are reported by eventsAfter(): its events
+//   start at firstAvailableSeq and `gap` is true when afterSeq + 1 <
+//   firstAvailableSeq. A device that fell that far behind gets a snapshot (the
+//   thread summary and the events still held) instead of an exact replay.
+// - One event is at most `maxEventBytes` as a stored line (default 512 KiB,
+//   the application message limit); larger events are refused (EVENT_TOO_LARGE).
+// - At most `maxThreads` threads (default 200). Creating one more deletes the
+//   least recently updated archived thread, else the least recently updated
+//   idle or failed one; running and waiting threads are never deleted, and when
+//   every thread is running or waiting createThread fails with THREAD_LIMIT.
+//   (Lowering the limit applies the same rule at open.) Thread ids should not
+//   be reused after a deletion: the new thread's seq starts again at 1.
+// - Worst-case disk use is therefore about maxThreads × (maxBytesPerThread +
+//   maxEventBytes): 12.6 GiB with the defaults, typically far less.
+import { createHash, randomBytes } from "node:crypto";
+import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { MAX_APP_MESSAGE_BYTES, threadEvent, threadSummary, type ThreadEvent, type ThreadSummary } from "@airlock/protocol";
+
+export type ThreadStatus = ThreadSummary["status"];
+export type Effort = NonNullable<ThreadSummary["effort"]>;
+
+export const DEFAULT_MAX_EVENTS_PER_THREAD = 50_000;
+export const DEFAULT_MAX_BYTES_PER_THREAD = 64 * 1024 * 1024;
+export const DEFAULT_MAX_THREADS = 200;
+export const DEFAULT_MAX_EVENT_BYTES = MAX_APP_MESSAGE_BYTES;
+/** Compaction keeps at most this fraction of each per-thread limit. */
+export const COMPACTION_TARGET = 0.8;
+/** Default page size of eventsAfter(): events and bytes. */
+export const DEFAULT_PAGE_EVENTS = 1000;
+export const DEFAULT_PAGE_BYTES = 4 * 1024 * 1024;
+
+const THREAD_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+const THREAD_DIR = /^[0-9a-f]{32}$/;
+/** Every INDEX_STRIDE-th line's offset is kept in memory once a log was read. */
+const INDEX_STRIDE = 64;
+const READ_CHUNK = 256 * 1024;
+const TAIL_CHUNK = 16 * 1024;
+const LF = 0x0a;
+
+export interface EventStoreOptions {
+  maxEventsPerThread?: number;
+  maxBytesPerThread?: number;
+  maxThreads?: number;
+  maxEventBytes?: number;
+  /** Check every log line by line at open (default: tails only; full checks on first read). */
+  verifyOnOpen?: boolean;
+  /** Clock for createdAt/updatedAt/at (tests). */
+  now?: () => number;
+}
+
+export interface StoredEvent {
+  seq: number;
+  /** Unix ms when the host recorded the event. */
+  at: number;
+  event: ThreadEvent;
+}
+
+export interface EventsPage {
+  /** Consecutive events in seq order, from max(afterSeq + 1, firstAvailableSeq). */
+  events: StoredEvent[];
+  /** The oldest seq still stored (lastSeq + 1 when the thread has no events). */
+  firstAvailableSeq: number;
+  lastSeq: number;
+  /** Events afterSeq + 1 … firstAvailableSeq − 1 were dropped by retention: send a snapshot. */
+  gap: boolean;
+  /** The page ended at the event or byte limit: ask again after the last returned seq. */
+  more: boolean;
+}
+
+export interface NewThread {
+  /** Generated ("t_" + 16 base64url characters) when absent. */
+  id?: string;
+  title: string;
+  status?: ThreadStatus;
+  cwd?: string;
+  model?: string;
+  effort?: Effort;
+  pending?: number;
+}
+
+/** Fields a thread update may change; null removes an optional field. */
+export interface ThreadPatch {
+  title?: string;
+  status?: ThreadStatus;
+  cwd?: string | null;
+  model?: string | null;
+  effort?: Effort | null;
+  pending?: number;
+}
+
+export interface ThreadStats {
+  firstAvailableSeq: number;
+  lastSeq: number;
+  events: number;
+  bytes: number;
+}
+
+export interface LogRepair {
+  threadId: string;
+  file: string;
+  /** Bytes of the unfinished last line that were cut off. */
+  droppedBytes: number;
+}
+
+export type EventStoreErrorCode =
+  | "INVALID_ARGUMENT"
+  | "INVALID_THREAD_ID"
+  | "INVALID_EVENT"
+  | "EVENT_TOO_LARGE"
+  | "THREAD_EXISTS"
+  | "UNKNOWN_THREAD"
+  | "THREAD_LIMIT"
+  | "SEQ_AHEAD"
+  | "CORRUPT"
+  | "WRITE_FAILED"
+  | "PERMISSIONS"
+  | "IN_USE"
+  | "CLOSED";
+
+export class EventStoreError extends Error {
+  constructor(
+    message: string,
+    readonly code: EventStoreErrorCode,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = "EventStoreError";
+  }
+}
+
+interface ThreadState {
+  summary: ThreadSummary;
+  readonly dir: string;
+  readonly log: string;
+  readonly meta: string;
+  /** Seq of the log's first line (lastSeq + 1 when empty). */
+  firstSeq: number;
+  /** Bytes in the log (all complete lines). */
+  size: number;
+  lastAt: number;
+  /** Sparse seq → offset index; present once the whole log was checked. */
+  index: { seqs: number[]; offsets: number[] } | undefined;
+  /** Tail of this thread's operation queue. */
+  queue: Promise<void>;
+  /** Set when the log is damaged (or a failed write could not be undone): every later operation fails with it. */
+  failure: EventStoreError | undefined;
+  deleted: boolean;
+  compactionQueued: boolean;
+}
+
+interface MetaFile {
+  v: 1;
+  thread: ThreadSummary;
+}
+
+const openDirs = new Set<string>();
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+const noop = (): void => {};
+
+export function isValidThreadId(id: unknown): id is string {
+  return typeof id === "string" && THREAD_ID.test(id);
+}
+
+export function newThreadId(): string {
+  return "t_" + randomBytes(12).toString("base64url");
+}
+
+function threadDirName(id: string): string {
+  return createHash("sha256").update(id, "utf8").digest("hex").slice(0, 32);
+}
+
+function checkThreadId(id: unknown): asserts id is string {
+  if (!isValidThreadId(id)) {
+    throw new EventStoreError(`invalid thread id ${JSON.stringify(id)?.slice(0, 200)}: 1-128 of A-Z a-z 0-9 _ . : -`, "INVALID_THREAD_ID");
+  }
+}
+
+function checkCount(name: string, value: number, min: number): void {
+  if (!Number.isSafeInteger(value) || value < min) throw new EventStoreError(`${name} must be an integer ≥ ${min} (got ${value})`, "INVALID_ARGUMENT");
+}
+
+function issues(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }): string {
+  return error.issues
+    .slice(0, 3)
+    .map((i) => `${i.path.map(String).join(".") || "(root)"}: ${i.message}`)
+    .join("; ");
+}
+
+function corrupt(file: string, detail: string): EventStoreError {
+  return new EventStoreError(`${file} is corrupt: ${detail}. Move the thread's folder aside to start it afresh.`, "CORRUPT");
+}
+
+function errno(e: unknown): string | undefined {
+  return (e as NodeJS.ErrnoException | undefined)?.code;
+}
+
+// ------------------------------------------------------------------ file helpers
+
+async function writeAll(fh: FileHandle, data: Uint8Array, position: number): Promise<void> {
+  let done = 0;
+  while (done < data.length) {
+    const { bytesWritten } = await fh.write(data, done, data.length - done, position + done);
+    if (bytesWritten <= 0) throw new Error("write made no progress");
+    done += bytesWritten;
+  }
+}
+
+/** Makes a directory's entries (created, renamed, removed files) durable. */
+export async function fsyncDir(dir: string): Promise<void> {
+  if (process.platform === "win32") return; // directories cannot be fsynced there
+  const fh = await open(dir, "r");
+  try {
+    await fh.sync();
+  } catch (e) {
+    // Some filesystems do not support fsync on directories.
+    if (errno(e) !== "EINVAL" && errno(e) !== "ENOTSUP") throw e;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Writes `file` via a fsynced temp file and a rename: readers see the old or the new content, never a mix. */
+export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
+  const tmp = file + ".tmp";
+  const fh = await open(tmp, "w", 0o600);
+  try {
+    await writeAll(fh, typeof data === "string" ? Buffer.from(data, "utf8") : data, 0);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, file);
+  await fsyncDir(dirname(file));
+}
+
+/** Position of the last line break in [lowest, end), or -1. */
+async function lastLineBreak(fh: FileHandle, end: number, lowest: number): Promise<number> {
+  const buf = Buffer.allocUnsafe(TAIL_CHUNK);
+  let hi = end;
+  while (hi > lowest) {
+    const lo = Math.max(lowest, hi - TAIL_CHUNK);
+    const { bytesRead } = await fh.read(buf, 0, hi - lo, lo);
+    const i = buf.subarray(0, bytesRead).lastIndexOf(LF);
+    if (i !== -1) return lo + i;
+    hi = lo;
+  }
+  return -1;
+}
+
+/** Position of the first line break in [start, highest), or -1. */
+async function firstLineBreak(fh: FileHandle, start: number, highest: number): Promise<number> {
+  const buf = Buffer.allocUnsafe(TAIL_CHUNK);
+  let lo = start;
+  while (lo < highest) {
+    const { bytesRead } = await fh.read(buf, 0, Math.min(TAIL_CHUNK, highest - lo), lo);
+    if (bytesRead === 0) break;
+    const i = buf.subarray(0, bytesRead).indexOf(LF);
+    if (i !== -1) return lo + i;
+    lo += bytesRead;
+  }
+  return -1;
+}
+
+async function readRange(fh: FileHandle, start: number, end: number): Promise<Buffer> {
+  const buf = Buffer.alloc(end - start);
+  let done = 0;
+  while (done < buf.length) {
+    const { bytesRead } = await fh.read(buf, done, buf.length - done, start + done);
+    if (bytesRead === 0) throw new Error(`unexpected end of file at ${start + done}`);
+    done += bytesRead;
+  }
+  return buf;
+}
+
+/**
+ * Calls onLine(line, offset) for every complete line in [start, end), in order;
+ * onLine returning false stops early. `line` is only valid during the call.
+ * Returns the offset after the last line delivered.
+ */
+async function forEachLine(
+  fh: FileHandle,
+  start: number,
+  end: number,
+  maxLine: number,
+  file: string,
+  onLine: (line: Buffer, offset: number) => boolean | void,
+): Promise<number> {
+  const buf = Buffer.allocUnsafe(READ_CHUNK);
+  let pos = start;
+  let carry: Buffer | undefined;
+  let carryAt = start;
+  let next = start;
+  while (pos < end) {
+    const { bytesRead } = await fh.read(buf, 0, Math.min(READ_CHUNK, end - pos), pos);
+    if (bytesRead === 0) break;
+    const chunk = buf.subarray(0, bytesRead);
+    let from = 0;
+    for (let nl = chunk.indexOf(LF); nl !== -1; nl = chunk.indexOf(LF, from)) {
+      let line: Buffer;
+      let at: number;
+      if (carry) {
+        line = Buffer.concat([carry, chunk.subarray(from, nl)]);
+        at = carryAt;
+        carry = undefined;
+      } else {
+        line = chunk.subarray(from, nl);
+        at = pos + from;
+      }
+      if (line.length > maxLine) throw corrupt(file, `the line at byte ${at} is longer than ${maxLine} bytes`);
+      next = at + line.length + 1;
+      if (onLine(line, at) === false) return next;
+      from = nl + 1;
+    }
+    if (from < bytesRead) {
+      const rest = chunk.subarray(from);
+      if (carry) carry = Buffer.concat([carry, rest]);
+      else {
+        carry = Buffer.from(rest);
+        carryAt = pos + from;
+      }
+      if (carry.length > maxLine) throw corrupt(file, `the line at byte ${carryAt} is longer than ${maxLine} bytes`);
+    }
+    pos += bytesRead;
+  }
+  return next;
+}
+
+function isStoredEvent(x: unknown): x is StoredEvent {
+  if (typeof x !== "object" || x === null || Array.isArray(x)) return false;
+  const r = x as Record<string, unknown>;
+  const event = r.event as Record<string, unknown> | null | undefined;
+  return (
+    Object.keys(r).length === 3 &&
+    Number.isSafeInteger(r.seq) &&
+    (r.seq as number) >= 1 &&
+    Number.isSafeInteger(r.at) &&
+    (r.at as number) >= 0 &&
+    typeof event === "object" &&
+    event !== null &&
+    !Array.isArray(event) &&
+    typeof event.kind === "string"
+  );
+}
+
+function parseRecord(line: Uint8Array, file: string, offset: number, expectedSeq?: number): StoredEvent {
+  let value: unknown;
+  try {
+    value = JSON.parse(utf8.decode(line));
+  } catch {
+    throw corrupt(file, `the line at byte ${offset} is not UTF-8 JSON`);
+  }
+  if (!isStoredEvent(value)) throw corrupt(file, `the line at byte ${offset} is not an event record`);
+  if (expectedSeq !== undefined && value.seq !== expectedSeq) {
+    throw corrupt(file, `the line at byte ${offset} has seq ${value.seq} where ${expectedSeq} was expected`);
+  }
+  return value;
+}
+
+function sparseIndex(firstSeq: number, offsets: readonly number[], shift = 0): { seqs: number[]; offsets: number[] } {
+  const index = { seqs: [] as number[], offsets: [] as number[] };
+  for (let i = 0; i < offsets.length; i += INDEX_STRIDE) {
+    index.seqs.push(firstSeq + i);
+    index.offsets.push(offsets[i]! - shift);
+  }
+  return index;
+}
+
+// ------------------------------------------------------------------ the store
+
+export class EventStore {
+  readonly dir: string;
+  /** Unfinished last lines cut off at open (crash mid-write). */
+  readonly repairs: LogRepair[] = [];
+  readonly #threadsDir: string;
+  readonly #threads = new Map<string, ThreadState>();
+  /** Ids being created (reserved before their files exist). */
+  readonly #creating = new Set<string>();
+  /** Serialises thread creation, deletion and eviction. */
+  #structure: Promise<void> = Promise.resolve();
+  readonly #maxEvents: number;
+  readonly #maxBytes: number;
+  readonly #maxThreads: number;
+  readonly #maxEventBytes: number;
+  /** Longest acceptable line when reading (the event limit plus the record's own fields). */
+  readonly #maxLine: number;
+  readonly #now: () => number;
+  #closed = false;
+  #key: string;
+
+  private constructor(dir: string, options: EventStoreOptions) {
+    this.dir = dir;
+    this.#key = resolve(dir);
+    this.#threadsDir = join(dir, "threads");
+    this.#maxEvents = options.maxEventsPerThread ?? DEFAULT_MAX_EVENTS_PER_THREAD;
+    this.#maxBytes = options.maxBytesPerThread ?? DEFAULT_MAX_BYTES_PER_THREAD;
+    this.#maxThreads = options.maxThreads ?? DEFAULT_MAX_THREADS;
+    this.#maxEventBytes = options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
+    this.#maxLine = Math.max(this.#maxEventBytes, DEFAULT_MAX_EVENT_BYTES) + 1024;
+    this.#now = options.now ?? Date.now;
+    checkCount("maxEventsPerThread", this.#maxEvents, 1);
+    checkCount("maxBytesPerThread", this.#maxBytes, 1);
+    checkCount("maxThreads", this.#maxThreads, 1);
+    checkCount("maxEventBytes", this.#maxEventBytes, 64);
+  }
+
+  /** Opens (creating with mode 0700) the store in `dir`, repairing logs cut short by a crash. */
+  static async open(dir: string, options: EventStoreOptions = {}): Promise<EventStore> {
+    const store = new EventStore(dir, options);
+    if (openDirs.has(store.#key)) throw new EventStoreError(`${dir} is already open in this process`, "IN_USE");
+    openDirs.add(store.#key);
+    try {
+      await store.#load(options.verifyOnOpen === true);
+    } catch (e) {
+      openDirs.delete(store.#key);
+      throw e;
+    }
+    return store;
+  }
+
+  async #load(verify: boolean): Promise<void> {
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    if (process.platform !== "win32") {
+      const mode = (await stat(this.dir)).mode & 0o777;
+      if ((mode & 0o077) !== 0) {
+        throw new EventStoreError(
+          `${this.dir} is accessible by other users (mode ${mode.toString(8).padStart(3, "0")}); run: chmod 700 ${this.dir}`,
+          "PERMISSIONS",
+        );
+      }
+    }
+    await mkdir(this.#threadsDir, { recursive: true, mode: 0o700 });
+    for (const name of (await readdir(this.#threadsDir)).sort()) {
+      const path = join(this.#threadsDir, name);
+      if (name.startsWith(".trash-")) {
+        await rm(path, { recursive: true, force: true }); // a deletion interrupted by a crash
+        continue;
+      }
+      if (!THREAD_DIR.test(name)) continue; // not ours (.DS_Store and the like)
+      const st = await this.#loadThread(path, name);
+      if (!st) continue;
+      if (verify) await this.#scan(st);
+      this.#threads.set(st.summary.id, st);
+    }
+    while (this.#threads.size > this.#maxThreads) {
+      const victim = this.#evictionCandidate();
+      if (!victim) break;
+      await this.#deleteState(victim);
+    }
+  }
+
+  async #loadThread(dir: string, name: string): Promise<ThreadState | undefined> {
+    const meta = join(dir, "meta.json");
+    const log = join(dir, "events.jsonl");
+    await rm(meta + ".tmp", { force: true });
+    await rm(log + ".tmp", { force: true });
+    let text: string;
+    try {
+      text = await readFile(meta, "utf8");
+    } catch (e) {
+      if (errno(e) !== "ENOENT") throw e;
+      // createThread writes meta.json last: without it the thread was never
+      // created (and never had events), so the folder is a crash leftover.
+      const size = await stat(log).then((s) => s.size, () => 0);
+      if (size > 0) throw corrupt(log, "its thread has no meta.json");
+      await rm(dir, { recursive: true, force: true });
+      return undefined;
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw corrupt(meta, "not JSON");
+    }
+    const file = parsed as Partial<MetaFile> | null;
+    const summary = threadSummary.safeParse(file?.thread);
+    if (file?.v !== 1 || Object.keys(file).length !== 2 || !summary.success) {
+      throw corrupt(meta, summary.success ? "not an Airlock thread record" : issues(summary.error));
+    }
+    const thread = summary.data;
+    if (threadDirName(thread.id) !== name) throw corrupt(meta, `thread ${thread.id} is stored under the wrong folder`);
+
+    const st: ThreadState = {
+      summary: thread,
+      dir,
+      log,
+      meta,
+      firstSeq: thread.lastSeq + 1,
+      size: 0,
+      lastAt: thread.updatedAt,
+      index: undefined,
+      queue: Promise.resolve(),
+      failure: undefined,
+      deleted: false,
+      compactionQueued: false,
+    };
+    let fh: FileHandle;
+    try {
+      fh = await open(log, "r+");
+    } catch (e) {
+      if (errno(e) !== "ENOENT") throw e;
+      if (thread.lastSeq > 0) throw corrupt(log, `missing, but ${meta} records events up to seq ${thread.lastSeq}`);
+      await this.#createEmptyLog(log, dir);
+      return st;
+    }
+    try {
+      const size = (await fh.stat()).size;
+      const tailLimit = this.#maxLine + TAIL_CHUNK;
+      const lastBreak = await lastLineBreak(fh, size, Math.max(0, size - tailLimit));
+      if (lastBreak === -1 && size > tailLimit) throw corrupt(log, `no line break in its last ${tailLimit} bytes`);
+      const end = lastBreak + 1;
+      if (end < size) {
+        // An append that never completed (and so was never acknowledged or sent).
+        await fh.truncate(end);
+        await fh.sync();
+        this.repairs.push({ threadId: thread.id, file: log, droppedBytes: size - end });
+      }
+      st.size = end;
+      let lastSeq = 0;
+      if (end > 0) {
+        const prevBreak = await lastLineBreak(fh, lastBreak, Math.max(0, lastBreak - this.#maxLine - 1));
+        if (prevBreak === -1 && lastBreak > this.#maxLine) throw corrupt(log, `the line ending at byte ${lastBreak} is too long`);
+        const last = parseRecord(await readRange(fh, prevBreak + 1, lastBreak), log, prevBreak + 1);
+        const firstBreak = prevBreak === -1 ? lastBreak : await firstLineBreak(fh, 0, Math.min(end, this.#maxLine + 1));
+        if (firstBreak === -1) throw corrupt(log, "its first line is too long");
+        const first = parseRecord(await readRange(fh, 0, firstBreak), log, 0);
+        if (first.seq > last.seq) throw corrupt(log, `its first seq ${first.seq} is after its last seq ${last.seq}`);
+        if (last.seq - first.seq > end) throw corrupt(log, `seq ${first.seq}…${last.seq} cannot fit in ${end} bytes`);
+        st.firstSeq = first.seq;
+        st.lastAt = Math.max(st.lastAt, last.at);
+        lastSeq = last.seq;
+      }
+      if (lastSeq < thread.lastSeq) throw corrupt(log, `it ends at seq ${lastSeq} but ${meta} records seq ${thread.lastSeq}`);
+      if (end === 0) st.firstSeq = lastSeq + 1;
+      thread.lastSeq = lastSeq;
+      thread.updatedAt = Math.max(thread.updatedAt, st.lastAt);
+    } finally {
+      await fh.close();
+    }
+    return st;
+  }
+
+  async #createEmptyLog(log: string, dir: string): Promise<void> {
+    const fh = await open(log, "w", 0o600);
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fsyncDir(dir);
+  }
+
+  // ---------------------------------------------------------------- queues
+
+  #check(): void {
+    if (this.#closed) throw new EventStoreError("the event store is closed", "CLOSED");
+  }
+
+  #state(threadId: string): ThreadState {
+    this.#check();
+    checkThreadId(threadId);
+    const st = this.#threads.get(threadId);
+    if (!st) throw new EventStoreError(`unknown thread ${threadId}`, "UNKNOWN_THREAD");
+    return st;
+  }
+
+  /** Runs fn after every earlier operation on the thread (a damaged thread only admits deletion). */
+  #exclusive<T>(st: ThreadState, fn: () => Promise<T>, evenIfFailed = false): Promise<T> {
+    const run = async (): Promise<T> => {
+      if (st.deleted) throw new EventStoreError(`unknown thread ${st.summary.id}`, "UNKNOWN_THREAD");
+      if (st.failure && !evenIfFailed) throw st.failure;
+      return fn();
+    };
+    const result = st.queue.then(run);
+    st.queue = result.then(noop, noop);
+    return result;
+  }
+
+  #structural<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.#structure.then(fn);
+    this.#structure = result.then(noop, noop);
+    return result;
+  }
+
+  // ---------------------------------------------------------------- threads
+
+  /** Creates a thread (lastSeq 0). Beyond maxThreads, evicts per the retention policy first. */
+  async createThread(init: NewThread): Promise<ThreadSummary> {
+    this.#check();
+    const id = init.id ?? newThreadId();
+    checkThreadId(id);
+    if (this.#threads.has(id) || this.#creating.has(id)) throw new EventStoreError(`thread ${id} exists`, "THREAD_EXISTS");
+    const now = this.#now();
+    const candidate: Record<string, unknown> = {
+      id,
+      title: init.title,
+      status: init.status ?? "idle",
+      createdAt: now,
+      updatedAt: now,
+      lastSeq: 0,
+      pending: init.pending ?? 0,
+    };
+    if (init.cwd !== undefined) candidate.cwd = init.cwd;
+    if (init.model !== undefined) candidate.model = init.model;
+    if (init.effort !== undefined) candidate.effort = init.effort;
+    const parsed = threadSummary.safeParse(candidate);
+    if (!parsed.success) throw new EventStoreError(`invalid thread: ${issues(parsed.error)}`, "INVALID_ARGUMENT");
+    const summary = parsed.data;
+
+    this.#creating.add(id);
+    try {
+      return await this.#structural(async () => {
+        this.#check();
+        while (this.#threads.size >= this.#maxThreads) {
+          const victim = this.#evictionCandidate();
+          if (!victim) {
+            throw new EventStoreError(`${this.#threads.size} threads are running or waiting (limit ${this.#maxThreads})`, "THREAD_LIMIT");
+          }
+          await this.#exclusive(victim, () => this.#deleteState(victim), true);
+        }
+        const dir = join(this.#threadsDir, threadDirName(id));
+        // A folder left by a failed earlier attempt holds no meta.json: clear it.
+        await rm(dir, { recursive: true, force: true });
+        await mkdir(dir, { mode: 0o700 });
+        const st: ThreadState = {
+          summary,
+          dir,
+          log: join(dir, "events.jsonl"),
+          meta: join(dir, "meta.json"),
+          firstSeq: 1,
+          size: 0,
+          lastAt: now,
+          index: { seqs: [], offsets: [] },
+          queue: Promise.resolve(),
+          failure: undefined,
+          deleted: false,
+          compactionQueued: false,
+        };
+        await this.#createEmptyLog(st.log, dir);
+        await this.#writeMeta(st, summary); // last: meta.json marks the thread as created
+        await fsyncDir(this.#threadsDir);
+        this.#threads.set(id, st);
+        return { ...summary };
+      });
+    } finally {
+      this.#creating.delete(id);
+    }
+  }
+
+  /** Changes a thread's summary fields (updatedAt becomes now) and persists them. */
+  updateThread(threadId: string, patch: ThreadPatch): Promise<ThreadSummary> {
+    const st = this.#state(threadId);
+    return this.#exclusive(st, async () => {
+      const next: Record<string, unknown> = { ...st.summary, updatedAt: Math.max(st.summary.updatedAt, this.#now()) };
+      for (const key of ["title", "status", "pending", "cwd", "model", "effort"] as const) {
+        if (!(key in patch)) continue;
+        const value = patch[key];
+        if (value === null) delete next[key];
+        else if (value !== undefined) next[key] = value;
+      }
+      const parsed = threadSummary.safeParse(next);
+      if (!parsed.success) throw new EventStoreError(`invalid thread update: ${issues(parsed.error)}`, "INVALID_ARGUMENT");
+      await this.#writeMeta(st, parsed.data);
+      st.summary = parsed.data;
+      return { ...parsed.data };
+    });
+  }
+
+  /** Deletes a thread and all its events. */
+  deleteThread(threadId: string): Promise<void> {
+    const st = this.#state(threadId);
+    return this.#structural(() => this.#exclusive(st, () => this.#deleteState(st), true));
+  }
+
+  getThread(threadId: string): ThreadSummary | undefined {
+    this.#check();
+    const st = isValidThreadId(threadId) ? this.#threads.get(threadId) : undefined;
+    return st ? { ...st.summary } : undefined;
+  }
+
+  /** Every thread, most recently updated first. */
+  listThreads(): ThreadSummary[] {
+    this.#check();
+    return [...this.#threads.values()]
+      .map((st) => ({ ...st.summary }))
+      .sort((a, b) => b.updatedAt - a.updatedAt || (a.id < b.id ? -1 : 1));
+  }
+
+  /** What a thread's log holds, after every earlier operation on it (including compaction). */
+  stats(threadId: string): Promise<ThreadStats> {
+    let st: ThreadState;
+    try {
+      st = this.#state(threadId);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#exclusive(st, async () => ({
+      firstAvailableSeq: st.firstSeq,
+      lastSeq: st.summary.lastSeq,
+      events: st.summary.lastSeq - st.firstSeq + 1,
+      bytes: st.size,
+    }));
+  }
+
+  async #writeMeta(st: ThreadState, summary: ThreadSummary): Promise<void> {
+    const file: MetaFile = { v: 1, thread: summary };
+    await writeFileAtomic(st.meta, JSON.stringify(file) + "\n");
+  }
+
+  #evictionCandidate(): ThreadState | undefined {
+    let best: ThreadState | undefined;
+    const rank = (s: ThreadStatus): number => (s === "archived" ? 0 : s === "idle" || s === "failed" ? 1 : 2);
+    for (const st of this.#threads.values()) {
+      const r = rank(st.summary.status);
+      if (r === 2) continue;
+      if (!best) best = st;
+      else {
+        const rb = rank(best.summary.status);
+        if (r < rb || (r === rb && st.summary.updatedAt < best.summary.updatedAt)) best = st;
+      }
+    }
+    return best;
+  }
+
+  async #deleteState(st: ThreadState): Promise<void> {
+    st.deleted = true;
+    this.#threads.delete(st.summary.id);
+    const trash = join(this.#threadsDir, `.trash-${randomBytes(8).toString("hex")}`);
+    await rename(st.dir, trash);
+    await fsyncDir(this.#threadsDir);
+    await rm(trash, { recursive: true, force: true });
+  }
+
+  // ---------------------------------------------------------------- events
+
+  /**
+   * Records an event durably (written and fsynced) and returns its seq.
+   * Send the event only after this resolves.
+   */
+  append(threadId: string, event: ThreadEvent): Promise<{ seq: number; at: number }> {
+    let st: ThreadState;
+    try {
+      st = this.#state(threadId);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const parsed = threadEvent.safeParse(event);
+    if (!parsed.success) return Promise.reject(new EventStoreError(`invalid event: ${issues(parsed.error)}`, "INVALID_EVENT"));
+    const body = parsed.data;
+    const result = this.#exclusive(st, async () => {
+      const seq = st.summary.lastSeq + 1;
+      const at = Math.max(this.#now(), st.lastAt);
+      const line = Buffer.from(JSON.stringify({ seq, at, event: body }) + "\n", "utf8");
+      if (line.length > this.#maxEventBytes) {
+        throw new EventStoreError(`a ${body.kind} event of ${line.length} bytes is over the ${this.#maxEventBytes}-byte limit`, "EVENT_TOO_LARGE");
+      }
+      const offset = st.size;
+      const fh = await open(st.log, "r+");
+      try {
+        await writeAll(fh, line, offset);
+        await fh.sync();
+      } catch (e) {
+        // Undo a partial write so the next append does not follow a torn line.
+        try {
+          await fh.truncate(offset);
+          await fh.sync();
+        } catch {
+          st.failure = new EventStoreError(`${st.log}: a failed append could not be undone; reopen the store to repair it`, "WRITE_FAILED", { cause: e });
+        }
+        throw new EventStoreError(`${st.log}: append failed: ${(e as Error).message}`, "WRITE_FAILED", { cause: e });
+      } finally {
+        await fh.close();
+      }
+      st.size = offset + line.length;
+      st.summary.lastSeq = seq;
+      st.summary.updatedAt = Math.max(st.summary.updatedAt, at);
+      st.lastAt = at;
+      if (st.index && (seq - st.firstSeq) % INDEX_STRIDE === 0) {
+        st.index.seqs.push(seq);
+        st.index.offsets.push(offset);
+      }
+      if (this.#overLimits(st) && !st.compactionQueued) {
+        // Queued now: it runs before any operation on this thread requested
+        // after this append resolves. A CORRUPT log found while compacting is
+        // kept in st.failure; other errors (disk full) are retried on the next append.
+        st.compactionQueued = true;
+        void this.#exclusive(st, () => {
+          st.compactionQueued = false;
+          return this.#compact(st);
+        }).catch(noop);
+      }
+      return { seq, at };
+    });
+    return result;
+  }
+
+  /**
+   * The events after `afterSeq`, in order and without gaps, at most `limit`
+   * events and about `maxBytes` bytes (always at least one event when any
+   * follows). When retention dropped some of them, the page starts at
+   * firstAvailableSeq and `gap` is set.
+   */
+  eventsAfter(threadId: string, afterSeq: number, limit: number = DEFAULT_PAGE_EVENTS, maxBytes: number = DEFAULT_PAGE_BYTES): Promise<EventsPage> {
+    let st: ThreadState;
+    try {
+      st = this.#state(threadId);
+      checkCount("afterSeq", afterSeq, 0);
+      checkCount("limit", limit, 1);
+      checkCount("maxBytes", maxBytes, 1);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#exclusive(st, async () => {
+      const lastSeq = st.summary.lastSeq;
+      if (afterSeq > lastSeq) {
+        throw new EventStoreError(`thread ${threadId} ends at seq ${lastSeq}; nothing can follow seq ${afterSeq}`, "SEQ_AHEAD");
+      }
+      const from = Math.max(afterSeq + 1, st.firstSeq);
+      const page: EventsPage = { events: [], firstAvailableSeq: st.firstSeq, lastSeq, gap: afterSeq + 1 < st.firstSeq, more: false };
+      if (from > lastSeq) return page;
+      const index = st.index ?? (await this.#scan(st));
+      // The last checkpoint at or before `from`.
+      let lo = 0;
+      let hi = index.seqs.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (index.seqs[mid]! <= from) lo = mid;
+        else hi = mid - 1;
+      }
+      let expected = index.seqs[lo]!;
+      let bytes = 0;
+      const fh = await open(st.log, "r");
+      try {
+        await forEachLine(fh, index.offsets[lo]!, st.size, this.#maxLine, st.log, (line, offset) => {
+          const record = parseRecord(line, st.log, offset, expected++);
+          if (record.seq < from) return true;
+          page.events.push(record);
+          bytes += line.length + 1;
+          return page.events.length < limit && bytes < maxBytes;
+        });
+      } catch (e) {
+        if (e instanceof EventStoreError && e.code === "CORRUPT") st.failure = e;
+        throw e;
+      } finally {
+        await fh.close();
+      }
+      const got = page.events.at(-1)?.seq ?? from - 1;
+      if (page.events.length === 0 || page.events[0]!.seq !== from) throw corrupt(st.log, `seq ${from} is missing`);
+      page.more = got < lastSeq;
+      return page;
+    });
+  }
+
+  #overLimits(st: ThreadState): boolean {
+    return st.summary.lastSeq - st.firstSeq + 1 > this.#maxEvents || st.size > this.#maxBytes;
+  }
+
+  /** Checks the whole log line by line and builds its index; returns every line's offset. */
+  async #scanOffsets(st: ThreadState): Promise<number[]> {
+    const offsets: number[] = [];
+    let expected = st.firstSeq;
+    const fh = await open(st.log, "r");
+    try {
+      const end = await forEachLine(fh, 0, st.size, this.#maxLine, st.log, (line, offset) => {
+        parseRecord(line, st.log, offset, expected++);
+        offsets.push(offset);
+      });
+      if (end !== st.size) throw corrupt(st.log, `its last ${st.size - end} bytes are not a complete line`);
+      if (expected - 1 !== st.summary.lastSeq) {
+        throw corrupt(st.log, `it ends at seq ${expected - 1} where ${st.summary.lastSeq} was expected`);
+      }
+    } catch (e) {
+      if (e instanceof EventStoreError && e.code === "CORRUPT") st.failure = e;
+      throw e;
+    } finally {
+      await fh.close();
+    }
+    st.index = sparseIndex(st.firstSeq, offsets);
+    return offsets;
+  }
+
+  async #scan(st: ThreadState): Promise<{ seqs: number[]; offsets: number[] }> {
+    await this.#scanOffsets(st);
+    return st.index!;
+  }
+
+  /** Drops the oldest events until the log is within COMPACTION_TARGET of both limits. */
+  async #compact(st: ThreadState): Promise<void> {
+    if (!this.#overLimits(st)) return;
+    const offsets = await this.#scanOffsets(st);
+    const count = offsets.length;
+    const keepEvents = Math.max(1, Math.floor(this.#maxEvents * COMPACTION_TARGET));
+    const keepBytes = Math.floor(this.#maxBytes * COMPACTION_TARGET);
+    let drop = Math.max(0, count - keepEvents);
+    while (drop < count - 1 && st.size - offsets[drop]! > keepBytes) drop++;
+    if (drop === 0) return;
+    const cut = offsets[drop]!;
+    const tmp = st.log + ".tmp";
+    const src = await open(st.log, "r");
+    try {
+      const dst = await open(tmp, "w", 0o600);
+      try {
+        const buf = Buffer.allocUnsafe(READ_CHUNK);
+        for (let pos = cut; pos < st.size; ) {
+          const { bytesRead } = await src.read(buf, 0, Math.min(READ_CHUNK, st.size - pos), pos);
+          if (bytesRead === 0) throw new Error(`${st.log} ended early while compacting`);
+          await writeAll(dst, buf.subarray(0, bytesRead), pos - cut);
+          pos += bytesRead;
+        }
+        await dst.sync();
+      } finally {
+        await dst.close();
+      }
+    } finally {
+      await src.close();
+    }
+    await rename(tmp, st.log);
+    await fsyncDir(st.dir);
+    const firstSeq = st.firstSeq + drop;
+    st.index = sparseIndex(firstSeq, offsets.slice(drop), cut);
+    st.firstSeq = firstSeq;
+    st.size -= cut;
+    await this.#writeMeta(st, st.summary); // refreshes the lastSeq the log must never fall behind
+  }
+
+  /** Waits for every queued operation, then releases the directory. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#structure;
+    // Operations may queue follow-ups (compaction): wait until every queue is still.
+    for (;;) {
+      const tails = [...this.#threads.values()].map((st) => st.queue);
+      await Promise.all(tails);
+      if ([...this.#threads.values()].every((st, i) => st.queue === tails[i])) break;
+    }
+    openDirs.delete(this.#key);
+  }
+}

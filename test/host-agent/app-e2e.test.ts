@@ -1,0 +1,146 @@
+// The application protocol end to end: a device paired with a real `airlock up`
+// (demo agent) through the real relay. Events are persisted before they are
+// sent, and after a relay restart mid-stream the device receives every event
+// exactly once, in order. Bad app messages get an error reply; the session lives.
+import { spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { afterAll, describe, expect, it } from "vitest";
+import { appProtocol, nobleBackend, parsePairingLink, textEncoder, type AppProtocolMessage } from "../../protocol/src/index.ts";
+import { startRelay, type RelayServer } from "../relay/harness.ts";
+import { pairingDevice, resumingDevice, type TestDevice } from "./device.ts";
+
+const BIN = new URL("../../host-agent/bin/airlock.js", import.meta.url).pathname;
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+const cleanup: Array<() => Promise<unknown> | void> = [];
+afterAll(async () => {
+  for (const fn of cleanup.reverse()) await fn();
+});
+
+function startHost(home: string, relayUrl: string) {
+  const child = spawn(process.execPath, [BIN, "--home", home, "--json", "up", "--relay", relayUrl, "--pair", "--yes"]);
+  const lines: Array<Record<string, unknown>> = [];
+  createInterface({ input: child.stdout }).on("line", (l) => {
+    try {
+      lines.push(JSON.parse(l) as Record<string, unknown>);
+    } catch {
+      // not JSON
+    }
+  });
+  cleanup.push(() => {
+    child.kill("SIGTERM");
+  });
+  return {
+    async waitFor(type: string, count = 1, timeoutMs = 30_000): Promise<Record<string, unknown>> {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const matches = lines.filter((l) => l.type === type);
+        if (matches.length >= count) return matches[count - 1]!;
+        if (Date.now() > deadline) throw new Error(`no ${count}× "${type}" from airlock up: ${JSON.stringify(lines)}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+  };
+}
+
+let ids = 0;
+async function command(device: TestDevice, type: string, body: unknown, id = `c${++ids}`): Promise<string> {
+  await device.send(appProtocol.encode({ type, id, body } as never));
+  return id;
+}
+
+async function nextApp(device: TestDevice, timeoutMs = 10_000): Promise<AppProtocolMessage> {
+  return appProtocol.decode(await device.receive(timeoutMs));
+}
+
+/** Collects messages until `done` says stop; returns all of them. */
+async function collect(device: TestDevice, done: (m: AppProtocolMessage) => boolean, timeoutMs = 15_000): Promise<AppProtocolMessage[]> {
+  const out: AppProtocolMessage[] = [];
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const m = await nextApp(device, Math.max(1, deadline - Date.now()));
+    out.push(m);
+    if (done(m)) return out;
+  }
+}
+
+const isTurnEnd = (m: AppProtocolMessage) => m.type === "event" && m.body.kind === "turn.status" && m.body.status !== "started";
+
+describe("application protocol through the relay", () => {
+  let relay: RelayServer;
+
+  it("streams a thread, survives a relay restart mid-stream with every event exactly once, and answers bad messages", async () => {
+    const port = await freePort();
+    const persistDir = mkdtempSync(join(tmpdir(), "airlock-relay-state-"));
+    relay = await startRelay({ port, persistDir });
+    cleanup.push(() => relay.dispose());
+    const home = mkdtempSync(join(tmpdir(), "airlock-home-"));
+    const host = startHost(home, relay.url);
+    const { link } = (await host.waitFor("pairing")) as { link: string };
+    const signer = await nobleBackend.generateSigner();
+    let phone = await pairingDevice(link, signer);
+    await phone.handshake();
+    const info = await nextApp(phone);
+    expect(info.type).toBe("host.info");
+    expect(info.type === "host.info" && info.body.agent.kind).toBe("demo");
+
+    // Start a thread; collect its first turn.
+    const startId = await command(phone, "thread.start", { prompt: "Fix the flaky test" });
+    const first = await collect(phone, isTurnEnd);
+    const result = first.find((m) => m.type === "result" && m.re === startId);
+    const threadId = first.find((m) => m.type === "event")!.thread!;
+    const seqs = first.filter((m) => m.type === "event").map((m) => m.seq!);
+    expect(seqs).toEqual(seqs.map((_, i) => i + 1));
+    expect(result ?? (await nextApp(phone))).toMatchObject({ type: "result" });
+
+    // Idempotent: the same command id again creates nothing new.
+    await command(phone, "thread.start", { prompt: "Fix the flaky test" }, startId);
+    const again = await nextApp(phone);
+    expect(again).toMatchObject({ type: "result", re: startId, body: { data: { thread: threadId } } });
+
+    // A second turn; the relay dies mid-stream and comes back on the same port and storage.
+    await command(phone, "thread.send", { thread: threadId, text: "and explain why" });
+    const partial: AppProtocolMessage[] = [];
+    partial.push(await nextApp(phone)); // at least one event (or the result) got through
+    await relay.dispose();
+    const lastSeen = Math.max(...seqs, ...partial.filter((m) => m.type === "event").map((m) => m.seq!));
+    relay = await startRelay({ port, persistDir });
+    cleanup.push(() => relay.dispose());
+    await host.waitFor("relay.online", 2);
+
+    const parsed = parsePairingLink(link);
+    phone = await resumingDevice(relay.url, parsed.roomId, parsed.hostPublicKey, signer);
+    await phone.handshake();
+    expect((await nextApp(phone)).type).toBe("host.info");
+    await command(phone, "thread.subscribe", { thread: threadId, afterSeq: lastSeen });
+    const rest = await collect(phone, (m) => isTurnEnd(m) && m.type === "event" && (m.seq ?? 0) > lastSeen);
+    const resumed = rest.filter((m) => m.type === "event").map((m) => m.seq!);
+    // Exactly the missing events, in order, no duplicates.
+    expect(resumed[0]).toBe(lastSeen + 1);
+    expect(resumed).toEqual(resumed.map((_, i) => lastSeen + 1 + i));
+
+    // Garbage and oversized app messages: an error reply, and the session goes on.
+    await phone.send(textEncoder.encode("{not json"));
+    expect(await nextApp(phone)).toMatchObject({ type: "error", body: { code: "APP_MESSAGE_INVALID" } });
+    await phone.send(textEncoder.encode(JSON.stringify({ v: 1, type: "thread.start", id: "big", body: { prompt: "x".repeat(600_000) } })));
+    expect(await nextApp(phone)).toMatchObject({ type: "error", body: { code: "APP_MESSAGE_TOO_LARGE" } });
+    await command(phone, "event", { kind: "notice", level: "info", text: "spoof" }, "spoof");
+    expect(await nextApp(phone)).toMatchObject({ type: "error", re: "spoof", body: { code: "NOT_ALLOWED" } });
+    const listId = await command(phone, "threads.list", {});
+    const list = await nextApp(phone);
+    expect(list).toMatchObject({ type: "thread.list", re: listId });
+    expect(list.type === "thread.list" && list.body.threads.map((t) => t.id)).toEqual([threadId]);
+    phone.close();
+  }, 120_000);
+});
