@@ -87,6 +87,16 @@ interface Index {
 const MAX_CLOSE_REASON_BYTES = 123;
 const encoder = new TextEncoder();
 
+/** The id of a command body that failed validation, when it has a well-formed one. */
+function commandId(body: Uint8Array): string | undefined {
+  try {
+    const id = (JSON.parse(new TextDecoder().decode(body)) as { id?: unknown }).id;
+    return typeof id === "string" && /^[A-Za-z0-9_-]{1,64}$/.test(id) ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function closeReason(text: string): string {
   let reason = text;
   while (encoder.encode(reason).length > MAX_CLOSE_REASON_BYTES) reason = reason.slice(0, -1);
@@ -297,7 +307,10 @@ export class Room extends DurableObject<Env> {
   }
 
   #authFailed(ws: WebSocket, reason: string): void {
-    this.#authFailures.push(Date.now());
+    // Only device failures count toward the device lockout (hosts are never locked out).
+    if (this.#state().conns.get(ws)?.kind === "pending" && (this.#state().conns.get(ws) as PendingConn).role === "device") {
+      this.#authFailures.push(Date.now());
+    }
     this.#drop(ws, RelayClose.AUTH_FAILED, reason);
   }
 
@@ -357,7 +370,11 @@ export class Room extends DurableObject<Env> {
     try {
       command = decodeClientMessage(RelayFrame.COMMAND, body);
     } catch (e) {
-      this.#send(ws, encodeControl(RelayFrame.NOTICE, { code: "BAD_COMMAND", message: (e as Error).message.slice(0, 256) }));
+      const message = (e as Error).message.slice(0, 256);
+      // Answer the command by id when one can be read, so the host does not wait for a RESULT.
+      const id = commandId(body);
+      if (id) this.#send(ws, encodeControl(RelayFrame.RESULT, { id, ok: false, error: message }));
+      else this.#send(ws, encodeControl(RelayFrame.NOTICE, { code: "BAD_COMMAND", message }));
       return;
     }
     const result = (error?: string) =>

@@ -27,6 +27,7 @@ import {
   secureRandom,
   SignaturePurpose,
   signWithPurpose,
+  textEncoder,
   toBase64Url,
   type ConnectedDevice,
   type CryptoBackend,
@@ -194,6 +195,19 @@ interface Conn {
 
 // ------------------------------------------------------------------ link
 
+/**
+ * The host's relay connection.
+ *
+ *   const link = new RelayLink({ relayUrl, signer });
+ *   link.on("frame", ({ slot, frame }) => sessions.get(slot)?.receive(frame));
+ *   link.on("deviceLeft", ({ slot }) => sessions.delete(slot));
+ *   link.on("fatal", ({ message }) => exit(message));
+ *   link.start();
+ *
+ * Every reconnect is a new relay session: the relay closes all device
+ * connections (4011) and host→device counters restart, so `deviceLeft`
+ * (cause "offline") is emitted for every device when a connection ends.
+ */
 export class RelayLink {
   readonly roomId: string;
   readonly #roomBytes: Uint8Array;
@@ -577,7 +591,7 @@ export class RelayLink {
   command(body: HostCommandBody): Promise<void> {
     const id = `${this.#commandPrefix}-${++this.#commandSeq}`;
     const full = { id, ...body };
-    const bytes = new TextEncoder().encode(JSON.stringify(full));
+    const bytes = textEncoder.encode(JSON.stringify(full));
     try {
       decodeClientMessage(RelayFrame.COMMAND, bytes); // the relay would answer an invalid one with a NOTICE, not a RESULT
     } catch (e) {

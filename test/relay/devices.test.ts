@@ -175,7 +175,7 @@ describe("the signed device allowlist", () => {
     closeAll(host.client, da.client, db.client);
   });
 
-  it("answers an unparseable command with NOTICE BAD_COMMAND and stays connected", async () => {
+  it("answers an invalid command by its id with RESULT ok:false (NOTICE BAD_COMMAND without an id) and stays connected", async () => {
     const host = await newHost(relay.url);
     const tooMany = Array.from({ length: 65 }, () => toBase64Url(secureRandom(32))); // MAX_ALLOWLIST_KEYS is 64
     for (const body of [
@@ -187,9 +187,15 @@ describe("the signed device allowlist", () => {
       [1, 2],
     ]) {
       host.client.send(encodeControl(RelayFrame.COMMAND, body));
-      const notice = await nextControl(host.client);
-      expect(notice.type).toBe(RelayFrame.NOTICE);
-      expect(notice.body).toMatchObject({ code: "BAD_COMMAND", message: expect.stringMatching(/^a frame is malformed \(control body: /) });
+      const answer = await nextControl(host.client);
+      const message = expect.stringMatching(/^a frame is malformed \(control body: /);
+      if (!Array.isArray(body) && "id" in body) {
+        expect(answer.type).toBe(RelayFrame.RESULT);
+        expect(answer.body).toEqual({ id: "x", ok: false, error: message });
+      } else {
+        expect(answer.type).toBe(RelayFrame.NOTICE);
+        expect(answer.body).toMatchObject({ code: "BAD_COMMAND", message });
+      }
     }
     expect(await hostCommand(host.client, { op: "device.kick", slot: 5 })).toMatchObject({ ok: true });
     closeAll(host.client);
