@@ -141,6 +141,32 @@ describe("application protocol through the relay", () => {
     const list = await nextApp(phone);
     expect(list).toMatchObject({ type: "thread.list", re: listId });
     expect(list.type === "thread.list" && list.body.threads.map((t) => t.id)).toEqual([threadId]);
+
+    // A second device at the same time, with its own session, paired through `airlock pair --yes`.
+    const pair = spawn(process.execPath, [BIN, "--home", home, "--json", "pair", "--yes"]);
+    cleanup.push(() => {
+      pair.kill("SIGTERM");
+    });
+    const pairLink = await new Promise<string>((resolve) =>
+      createInterface({ input: pair.stdout }).on("line", (l) => {
+        const m = JSON.parse(l) as { type: string; link?: string };
+        if (m.type === "pairing") resolve(m.link!);
+      }),
+    );
+    const tablet = await pairingDevice(pairLink, await nobleBackend.generateSigner(), "Tablet");
+    await tablet.handshake();
+    expect((await nextApp(tablet)).type).toBe("host.info");
+    await command(tablet, "thread.subscribe", { thread: threadId, afterSeq: 0 });
+    const history = await collect(tablet, (m) => m.type === "event" && m.seq === resumed.at(-1));
+    const tabletSeqs = history.filter((m) => m.type === "event").map((m) => m.seq!);
+    expect(tabletSeqs).toEqual(tabletSeqs.map((_, i) => i + 1));
+    // Both devices see the next turn live.
+    await command(tablet, "thread.send", { thread: threadId, text: "one more" });
+    for (const d of [phone, tablet]) {
+      const live = await collect(d, isTurnEnd);
+      expect(live.some((m) => m.type === "event" && m.body.kind === "message.user" && m.body.text === "one more")).toBe(true);
+    }
+    tablet.close();
     phone.close();
   }, 120_000);
 });
