@@ -41,6 +41,12 @@ export class DemoAgent implements Agent {
   #turns = 0;
   #interrupted = new Set<string>();
   #running = new Map<string, Promise<void>>();
+  /** Pause between streamed chunks, so a turn looks (and tests) like a stream. */
+  readonly #chunkDelayMs: number;
+
+  constructor(options: { chunkDelayMs?: number } = {}) {
+    this.#chunkDelayMs = options.chunkDelayMs ?? 60;
+  }
 
   async startThread(threadId: string, prompt: string, _options: AgentTurnOptions, sink: EventSink): Promise<void> {
     await this.#turn(threadId, prompt, sink);
@@ -81,6 +87,7 @@ export class DemoAgent implements Agent {
           return;
         }
         await sink.emit(threadId, { kind: "message.delta", itemId, text: words.slice(i, i + 4).join(" ") + " " });
+        await new Promise((resolve) => setTimeout(resolve, this.#chunkDelayMs));
       }
       await sink.emit(threadId, { kind: "message.completed", itemId, text: reply });
       await sink.emit(threadId, { kind: "turn.status", turnId, status: "completed" });

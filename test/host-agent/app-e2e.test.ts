@@ -112,7 +112,8 @@ describe("application protocol through the relay", () => {
     // A second turn; the relay dies mid-stream and comes back on the same port and storage.
     await command(phone, "thread.send", { thread: threadId, text: "and explain why" });
     const partial: AppProtocolMessage[] = [];
-    partial.push(await nextApp(phone)); // at least one event (or the result) got through
+    // Wait for the turn to be streaming, then kill the relay mid-stream (the demo agent pauses between chunks).
+    while (!partial.some((m) => m.type === "event" && m.body.kind === "message.delta")) partial.push(await nextApp(phone));
     await relay.dispose();
     const lastSeen = Math.max(...seqs, ...partial.filter((m) => m.type === "event").map((m) => m.seq!));
     relay = await startRelay({ port, persistDir });
@@ -126,6 +127,8 @@ describe("application protocol through the relay", () => {
     await command(phone, "thread.subscribe", { thread: threadId, afterSeq: lastSeen });
     const rest = await collect(phone, (m) => isTurnEnd(m) && m.type === "event" && (m.seq ?? 0) > lastSeen);
     const resumed = rest.filter((m) => m.type === "event").map((m) => m.seq!);
+    // The turn went on while the relay was down: those events waited on the host.
+    expect(rest.some((m) => m.type === "event" && m.body.kind === "message.delta")).toBe(true);
     // Exactly the missing events, in order, no duplicates.
     expect(resumed[0]).toBe(lastSeen + 1);
     expect(resumed).toEqual(resumed.map((_, i) => lastSeen + 1 + i));
