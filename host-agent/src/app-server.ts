@@ -11,6 +11,7 @@ import {
   strictTextDecoder,
   type AppProtocolMessage,
   type ThreadEvent,
+  type ThreadSummary,
 } from "@airlock/protocol";
 import type { Agent, EventSink } from "./agent.ts";
 import type { CommandLedger } from "./command-ledger.ts";
@@ -66,7 +67,7 @@ export class AppServer {
         this.#wake(threadId);
       },
       status: async (threadId, status) => {
-        await this.#o.store.updateThread(threadId, { status });
+        this.#broadcastThread(await this.#o.store.updateThread(threadId, { status }));
       },
     };
   }
@@ -155,6 +156,7 @@ export class AppServer {
             ...(message.body.effort ? { effort: message.body.effort } : {}),
           });
           this.#subscribe(state, t.id, 0);
+          this.#broadcastThread(t);
           const options = {
             ...(message.body.model ? { model: message.body.model } : {}),
             ...(message.body.effort ? { effort: message.body.effort } : {}),
@@ -177,7 +179,7 @@ export class AppServer {
         case "thread.settings": {
           thread(message.body.thread);
           const patch = { ...(message.body.model ? { model: message.body.model } : {}), ...(message.body.effort ? { effort: message.body.effort } : {}) };
-          await store.updateThread(message.body.thread, patch);
+          this.#broadcastThread(await store.updateThread(message.body.thread, patch));
           await this.sink.emit(message.body.thread, { kind: "settings", ...patch });
           return { ok: true, type: "result", body: {} };
         }
@@ -192,6 +194,11 @@ export class AppServer {
       if (e instanceof CommandError) return { ok: false, code: e.code, message: e.message };
       throw e;
     }
+  }
+
+  /** Tells every connected device that a thread's summary changed. */
+  #broadcastThread(thread: ThreadSummary): void {
+    for (const state of this.#conns.values()) void this.#send(state.conn, { type: "thread.updated", id: this.#id(), body: { thread } });
   }
 
   #subscribe(state: ConnState, threadId: string, afterSeq: number): void {

@@ -60,8 +60,18 @@ async function command(device: TestDevice, type: string, body: unknown, id = `c$
   return id;
 }
 
+/** thread.updated summaries each device received (kept aside so tests can read messages in order). */
+const summaries = new Map<TestDevice, Array<{ id: string; status: string }>>();
+
 async function nextApp(device: TestDevice, timeoutMs = 10_000): Promise<AppProtocolMessage> {
-  return appProtocol.decode(await device.receive(timeoutMs));
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const m = appProtocol.decode(await device.receive(Math.max(1, deadline - Date.now())));
+    if (m.type !== "thread.updated") return m;
+    const list = summaries.get(device) ?? [];
+    list.push({ id: m.body.thread.id, status: m.body.thread.status });
+    summaries.set(device, list);
+  }
 }
 
 /** Collects messages until `done` says stop; returns all of them. */
@@ -103,6 +113,9 @@ describe("application protocol through the relay", () => {
     const seqs = first.filter((m) => m.type === "event").map((m) => m.seq!);
     expect(seqs).toEqual(seqs.map((_, i) => i + 1));
     expect(result ?? (await nextApp(phone))).toMatchObject({ type: "result" });
+
+    // Every connected device hears about the thread's status changes.
+    expect(summaries.get(phone)?.filter((t) => t.id === threadId).map((t) => t.status)).toContain("running");
 
     // Idempotent: the same command id again creates nothing new.
     await command(phone, "thread.start", { prompt: "Fix the flaky test" }, startId);
