@@ -32,6 +32,8 @@ interface Subscription {
 
 interface ConnState {
   conn: DeviceConnection;
+  /** A device's messages are handled one at a time, in the order they arrived. */
+  queue: Promise<void>;
   subscriptions: Map<string, Subscription>;
   /** Last seq each thread acknowledged by this device (for stats; delivery relies on subscribe). */
   acked: Map<string, number>;
@@ -73,7 +75,7 @@ export class AppServer {
   }
 
   async onSessionOpen(conn: DeviceConnection): Promise<void> {
-    this.#conns.set(conn, { conn, subscriptions: new Map(), acked: new Map() });
+    this.#conns.set(conn, { conn, queue: Promise.resolve(), subscriptions: new Map(), acked: new Map() });
     const agent = this.#o.agent;
     await this.#send(conn, {
       type: "host.info",
@@ -93,9 +95,16 @@ export class AppServer {
     this.#conns.delete(conn);
   }
 
-  async onPayload(conn: DeviceConnection, payload: Uint8Array): Promise<void> {
+  onPayload(conn: DeviceConnection, payload: Uint8Array): Promise<void> {
     const state = this.#conns.get(conn);
-    if (!state) return;
+    if (!state) return Promise.resolve();
+    const run = state.queue.then(() => this.#handle(state, payload));
+    state.queue = run.catch((e: unknown) => this.#o.log?.(`message from ${conn.device.id} failed: ${String(e)}`));
+    return state.queue;
+  }
+
+  async #handle(state: ConnState, payload: Uint8Array): Promise<void> {
+    const conn = state.conn;
     let message: AppProtocolMessage;
     try {
       message = appProtocol.decode(payload);
