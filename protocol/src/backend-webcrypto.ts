@@ -96,6 +96,22 @@ function publicKeyIsStrict(a: Uint8Array): boolean {
   return lessThanLE(y, ED25519_P) && !ED25519_SMALL_ORDER_Y.some((s) => bytesEqual(y, s));
 }
 
+async function x25519Dh(privateKey: CryptoKey, peer: Uint8Array): Promise<Uint8Array> {
+  if (peer.length !== 32) fail("HANDSHAKE_MALFORMED", "X25519 public key must be 32 bytes");
+  let shared: Uint8Array;
+  try {
+    const pub = await subtle().importKey("raw", bs(peer), { name: "X25519" }, false, []);
+    // (Cast: type packages disagree on the name of the `public` member.)
+    const algorithm = { name: "X25519", public: pub } as unknown as Parameters<SubtleCrypto["deriveBits"]>[0];
+    shared = new Uint8Array(await subtle().deriveBits(algorithm, privateKey, 256));
+  } catch {
+    // Platforms refuse low-order points or an all-zero result by throwing.
+    fail("LOW_ORDER_KEY");
+  }
+  if (isAllZero(shared)) fail("LOW_ORDER_KEY");
+  return shared;
+}
+
 export const webCryptoBackend: CryptoBackend = {
   name: "webcrypto",
   generateSigner: async (options) => {
@@ -123,6 +139,11 @@ export const webCryptoBackend: CryptoBackend = {
       return false;
     }
   },
+  generateX25519: async (): Promise<X25519KeyPair> => {
+    const pair = (await subtle().generateKey({ name: "X25519" }, false, ["deriveBits"])) as CryptoKeyPair;
+    const publicKey = new Uint8Array((await subtle().exportKey("raw", pair.publicKey)) as ArrayBuffer);
+    return { publicKey, dh: (peer) => x25519Dh(pair.privateKey, peer) };
+  },
   x25519FromPrivate: async (privateKey): Promise<X25519KeyPair> => {
     if (privateKey.length !== 32) throw new Error("X25519 private key must be 32 bytes");
     const key = await subtle().importKey(
@@ -132,24 +153,7 @@ export const webCryptoBackend: CryptoBackend = {
       true,
       ["deriveBits"],
     );
-    return {
-      publicKey: await publicFromJwk(key),
-      dh: async (peer) => {
-        if (peer.length !== 32) fail("HANDSHAKE_MALFORMED", "X25519 public key must be 32 bytes");
-        let shared: Uint8Array;
-        try {
-          const pub = await subtle().importKey("raw", bs(peer), { name: "X25519" }, false, []);
-          // (Cast: type packages disagree on the name of the `public` member.)
-          const algorithm = { name: "X25519", public: pub } as unknown as Parameters<SubtleCrypto["deriveBits"]>[0];
-          shared = new Uint8Array(await subtle().deriveBits(algorithm, key, 256));
-        } catch {
-          // Platforms refuse low-order points or an all-zero result by throwing.
-          fail("LOW_ORDER_KEY");
-        }
-        if (isAllZero(shared)) fail("LOW_ORDER_KEY");
-        return shared;
-      },
-    };
+    return { publicKey: await publicFromJwk(key), dh: (peer) => x25519Dh(key, peer) };
   },
   aeadKey: async (raw): Promise<AeadKey> => {
     if (raw.length !== 32) throw new Error("AES-256-GCM key must be 32 bytes");

@@ -98,6 +98,12 @@ function deriveFinal(prk: Uint8Array, finalHash: Uint8Array) {
   };
 }
 
+/** A fresh ephemeral key: from the injected RandomSource (vectors, tests) or the platform's generator. */
+async function ephemeralKey(backend: CryptoBackend, random: RandomSource | undefined): Promise<X25519KeyPair> {
+  if (!random && backend.generateX25519) return backend.generateX25519();
+  return backend.x25519FromPrivate((random ?? secureRandom)(32));
+}
+
 /** Picks the highest version both sides speak. */
 export function selectVersion(offered: readonly number[], supported: readonly number[] = SUPPORTED_VERSIONS): number {
   for (const v of offered) if (supported.includes(v)) return v;
@@ -148,8 +154,7 @@ export class DeviceHandshake {
   async start(): Promise<Uint8Array> {
     this.#expect("init");
     return this.#guard(async () => {
-      const random = this.#o.random ?? secureRandom;
-      this.#ephemeral = await this.#o.backend.x25519FromPrivate(random(32));
+      this.#ephemeral = await ephemeralKey(this.#o.backend, this.#o.random);
       const msg = encodeClientHello({
         mode: this.mode,
         versions: [...(this.#o.versions ?? SUPPORTED_VERSIONS)],
@@ -322,8 +327,7 @@ export class HostHandshake {
         psk = o.pairings.begin(hello.pairingId!).psk;
       }
       this.#t.mix(body);
-      const random = o.random ?? secureRandom;
-      const ephemeral = await o.backend.x25519FromPrivate(random(32));
+      const ephemeral = await ephemeralKey(o.backend, o.random);
       const dh = await ephemeral.dh(hello.ephemeralPublicKey);
       const publicPart = concatBytes(u8(HandshakeType.SERVER_HELLO), u8(this.#version), ephemeral.publicKey);
       const afterPublic = this.#t.mix(publicPart);

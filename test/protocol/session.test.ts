@@ -119,3 +119,21 @@ describe("time-based rekey", () => {
     expect(new TextDecoder().decode((await device.receive(d)).payload)).toBe("d");
   });
 });
+
+describe("platform-generated ephemeral keys (WebCrypto)", () => {
+  it("agree with noble on the shared secret and reject low-order peers", async () => {
+    const generated = await webCryptoBackend.generateX25519!();
+    const other = await nobleBackend.x25519FromPrivate(new Uint8Array(32).fill(9));
+    expect(Buffer.from(await generated.dh(other.publicKey))).toEqual(Buffer.from(await other.dh(generated.publicKey)));
+    await expect(generated.dh(new Uint8Array(32))).rejects.toMatchObject({ code: "LOW_ORDER_KEY" });
+  });
+
+  it("are what a WebCrypto handshake uses when no RandomSource is injected", async () => {
+    const f = await makeFixture(webCryptoBackend);
+    trust(f, f.device.publicKey);
+    const { frames } = await connect(resumingDevice(f), hostSession(f));
+    // Fresh ephemerals each time: two handshakes never share a ClientHello key.
+    const again = await connect(resumingDevice(f), hostSession(f));
+    expect(Buffer.from(frames[0]!.subarray(24, 56))).not.toEqual(Buffer.from(again.frames[0]!.subarray(24, 56)));
+  });
+});
