@@ -44,6 +44,8 @@ export interface AppServerOptions {
   ledger: CommandLedger<CommandOutcome>;
   agent: Agent;
   log?(line: string): void;
+  /** Records prompts and instructions from devices in the audit log. */
+  audit?(type: string, actor: { kind: "device"; id: string; name: string }, data: Record<string, unknown>): void;
 }
 
 class CommandError extends Error {
@@ -120,6 +122,15 @@ export class AppServer {
       return;
     }
     if (message.type === "ack") return;
+    if (message.type === "thread.start" || message.type === "thread.send" || message.type === "turn.steer" || message.type === "turn.interrupt") {
+      const body = message.body as { thread?: string; prompt?: string; text?: string };
+      this.#o.audit?.("prompt", { kind: "device", id: conn.device.id, name: conn.device.name }, {
+        command: message.type,
+        commandId: message.id,
+        ...(body.thread ? { thread: body.thread } : {}),
+        ...(body.prompt ?? body.text ? { text: body.prompt ?? body.text } : {}),
+      });
+    }
     let outcome: CommandOutcome;
     let duplicate = false;
     try {

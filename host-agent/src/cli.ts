@@ -13,6 +13,7 @@ import { AppServer, type CommandOutcome } from "./app-server.ts";
 import { CommandLedger } from "./command-ledger.ts";
 import { connectControl, controlSocketPath, serveControl, type ControlMessage } from "./control.ts";
 import { EventStore } from "./event-store.ts";
+import { AuditLog, tailAuditLog, verifyAuditLog, type AuditActor } from "./audit/audit-log.ts";
 import { DeviceStore, DeviceStoreError } from "./device-store.ts";
 import { HostCore, type PairingRequest } from "./host-core.ts";
 import { IdentityError, loadIdentity, loadOrCreateIdentity } from "./identity.ts";
@@ -56,6 +57,8 @@ Commands:
   devices rename ID NAME
   status             identity, relay, devices, whether \`airlock up\` is running
   doctor             check that everything needed works
+  audit verify       check the audit log's hash chain (edits, deletions, reordering)
+  audit tail [-n N]  show the latest audit records
 
 Global options:
   --home DIR   state folder (default: $AIRLOCK_HOME or your config dir)
@@ -90,6 +93,12 @@ code matches the one on your phone. Needs \`airlock up\` running.
 
 IDs may be shortened to any unambiguous prefix.`,
   status: `Usage: airlock status [--json]`,
+  audit: `Usage: airlock audit verify [--json]
+       airlock audit tail [-n N] [--json]
+
+The audit log records pairings, refusals, revocations, device sessions and
+every prompt or instruction a device sent, hash-chained so that any edit,
+deletion or reordering is detected by 'verify' (exit code 1).`,
   doctor: `Usage: airlock doctor [--json]
 
 Checks the identity file, the relay (reachable, protocol version), and the agent.`,
@@ -155,7 +164,10 @@ async function cmdUp(ctx: Context, args: string[]): Promise<number> {
   const store = await EventStore.open(join(ctx.paths.home, "events"));
   const ledger = await CommandLedger.open<CommandOutcome>(join(ctx.paths.home, "commands.jsonl"));
   const agent = new DemoAgent();
-  const app = new AppServer({ store, ledger, agent, log: (line) => ctx.json || ctx.err(`  ${line}`) });
+  const auditLog = await AuditLog.open(join(ctx.paths.home, "audit.jsonl"));
+  const audit = (type: string, actor: AuditActor, data: Record<string, unknown>) =>
+    void auditLog.append(type, actor, data).catch((e: unknown) => ctx.err(`audit log write failed: ${String(e)}`));
+  const app = new AppServer({ store, ledger, agent, audit, log: (line) => ctx.json || ctx.err(`  ${line}`) });
   const event = (type: string, fields: Record<string, unknown>, text: string) =>
     ctx.json ? ctx.out(JSON.stringify({ type, ...fields })) : ctx.out(text);
   if (created) event("identity.created", { path: ctx.paths.identity }, `Created host identity ${ctx.paths.identity}`);
@@ -182,6 +194,7 @@ async function cmdUp(ctx: Context, args: string[]): Promise<number> {
     onSessionOpen: (conn) => void app.onSessionOpen(conn),
     onPayload: (conn, payload) => void app.onPayload(conn, payload),
     onSessionClosed: (conn) => app.onSessionClosed(conn),
+    audit,
   });
 
   let fatal: number | undefined;
@@ -249,6 +262,7 @@ async function cmdUp(ctx: Context, args: string[]): Promise<number> {
   await agent.close();
   await ledger.close();
   await store.close();
+  await auditLog.close();
   event("stopped", {}, "Stopped.");
   return fatal ?? Exit.OK;
 }
@@ -359,6 +373,32 @@ async function cmdDevices(ctx: Context, args: string[]): Promise<number> {
   throw new CliError(`unknown devices command "${sub}"\n\n${HELP.devices}`, Exit.USAGE);
 }
 
+async function cmdAudit(ctx: Context, args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  const file = join(ctx.paths.home, "audit.jsonl");
+  if (sub === "verify") {
+    const result = await verifyAuditLog(file);
+    if (ctx.json) ctx.out(JSON.stringify(result));
+    else if (result.ok) ctx.out(`Audit log intact: ${result.records} records, chain head ${result.lastHash.slice(0, 16)}…`);
+    else ctx.out(`AUDIT LOG DAMAGED: ${result.problem} at line ${result.line}: ${result.detail}`);
+    return result.ok ? Exit.OK : Exit.ERROR;
+  }
+  if (sub === "tail") {
+    const { values } = parseArgs({ args: rest, options: { n: { type: "string", short: "n", default: "20" } }, strict: true });
+    const n = Number(values.n);
+    if (!Number.isInteger(n) || n < 1 || n > 10_000) throw new CliError("-n must be 1..10000", Exit.USAGE);
+    const records = await tailAuditLog(file, n);
+    if (ctx.json) ctx.out(JSON.stringify(records));
+    else
+      for (const r of records) {
+        const who = r.actor.name ?? r.actor.id ?? r.actor.kind;
+        ctx.out(`${new Date(r.at).toISOString()}  #${r.seq}  ${r.type.padEnd(18)} ${who}  ${JSON.stringify(r.data).slice(0, 120)}`);
+      }
+    return Exit.OK;
+  }
+  throw new CliError(`usage: airlock audit verify | airlock audit tail [-n N]`, Exit.USAGE);
+}
+
 async function relayInfo(relayUrl: string): Promise<{ ok: true; protocol: number; version: string } | { ok: false; error: string }> {
   try {
     const res = await fetch(`${relayUrl}/v1/info`, { signal: AbortSignal.timeout(5000) });
@@ -463,6 +503,8 @@ export async function main(argv: string[], io: { out?: (s: string) => void; err?
         return await cmdStatus(ctx);
       case "doctor":
         return await cmdDoctor(ctx);
+      case "audit":
+        return await cmdAudit(ctx, args);
       default:
         err(`unknown command "${command}"\n`);
         out(HELP.main!);

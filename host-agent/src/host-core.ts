@@ -50,6 +50,8 @@ export interface HostCoreOptions {
   onSessionOpen?(session: DeviceConnection): void;
   onPayload?(session: DeviceConnection, payload: Uint8Array): void;
   onSessionClosed?(session: DeviceConnection, reason: string): void;
+  /** Records security-relevant events (pairing, refusals, revocation, sessions) in the audit log. */
+  audit?(type: string, actor: { kind: "device" | "host"; id?: string; name?: string }, data: Record<string, unknown>): void;
   now?: () => number;
 }
 
@@ -171,6 +173,7 @@ export class HostCore {
     await this.publishAllowlist();
     await this.#o.transport.kickDevice({ key: fromBase64Url(device.key)! });
     this.#o.log?.(`revoked ${device.id} (${device.name})`);
+    this.#o.audit?.("revocation", { kind: "host" }, { deviceId: device.id, deviceName: device.name, key: device.key });
     return device;
   }
 
@@ -186,12 +189,14 @@ export class HostCore {
       }
       if (this.#slots.get(state.slot) !== state) return; // the device left meanwhile
       if (!ok) {
+        this.#o.audit?.("pairing", { kind: "host" }, { outcome: "rejected", deviceId: request.deviceId, deviceName: request.deviceName });
         this.#o.transport.send(state.slot, await state.session.reject("SAS_REJECTED"));
         this.#closeSlot(state.slot, "pairing rejected");
         this.#o.log?.(`pairing with "${claim.deviceName}" rejected`);
         return;
       }
-      devices.add(claim.devicePublicKey, claim.deviceName);
+      const added = devices.add(claim.devicePublicKey, claim.deviceName);
+      this.#o.audit?.("pairing", { kind: "host" }, { outcome: "paired", deviceId: added.id, deviceName: added.name, key: added.key });
       await this.publishAllowlist().catch((e: unknown) => this.#o.log?.(`allowlist update failed: ${String(e)}`));
     }
     const device = devices.byKey(claim.devicePublicKey);
@@ -213,6 +218,7 @@ export class HostCore {
       },
     };
     this.#o.log?.(`${claim.mode === HandshakeMode.PAIR ? "paired" : "connected"}: ${device.name} (${device.id})`);
+    this.#o.audit?.("session", { kind: "device", id: device.id, name: device.name }, { event: "opened", slot: state.slot });
     this.#o.onSessionOpen?.(state.connection);
   }
 

@@ -2,7 +2,7 @@
 // pairing (with --yes and with SAS confirmation), single-use links, resume
 // after a host restart, revocation of a live session, wrong identity modes.
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { chmodSync, mkdtempSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -119,6 +119,18 @@ describe("airlock CLI against the real relay", () => {
     expect(closed.code).toBe(RelayClose.REVOKED);
     await expect(connectDevice(relay.url, parsed.roomId, signer)).rejects.toThrow();
     await host.stop();
+
+    // The audit trail has the pairing, the sessions and the revocation, and detects tampering.
+    const tail = JSON.parse((await runToEnd(["--home", home, "--json", "audit", "tail", "-n", "50"])).stdout) as Array<{ type: string }>;
+    expect(tail.map((r) => r.type)).toEqual(expect.arrayContaining(["pairing", "session", "revocation"]));
+    const verified = await runToEnd(["--home", home, "--json", "audit", "verify"]);
+    expect(verified.code).toBe(0);
+    expect(JSON.parse(verified.stdout)).toMatchObject({ ok: true, records: tail.length });
+    const auditFile = join(home, "audit.jsonl");
+    writeFileSync(auditFile, readFileSync(auditFile, "utf8").replace('"paired"', '"pairef"'));
+    const tampered = await runToEnd(["--home", home, "--json", "audit", "verify"]);
+    expect(tampered.code).toBe(1);
+    expect(JSON.parse(tampered.stdout)).toMatchObject({ ok: false, problem: "edited" });
   }, 90_000);
 
   it("pairs only after the operator confirms the SAS shown on both sides; 'n' refuses", async () => {
