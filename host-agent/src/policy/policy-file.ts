@@ -1,0 +1,284 @@
+// Approval policy: what happens to a classified request (classify.ts) before
+// anyone is asked.
+//
+// ## Policy file format (JSON)
+//
+// Two optional files, same format:
+// - user level:       <airlock home>/policy.json  (e.g. ~/.config/airlock/policy.json)
+// - per repository:   <repository>/.airlock/policy.json
+//
+//     {
+//       "version": 1,
+//       "defaults": { "steer": "ask", "continue": "ask", "expand": "ask", "commit": "host-only" },
+//       "rules": [
+//         { "match": { "rule": "git.read" }, "action": "allow" },
+//         { "match": { "tier": "continue", "command": "^npm (test|run lint)$" }, "action": "allow" },
+//         { "match": { "rule": "deploy.*" }, "action": "deny" }
+//       ],
+//       "timeoutSeconds": 600,
+//       "timeoutAction": "deny"
+//     }
+//
+// - version: required, must be 1.
+// - defaults: optional; per tier (steer, continue, expand, commit) the action
+//   when no rule matches. Missing tiers keep the lower layer's value.
+// - rules: optional, at most 200. First match wins. A rule's `match` needs at
+//   least one of:
+//     tier     one of steer | continue | expand | commit
+//     rule     a classification rule id ("git.push"), or a prefix ending in
+//              ".*" ("deploy.*" matches "deploy.kubectl")
+//     command  a JavaScript regular expression (no flags, ≤ 500 characters)
+//              tested against the command line (argv joined by spaces)
+//   All given fields must match.
+// - action: allow (approve without asking), ask (any paired device may
+//   decide), host-only (only the host's own terminal may decide), deny.
+// - timeoutSeconds: 10…86400, default 600: an unanswered request ends after it.
+// - timeoutAction: "deny" (default) or "cancel" (the turn is interrupted).
+// Unknown keys anywhere are errors, so a typo never silently loosens policy.
+//
+// ## Built-in defaults (no file)
+// steer ask, continue ask, expand ask, commit host-only (never from a phone),
+// no rules, timeout 600 s → deny. Auto-allowing read-only commands is an
+// explicit opt-in, e.g. { "match": { "rule": "read.*" }, "action": "allow" }.
+//
+// ## Merging (loadPolicy(userFile, repoFile))
+// - Rules are evaluated repository rules first, then user rules; first match
+//   wins; then defaults (repository over user over built-in, per tier).
+// - timeoutSeconds / timeoutAction: repository over user over built-in.
+// - A repository can NEVER loosen the commit tier below the user's
+//   effective commit default (the "commit floor", host-only unless the user
+//   changed it). Strictness: allow < ask < host-only < deny.
+//   * a repository `defaults.commit` looser than the floor is raised to the
+//     floor (and a warning is returned);
+//   * a repository rule that matches a commit-tier request is raised to the
+//     floor when it decides (decide() reports ruleFired as the floor and
+//     `cappedFrom` as the repository rule).
+//   The repository file lives in the agent's workspace, where the agent can
+//   write; classify.ts makes writing any Airlock policy file a commit-tier
+//   action ("policy.self-edit" / "files.policy").
+// - The user file may set anything, including loosening commit: it is the
+//   owner's own machine-level choice.
+import { readFile } from "node:fs/promises";
+import * as z from "zod/mini";
+import { TIERS, type Classification, type Tier } from "./classify.ts";
+
+export type Action = "allow" | "ask" | "host-only" | "deny";
+export const ACTIONS: readonly Action[] = ["allow", "ask", "host-only", "deny"];
+const strictness = (a: Action): number => ACTIONS.indexOf(a);
+/** The stricter of two actions. */
+export const stricter = (a: Action, b: Action): Action => (strictness(a) >= strictness(b) ? a : b);
+
+const tierSchema = z.enum(["steer", "continue", "expand", "commit"]);
+const actionSchema = z.enum(["allow", "ask", "host-only", "deny"]);
+const regexSchema = z.string().check(
+  z.maxLength(500),
+  z.refine((s) => {
+    try {
+      new RegExp(s);
+      return true;
+    } catch {
+      return false;
+    }
+  }, "is not a valid regular expression"),
+);
+const ruleId = z.string().check(z.regex(/^[a-z0-9-]+(\.[a-z0-9-]+)*(\.\*)?$|^\*$/, "must be a rule id like \"git.push\" or a prefix like \"deploy.*\""));
+
+const ruleSchema = z.strictObject({
+  match: z.strictObject({ tier: z.optional(tierSchema), rule: z.optional(ruleId), command: z.optional(regexSchema) }).check(
+    z.refine((m) => m.tier !== undefined || m.rule !== undefined || m.command !== undefined, "needs at least one of tier, rule, command"),
+  ),
+  action: actionSchema,
+  /** Free text for humans. */
+  comment: z.optional(z.string().check(z.maxLength(1000))),
+});
+
+export const policyFileSchema = z.strictObject({
+  version: z.literal(1),
+  defaults: z.optional(z.strictObject({ steer: z.optional(actionSchema), continue: z.optional(actionSchema), expand: z.optional(actionSchema), commit: z.optional(actionSchema) })),
+  rules: z.optional(z.array(ruleSchema).check(z.maxLength(200))),
+  timeoutSeconds: z.optional(z.int().check(z.gte(10), z.lte(86400))),
+  timeoutAction: z.optional(z.enum(["deny", "cancel"])),
+  comment: z.optional(z.string().check(z.maxLength(1000))),
+});
+export type PolicyFile = z.infer<typeof policyFileSchema>;
+
+export type PolicySource = "builtin" | "user" | "repo";
+
+export interface PolicyRule {
+  match: { tier?: Tier; rule?: string; command?: RegExp };
+  action: Action;
+  /** Where it came from, e.g. "repo.rules[0]". */
+  id: string;
+  source: PolicySource;
+}
+
+export interface Policy {
+  version: 1;
+  defaults: Record<Tier, Action>;
+  /** Where each default came from, e.g. "user.defaults.commit". */
+  defaultIds: Record<Tier, string>;
+  rules: PolicyRule[];
+  /** The least strict action a repository may cause for a commit-tier request. */
+  commitFloor: Action;
+  commitFloorId: string;
+  timeoutSeconds: number;
+  timeoutAction: "deny" | "cancel";
+  warnings: string[];
+}
+
+export const BUILTIN_DEFAULTS: Readonly<Record<Tier, Action>> = { steer: "ask", continue: "ask", expand: "ask", commit: "host-only" };
+
+export function builtinPolicy(): Policy {
+  return {
+    version: 1,
+    defaults: { ...BUILTIN_DEFAULTS },
+    defaultIds: { steer: "builtin.defaults.steer", continue: "builtin.defaults.continue", expand: "builtin.defaults.expand", commit: "builtin.defaults.commit" },
+    rules: [],
+    commitFloor: BUILTIN_DEFAULTS.commit,
+    commitFloorId: "builtin.defaults.commit",
+    timeoutSeconds: 600,
+    timeoutAction: "deny",
+    warnings: [],
+  };
+}
+
+export class PolicyError extends Error {
+  constructor(
+    message: string,
+    readonly source: string,
+    readonly issues: string[] = [message],
+  ) {
+    super(message);
+    this.name = "PolicyError";
+  }
+}
+
+function fieldPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const p of path) out += typeof p === "number" ? `[${p}]` : out === "" ? String(p) : `.${String(p)}`;
+  return out === "" ? "(top level)" : out;
+}
+
+function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
+  const path = fieldPath(issue.path);
+  let got: unknown = input;
+  for (const p of issue.path) got = got !== null && typeof got === "object" ? (got as Record<PropertyKey, unknown>)[p] : undefined;
+  const shown = got === undefined ? "nothing" : JSON.stringify(got);
+  switch (issue.code) {
+    case "unrecognized_keys":
+      return `${path}: unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
+    case "invalid_value":
+      return `${path}: expected ${issue.values.map((v) => JSON.stringify(v)).join(" | ")}, got ${shown}`;
+    case "invalid_type":
+      return `${path}: expected ${issue.expected}, got ${got === undefined ? "nothing" : Array.isArray(got) ? "array" : got === null ? "null" : typeof got}`;
+    case "too_big":
+      return `${path}: must be at most ${String(issue.maximum)}${issue.origin === "string" ? " characters" : issue.origin === "array" ? " items" : ""}`;
+    case "too_small":
+      return `${path}: must be at least ${String(issue.minimum)}`;
+    case "invalid_format":
+      return `${path}: ${issue.message && issue.message !== "Invalid input" ? issue.message : `invalid ${issue.format}`}, got ${shown}`;
+    case "custom":
+      return `${path}: ${issue.message}${typeof got === "string" ? ` (got ${shown})` : ""}`;
+    default:
+      return `${path}: ${issue.message}`;
+  }
+}
+
+/** Parse and validate one policy file's text; `source` names it in errors. */
+export function parsePolicy(text: string, source: string): PolicyFile {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new PolicyError(`${source}: not valid JSON: ${(err as Error).message}`, source);
+  }
+  const r = policyFileSchema.safeParse(json);
+  if (!r.success) {
+    const issues = r.error.issues.map((i) => describeIssue(i, json));
+    throw new PolicyError(`${source}: invalid policy: ${issues.join("; ")}`, source, issues);
+  }
+  return r.data;
+}
+
+/** Apply one layer on top of `base` (a copy is returned). */
+export function mergePolicy(base: Policy, file: PolicyFile, source: "user" | "repo"): Policy {
+  const out: Policy = { ...base, defaults: { ...base.defaults }, defaultIds: { ...base.defaultIds }, warnings: [...base.warnings] };
+  for (const tier of TIERS) {
+    const a = file.defaults?.[tier];
+    if (a === undefined) continue;
+    if (source === "repo" && tier === "commit" && strictness(a) < strictness(base.commitFloor)) {
+      out.warnings.push(`repo.defaults.commit "${a}" is looser than ${base.commitFloorId} "${base.commitFloor}"; using "${base.commitFloor}"`);
+      continue;
+    }
+    out.defaults[tier] = a;
+    out.defaultIds[tier] = `${source}.defaults.${tier}`;
+  }
+  if (source === "user") {
+    out.commitFloor = out.defaults.commit;
+    out.commitFloorId = out.defaultIds.commit;
+  }
+  const rules: PolicyRule[] = (file.rules ?? []).map((r, i) => {
+    const match: PolicyRule["match"] = {};
+    if (r.match.tier !== undefined) match.tier = r.match.tier;
+    if (r.match.rule !== undefined) match.rule = r.match.rule;
+    if (r.match.command !== undefined) match.command = new RegExp(r.match.command);
+    return { match, action: r.action, id: `${source}.rules[${i}]`, source };
+  });
+  // Repository rules are evaluated before user rules.
+  out.rules = source === "repo" ? [...rules, ...base.rules] : [...base.rules, ...rules];
+  if (file.timeoutSeconds !== undefined) out.timeoutSeconds = file.timeoutSeconds;
+  if (file.timeoutAction !== undefined) out.timeoutAction = file.timeoutAction;
+  return out;
+}
+
+async function readOptional(path: string): Promise<string | null> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw new PolicyError(`${path}: cannot read: ${(err as Error).message}`, path);
+  }
+}
+
+/** Built-in defaults, then the user file, then the repository file. A missing file is skipped; an invalid one throws PolicyError. */
+export async function loadPolicy(userFile?: string, repoFile?: string): Promise<Policy> {
+  let policy = builtinPolicy();
+  if (userFile !== undefined) {
+    const text = await readOptional(userFile);
+    if (text !== null) policy = mergePolicy(policy, parsePolicy(text, userFile), "user");
+  }
+  if (repoFile !== undefined) {
+    const text = await readOptional(repoFile);
+    if (text !== null) policy = mergePolicy(policy, parsePolicy(text, repoFile), "repo");
+  }
+  return policy;
+}
+
+export interface Decision {
+  action: Action;
+  /** "repo.rules[0]", "user.defaults.commit", "builtin.defaults.expand"… */
+  ruleFired: string;
+  /** Set when a repository rule or default was raised to the commit floor. */
+  cappedFrom?: string;
+}
+
+function ruleMatches(pattern: string, rule: string): boolean {
+  if (pattern === "*") return true;
+  if (pattern.endsWith(".*")) return rule.startsWith(pattern.slice(0, -1));
+  return pattern === rule;
+}
+
+/** What the policy does with a classified request. */
+export function decide(policy: Policy, classification: Pick<Classification, "tier" | "rule">, command: string | readonly string[] = ""): Decision {
+  const line = typeof command === "string" ? command : command.join(" ");
+  for (const r of policy.rules) {
+    if (r.match.tier !== undefined && r.match.tier !== classification.tier) continue;
+    if (r.match.rule !== undefined && !ruleMatches(r.match.rule, classification.rule)) continue;
+    if (r.match.command !== undefined && !r.match.command.test(line)) continue;
+    if (r.source === "repo" && classification.tier === "commit" && strictness(r.action) < strictness(policy.commitFloor)) {
+      return { action: policy.commitFloor, ruleFired: policy.commitFloorId, cappedFrom: r.id };
+    }
+    return { action: r.action, ruleFired: r.id };
+  }
+  return { action: policy.defaults[classification.tier], ruleFired: policy.defaultIds[classification.tier] };
+}
