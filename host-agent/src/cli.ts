@@ -253,9 +253,15 @@ async function cmdUp(ctx: Context, args: string[]): Promise<number> {
   });
 
   link.start();
-  const onSignal = () => stop();
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  // First signal: stop cleanly. A second one while stopping: exit at once.
+  let signalled = false;
+  const onSignal = () => {
+    if (signalled) process.exit(fatal ?? Exit.OK);
+    signalled = true;
+    stop();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
   await stopped;
   server.close();
   await link.stop();
