@@ -189,6 +189,18 @@ export function parseShell(src: string): ParsedLine {
     word.started = true;
   };
   /** `$…` at i; returns the index after it. `inDouble`: inside "…". */
+  /** A `command substitution` at i: classified as its own command; returns the index after it. */
+  const backtick = (i: number): number => {
+    const end = matchBacktick(src, i);
+    if (end < 0) {
+      out.errors.push("unterminated backtick");
+      subst(src.slice(i + 1));
+      return src.length;
+    }
+    subst(src.slice(i + 1, end));
+    word.text += src.slice(i, end + 1);
+    return end + 1;
+  };
   const dollar = (i: number): number => {
     const n = src[i + 1];
     if (n === "(" && src[i + 2] === "(") {
@@ -289,18 +301,8 @@ export function parseShell(src: string): ParsedLine {
             i++;
           }
         } else if (d === "$") i = dollar(i);
-        else if (d === "`") {
-          const end = matchBacktick(src, i);
-          if (end < 0) {
-            out.errors.push("unterminated backtick");
-            subst(src.slice(i + 1));
-            i = src.length;
-          } else {
-            subst(src.slice(i + 1, end));
-            word.text += src.slice(i, end + 1);
-            i = end + 1;
-          }
-        } else {
+        else if (d === "`") i = backtick(i);
+        else {
           word.text += d;
           i++;
         }
@@ -334,16 +336,7 @@ export function parseShell(src: string): ParsedLine {
     } else if (c === "$") {
       i = dollar(i);
     } else if (c === "`") {
-      const end = matchBacktick(src, i);
-      if (end < 0) {
-        out.errors.push("unterminated backtick");
-        subst(src.slice(i + 1));
-        i = src.length;
-      } else {
-        subst(src.slice(i + 1, end));
-        word.text += src.slice(i, end + 1);
-        i = end + 1;
-      }
+      i = backtick(i);
     } else if (c === "#" && !word.started) {
       while (i < src.length && src[i] !== "\n") i++;
     } else if (c === "\n") {
