@@ -1,101 +1,137 @@
-// The interface every coding agent adapter implements, and the built-in demo
-// agent. Adapters know nothing about relays or devices: they receive calls and
-// report thread events through an EventSink; the app server persists and
-// delivers them. (The full adapter surface, approvals and the Codex adapter
-// arrive with the agents issue.)
+// The interface every coding-agent adapter implements (demo, Codex, …).
+//
+// Adapters know nothing about relays, devices or policy. The host agent calls
+// them (start a thread, send, steer, interrupt, change settings) and gives them
+// an AgentHost to report back through:
+// - emit(): thread events (messages, commands and output, file changes with
+//   diffs, plan, turn status, token usage, notices). The host persists each one
+//   before any device sees it.
+// - requestApproval() / askQuestion(): the agent needs a human. The host
+//   classifies the request, applies policy, asks devices or the host terminal,
+//   enforces the timeout and resolves the promise with the verdict. The
+//   adapter never decides; it only acts on the verdict.
+//
+// Thread ids are the host's (Airlock) ids; an adapter maps them to its own
+// (e.g. Codex thread ids) and keeps that mapping under `dataDir` so threads
+// resume after an app-server or host restart.
 import type { ModelInfo, ThreadEvent } from "@airlock/protocol";
 
-export interface EventSink {
-  /** Records one event of a thread (persisted before any device sees it). */
-  emit(threadId: string, event: ThreadEvent): Promise<void>;
-  /** Updates the thread's summary status. */
-  status(threadId: string, status: "idle" | "running" | "waiting" | "failed"): Promise<void>;
+export type Effort = "minimal" | "low" | "medium" | "high" | "xhigh";
+export type AgentThreadStatus = "idle" | "running" | "waiting" | "failed";
+
+export interface TurnSettings {
+  model?: string;
+  effort?: Effort;
 }
 
-export interface AgentTurnOptions {
-  model?: string;
-  effort?: "minimal" | "low" | "medium" | "high" | "xhigh";
+export interface FileChangeInfo {
+  path: string;
+  change: "add" | "modify" | "delete" | "rename";
+  oldPath?: string;
+  /** Unified diff, when the agent has one. */
+  diff?: string;
+}
+
+/** What an agent asks permission for. */
+export interface ApprovalAsk {
+  type: "command" | "file_change" | "permission";
+  /** The agent's turn, when it has one (evidence: "files changed so far in the turn"). */
+  turnId?: string;
+  /** The adapter's item id (ties the request to command/file events). */
+  itemId?: string;
+  /** type "command": the exact command line. */
+  command?: string;
+  /** Working directory of the action. */
+  cwd: string;
+  /** Why the agent wants it now (the model's justification). */
+  reason?: string;
+  /** type "file_change": the files it will write. */
+  files?: FileChangeInfo[];
+  /** type "permission": what is asked, e.g. "network", "write /etc". */
+  permission?: string;
+  /** What the agent will do next, when known. */
+  next?: string;
+  /** Decisions the agent can act on (default: all three). */
+  options?: ReadonlyArray<"approve_once" | "approve_session" | "deny">;
+}
+
+export interface ApprovalVerdict {
+  /** "cancel": stop the turn (the agent interrupts it). */
+  decision: "approve_once" | "approve_session" | "deny" | "cancel";
+  /** Who decided: a device name, "policy", "host" or "timeout". */
+  by: string;
+}
+
+export interface QuestionAsk {
+  turnId?: string;
+  text: string;
+  options?: { id: string; label: string }[];
+}
+
+/** null: nobody answered before the timeout, or the question was withdrawn. */
+export type QuestionReply = { answer: string; optionId?: string; by: string } | null;
+
+/** What the host gives an adapter. */
+export interface AgentHost {
+  emit(threadId: string, event: ThreadEvent): Promise<void>;
+  status(threadId: string, status: AgentThreadStatus): Promise<void>;
+  /** Resolves with the verdict; never rejects for timeouts (the policy's fallback is the verdict). */
+  requestApproval(threadId: string, ask: ApprovalAsk): Promise<ApprovalVerdict>;
+  askQuestion(threadId: string, ask: QuestionAsk): Promise<QuestionReply>;
+  /** Operator log (stderr of `airlock up`); never secrets. */
+  log(line: string): void;
+}
+
+export interface AgentStartContext {
+  host: AgentHost;
+  /** A private directory the adapter may use for its own state. */
+  dataDir: string;
+}
+
+export interface StartThreadOptions extends TurnSettings {
+  /** The workspace the agent works in. */
+  cwd: string;
+}
+
+/** A thread as the agent itself knows it (for listing/reading the agent's own history). */
+export interface AgentThreadInfo {
+  threadId: string;
+  title: string;
+  updatedAt: number;
 }
 
 export interface Agent {
   readonly info: { kind: string; label: string; version?: string };
-  readonly models: ModelInfo[];
+  /** Spawns whatever the adapter needs; called once before any other call. */
+  start(context: AgentStartContext): Promise<void>;
+  listModels(): Promise<ModelInfo[]>;
   readonly defaultModel?: string;
-  /** Starts a thread's first turn. Resolves once the turn is under way (not finished). */
-  startThread(threadId: string, prompt: string, options: AgentTurnOptions, sink: EventSink): Promise<void>;
-  sendMessage(threadId: string, text: string, sink: EventSink): Promise<void>;
-  steer(threadId: string, text: string, sink: EventSink): Promise<void>;
-  interrupt(threadId: string, sink: EventSink): Promise<void>;
+  /** Threads this adapter has (host ids). */
+  listThreads(): Promise<AgentThreadInfo[]>;
+  /** A thread's history as events, rebuilt from the agent's own record (not the host's event store). */
+  readThread(threadId: string): Promise<ThreadEvent[]>;
+  /** Starts a thread and its first turn. Resolves once the turn is under way, not when it ends. */
+  startThread(threadId: string, prompt: string, options: StartThreadOptions): Promise<void>;
+  /** Reattaches a thread after a restart; sendMessage calls it on demand, so hosts rarely need to. */
+  resumeThread(threadId: string): Promise<void>;
+  /** A follow-up turn. Resolves once under way. */
+  sendMessage(threadId: string, text: string, settings: TurnSettings): Promise<void>;
+  /** Adds instructions to the running turn (a follow-up turn when none runs). */
+  steer(threadId: string, text: string): Promise<void>;
+  /** Stops the running turn; resolves when it has stopped (turn.status "interrupted" emitted). */
+  interrupt(threadId: string): Promise<void>;
+  /** Model/effort for the thread's next turns. */
+  setSettings(threadId: string, settings: TurnSettings): Promise<void>;
   close(): Promise<void>;
 }
 
-/**
- * A clearly labelled offline stand-in: it answers each prompt with a short
- * streamed reply. It runs nothing (the agents issue makes it run real commands
- * through the approval path).
- */
-export class DemoAgent implements Agent {
-  readonly info = { kind: "demo", label: "Demo agent (offline, built in)" };
-  readonly models: ModelInfo[] = [{ id: "demo-1", name: "Demo", efforts: ["low", "medium", "high"], defaultEffort: "medium" }];
-  readonly defaultModel = "demo-1";
-  #turns = 0;
-  #interrupted = new Set<string>();
-  #running = new Map<string, Promise<void>>();
-  /** Pause between streamed chunks, so a turn looks (and tests) like a stream. */
-  readonly #chunkDelayMs: number;
-
-  constructor(options: { chunkDelayMs?: number } = {}) {
-    this.#chunkDelayMs = options.chunkDelayMs ?? 60;
-  }
-
-  async startThread(threadId: string, prompt: string, _options: AgentTurnOptions, sink: EventSink): Promise<void> {
-    await this.#turn(threadId, prompt, sink);
-  }
-
-  async sendMessage(threadId: string, text: string, sink: EventSink): Promise<void> {
-    await this.#turn(threadId, text, sink);
-  }
-
-  async steer(threadId: string, text: string, sink: EventSink): Promise<void> {
-    await sink.emit(threadId, { kind: "notice", level: "info", text: `Steering noted: ${text.slice(0, 200)}` });
-  }
-
-  async interrupt(threadId: string, _sink: EventSink): Promise<void> {
-    this.#interrupted.add(threadId);
-    await this.#running.get(threadId);
-  }
-
-  async close(): Promise<void> {
-    await Promise.all(this.#running.values());
-  }
-
-  async #turn(threadId: string, prompt: string, sink: EventSink): Promise<void> {
-    await this.#running.get(threadId); // one turn at a time per thread
-    const turnId = `turn_${++this.#turns}`;
-    const itemId = `msg_${this.#turns}`;
-    this.#interrupted.delete(threadId);
-    await sink.status(threadId, "running");
-    await sink.emit(threadId, { kind: "turn.status", turnId, status: "started" });
-    await sink.emit(threadId, { kind: "message.user", itemId: `${itemId}_u`, text: prompt });
-    const run = (async () => {
-      const reply = `Demo agent here. You asked: "${prompt.slice(0, 500)}". I am a stand-in that runs nothing; connect a real agent with --agent.`;
-      const words = reply.split(" ");
-      for (let i = 0; i < words.length; i += 4) {
-        if (this.#interrupted.has(threadId)) {
-          await sink.emit(threadId, { kind: "turn.status", turnId, status: "interrupted" });
-          await sink.status(threadId, "idle");
-          return;
-        }
-        await sink.emit(threadId, { kind: "message.delta", itemId, text: words.slice(i, i + 4).join(" ") + " " });
-        await new Promise((resolve) => setTimeout(resolve, this.#chunkDelayMs));
-      }
-      await sink.emit(threadId, { kind: "message.completed", itemId, text: reply });
-      await sink.emit(threadId, { kind: "turn.status", turnId, status: "completed" });
-      await sink.status(threadId, "idle");
-    })();
-    this.#running.set(threadId, run);
-    void run.finally(() => {
-      if (this.#running.get(threadId) === run) this.#running.delete(threadId);
-    });
+export class AgentError extends Error {
+  constructor(
+    /** Wire-safe code for the device: THREAD_NOT_FOUND, TURN_NOT_RUNNING, AGENT_UNAVAILABLE, MODEL_UNKNOWN, … */
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "AgentError";
   }
 }

@@ -3,17 +3,23 @@
 // (durable) before any device sees it; each device subscription is a pump that
 // sends the store's events after the device's last seq, in order, exactly
 // once per connection. Commands are idempotent by (device, command id).
+// The app server is also the agent's AgentHost: it persists what the agent
+// emits and routes approvals and questions through the ApprovalBroker.
 import { hostname, platform } from "node:os";
+import { isAbsolute, relative, resolve } from "node:path";
 import {
   AirlockProtocolError,
   appProtocol,
   DEVICE_COMMANDS,
   strictTextDecoder,
   type AppProtocolMessage,
+  type ModelInfo,
   type ThreadEvent,
   type ThreadSummary,
 } from "@airlock/protocol";
-import type { Agent, EventSink } from "./agent.ts";
+import { AgentError, type Agent, type AgentHost } from "./agent.ts";
+import { ApprovalBroker, BrokerError, type PendingApproval } from "./approvals/broker.ts";
+import { builtinPolicy, type Policy } from "./policy/policy-file.ts";
 import type { CommandLedger } from "./command-ledger.ts";
 import type { EventStore } from "./event-store.ts";
 import type { DeviceConnection } from "./host-core.ts";
@@ -39,13 +45,23 @@ interface ConnState {
   acked: Map<string, number>;
 }
 
+export type AuditHook = (type: string, actor: { kind: "device" | "host" | "policy" | "timeout"; id?: string; name?: string }, data: Record<string, unknown>) => void;
+
 export interface AppServerOptions {
   store: EventStore;
   ledger: CommandLedger<CommandOutcome>;
   agent: Agent;
+  /** The adapter's private state directory. */
+  agentDataDir: string;
+  /** Where new threads work; a device may only pick a cwd inside it. */
+  workspace: string;
+  /** The approval policy for a working directory (default: built-in). */
+  policyFor?(cwd: string): Promise<Policy>;
+  /** A request only the host's terminal may decide is waiting. */
+  onHostOnly?(pending: PendingApproval): void;
   log?(line: string): void;
-  /** Records prompts and instructions from devices in the audit log. */
-  audit?(type: string, actor: { kind: "device"; id: string; name: string }, data: Record<string, unknown>): void;
+  /** Records prompts, approvals and decisions in the audit log. */
+  audit?: AuditHook;
 }
 
 class CommandError extends Error {
@@ -61,19 +77,92 @@ export class AppServer {
   #o: AppServerOptions;
   #conns = new Map<DeviceConnection, ConnState>();
   #ids = 0;
-  readonly sink: EventSink;
+  #models: ModelInfo[] = [];
+  readonly broker: ApprovalBroker;
+  /** What the agent reports through. */
+  readonly agentHost: AgentHost;
 
   constructor(options: AppServerOptions) {
     this.#o = options;
-    this.sink = {
-      emit: async (threadId, event) => {
-        await this.#o.store.append(threadId, event);
-        this.#wake(threadId);
-      },
-      status: async (threadId, status) => {
-        this.#broadcastThread(await this.#o.store.updateThread(threadId, { status }));
-      },
+    const audit: AuditHook = (type, actor, data) => this.#o.audit?.(type, actor, data);
+    const emit = async (threadId: string, event: ThreadEvent) => {
+      if (!this.#o.store.getThread(threadId)) return; // a thread deleted by retention while its turn ran
+      await this.#o.store.append(threadId, event);
+      this.broker.observe(threadId, event);
+      this.#wake(threadId);
     };
+    this.broker = new ApprovalBroker({
+      emit,
+      pendingChanged: async (threadId, pending) => {
+        const t = this.#o.store.getThread(threadId);
+        if (!t) return;
+        const status = pending > 0 ? "waiting" : t.status === "waiting" ? "running" : t.status;
+        if (t.pending !== pending || t.status !== status) this.#broadcastThread(await this.#o.store.updateThread(threadId, { pending, status }));
+      },
+      policyFor: this.#o.policyFor ?? (async () => builtinPolicy()),
+      hostName: hostname(),
+      audit,
+      ...(this.#o.onHostOnly ? { onHostOnly: this.#o.onHostOnly } : {}),
+    });
+    this.agentHost = {
+      emit,
+      status: async (threadId, status) => {
+        const t = this.#o.store.getThread(threadId);
+        if (!t) return;
+        // While a human is being asked, the summary stays "waiting".
+        const shown = status === "running" && t.pending > 0 ? "waiting" : status;
+        this.#broadcastThread(await this.#o.store.updateThread(threadId, { status: shown }));
+      },
+      requestApproval: (threadId, ask) => this.broker.request(threadId, ask),
+      askQuestion: (threadId, ask) => this.broker.ask(threadId, ask, this.#o.store.getThread(threadId)?.cwd ?? this.#o.workspace),
+      log: (line) => this.#o.log?.(line),
+    };
+  }
+
+  /** Starts the agent and closes what a previous run left open. */
+  async start(): Promise<void> {
+    await this.#recover();
+    await this.#o.agent.start({ host: this.agentHost, dataDir: this.#o.agentDataDir });
+    this.#models = await this.#o.agent.listModels();
+  }
+
+  /** Cancels pending requests and stops the agent. */
+  async close(): Promise<void> {
+    this.broker.cancelAll();
+    await this.#o.agent.close();
+  }
+
+  /**
+   * After a restart nothing is waiting any more: the agent process that asked
+   * is gone. Requests and turns left open in the store are closed explicitly,
+   * so no device keeps showing a card nobody can answer.
+   */
+  async #recover(): Promise<void> {
+    const { store } = this.#o;
+    for (const t of store.listThreads()) {
+      if (t.status !== "running" && t.status !== "waiting" && t.pending === 0) continue;
+      const approvals = new Set<string>();
+      const questions = new Set<string>();
+      const turns = new Set<string>();
+      let after = 0;
+      for (;;) {
+        const page = await store.eventsAfter(t.id, after);
+        for (const { seq, event: e } of page.events) {
+          after = seq;
+          if (e.kind === "approval.request") approvals.add(e.approvalId);
+          else if (e.kind === "approval.resolved") approvals.delete(e.approvalId);
+          else if (e.kind === "question") questions.add(e.questionId);
+          else if (e.kind === "question.answered") questions.delete(e.questionId);
+          else if (e.kind === "turn.status") e.status === "started" ? turns.add(e.turnId) : turns.delete(e.turnId);
+        }
+        if (!page.more) break;
+      }
+      const note = "the host agent restarted; ask again if it is still needed";
+      for (const approvalId of approvals) await store.append(t.id, { kind: "approval.resolved", approvalId, decision: "cancel", by: "host", note });
+      for (const questionId of questions) await store.append(t.id, { kind: "question.answered", questionId, by: "host" });
+      for (const turnId of turns) await store.append(t.id, { kind: "turn.status", turnId, status: "interrupted", error: "the host agent restarted" });
+      await store.updateThread(t.id, { pending: 0, status: "idle" });
+    }
   }
 
   async onSessionOpen(conn: DeviceConnection): Promise<void> {
@@ -87,7 +176,7 @@ export class AppServer {
         platform: platform(),
         airlockVersion: AIRLOCK_VERSION,
         agent: agent.info,
-        models: agent.models,
+        models: this.#models.slice(0, 64),
         ...(agent.defaultModel ? { defaultModel: agent.defaultModel } : {}),
       },
     });
@@ -170,50 +259,78 @@ export class AppServer {
           state.subscriptions.delete(message.body.thread);
           return { ok: true, type: "result", body: {} };
         case "thread.start": {
+          const cwd = this.#cwd(message.body.cwd);
           const t = await store.createThread({
             title: message.body.prompt.split("\n")[0]!.slice(0, 120) || "New thread",
+            cwd,
             ...(message.body.model ? { model: message.body.model } : {}),
             ...(message.body.effort ? { effort: message.body.effort } : {}),
           });
           this.#subscribe(state, t.id, 0);
           this.#broadcastThread(t);
           const options = {
+            cwd,
             ...(message.body.model ? { model: message.body.model } : {}),
             ...(message.body.effort ? { effort: message.body.effort } : {}),
           };
-          await agent.startThread(t.id, message.body.prompt, options, this.sink);
+          await agent.startThread(t.id, message.body.prompt, options);
           return { ok: true, type: "result", body: { data: { thread: t.id } } };
         }
-        case "thread.send":
-          thread(message.body.thread);
-          await agent.sendMessage(message.body.thread, message.body.text, this.sink);
+        case "thread.send": {
+          const t = thread(message.body.thread);
+          await agent.sendMessage(t.id, message.body.text, { ...(t.model ? { model: t.model } : {}), ...(t.effort ? { effort: t.effort } : {}) });
           return { ok: true, type: "result", body: {} };
+        }
         case "turn.steer":
           thread(message.body.thread);
-          await agent.steer(message.body.thread, message.body.text, this.sink);
+          await agent.steer(message.body.thread, message.body.text);
           return { ok: true, type: "result", body: {} };
         case "turn.interrupt":
           thread(message.body.thread);
-          await agent.interrupt(message.body.thread, this.sink);
+          // Unblock an agent waiting on a human first, then stop its turn.
+          this.broker.cancelThread(message.body.thread, { kind: "device", id: state.conn.device.id, name: state.conn.device.name });
+          await agent.interrupt(message.body.thread);
           return { ok: true, type: "result", body: {} };
         case "thread.settings": {
           thread(message.body.thread);
           const patch = { ...(message.body.model ? { model: message.body.model } : {}), ...(message.body.effort ? { effort: message.body.effort } : {}) };
+          if (patch.model && this.#models.length > 0 && !this.#models.some((m) => m.id === patch.model)) {
+            return { ok: false, code: "MODEL_UNKNOWN", message: `the agent has no model "${patch.model}"` };
+          }
+          await agent.setSettings(message.body.thread, patch);
           this.#broadcastThread(await store.updateThread(message.body.thread, patch));
-          await this.sink.emit(message.body.thread, { kind: "settings", ...patch });
+          await this.agentHost.emit(message.body.thread, { kind: "settings", ...patch });
           return { ok: true, type: "result", body: {} };
         }
-        case "question.answer":
-        case "approval.decide":
+        case "question.answer": {
           thread(message.body.thread);
-          return { ok: false, code: "NOT_PENDING", message: "nothing is waiting for an answer in this thread" };
+          const device = state.conn.device;
+          this.broker.answer(message.body.questionId, message.body.answer, message.body.optionId, { kind: "device", id: device.id, name: device.name }, message.body.thread);
+          return { ok: true, type: "result", body: {} };
+        }
+        case "approval.decide": {
+          thread(message.body.thread);
+          const device = state.conn.device;
+          const p = this.broker.decide(message.body.approvalId, message.body.decision, { kind: "device", id: device.id, name: device.name }, message.body.thread);
+          return { ok: true, type: "result", body: { data: { approvalId: p.approvalId, decision: message.body.decision } } };
+        }
         default:
           return { ok: false, code: "NOT_ALLOWED", message: `unsupported command ${message.type}` };
       }
     } catch (e) {
-      if (e instanceof CommandError) return { ok: false, code: e.code, message: e.message };
+      if (e instanceof CommandError || e instanceof BrokerError || e instanceof AgentError) return { ok: false, code: e.code, message: e.message };
       throw e;
     }
+  }
+
+  /** A device may pick a working directory only inside the host's workspace. */
+  #cwd(requested: string | undefined): string {
+    const root = resolve(this.#o.workspace);
+    if (requested === undefined || requested === "") return root;
+    const cwd = resolve(root, requested);
+    const rel = relative(root, cwd);
+    if (rel.startsWith("..") || isAbsolute(rel)) throw new CommandError("NOT_ALLOWED", `cwd must be inside the host's workspace (${root})`);
+    return cwd;
   }
 
   /** Tells every connected device that a thread's summary changed. */

@@ -7,9 +7,12 @@ import { parseArgs } from "node:util";
 import QRCode from "qrcode";
 import { nobleBackend, PROTOCOL_VERSION, type CryptoBackend } from "@airlock/protocol";
 import { webCryptoBackend } from "@airlock/protocol/webcrypto";
-import { join } from "node:path";
-import { DemoAgent } from "./agent.ts";
+import { join, resolve } from "node:path";
+import { AGENT_NAMES, createAgent } from "./agents/index.ts";
 import { AppServer, type CommandOutcome } from "./app-server.ts";
+import type { PendingApproval } from "./approvals/broker.ts";
+import { approvalStats, formatStats } from "./audit/stats.ts";
+import { builtinPolicy, loadPolicy, PolicyError, type Policy } from "./policy/policy-file.ts";
 import { CommandLedger } from "./command-ledger.ts";
 import { connectControl, controlSocketPath, serveControl, type ControlMessage } from "./control.ts";
 import { EventStore } from "./event-store.ts";
@@ -57,6 +60,10 @@ Commands:
   devices rename ID NAME
   status             identity, relay, devices, whether \`airlock up\` is running
   doctor             check that everything needed works
+  approvals          list requests waiting for a decision (incl. host-only ones)
+  approve ID         approve a waiting request at this terminal (--session: for the session)
+  deny ID            deny a waiting request
+  stats              approval loop metrics: response time, auto-decided share, failures
   audit verify       check the audit log's hash chain (edits, deletions, reordering)
   audit tail [-n N]  show the latest audit records
 
@@ -67,13 +74,18 @@ Global options:
   --version    print the version
 
 Run 'airlock <command> --help' for a command's options.`,
-  up: `Usage: airlock up [--relay URL] [--agent demo] [--app-url URL] [--pair] [--yes] [--json]
+  up: `Usage: airlock up [--relay URL] [--agent NAME] [--workspace DIR] [--app-url URL] [--pair] [--yes] [--json]
 
 Connects out to the relay (no inbound ports), keeps the link up with
 reconnects, and serves paired devices. Creates the host identity on first run.
+Approval requests follow the policy (<home>/policy.json and the workspace's
+.airlock/policy.json; see docs/host-agent.md); requests only this terminal may
+decide are printed here: answer them with airlock approve/deny.
 
-  --relay URL    relay base URL (saved for next time; default ${DEFAULT_RELAY})
-  --agent NAME   the coding agent to drive (default: demo)
+  --relay URL      relay base URL (saved for next time; default ${DEFAULT_RELAY})
+  --agent NAME     the coding agent to drive: ${AGENT_NAMES.join(", ")} (default: demo,
+                   an offline scripted stand-in that runs real commands in a scratch folder)
+  --workspace DIR  where the agent works (demo default: <home>/demo-workspace)
   --app-url URL  where pairing links open the web app (default: the relay)
   --pair         show a pairing QR code once connected
   --yes          trust pairing devices without asking (unattended use, tests)
@@ -99,6 +111,20 @@ IDs may be shortened to any unambiguous prefix.`,
 The audit log records pairings, refusals, revocations, device sessions and
 every prompt or instruction a device sent, hash-chained so that any edit,
 deletion or reordering is detected by 'verify' (exit code 1).`,
+  approvals: `Usage: airlock approvals [--json]
+
+Lists requests waiting for a decision in the running airlock up, with the
+evidence devices see. "host-only" ones can only be decided here.`,
+  approve: `Usage: airlock approve ID [--session] [--json]
+
+Approves a waiting request (ID from airlock approvals; any unambiguous prefix).
+--session also approves identical requests for the rest of the session.`,
+  deny: `Usage: airlock deny ID [--json]`,
+  stats: `Usage: airlock stats [--days N] [--json]
+
+Approval loop metrics from the audit log: time before a person answered
+(p50/p90), approvals per thread, share decided by policy alone, failure rate of
+approved commands, and the same per device. --days limits to the last N days.`,
   doctor: `Usage: airlock doctor [--json]
 
 Checks the identity file, the relay (reachable, protocol version), and the agent.`,
@@ -147,27 +173,62 @@ async function cmdUp(ctx: Context, args: string[]): Promise<number> {
     options: {
       relay: { type: "string" },
       agent: { type: "string", default: "demo" },
+      workspace: { type: "string" },
       "app-url": { type: "string" },
       pair: { type: "boolean", default: false },
       yes: { type: "boolean", default: false },
     },
     strict: true,
   });
-  if (values.agent !== "demo") throw new CliError(`unknown agent "${values.agent}" (available: demo)`, Exit.USAGE);
+  if (!(AGENT_NAMES as readonly string[]).includes(values.agent)) throw new CliError(`unknown agent "${values.agent}" (available: ${AGENT_NAMES.join(", ")})`, Exit.USAGE);
   const config = readConfig(ctx.paths);
   const relayUrl = checkUrl(values.relay ?? config.relayUrl ?? DEFAULT_RELAY, "--relay");
   const appUrl = values["app-url"] ? checkUrl(values["app-url"], "--app-url") : config.appUrl;
   if (values.relay && values.relay !== config.relayUrl) writeConfig(ctx.paths, { ...config, relayUrl });
+  const userPolicyFile = join(ctx.paths.home, "policy.json");
+  // A broken user policy stops start-up: running with a looser one would be worse.
+  try {
+    await loadPolicy(userPolicyFile);
+  } catch (e) {
+    if (e instanceof PolicyError) throw new CliError(e.message, Exit.USAGE);
+    throw e;
+  }
 
   const { identity, created } = await loadOrCreateIdentity(ctx.paths.identity, ctx.backend);
   const devices = DeviceStore.open(ctx.paths.devices);
   const store = await EventStore.open(join(ctx.paths.home, "events"));
   const ledger = await CommandLedger.open<CommandOutcome>(join(ctx.paths.home, "commands.jsonl"));
-  const agent = new DemoAgent();
+  const { agent, workspace } = createAgent(values.agent, { home: ctx.paths.home, ...(values.workspace ? { workspace: resolve(values.workspace) } : {}) });
   const auditLog = await AuditLog.open(join(ctx.paths.home, "audit.jsonl"));
   const audit = (type: string, actor: AuditActor, data: Record<string, unknown>) =>
     void auditLog.append(type, actor, data).catch((e: unknown) => ctx.err(`audit log write failed: ${String(e)}`));
-  const app = new AppServer({ store, ledger, agent, audit, log: (line) => ctx.json || ctx.err(`  ${line}`) });
+  const policyFor = async (cwd: string): Promise<Policy> => {
+    try {
+      return await loadPolicy(userPolicyFile, join(cwd, ".airlock", "policy.json"));
+    } catch (e) {
+      // Fail closed: nothing is auto-allowed and only this terminal decides.
+      ctx.err(`policy error, every request now needs this terminal: ${e instanceof Error ? e.message : String(e)}`);
+      const strict = builtinPolicy();
+      strict.defaults = { steer: "host-only", continue: "host-only", expand: "host-only", commit: "host-only" };
+      return strict;
+    }
+  };
+  const onHostOnly = (p: PendingApproval) =>
+    ctx.json
+      ? ctx.out(JSON.stringify({ type: "approval.host-only", approvalId: p.approvalId, tier: p.tier, rule: p.rule, action: p.evidence.action, cwd: p.evidence.cwd }))
+      : ctx.out(`\nApproval needed at this terminal (${p.tier}, ${p.rule}):\n  ${p.evidence.action.split("\n").join("\n  ")}\n  in ${p.evidence.cwd}\n  airlock approve ${p.approvalId}   |   airlock deny ${p.approvalId}\n`);
+  const app = new AppServer({
+    store,
+    ledger,
+    agent,
+    agentDataDir: join(ctx.paths.home, "agents", values.agent),
+    workspace,
+    policyFor,
+    onHostOnly,
+    audit,
+    log: (line) => ctx.json || ctx.err(`  ${line}`),
+  });
+  await app.start();
   const event = (type: string, fields: Record<string, unknown>, text: string) =>
     ctx.json ? ctx.out(JSON.stringify({ type, ...fields })) : ctx.out(text);
   if (created) event("identity.created", { path: ctx.paths.identity }, `Created host identity ${ctx.paths.identity}`);
@@ -244,6 +305,18 @@ async function cmdUp(ctx: Context, args: string[]): Promise<number> {
       });
       pairingWaiter = undefined;
       reply(outcome);
+    } else if (request.type === "approvals") {
+      reply({ type: "approvals", approvals: app.broker.pendingApprovals(), questions: app.broker.pendingQuestions() });
+    } else if (request.type === "decide" && typeof request.id === "string" && typeof request.decision === "string") {
+      const prefix = request.id;
+      const matches = app.broker.pendingApprovals().filter((p) => p.approvalId.startsWith(prefix));
+      if (matches.length !== 1) {
+        reply({ type: "error", code: "NOT_PENDING", message: matches.length === 0 ? `no waiting request ${prefix} (see airlock approvals)` : `${prefix} matches ${matches.length} requests; give more characters` });
+        return;
+      }
+      const decision = request.decision === "approve_session" ? "approve_session" : request.decision === "approve_once" ? "approve_once" : "deny";
+      const p = app.broker.decide(matches[0]!.approvalId, decision, { kind: "host" });
+      reply({ type: "decided", approvalId: p.approvalId, decision, thread: p.threadId });
     } else if (request.type === "revoke" && typeof request.id === "string") {
       const device = await core.revoke(request.id);
       reply({ type: "revoked", id: device.id, name: device.name });
@@ -265,7 +338,7 @@ async function cmdUp(ctx: Context, args: string[]): Promise<number> {
   await stopped;
   server.close();
   await link.stop();
-  await agent.close();
+  await app.close();
   await ledger.close();
   await store.close();
   await auditLog.close();
@@ -405,6 +478,73 @@ async function cmdAudit(ctx: Context, args: string[]): Promise<number> {
   throw new CliError(`usage: airlock audit verify | airlock audit tail [-n N]`, Exit.USAGE);
 }
 
+async function cmdApprovals(ctx: Context, args: string[]): Promise<number> {
+  parseArgs({ args, options: {}, strict: true });
+  const control = await connectControl(controlSocketPath(ctx.paths.home));
+  if (!control) throw new CliError("airlock up is not running: nothing can be waiting", Exit.NOT_FOUND);
+  try {
+    control.send({ type: "approvals" });
+    const answer = await control.messages.next();
+    if (answer.done || answer.value.type !== "approvals") throw new CliError("airlock up did not answer", Exit.ERROR);
+    const approvals = answer.value.approvals as PendingApproval[];
+    const questions = answer.value.questions as { questionId: string; threadId: string; text: string }[];
+    if (ctx.json) {
+      ctx.out(JSON.stringify({ approvals, questions }));
+      return Exit.OK;
+    }
+    if (approvals.length === 0 && questions.length === 0) ctx.out("Nothing is waiting for a decision.");
+    for (const p of approvals) {
+      const e = p.evidence;
+      const flags = Object.entries(e.flags).filter(([, v]) => v).map(([k]) => k);
+      ctx.out(`${p.approvalId}  ${p.tier.toUpperCase()} (${p.rule})  ${p.where === "host-only" ? "only this terminal may decide" : "any paired device may decide"}`);
+      ctx.out(`  ${p.type === "command" ? "run" : p.type === "file_change" ? "change" : "allow"}: ${e.action.split("\n").join("\n    ")}`);
+      ctx.out(`  in ${e.cwd} on ${e.host}`);
+      if (e.reason) ctx.out(`  why: ${e.reason}`);
+      if (e.sideEffects) ctx.out(`  effects: ${e.sideEffects}`);
+      if (flags.length) ctx.out(`  flags: ${flags.join(", ")}`);
+      if (e.filesChanged.length) ctx.out(`  files changed so far: ${e.filesChanged.join(", ")}`);
+      if (e.checksRun.length) ctx.out(`  checks: ${e.checksRun.map((c) => `${c.name} ${c.status}`).join("; ")}`);
+      if (e.next) ctx.out(`  next: ${e.next}`);
+      ctx.out(`  expires ${new Date(p.expiresAt).toLocaleTimeString()}; answer: airlock approve ${p.approvalId} [--session] | airlock deny ${p.approvalId}\n`);
+    }
+    for (const q of questions) ctx.out(`${q.questionId}  question in ${q.threadId}: ${q.text} (answer it from a device)`);
+    return Exit.OK;
+  } finally {
+    control.close();
+  }
+}
+
+async function cmdDecide(ctx: Context, command: "approve" | "deny", args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: { session: { type: "boolean", default: false } }, allowPositionals: true, strict: true });
+  const [id] = positionals;
+  if (!id || positionals.length > 1) throw new CliError(`usage: airlock ${command} ID${command === "approve" ? " [--session]" : ""}`, Exit.USAGE);
+  if (command === "deny" && values.session) throw new CliError("--session only applies to approve", Exit.USAGE);
+  const control = await connectControl(controlSocketPath(ctx.paths.home));
+  if (!control) throw new CliError("airlock up is not running: nothing can be waiting", Exit.NOT_FOUND);
+  try {
+    const decision = command === "deny" ? "deny" : values.session ? "approve_session" : "approve_once";
+    control.send({ type: "decide", id, decision });
+    const answer = await control.messages.next();
+    if (answer.done) throw new CliError("airlock up did not answer", Exit.ERROR);
+    const m = answer.value;
+    if (m.type !== "decided") throw new CliError(String(m.message ?? "refused"), m.code === "NOT_PENDING" ? Exit.NOT_FOUND : Exit.ERROR);
+    ctx.out(ctx.json ? JSON.stringify(m) : `${decision === "deny" ? "Denied" : "Approved"} ${String(m.approvalId)}${decision === "approve_session" ? " for the session" : ""}.`);
+    return Exit.OK;
+  } finally {
+    control.close();
+  }
+}
+
+async function cmdStats(ctx: Context, args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { days: { type: "string" } }, strict: true });
+  const days = values.days === undefined ? undefined : Number(values.days);
+  if (days !== undefined && (!Number.isFinite(days) || days <= 0 || days > 3650)) throw new CliError("--days must be a positive number of days", Exit.USAGE);
+  const records = await tailAuditLog(join(ctx.paths.home, "audit.jsonl"), Number.MAX_SAFE_INTEGER);
+  const stats = approvalStats(records, days === undefined ? undefined : Date.now() - days * 86_400_000);
+  ctx.out(ctx.json ? JSON.stringify(stats) : formatStats(stats));
+  return Exit.OK;
+}
+
 async function relayInfo(relayUrl: string): Promise<{ ok: true; protocol: number; version: string } | { ok: false; error: string }> {
   try {
     const res = await fetch(`${relayUrl}/v1/info`, { signal: AbortSignal.timeout(5000) });
@@ -511,6 +651,13 @@ export async function main(argv: string[], io: { out?: (s: string) => void; err?
         return await cmdDoctor(ctx);
       case "audit":
         return await cmdAudit(ctx, args);
+      case "approvals":
+        return await cmdApprovals(ctx, args);
+      case "approve":
+      case "deny":
+        return await cmdDecide(ctx, command, args);
+      case "stats":
+        return await cmdStats(ctx, args);
       default:
         err(`unknown command "${command}"\n`);
         out(HELP.main!);

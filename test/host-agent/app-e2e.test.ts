@@ -3,7 +3,7 @@
 // sent, and after a relay restart mid-stream the device receives every event
 // exactly once, in order. Bad app messages get an error reply; the session lives.
 import { spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -96,6 +96,9 @@ describe("application protocol through the relay", () => {
     relay = await startRelay({ port, persistDir });
     cleanup.push(() => relay.dispose());
     const home = mkdtempSync(join(tmpdir(), "airlock-home-"));
+    // This test is about delivery, not approvals: the policy lets the demo agent's actions through.
+    const allowAll = { version: 1, defaults: { steer: "allow", continue: "allow", expand: "allow", commit: "allow" } };
+    writeFileSync(join(home, "policy.json"), JSON.stringify(allowAll));
     const host = startHost(home, relay.url);
     const { link } = (await host.waitFor("pairing")) as { link: string };
     const signer = await nobleBackend.generateSigner();
