@@ -1,0 +1,147 @@
+// One `codex app-server` child: spawn, JSON-RPC handshake, stderr → operator
+// log, orderly stop. Restarts are the agent's business (codex-agent.ts); this
+// module only reports the exit.
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { JsonRpcPeer, type NotificationHandler, type RequestHandler } from "./json-rpc.ts";
+
+const PLATFORM_PACKAGES: Record<string, [pkg: string, triple: string]> = {
+  "linux-x64": ["@openai/codex-linux-x64", "x86_64-unknown-linux-musl"],
+  "linux-arm64": ["@openai/codex-linux-arm64", "aarch64-unknown-linux-musl"],
+  "darwin-x64": ["@openai/codex-darwin-x64", "x86_64-apple-darwin"],
+  "darwin-arm64": ["@openai/codex-darwin-arm64", "aarch64-apple-darwin"],
+};
+
+/**
+ * The native binary from an installed `@openai/codex` (spawned directly: the
+ * npm wrapper adds a node process in between), else `codex` from PATH.
+ */
+export function resolveCodexBinary(): string {
+  const entry = PLATFORM_PACKAGES[`${process.platform}-${process.arch}`];
+  if (!entry) return "codex";
+  const [pkg, triple] = entry;
+  const require = createRequire(import.meta.url);
+  const roots: string[] = [];
+  for (const from of [pkg, `@openai/codex/node_modules/${pkg}`]) {
+    try {
+      roots.push(dirname(require.resolve(`${from}/package.json`)));
+    } catch {
+      // not installed this way
+    }
+  }
+  for (const root of roots) {
+    const binary = join(root, "vendor", triple, "bin", "codex");
+    if (existsSync(binary)) return binary;
+  }
+  return "codex";
+}
+
+export interface SpawnOptions {
+  binary: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+  cwd?: string;
+  log: (line: string) => void;
+  onNotification: NotificationHandler;
+  onRequest: RequestHandler;
+  requestTimeoutMs?: number;
+}
+
+export interface ExitInfo {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+const MAX_STDERR_LINE = 2000;
+
+export class AppServerProcess {
+  readonly peer: JsonRpcPeer;
+  readonly exited: Promise<ExitInfo>;
+  private readonly child: ChildProcess;
+  private stopping = false;
+
+  constructor(options: SpawnOptions) {
+    this.child = spawn(options.binary, ["app-server", ...options.args], {
+      env: options.env,
+      ...(options.cwd ? { cwd: options.cwd } : {}),
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    const { stdin, stdout, stderr } = this.child;
+    if (!stdin || !stdout || !stderr) throw new Error("codex app-server: no stdio pipes");
+    this.peer = new JsonRpcPeer({
+      input: stdout,
+      output: stdin,
+      log: options.log,
+      onNotification: options.onNotification,
+      onRequest: options.onRequest,
+      ...(options.requestTimeoutMs ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
+    });
+    pipeLines(stderr, (line) => options.log(`codex: ${line}`));
+    this.exited = new Promise<ExitInfo>((resolve) => {
+      this.child.once("error", (error) => {
+        options.log(`codex: could not run ${options.binary}: ${error.message}`);
+        resolve({ code: null, signal: null });
+      });
+      this.child.once("exit", (code, signal) => resolve({ code, signal }));
+    });
+    void this.exited.then((info) => this.peer.close(`codex app-server exited (${describeExit(info)})`));
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** True once stop() was called: the exit that follows is expected. */
+  get stopRequested(): boolean {
+    return this.stopping;
+  }
+
+  async initialize(version: string): Promise<void> {
+    await this.peer.request(
+      "initialize",
+      { clientInfo: { name: "airlock", title: "Airlock", version }, capabilities: { experimentalApi: false, requestAttestation: false } },
+      30_000,
+    );
+    this.peer.notify("initialized");
+  }
+
+  /** Closes stdin (app-server exits on EOF), kills after graceMs. */
+  async stop(graceMs = 2000): Promise<void> {
+    this.stopping = true;
+    this.child.stdin?.end();
+    const timer = setTimeout(() => this.child.kill("SIGKILL"), graceMs);
+    await this.exited;
+    clearTimeout(timer);
+  }
+
+  /** For tests and crash handling: end the child now. */
+  kill(signal: NodeJS.Signals = "SIGKILL"): void {
+    this.child.kill(signal);
+  }
+}
+
+export function describeExit(info: ExitInfo): string {
+  return info.signal ? `signal ${info.signal}` : `code ${info.code ?? "unknown"}`;
+}
+
+/** Stderr as trimmed, bounded, escape-free lines. */
+function pipeLines(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
+  let rest = "";
+  stream.setEncoding("utf8");
+  stream.on("data", (chunk: string) => {
+    rest += chunk;
+    const lines = rest.split("\n");
+    rest = lines.pop() ?? "";
+    if (rest.length > MAX_STDERR_LINE * 4) rest = rest.slice(0, MAX_STDERR_LINE);
+    for (const line of lines) emitLine(line, onLine);
+  });
+  stream.on("end", () => emitLine(rest, onLine));
+}
+
+function emitLine(raw: string, onLine: (line: string) => void): void {
+  // Strip ANSI colour codes and other control characters before they reach a terminal.
+  const line = raw.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "").replace(/[\x00-\x08\x0b-\x1f\x7f]/g, "").trim();
+  if (line) onLine(line.length > MAX_STDERR_LINE ? `${line.slice(0, MAX_STDERR_LINE)}…` : line);
+}

@@ -1,0 +1,776 @@
+// The Codex adapter: drives a real `codex app-server` child over JSON-RPC.
+//
+// - Host thread ids map to Codex thread ids (thread-store.ts, under dataDir);
+//   a thread not loaded in the current app-server process is resumed lazily
+//   with `thread/resume`, so restarts of either side are invisible to devices.
+// - Codex notifications become ThreadEvents (mapping.ts), emitted strictly in
+//   arrival order through one queue; approvals wait for that queue so the
+//   host has persisted e.g. command.started before it shows the approval.
+// - Codex server requests (approvals, user input) go to the host's broker;
+//   the adapter never decides, it only translates the verdict.
+// - If app-server dies, running turns are reported failed and it is restarted
+//   with backoff; verdicts still in flight for the dead process are dropped.
+import type { ThreadEvent } from "@airlock/protocol";
+import {
+  AgentError,
+  type Agent,
+  type AgentHost,
+  type AgentStartContext,
+  type AgentThreadInfo,
+  type ApprovalAsk,
+  type ApprovalVerdict,
+  type FileChangeInfo,
+  type StartThreadOptions,
+  type TurnSettings,
+} from "../../agent.ts";
+import { AppServerProcess, describeExit, resolveCodexBinary, type ExitInfo } from "./app-server-process.ts";
+import { isObject, logName, METHOD_NOT_FOUND, PEER_CLOSED, REQUEST_TIMEOUT, RpcError, type RpcId } from "./json-rpc.ts";
+import {
+  clip,
+  displayCommand,
+  exitCode,
+  fileChangeEvents,
+  isValidEvent,
+  nonNegInt,
+  pieces,
+  planEvent,
+  safeId,
+  str,
+  toFileChanges,
+  toModels,
+  turnError,
+  usageEvent,
+  userText,
+} from "./mapping.ts";
+import { ThreadStore, type ThreadRecord } from "./thread-store.ts";
+import { readThreadEvents } from "./history.ts";
+import type { ModelInfo } from "@airlock/protocol";
+
+export type CodexApprovalPolicy = "untrusted" | "on-request" | "never";
+export type CodexSandbox = "read-only" | "workspace-write" | "danger-full-access";
+
+export interface CodexAgentOptions {
+  /** The codex executable; default: the native binary of an installed @openai/codex, else `codex` on PATH. */
+  binary?: string;
+  /** CODEX_HOME for the child (config, sessions, auth); default: the inherited one (~/.codex). */
+  codexHome?: string;
+  /** Extra `-c key=value` overrides; values are TOML (strings need quotes: `'"mock"'`). */
+  config?: Record<string, string>;
+  /** Environment for the child; default process.env. RUST_LOG is always `warn`. */
+  env?: NodeJS.ProcessEnv;
+  /** Default "untrusted": every command asks (given per thread: in config.toml it is fatal in 0.169). */
+  approvalPolicy?: CodexApprovalPolicy;
+  /** Default "read-only": file changes ask too ("workspace-write" applies patches in the workspace silently). */
+  sandbox?: CodexSandbox;
+  /** First restart delay after a crash; doubles per consecutive crash up to 30 s. Default 500. */
+  restartDelayMs?: number;
+  /** Let the model ask the user questions (`default_mode_request_user_input`). Default true. */
+  userInput?: boolean;
+  /** Timeout of one JSON-RPC request to app-server. Default 60 s. */
+  requestTimeoutMs?: number;
+  /** How long interrupt() waits for Codex to confirm. Default 15 s. */
+  interruptTimeoutMs?: number;
+}
+
+const VERSION = "0.1.0";
+const MAX_RESTART_DELAY = 30_000;
+/** A process that lived this long resets the backoff. */
+const STABLE_AFTER_MS = 30_000;
+const READY_TIMEOUT_MS = 20_000;
+const MAX_TRACKED_ITEMS = 1000;
+const MAX_STREAMED_OUTPUT = 1024 * 1024;
+const MAX_QUESTIONS = 20;
+
+interface LiveThread {
+  hostId: string;
+  codexId: string;
+  /** Generation of the app-server process the thread is loaded in. */
+  loadedIn?: number | undefined;
+  resuming?: Promise<void> | undefined;
+  /** The running turn, if any. */
+  turnId?: string | undefined;
+  /** Recently finished turns (a turn/completed can overtake the turn/start answer). */
+  finished: string[];
+  stopWaiters: Array<() => void>;
+}
+
+interface Running {
+  proc: AppServerProcess;
+  gen: number;
+  startedAt: number;
+}
+
+export class CodexAgent implements Agent {
+  readonly info = { kind: "codex", label: "Codex" } as { kind: string; label: string; version?: string };
+  defaultModel?: string;
+
+  private readonly binary: string;
+  private readonly approvalPolicy: CodexApprovalPolicy;
+  private readonly sandbox: CodexSandbox;
+  private readonly baseDelay: number;
+  private host!: AgentHost;
+  private store!: ThreadStore;
+  private running: Running | undefined;
+  private ready: Promise<Running> | undefined;
+  private gen = 0;
+  private restartDelay: number;
+  private closing = false;
+  private readonly threads = new Map<string, LiveThread>();
+  private readonly byCodexId = new Map<string, string>();
+  /** fileChange items seen in item/started, for the approval that follows. */
+  private readonly fileItems = new Map<string, FileChangeInfo[]>();
+  /** Output streamed per command item, to fill in what deltas missed. */
+  private readonly streamed = new Map<string, string>();
+  private emitChain: Promise<void> = Promise.resolve();
+
+  constructor(private readonly options: CodexAgentOptions = {}) {
+    this.binary = options.binary ?? resolveCodexBinary();
+    this.approvalPolicy = options.approvalPolicy ?? "untrusted";
+    this.sandbox = options.sandbox ?? "read-only";
+    this.baseDelay = options.restartDelayMs ?? 500;
+    this.restartDelay = this.baseDelay;
+    for (const key of Object.keys(options.config ?? {})) {
+      if (!/^[A-Za-z0-9_.-]{1,200}$/.test(key)) throw new Error(`codex: invalid config key ${JSON.stringify(key)}`);
+    }
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  async start(context: AgentStartContext): Promise<void> {
+    this.host = context.host;
+    this.store = new ThreadStore(context.dataDir, (line) => this.host.log(line));
+    await this.store.load();
+    for (const [hostId, record] of this.store.all()) this.byCodexId.set(record.codexThreadId, hostId);
+    this.ready = this.launch();
+    try {
+      await this.ready;
+    } catch (error) {
+      throw new AgentError("AGENT_UNAVAILABLE", `codex app-server did not start: ${(error as Error).message}`);
+    }
+    try {
+      await this.listModels();
+    } catch (error) {
+      this.host.log(`codex: model/list failed: ${(error as Error).message}`);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    const running = this.running;
+    this.running = undefined;
+    if (running) await running.proc.stop(2000);
+    await this.emitChain;
+  }
+
+  /** Test hook: the current app-server's pid (to simulate crashes). */
+  get appServerPid(): number | undefined {
+    return this.running?.proc.pid;
+  }
+
+  private args(): string[] {
+    const args: string[] = [];
+    for (const [key, value] of Object.entries(this.options.config ?? {})) args.push("-c", `${key}=${value}`);
+    if (this.options.userInput !== false) {
+      args.push("--enable", "default_mode_request_user_input", "-c", "suppress_unstable_features_warning=true");
+    }
+    return args;
+  }
+
+  private async launch(): Promise<Running> {
+    const gen = ++this.gen;
+    const env: NodeJS.ProcessEnv = { ...(this.options.env ?? process.env), RUST_LOG: "warn" };
+    if (this.options.codexHome) env.CODEX_HOME = this.options.codexHome;
+    const proc = new AppServerProcess({
+      binary: this.binary,
+      args: this.args(),
+      env,
+      log: (line) => this.host.log(line),
+      onNotification: (method, params) => this.onNotification(gen, method, params),
+      onRequest: (method, params, id) => this.onRequest(gen, method, params, id),
+      ...(this.options.requestTimeoutMs ? { requestTimeoutMs: this.options.requestTimeoutMs } : {}),
+    });
+    const running: Running = { proc, gen, startedAt: Date.now() };
+    void proc.exited.then((info) => this.onExit(running, info));
+    try {
+      await proc.initialize(VERSION);
+    } catch (error) {
+      proc.kill();
+      throw error;
+    }
+    if (this.closing) {
+      await proc.stop();
+      throw new AgentError("AGENT_UNAVAILABLE", "the Codex adapter is closed");
+    }
+    this.running = running;
+    return running;
+  }
+
+  private onExit(running: Running, info: ExitInfo): void {
+    if (this.closing || running.proc.stopRequested) return;
+    if (this.running && this.running !== running) return;
+    this.running = undefined;
+    const why = `Codex app-server exited unexpectedly (${describeExit(info)})`;
+    this.host.log(`codex: ${why}; restarting`);
+    if (Date.now() - running.startedAt > STABLE_AFTER_MS) this.restartDelay = this.baseDelay;
+    for (const live of this.threads.values()) {
+      if (live.loadedIn !== running.gen) continue;
+      live.loadedIn = undefined;
+      live.resuming = undefined;
+      const turnId = live.turnId;
+      if (turnId === undefined) continue;
+      this.finishTurn(live, turnId);
+      this.emit(live.hostId, { kind: "notice", level: "error", text: `${why}; it is restarting and the thread will resume.` });
+      this.emit(live.hostId, { kind: "turn.status", turnId: safeId(turnId), status: "failed", error: why });
+      this.setStatus(live.hostId, "failed");
+    }
+    this.fileItems.clear();
+    this.streamed.clear();
+    this.ready = this.restartLoop();
+    this.ready.catch(() => undefined);
+  }
+
+  private async restartLoop(): Promise<Running> {
+    for (;;) {
+      const delay = this.restartDelay;
+      this.restartDelay = Math.min(this.restartDelay * 2, MAX_RESTART_DELAY);
+      await new Promise((resolve) => setTimeout(resolve, delay).unref());
+      if (this.closing) throw new AgentError("AGENT_UNAVAILABLE", "the Codex adapter is closed");
+      try {
+        const running = await this.launch();
+        this.host.log(`codex: app-server restarted (pid ${running.proc.pid ?? "?"})`);
+        return running;
+      } catch (error) {
+        this.host.log(`codex: restart failed: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  /** The live process, waiting (bounded) for a restart in progress. */
+  private async current(): Promise<Running> {
+    if (this.closing) throw new AgentError("AGENT_UNAVAILABLE", "the Codex adapter is closed");
+    if (this.running && !this.running.proc.peer.closed) return this.running;
+    if (!this.ready) throw new AgentError("AGENT_UNAVAILABLE", "the Codex adapter was not started");
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new AgentError("AGENT_UNAVAILABLE", "Codex app-server is restarting; try again")), READY_TIMEOUT_MS);
+    });
+    try {
+      return await Promise.race([this.ready, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async rpc<T>(running: Running, method: string, params: unknown, timeoutMs?: number): Promise<T> {
+    try {
+      return await running.proc.peer.request<T>(method, params, timeoutMs);
+    } catch (error) {
+      if (error instanceof RpcError && (error.code === PEER_CLOSED || error.code === REQUEST_TIMEOUT)) {
+        throw new AgentError("AGENT_UNAVAILABLE", error.message);
+      }
+      if (error instanceof RpcError) throw new AgentError("AGENT_ERROR", clip(error.message, 1024));
+      throw error;
+    }
+  }
+
+  // ---------------------------------------------------------------- Agent API
+
+  async listModels(): Promise<ModelInfo[]> {
+    const running = await this.current();
+    const all: unknown[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < 10; page++) {
+      const res = await this.rpc<unknown>(running, "model/list", cursor ? { cursor } : {});
+      if (!isObject(res) || !Array.isArray(res.data)) break;
+      all.push(...res.data);
+      cursor = str(res.nextCursor);
+      if (!cursor) break;
+    }
+    const { models, defaultModel } = toModels(all);
+    if (defaultModel) this.defaultModel = defaultModel;
+    return models;
+  }
+
+  async listThreads(): Promise<AgentThreadInfo[]> {
+    return this.store.all().map(([threadId, r]) => ({ threadId, title: r.title, updatedAt: r.updatedAt }));
+  }
+
+  async readThread(threadId: string): Promise<ThreadEvent[]> {
+    const record = this.record(threadId);
+    const running = await this.current();
+    const res = await this.rpc<unknown>(running, "thread/read", { threadId: record.codexThreadId, includeTurns: true });
+    return readThreadEvents(res).filter(isValidEvent);
+  }
+
+  async startThread(threadId: string, prompt: string, options: StartThreadOptions): Promise<void> {
+    if (this.store.get(threadId)) throw new AgentError("THREAD_EXISTS", `thread ${threadId} already exists`);
+    const running = await this.current();
+    const res = await this.rpc<unknown>(running, "thread/start", {
+      cwd: options.cwd,
+      approvalPolicy: this.approvalPolicy,
+      sandbox: this.sandbox,
+      ...(options.model ? { model: options.model } : {}),
+    });
+    const codexId = isObject(res) && isObject(res.thread) ? str(res.thread.id) : undefined;
+    if (!codexId) throw new AgentError("AGENT_ERROR", "thread/start returned no thread id");
+    const now = Date.now();
+    await this.store.put(threadId, {
+      codexThreadId: codexId,
+      cwd: options.cwd,
+      title: clip(prompt.split("\n")[0]?.trim() || "Codex thread", 200),
+      ...(options.model ? { model: options.model } : {}),
+      ...(options.effort ? { effort: options.effort } : {}),
+      createdAt: now,
+      updatedAt: now,
+    });
+    const live = this.live(threadId, codexId);
+    live.loadedIn = running.gen;
+    await this.startTurn(running, live, prompt, {});
+  }
+
+  async resumeThread(threadId: string): Promise<void> {
+    await this.ensureLoaded(threadId);
+  }
+
+  async sendMessage(threadId: string, text: string, settings: TurnSettings): Promise<void> {
+    const { running, live } = await this.ensureLoaded(threadId);
+    if (live.turnId !== undefined) throw new AgentError("TURN_RUNNING", "a turn is running; steer or interrupt it");
+    await this.startTurn(running, live, text, settings);
+  }
+
+  async steer(threadId: string, text: string): Promise<void> {
+    const { running, live } = await this.ensureLoaded(threadId);
+    const turnId = live.turnId;
+    if (turnId !== undefined) {
+      try {
+        await running.proc.peer.request("turn/steer", { threadId: live.codexId, input: textInput(text), expectedTurnId: turnId });
+        return;
+      } catch (error) {
+        // The turn may have ended between our check and Codex's: fall through to a new turn.
+        if (!(error instanceof RpcError) || error.code === PEER_CLOSED) throw new AgentError("AGENT_UNAVAILABLE", (error as Error).message);
+        this.host.log(`codex: turn/steer refused (${clip(error.message, 200)}); starting a new turn`);
+      }
+    }
+    await this.startTurn(running, live, text, {});
+  }
+
+  async interrupt(threadId: string): Promise<void> {
+    this.record(threadId);
+    const live = this.threads.get(threadId);
+    const turnId = live?.turnId;
+    const running = this.running;
+    if (!live || turnId === undefined || !running || live.loadedIn !== running.gen) {
+      throw new AgentError("TURN_NOT_RUNNING", "no turn is running in this thread");
+    }
+    const stopped = new Promise<void>((resolve) => live.stopWaiters.push(resolve));
+    await this.rpc(running, "turn/interrupt", { threadId: live.codexId, turnId });
+    const timeoutMs = this.options.interruptTimeoutMs ?? 15_000;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      stopped.then(() => false),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    if (timedOut && live.turnId === turnId) {
+      // Codex never confirmed: report it stopped so the device is not stuck on "running".
+      this.host.log(`codex: turn/interrupt not confirmed within ${timeoutMs} ms`);
+      this.finishTurn(live, turnId);
+      this.emit(threadId, { kind: "turn.status", turnId: safeId(turnId), status: "interrupted", error: "Codex did not confirm the interrupt" });
+      this.setStatus(threadId, "idle");
+    }
+    await this.emitChain;
+  }
+
+  async setSettings(threadId: string, settings: TurnSettings): Promise<void> {
+    this.record(threadId);
+    await this.store.update(threadId, {
+      ...(settings.model ? { model: settings.model } : {}),
+      ...(settings.effort ? { effort: settings.effort } : {}),
+    });
+  }
+
+  // ---------------------------------------------------------------- threads and turns
+
+  private record(threadId: string): ThreadRecord {
+    const record = this.store?.get(threadId);
+    if (!record) throw new AgentError("THREAD_NOT_FOUND", `no Codex thread for ${threadId}`);
+    return record;
+  }
+
+  private live(hostId: string, codexId: string): LiveThread {
+    let live = this.threads.get(hostId);
+    if (!live) {
+      live = { hostId, codexId, finished: [], stopWaiters: [] };
+      this.threads.set(hostId, live);
+    }
+    this.byCodexId.set(codexId, hostId);
+    return live;
+  }
+
+  /** The thread loaded in the current app-server (thread/resume when it is not). */
+  private async ensureLoaded(threadId: string): Promise<{ running: Running; live: LiveThread }> {
+    const record = this.record(threadId);
+    const live = this.live(threadId, record.codexThreadId);
+    for (let attempt = 0; ; attempt++) {
+      const running = await this.current();
+      if (live.loadedIn === running.gen) return { running, live };
+      if (!live.resuming) {
+        const resuming = this.rpc(running, "thread/resume", {
+          threadId: record.codexThreadId,
+          cwd: record.cwd,
+          approvalPolicy: this.approvalPolicy,
+          sandbox: this.sandbox,
+          excludeTurns: true,
+        }).then(() => {
+          if (this.running === running) live.loadedIn = running.gen;
+        });
+        live.resuming = resuming;
+        void resuming.then(
+          () => (live.resuming = live.resuming === resuming ? undefined : live.resuming),
+          () => (live.resuming = live.resuming === resuming ? undefined : live.resuming),
+        );
+      }
+      try {
+        await live.resuming;
+      } catch (error) {
+        // The process may have died mid-resume: one more try against its successor.
+        if (attempt >= 1 || !(error instanceof AgentError) || error.code !== "AGENT_UNAVAILABLE") throw error;
+      }
+      if (live.loadedIn === running.gen && this.running === running) return { running, live };
+      if (attempt >= 1) throw new AgentError("AGENT_UNAVAILABLE", "could not resume the Codex thread");
+    }
+  }
+
+  private async startTurn(running: Running, live: LiveThread, text: string, settings: TurnSettings): Promise<void> {
+    const record = this.record(live.hostId);
+    const model = settings.model ?? record.model;
+    const effort = settings.effort ?? record.effort;
+    const res = await this.rpc<unknown>(running, "turn/start", {
+      threadId: live.codexId,
+      input: textInput(text),
+      ...(model ? { model } : {}),
+      ...(effort ? { effort } : {}),
+    });
+    const turnId = isObject(res) && isObject(res.turn) ? str(res.turn.id) : undefined;
+    if (turnId && !live.finished.includes(turnId) && this.running === running) live.turnId = turnId;
+    void this.store.update(live.hostId, {}).catch((error: Error) => this.host.log(`codex: saving threads failed: ${error.message}`));
+  }
+
+  private finishTurn(live: LiveThread, turnId: string): void {
+    if (live.turnId === turnId) live.turnId = undefined;
+    live.finished.push(turnId);
+    if (live.finished.length > 20) live.finished.shift();
+    for (const wake of live.stopWaiters.splice(0)) wake();
+  }
+
+  // ---------------------------------------------------------------- output to the host
+
+  /** Queued in arrival order; an event the schema rejects is logged, never thrown. */
+  private emit(hostId: string, event: ThreadEvent): void {
+    if (!isValidEvent(event)) {
+      this.host.log(`codex: dropped an invalid ${event.kind} event`);
+      return;
+    }
+    this.emitChain = this.emitChain.then(() =>
+      this.host.emit(hostId, event).catch((error: Error) => this.host.log(`codex: emit ${event.kind} failed: ${error.message}`)),
+    );
+  }
+
+  private setStatus(hostId: string, status: "idle" | "running" | "waiting" | "failed"): void {
+    this.emitChain = this.emitChain.then(() =>
+      this.host.status(hostId, status).catch((error: Error) => this.host.log(`codex: status failed: ${error.message}`)),
+    );
+  }
+
+  // ---------------------------------------------------------------- notifications
+
+  private onNotification(gen: number, method: string, params: unknown): void {
+    if (gen !== this.gen || !isObject(params)) return;
+    const codexId = str(params.threadId);
+    const hostId = codexId === undefined ? undefined : this.byCodexId.get(codexId);
+    if (method === "configWarning" || method === "deprecationNotice" || (method === "warning" && !hostId)) {
+      const text = str(params.summary) ?? str(params.message);
+      if (text) this.host.log(`codex: ${logName(method)}: ${clip(text.replace(/[\x00-\x1f\x7f]/g, " "), 500)}`);
+      return;
+    }
+    if (!hostId) return;
+    const live = this.threads.get(hostId);
+    switch (method) {
+      case "turn/started":
+      case "turn/completed":
+        if (live) this.onTurn(live, method, params);
+        return;
+      case "item/started":
+      case "item/completed":
+        this.onItem(hostId, method === "item/started", params.item);
+        return;
+      case "item/agentMessage/delta": {
+        const itemId = safeId(params.itemId);
+        for (const text of pieces(str(params.delta) ?? "", 65536)) this.emit(hostId, { kind: "message.delta", itemId, text });
+        return;
+      }
+      case "item/commandExecution/outputDelta": {
+        const itemId = safeId(params.itemId);
+        const delta = str(params.delta) ?? "";
+        const seen = this.streamed.get(itemId);
+        if (seen !== undefined && seen.length < MAX_STREAMED_OUTPUT) this.streamed.set(itemId, seen + delta);
+        for (const chunk of pieces(delta, 65536)) this.emit(hostId, { kind: "command.output", itemId, stream: "stdout", chunk });
+        return;
+      }
+      case "item/fileChange/patchUpdated":
+        this.rememberFiles(safeId(params.itemId), toFileChanges(params.changes));
+        return;
+      case "turn/plan/updated": {
+        const event = planEvent(params.plan);
+        if (event) this.emit(hostId, event);
+        return;
+      }
+      case "thread/tokenUsage/updated": {
+        const event = usageEvent(params.tokenUsage);
+        if (event) this.emit(hostId, event);
+        return;
+      }
+      case "error": {
+        const message = isObject(params.error) ? str(params.error.message) : undefined;
+        const retry = params.willRetry === true;
+        this.emit(hostId, { kind: "notice", level: retry ? "warning" : "error", text: clip(`Codex: ${message ?? "error"}${retry ? " (retrying)" : ""}`, 4096) });
+        return;
+      }
+      case "warning":
+        this.emit(hostId, { kind: "notice", level: "warning", text: clip(`Codex: ${str(params.message) ?? "warning"}`, 4096) });
+        return;
+      default:
+        return;
+    }
+  }
+
+  private onTurn(live: LiveThread, method: string, params: Record<string, unknown>): void {
+    const turn = isObject(params.turn) ? params.turn : undefined;
+    const turnId = turn ? str(turn.id) : undefined;
+    if (!turn || !turnId) return;
+    if (method === "turn/started") {
+      if (!live.finished.includes(turnId)) live.turnId = turnId;
+      this.emit(live.hostId, { kind: "turn.status", turnId: safeId(turnId), status: "started" });
+      this.setStatus(live.hostId, "running");
+      return;
+    }
+    const status = turn.status === "interrupted" ? "interrupted" : turn.status === "failed" ? "failed" : "completed";
+    const error = turnError(turn);
+    this.finishTurn(live, turnId);
+    this.emit(live.hostId, { kind: "turn.status", turnId: safeId(turnId), status, ...(error ? { error } : {}) });
+    this.setStatus(live.hostId, status === "failed" ? "failed" : "idle");
+  }
+
+  private onItem(hostId: string, started: boolean, item: unknown): void {
+    if (!isObject(item)) return;
+    const itemId = safeId(item.id);
+    switch (item.type) {
+      case "userMessage":
+        if (started) this.emit(hostId, { kind: "message.user", itemId, text: clip(userText(item.content), 65536) });
+        return;
+      case "agentMessage":
+        if (!started) this.emit(hostId, { kind: "message.completed", itemId, text: clip(str(item.text) ?? "", 262144) });
+        return;
+      case "commandExecution":
+        if (started) {
+          this.track(this.streamed, itemId, "");
+          this.emit(hostId, {
+            kind: "command.started",
+            itemId,
+            command: clip(displayCommand(str(item.command) ?? ""), 8192),
+            cwd: clip(str(item.cwd) ?? "", 1024),
+          });
+        } else {
+          this.finishCommand(hostId, itemId, item);
+        }
+        return;
+      case "fileChange": {
+        const files = toFileChanges(item.changes);
+        if (started) {
+          this.rememberFiles(itemId, files);
+          return;
+        }
+        this.fileItems.delete(itemId);
+        if (item.status === "completed") for (const event of fileChangeEvents(itemId, files)) this.emit(hostId, event);
+        else this.emit(hostId, { kind: "notice", level: "info", text: `File change ${item.status === "declined" ? "declined" : "not applied"}: ${clip(files.map((f) => f.path).join(", "), 3000)}` });
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private finishCommand(hostId: string, itemId: string, item: Record<string, unknown>): void {
+    // Codex does not stream every chunk as a delta (the first one often comes only in
+    // aggregatedOutput): emit what the deltas missed so the device sees the whole output.
+    const aggregated = str(item.aggregatedOutput) ?? "";
+    const seen = this.streamed.get(itemId) ?? "";
+    this.streamed.delete(itemId);
+    let missing = "";
+    if (aggregated.length > seen.length) {
+      if (aggregated.startsWith(seen)) missing = aggregated.slice(seen.length);
+      else if (aggregated.endsWith(seen)) missing = aggregated.slice(0, aggregated.length - seen.length);
+      else if (seen === "") missing = aggregated;
+    }
+    for (const chunk of pieces(missing, 65536)) this.emit(hostId, { kind: "command.output", itemId, stream: "stdout", chunk });
+    this.emit(hostId, {
+      kind: "command.finished",
+      itemId,
+      exitCode: item.status === "declined" ? null : exitCode(item.exitCode),
+      durationMs: nonNegInt(item.durationMs, 0),
+    });
+  }
+
+  private rememberFiles(itemId: string, files: FileChangeInfo[]): void {
+    if (files.length > 0) this.track(this.fileItems, itemId, files);
+  }
+
+  /** Bounded per-item state: the oldest entry goes when a turn leaves items unfinished. */
+  private track<V>(map: Map<string, V>, key: string, value: V): void {
+    map.set(key, value);
+    if (map.size > MAX_TRACKED_ITEMS) map.delete(map.keys().next().value as string);
+  }
+
+  // ---------------------------------------------------------------- server requests
+
+  private async onRequest(gen: number, method: string, params: unknown, _id: RpcId): Promise<unknown> {
+    if (!isObject(params)) throw new RpcError(-32602, "params must be an object");
+    const codexId = str(params.threadId);
+    const hostId = codexId === undefined ? undefined : this.byCodexId.get(codexId);
+    const known = ["item/commandExecution/requestApproval", "item/fileChange/requestApproval", "item/permissions/requestApproval", "item/tool/requestUserInput"];
+    if (!known.includes(method)) throw new RpcError(METHOD_NOT_FOUND, `Airlock does not handle ${logName(method)}`);
+    if (!hostId) throw new RpcError(-32602, "unknown thread");
+    const record = this.record(hostId);
+    // Events that precede the request (command.started, …) reach the host first.
+    await this.emitChain;
+    const turnId = str(params.turnId);
+    const itemId = str(params.itemId);
+    const base = {
+      cwd: clip(str(params.cwd) ?? record.cwd, 4096),
+      ...(turnId ? { turnId: safeId(turnId) } : {}),
+      ...(itemId ? { itemId: safeId(itemId) } : {}),
+    };
+    const reason = str(params.reason);
+    let result: unknown;
+    switch (method) {
+      case "item/commandExecution/requestApproval": {
+        const ask: ApprovalAsk = {
+          type: "command",
+          ...base,
+          command: clip(displayCommand(str(params.command) ?? ""), 65536),
+          ...(reason ? { reason: clip(reason, 4096) } : {}),
+        };
+        result = { decision: codexDecision(await this.host.requestApproval(hostId, ask)) };
+        break;
+      }
+      case "item/fileChange/requestApproval": {
+        const files = (itemId && this.fileItems.get(safeId(itemId))) || [];
+        const grantRoot = str(params.grantRoot);
+        const why = [reason, grantRoot ? `asks to write under ${grantRoot} for the rest of the session` : undefined].filter(Boolean).join("; ");
+        const ask: ApprovalAsk = { type: "file_change", ...base, files, ...(why ? { reason: clip(why, 4096) } : {}) };
+        result = { decision: codexDecision(await this.host.requestApproval(hostId, ask)) };
+        break;
+      }
+      case "item/permissions/requestApproval": {
+        const requested = isObject(params.permissions) ? params.permissions : {};
+        const ask: ApprovalAsk = {
+          type: "permission",
+          ...base,
+          permission: clip(describePermissions(requested), 4096),
+          ...(reason ? { reason: clip(reason, 4096) } : {}),
+        };
+        const verdict = await this.host.requestApproval(hostId, ask);
+        result = permissionsResponse(verdict, requested);
+        if (verdict.decision === "cancel" && turnId) this.interruptLater(gen, codexId!, turnId);
+        break;
+      }
+      default:
+        result = await this.askUser(hostId, turnId, params.questions);
+    }
+    if (gen !== this.gen || this.running?.gen !== gen) {
+      // The app-server that asked is gone: its pipe is closed, the answer goes nowhere.
+      this.host.log(`codex: dropping the answer to ${logName(method)}: its app-server has exited`);
+    }
+    return result;
+  }
+
+  private async askUser(hostId: string, turnId: string | undefined, questions: unknown): Promise<unknown> {
+    const answers: Record<string, { answers: string[] }> = {};
+    if (!Array.isArray(questions)) return { answers };
+    for (const q of questions.slice(0, MAX_QUESTIONS)) {
+      if (!isObject(q)) continue;
+      const id = str(q.id);
+      if (!id) continue;
+      const labels = Array.isArray(q.options)
+        ? q.options.map((o) => (isObject(o) ? str(o.label) : undefined)).filter((l): l is string => !!l).slice(0, 20)
+        : [];
+      const header = str(q.header);
+      const question = str(q.question) ?? "";
+      const reply = await this.host.askQuestion(hostId, {
+        ...(turnId ? { turnId: safeId(turnId) } : {}),
+        text: clip(header ? `${header}: ${question}` : question, 8192),
+        ...(labels.length ? { options: labels.map((label, i) => ({ id: `o${i}`, label: clip(label, 512) })) } : {}),
+      });
+      // No reply (timeout, withdrawn): an empty answer, so Codex goes on instead of waiting.
+      if (!reply) answers[id] = { answers: [] };
+      else {
+        const picked = reply.optionId ? labels[Number(reply.optionId.slice(1))] : undefined;
+        answers[id] = { answers: [clip(picked ?? reply.answer, 65536)] };
+      }
+    }
+    return { answers };
+  }
+
+  private interruptLater(gen: number, codexId: string, turnId: string): void {
+    setTimeout(() => {
+      const running = this.running;
+      if (!running || running.gen !== gen) return;
+      running.proc.peer.request("turn/interrupt", { threadId: codexId, turnId }).catch((error: Error) => this.host.log(`codex: interrupt after cancel failed: ${error.message}`));
+    }, 0);
+  }
+}
+
+export function createCodexAgent(options: CodexAgentOptions = {}): CodexAgent {
+  return new CodexAgent(options);
+}
+
+function textInput(text: string): unknown[] {
+  return [{ type: "text", text, text_elements: [] }];
+}
+
+function codexDecision(verdict: ApprovalVerdict): "accept" | "acceptForSession" | "decline" | "cancel" {
+  switch (verdict.decision) {
+    case "approve_once":
+      return "accept";
+    case "approve_session":
+      return "acceptForSession";
+    case "cancel":
+      return "cancel";
+    default:
+      return "decline";
+  }
+}
+
+function describePermissions(p: Record<string, unknown>): string {
+  const parts: string[] = [];
+  if (isObject(p.network) && p.network.enabled === true) parts.push("network");
+  const fs = isObject(p.fileSystem) ? p.fileSystem : undefined;
+  const paths = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string").slice(0, 50) : []);
+  if (fs) {
+    const write = paths(fs.write);
+    const read = paths(fs.read);
+    if (write.length) parts.push(`write ${write.join(", ")}`);
+    if (read.length) parts.push(`read ${read.join(", ")}`);
+    if (!write.length && !read.length) parts.push("file system access");
+  }
+  return parts.join("; ") || "additional permissions";
+}
+
+/** Approve grants exactly what was asked (turn or session); deny and cancel grant nothing. */
+function permissionsResponse(verdict: ApprovalVerdict, requested: Record<string, unknown>): unknown {
+  if (verdict.decision !== "approve_once" && verdict.decision !== "approve_session") return { permissions: {}, scope: "turn" };
+  const permissions: Record<string, unknown> = {};
+  if (isObject(requested.network)) permissions.network = requested.network;
+  if (isObject(requested.fileSystem)) permissions.fileSystem = requested.fileSystem;
+  return { permissions, scope: verdict.decision === "approve_session" ? "session" : "turn" };
+}

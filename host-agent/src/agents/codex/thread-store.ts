@@ -1,0 +1,119 @@
+// Host thread id → Codex thread id (plus what a resume needs), persisted as
+// one JSON file under the adapter's dataDir so threads reattach after an
+// app-server or host restart. Writes are atomic (temp file + rename) and
+// serialised; a damaged file is reported and set aside, never fatal.
+import { randomBytes } from "node:crypto";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Effort } from "../../agent.ts";
+import { isObject } from "./json-rpc.ts";
+import { str, toEffort } from "./mapping.ts";
+
+export interface ThreadRecord {
+  codexThreadId: string;
+  cwd: string;
+  title: string;
+  model?: string;
+  effort?: Effort;
+  createdAt: number;
+  updatedAt: number;
+}
+
+const FILE = "codex-threads.json";
+const MAX_THREADS = 10_000;
+
+export class ThreadStore {
+  private readonly records = new Map<string, ThreadRecord>();
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly dir: string,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  async load(): Promise<void> {
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    let text: string;
+    try {
+      text = await readFile(join(this.dir, FILE), "utf8");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
+      throw error;
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      const aside = join(this.dir, `${FILE}.damaged-${Date.now()}`);
+      await rename(join(this.dir, FILE), aside);
+      this.log(`codex: ${FILE} is not valid JSON; moved it to ${aside} and starting empty`);
+      return;
+    }
+    const threads = isObject(parsed) && isObject(parsed.threads) ? parsed.threads : {};
+    for (const [hostId, r] of Object.entries(threads)) {
+      const record = toRecord(r);
+      if (record) this.records.set(hostId, record);
+      else this.log(`codex: ignoring a malformed thread record in ${FILE}`);
+    }
+  }
+
+  get(hostId: string): ThreadRecord | undefined {
+    return this.records.get(hostId);
+  }
+
+  hostIdOf(codexThreadId: string): string | undefined {
+    for (const [hostId, r] of this.records) if (r.codexThreadId === codexThreadId) return hostId;
+    return undefined;
+  }
+
+  all(): Array<[string, ThreadRecord]> {
+    return [...this.records];
+  }
+
+  async put(hostId: string, record: ThreadRecord): Promise<void> {
+    if (!this.records.has(hostId) && this.records.size >= MAX_THREADS) throw new Error(`more than ${MAX_THREADS} Codex threads`);
+    this.records.set(hostId, record);
+    await this.save();
+  }
+
+  async update(hostId: string, patch: Partial<ThreadRecord>): Promise<void> {
+    const record = this.records.get(hostId);
+    if (!record) return;
+    this.records.set(hostId, { ...record, ...patch, updatedAt: Date.now() });
+    await this.save();
+  }
+
+  /** Serialised so an older snapshot never lands after a newer one. */
+  private save(): Promise<void> {
+    const next = this.writing.then(() => this.writeNow());
+    this.writing = next.catch(() => undefined);
+    return next;
+  }
+
+  private async writeNow(): Promise<void> {
+    const path = join(this.dir, FILE);
+    const tmp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+    const body = JSON.stringify({ version: 1, threads: Object.fromEntries(this.records) }, null, 1);
+    await writeFile(tmp, body, { mode: 0o600 });
+    await rename(tmp, path);
+  }
+}
+
+function toRecord(value: unknown): ThreadRecord | undefined {
+  if (!isObject(value)) return undefined;
+  const codexThreadId = str(value.codexThreadId);
+  const cwd = str(value.cwd);
+  if (!codexThreadId || !cwd) return undefined;
+  const num = (v: unknown) => (typeof v === "number" && Number.isSafeInteger(v) && v >= 0 ? v : 0);
+  const model = str(value.model);
+  const effort = toEffort(value.effort);
+  return {
+    codexThreadId,
+    cwd,
+    title: str(value.title) ?? "",
+    ...(model ? { model } : {}),
+    ...(effort ? { effort } : {}),
+    createdAt: num(value.createdAt),
+    updatedAt: num(value.updatedAt),
+  };
+}
