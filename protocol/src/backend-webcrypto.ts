@@ -180,3 +180,20 @@ export const webCryptoBackend: CryptoBackend = {
     };
   },
 };
+
+/**
+ * A fresh non-extractable Ed25519 identity together with its private
+ * CryptoKey, so a browser can persist the key object itself (IndexedDB stores
+ * CryptoKeys by structured clone) without the private bytes ever being readable.
+ */
+export async function generatePersistableSigner(): Promise<{ signer: Ed25519Signer; privateKey: CryptoKey }> {
+  const pair = (await subtle().generateKey({ name: "Ed25519" }, false, ["sign", "verify"])) as CryptoKeyPair;
+  const pub = new Uint8Array((await subtle().exportKey("raw", pair.publicKey)) as ArrayBuffer);
+  return { signer: signerFromKeys(pair.privateKey, pub), privateKey: pair.privateKey };
+}
+
+/** The signer for a persisted private CryptoKey (see generatePersistableSigner). */
+export function signerFromCryptoKey(privateKey: CryptoKey, publicKey: Uint8Array): Ed25519Signer {
+  if (publicKey.length !== 32) throw new Error("Ed25519 public key must be 32 bytes");
+  return signerFromKeys(privateKey, publicKey.slice());
+}

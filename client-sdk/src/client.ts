@@ -1,0 +1,194 @@
+// The SDK's entry point: this device's identity, its trusted hosts, pairing,
+// and one HostConnection per host (several hosts at once).
+import { toBase64Url, type CryptoBackend, type Ed25519Signer } from "@airlock/protocol";
+import { selectBackend, type CryptoChoice } from "./crypto.ts";
+import { Emitter } from "./emitter.ts";
+import { AirlockClientError } from "./errors.ts";
+import { HostConnection, type ConnectionTiming } from "./host-connection.ts";
+import { cleanName, TrustedHosts, type TrustedHost } from "./hosts.ts";
+import { loadOrCreateIdentity } from "./identity.ts";
+import type { OutboxOptions } from "./outbox.ts";
+import { runPairing, type PairOptions } from "./pairing.ts";
+import type { Store } from "./store.ts";
+import { resolveWebSocket, type WebSocketConstructor } from "./websocket.ts";
+
+export interface AirlockClientOptions {
+  store: Store;
+  /** Shown to the host operator when pairing (1–64 bytes of UTF-8). */
+  deviceName?: string;
+  /** Needed where globalThis.WebSocket is missing (Node < 22): e.g. the `ws` package. */
+  WebSocket?: WebSocketConstructor;
+  /** "auto" (default): WebCrypto when the platform supports Ed25519/X25519, else noble. */
+  crypto?: CryptoChoice;
+  /** Connection tuning (tests shorten these). */
+  timing?: Partial<ConnectionTiming>;
+  outbox?: OutboxOptions;
+}
+
+export interface PairResult {
+  host: TrustedHost;
+  /** The code both screens showed, "123 456". */
+  sas: string;
+}
+
+export interface ClientEvents extends Record<string, unknown> {
+  hosts: TrustedHost[];
+}
+
+const DEFAULT_DEVICE_NAME = "Airlock device";
+
+/** A device name the handshake accepts: no control characters, 1–64 UTF-8 bytes (cut at a character boundary). */
+export function deviceNameFor(name: string | undefined): string {
+  let out = "";
+  let bytes = 0;
+  for (const ch of cleanName(name ?? "")) {
+    const n = new TextEncoder().encode(ch).length;
+    if (bytes + n > 64) break;
+    out += ch;
+    bytes += n;
+  }
+  return out || DEFAULT_DEVICE_NAME;
+}
+
+export class AirlockClient {
+  readonly deviceName: string;
+  /** The crypto backend in use. */
+  readonly crypto: CryptoBackend["name"];
+  /** This device's public key (base64url), as hosts list it. */
+  readonly devicePublicKey: string;
+  #signer: Ed25519Signer;
+  #backend: CryptoBackend;
+  #hosts: TrustedHosts;
+  #WebSocket: WebSocketConstructor;
+  #o: AirlockClientOptions;
+  #connections = new Map<string, HostConnection>();
+  #emitter = new Emitter<ClientEvents>();
+  #closed = false;
+
+  private constructor(o: AirlockClientOptions, backend: CryptoBackend, signer: Ed25519Signer, hosts: TrustedHosts, ws: WebSocketConstructor) {
+    this.#o = o;
+    this.deviceName = deviceNameFor(o.deviceName);
+    this.#backend = backend;
+    this.crypto = backend.name;
+    this.#signer = signer;
+    this.devicePublicKey = toBase64Url(signer.publicKey);
+    this.#hosts = hosts;
+    this.#WebSocket = ws;
+  }
+
+  static async create(options: AirlockClientOptions): Promise<AirlockClient> {
+    const ws = resolveWebSocket(options.WebSocket);
+    const backend = await selectBackend(options.crypto);
+    const signer = await loadOrCreateIdentity(options.store, backend);
+    const hosts = await TrustedHosts.load(options.store);
+    return new AirlockClient(options, backend, signer, hosts, ws);
+  }
+
+  on<K extends keyof ClientEvents>(event: K, listener: (payload: ClientEvents[K]) => void): () => void {
+    return this.#emitter.on(event, listener);
+  }
+
+  /**
+   * Pairs with the host that showed `link`: resolves once its operator
+   * confirmed the SAS (shown through onSas and returned), with the host now
+   * trusted and stored.
+   */
+  async pair(link: string, options: PairOptions = {}): Promise<PairResult> {
+    this.#checkOpen();
+    const outcome = await runPairing(
+      link,
+      { signer: this.#signer, backend: this.#backend, deviceName: this.deviceName, WebSocket: this.#WebSocket, ...(this.#o.timing ? { timing: this.#o.timing } : {}) },
+      { ...options, ...(options.deviceName !== undefined ? { deviceName: deviceNameFor(options.deviceName) } : {}) },
+    );
+    const previous = this.#hosts.get(outcome.link.roomId);
+    const now = Date.now();
+    const host: TrustedHost = {
+      id: outcome.link.roomId,
+      name: previous?.renamed ? previous.name : cleanName(outcome.hostInfo?.name ?? "") || `Host ${outcome.link.roomId.slice(0, 6)}`,
+      relayUrl: outcome.link.relayUrl,
+      publicKey: toBase64Url(outcome.link.hostPublicKey),
+      pairedAt: now,
+      lastSeen: now,
+      ...(previous?.renamed ? { renamed: true } : {}),
+    };
+    await this.#hosts.put(host);
+    // A connection that the host had refused (say, before a re-pairing) starts over.
+    const existing = this.#connections.get(host.id);
+    if (existing && (existing.state === "refused" || existing.state === "closed")) existing.close();
+    this.#emitHosts();
+    return { host, sas: outcome.sas };
+  }
+
+  hosts(): TrustedHost[] {
+    return this.#hosts.list();
+  }
+
+  async renameHost(id: string, name: string): Promise<void> {
+    this.#hosts.require(id);
+    const clean = cleanName(name);
+    if (!clean) throw new AirlockClientError("INVALID_ARGUMENT", "a host name cannot be empty");
+    await this.#hosts.update(id, { name: clean, renamed: true });
+    this.#emitHosts();
+  }
+
+  /** Forgets a host on this device (the host still lists the device until its operator revokes it). */
+  async forgetHost(id: string): Promise<void> {
+    this.#connections.get(id)?.close();
+    if (await this.#hosts.remove(id)) this.#emitHosts();
+  }
+
+  /** The connection to a trusted host, opened on first call (idempotent). */
+  connect(hostId: string): HostConnection {
+    this.#checkOpen();
+    const existing = this.#connections.get(hostId);
+    if (existing) return existing;
+    const host = this.#hosts.require(hostId);
+    const conn = new HostConnection({
+      host,
+      signer: this.#signer,
+      backend: this.#backend,
+      deviceName: this.deviceName,
+      WebSocket: this.#WebSocket,
+      ...(this.#o.timing ? { timing: this.#o.timing } : {}),
+      ...(this.#o.outbox ? { outbox: this.#o.outbox } : {}),
+      onHostSeen: (at) => {
+        const h = this.#hosts.get(hostId);
+        if (h && (h.lastSeen ?? 0) < at) void this.#hosts.update(hostId, { lastSeen: at }).then(() => this.#emitHosts(), () => undefined);
+      },
+      onHostInfo: (info) => {
+        const h = this.#hosts.get(hostId);
+        const name = cleanName(info.name);
+        if (h && !h.renamed && name && h.name !== name) void this.#hosts.update(hostId, { name }).then(() => this.#emitHosts(), () => undefined);
+      },
+      onClosed: () => {
+        if (this.#connections.get(hostId) === conn) this.#connections.delete(hostId);
+      },
+    });
+    this.#connections.set(hostId, conn);
+    return conn;
+  }
+
+  connection(hostId: string): HostConnection | undefined {
+    return this.#connections.get(hostId);
+  }
+
+  connections(): HostConnection[] {
+    return [...this.#connections.values()];
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const conn of [...this.#connections.values()]) conn.close();
+    this.#connections.clear();
+    this.#emitter.clear();
+  }
+
+  #emitHosts(): void {
+    this.#emitter.emit("hosts", this.hosts());
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new AirlockClientError("CLOSED", "the client is closed");
+  }
+}

@@ -1,0 +1,537 @@
+// One trusted host, kept connected: relay admission with the device key,
+// resume handshake, reconnect with capped exponential backoff and full jitter
+// (at once when the host itself reconnected), keepalive and dead-link
+// detection (relay-socket.ts). On every new session it re-subscribes each
+// thread from the last seq it holds and resends unanswered commands with their
+// original ids (outbox.ts). State comes from what the relay and host say:
+// presence frames, close codes, handshake verdicts — never from guesses.
+import {
+  appProtocol,
+  DeviceSession,
+  fromBase64Url,
+  type AppProtocolMessage,
+  type CryptoBackend,
+  type Ed25519Signer,
+  type ThreadEvent,
+  type ThreadSummary,
+} from "@airlock/protocol";
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from "./backoff.ts";
+import { E2ESession } from "./e2e.ts";
+import { Emitter } from "./emitter.ts";
+import { AirlockClientError, closeMeaning, toClientError } from "./errors.ts";
+import type { TrustedHost } from "./hosts.ts";
+import { newMessageId, THREAD_ID } from "./ids.ts";
+import { Outbox, type OutboxEntry, type OutboxOptions } from "./outbox.ts";
+import { DEFAULT_SOCKET_TIMING, RelaySocket, type Presence, type SocketTiming } from "./relay-socket.ts";
+import { ThreadStream, ThreadSubscription, type SeqEvent } from "./thread-subscription.ts";
+import type { WebSocketConstructor } from "./websocket.ts";
+
+export type ConnectionState = "connecting" | "online" | "host-offline" | "offline" | "refused" | "closed";
+
+export type HostInfo = Extract<AppProtocolMessage, { type: "host.info" }>["body"];
+export type Effort = NonNullable<ThreadSummary["effort"]>;
+export type Decision = "approve_once" | "approve_session" | "deny";
+
+export interface ThreadEventMessage {
+  thread: string;
+  seq: number;
+  event: ThreadEvent;
+}
+
+export interface ConnectionEvents extends Record<string, unknown> {
+  state: ConnectionState;
+  presence: Presence;
+  threads: ThreadSummary[];
+  hostInfo: HostInfo;
+  event: ThreadEventMessage;
+  outbox: OutboxEntry[];
+  error: AirlockClientError;
+}
+
+export interface ConnectionTiming extends SocketTiming {
+  /** A host that does not finish the handshake by then is retried. */
+  handshakeTimeoutMs: number;
+  backoff: BackoffOptions;
+  /** Acknowledgements are batched for this long. */
+  ackDelayMs: number;
+}
+
+export const DEFAULT_CONNECTION_TIMING: ConnectionTiming = {
+  ...DEFAULT_SOCKET_TIMING,
+  handshakeTimeoutMs: 15_000,
+  backoff: DEFAULT_BACKOFF,
+  ackDelayMs: 300,
+};
+
+export interface HostConnectionOptions {
+  host: TrustedHost;
+  signer: Ed25519Signer;
+  backend: CryptoBackend;
+  deviceName: string;
+  WebSocket: WebSocketConstructor;
+  timing?: Partial<ConnectionTiming>;
+  outbox?: OutboxOptions;
+  /** The host was seen online (unix ms). */
+  onHostSeen?(at: number): void;
+  onHostInfo?(info: HostInfo): void;
+  onClosed?(): void;
+}
+
+/** At most this many threads are tracked (summaries or streams); a host cannot make the SDK grow without bound. */
+const MAX_THREADS = 2000;
+const MAX_ACKS = 64;
+
+interface Waiter {
+  resolve(data: Record<string, unknown>): void;
+  reject(error: AirlockClientError): void;
+}
+
+export class HostConnection {
+  readonly hostId: string;
+  state: ConnectionState = "connecting";
+  presence: Presence;
+  hostInfo?: HostInfo;
+  threads: ThreadSummary[] = [];
+  /** Why the connection last failed (kept while offline or refused). */
+  error: AirlockClientError | undefined;
+
+  #o: HostConnectionOptions;
+  #timing: ConnectionTiming;
+  #emitter = new Emitter<ConnectionEvents>();
+  #outbox: Outbox;
+  #streams = new Map<string, ThreadStream>();
+  #socket: RelaySocket | undefined;
+  #e2e: E2ESession | undefined;
+  #waiters = new Map<string, Waiter>();
+  #attempt = 0;
+  #retryTimer?: ReturnType<typeof setTimeout>;
+  #handshakeTimer?: ReturnType<typeof setTimeout>;
+  #ackTimer: ReturnType<typeof setTimeout> | undefined;
+  #expiryTimer: ReturnType<typeof setInterval>;
+  #acked = new Map<string, number>();
+
+  constructor(options: HostConnectionOptions) {
+    this.#o = options;
+    this.hostId = options.host.id;
+    this.#timing = { ...DEFAULT_CONNECTION_TIMING, ...options.timing };
+    this.presence = options.host.lastSeen === undefined ? { hostOnline: false } : { hostOnline: false, lastSeen: options.host.lastSeen };
+    this.#outbox = new Outbox(options.outbox);
+    this.#outbox.onChange = () => this.#emitter.emit("outbox", this.#outbox.entries);
+    this.#expiryTimer = setInterval(() => this.#outbox.expire(), Math.min(30_000, Math.max(1000, this.#outbox.ttlMs / 4)));
+    (this.#expiryTimer as { unref?: () => void }).unref?.();
+    void this.#connect();
+  }
+
+  on<K extends keyof ConnectionEvents>(event: K, listener: (payload: ConnectionEvents[K]) => void): () => void {
+    return this.#emitter.on(event, listener);
+  }
+
+  get outbox(): OutboxEntry[] {
+    return this.#outbox.entries;
+  }
+
+  // ---------------------------------------------------------------- commands
+
+  startThread(options: { prompt: string; model?: string; effort?: Effort; cwd?: string }): Promise<{ thread: string }> {
+    const body = {
+      prompt: options.prompt,
+      ...(options.model !== undefined ? { model: options.model } : {}),
+      ...(options.effort !== undefined ? { effort: options.effort } : {}),
+      ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
+    };
+    return this.#command("thread.start", body).then((data) => {
+      const thread = data.thread;
+      if (typeof thread !== "string" || !THREAD_ID.test(thread)) throw new AirlockClientError("PROTOCOL_ERROR", "the host answered thread.start without a thread id");
+      // The host subscribed this device to its new thread from seq 0.
+      this.#stream(thread)!.subscribed = true;
+      return { thread };
+    });
+  }
+
+  send(thread: string, text: string): Promise<Record<string, unknown>> {
+    return this.#command("thread.send", { thread, text }, thread);
+  }
+
+  steer(thread: string, text: string): Promise<Record<string, unknown>> {
+    return this.#command("turn.steer", { thread, text }, thread);
+  }
+
+  interrupt(thread: string): Promise<Record<string, unknown>> {
+    return this.#command("turn.interrupt", { thread }, thread);
+  }
+
+  decide(thread: string, approvalId: string, decision: Decision, note?: string): Promise<Record<string, unknown>> {
+    return this.#command("approval.decide", { thread, approvalId, decision, ...(note !== undefined ? { note } : {}) }, thread);
+  }
+
+  answer(thread: string, questionId: string, answer: string, optionId?: string): Promise<Record<string, unknown>> {
+    return this.#command("question.answer", { thread, questionId, answer, ...(optionId !== undefined ? { optionId } : {}) }, thread);
+  }
+
+  settings(thread: string, settings: { model?: string; effort?: Effort }): Promise<Record<string, unknown>> {
+    return this.#command("thread.settings", { thread, ...settings }, thread);
+  }
+
+  /** Asks the host for its thread list (also done on every new session). */
+  refreshThreads(options: { includeArchived?: boolean } = {}): Promise<ThreadSummary[]> {
+    return this.#command("threads.list", options.includeArchived ? { includeArchived: true } : {}).then(() => this.threads);
+  }
+
+  // ---------------------------------------------------------------- threads
+
+  /** Follows a thread's events: everything after what this connection holds, then live, across reconnects. */
+  subscribe(thread: string): ThreadSubscription {
+    if (!THREAD_ID.test(thread)) throw new AirlockClientError("INVALID_ARGUMENT", "not a thread id");
+    if (this.state === "closed") throw new AirlockClientError("CLOSED", "the connection is closed");
+    const stream = this.#stream(thread);
+    if (!stream) throw new AirlockClientError("INVALID_ARGUMENT", `more than ${MAX_THREADS} threads followed`);
+    const view = new ThreadSubscription(stream, (v) => this.#unsubscribe(stream, v));
+    stream.views.add(view);
+    if (!stream.subscribed) {
+      stream.subscribed = true;
+      if (this.#e2e?.open) this.#subscribeOnHost(stream);
+    }
+    return view;
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  /** Skips the backoff wait (e.g. when the platform reports the network is back). */
+  reconnectNow(): void {
+    if (this.state !== "offline") return;
+    clearTimeout(this.#retryTimer);
+    void this.#connect();
+  }
+
+  close(): void {
+    if (this.state === "closed") return;
+    this.#setState("closed");
+    this.#teardown();
+    clearTimeout(this.#retryTimer);
+    clearInterval(this.#expiryTimer);
+    this.#socket?.close(1000, "closed by the device");
+    this.#socket = undefined;
+    this.#outbox.failAll(new AirlockClientError("CLOSED", "the connection was closed"));
+    for (const stream of this.#streams.values()) for (const view of [...stream.views]) view.close();
+    this.#emitter.clear();
+    this.#o.onClosed?.();
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  #setState(state: ConnectionState): void {
+    if (this.state === state) return;
+    this.state = state;
+    this.#emitter.emit("state", state);
+  }
+
+  #setPresence(presence: Presence): void {
+    const lastSeen = presence.lastSeen ?? this.presence.lastSeen;
+    this.presence = lastSeen === undefined ? { hostOnline: presence.hostOnline } : { hostOnline: presence.hostOnline, lastSeen };
+    if (presence.lastSeen !== undefined) this.#o.onHostSeen?.(presence.lastSeen);
+    this.#emitter.emit("presence", this.presence);
+  }
+
+  async #connect(): Promise<void> {
+    if (this.state === "closed" || this.state === "refused") return;
+    this.#setState("connecting");
+    const host = this.#o.host;
+    let socket: RelaySocket;
+    let presence: Presence;
+    try {
+      ({ socket, presence } = await RelaySocket.connect({
+        relayUrl: host.relayUrl,
+        roomId: host.id,
+        signer: this.#o.signer,
+        WebSocket: this.#o.WebSocket,
+        timing: this.#timing,
+        onFrame: (frame) => {
+          if (this.#socket === socket) this.#e2e?.receive(frame);
+        },
+        onPresence: (p) => {
+          if (this.#socket === socket) this.#onPresence(p);
+        },
+        onClose: (closed) => {
+          if (this.#socket !== socket) return;
+          this.#socket = undefined;
+          const meaning = closed.dead
+            ? { error: new AirlockClientError("CONNECTION_LOST", "the relay stopped answering"), retry: true, immediate: false }
+            : closeMeaning(closed.code, closed.reason, false);
+          if (meaning.immediate) this.#setPresence({ hostOnline: true });
+          this.#lost(meaning.error, meaning.retry, meaning.immediate);
+        },
+      }));
+    } catch (e) {
+      const error = toClientError(e, "RELAY_UNREACHABLE");
+      this.#lost(error, error.code !== "DEVICE_REVOKED", false);
+      return;
+    }
+    if ((this.state as ConnectionState) === "closed") return socket.close();
+    this.#socket = socket;
+    this.#setPresence(presence);
+    if (presence.hostOnline) this.#handshake();
+    else this.#setState("host-offline");
+  }
+
+  #onPresence(p: Presence): void {
+    this.#setPresence(p);
+    if (!p.hostOnline) {
+      // The host's side of the session is gone with its connection.
+      this.#teardown();
+      this.#setState("host-offline");
+    } else if (!this.#e2e) {
+      this.#handshake();
+    }
+  }
+
+  #handshake(): void {
+    const socket = this.#socket;
+    if (!socket) return;
+    this.#setState("connecting");
+    const hostKey = fromBase64Url(this.#o.host.publicKey)!;
+    const session = new DeviceSession({ backend: this.#o.backend, hostPublicKey: hostKey, deviceSigner: this.#o.signer, deviceName: this.#o.deviceName });
+    const e2e: E2ESession = new E2ESession(session, (frame) => socket.send(frame), {
+      onOpen: () => {
+        if (this.#e2e === e2e) this.#opened();
+      },
+      onPayload: (payload) => {
+        if (this.#e2e === e2e) this.#onPayload(payload);
+      },
+      onError: (error) => {
+        if (this.#e2e !== e2e) return;
+        // A failed session needs a fresh connection (counters start again at 0).
+        this.#socket = undefined;
+        socket.close(1000, "session failed");
+        this.#lost(error, error.code !== "DEVICE_REVOKED", false);
+      },
+    });
+    this.#e2e = e2e;
+    clearTimeout(this.#handshakeTimer);
+    this.#handshakeTimer = setTimeout(() => {
+      if (this.#e2e !== e2e || e2e.open) return;
+      this.#socket = undefined;
+      socket.close(1000, "handshake timeout");
+      this.#lost(new AirlockClientError("TIMEOUT", "the host did not complete the handshake in time"), true, false);
+    }, this.#timing.handshakeTimeoutMs);
+    e2e.start();
+  }
+
+  #opened(): void {
+    clearTimeout(this.#handshakeTimer);
+    this.#attempt = 0;
+    this.error = undefined;
+    this.#acked.clear();
+    this.#setPresence({ hostOnline: true });
+    this.#o.onHostSeen?.(Date.now());
+    this.#setState("online");
+    this.#request("threads.list", {}).catch(() => undefined);
+    for (const stream of this.#streams.values()) if (stream.subscribed) this.#subscribeOnHost(stream);
+    this.#flush();
+  }
+
+  /** Ends the current session (not the socket): unanswered commands go back to the queue. */
+  #teardown(): void {
+    clearTimeout(this.#handshakeTimer);
+    clearTimeout(this.#ackTimer);
+    this.#ackTimer = undefined;
+    this.#e2e?.close();
+    this.#e2e = undefined;
+    this.#outbox.requeue();
+    const lost = new AirlockClientError("CONNECTION_LOST", "the session ended before the host answered");
+    for (const w of this.#waiters.values()) w.reject(lost);
+    this.#waiters.clear();
+  }
+
+  #lost(error: AirlockClientError, retry: boolean, immediate: boolean): void {
+    if (this.state === "closed") return;
+    this.#teardown();
+    this.#socket?.close(1000);
+    this.#socket = undefined;
+    this.error = error;
+    this.#emitter.emit("error", error);
+    if (!retry) {
+      this.#setState("refused");
+      this.#outbox.failAll(error);
+      return;
+    }
+    this.#setState("offline");
+    const delay = immediate ? 0 : backoffDelay(this.#attempt++, this.#timing.backoff);
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = setTimeout(() => void this.#connect(), delay);
+  }
+
+  #command(type: string, body: Record<string, unknown>, thread?: string): Promise<Record<string, unknown>> {
+    if (this.state === "closed" || this.state === "refused") {
+      return Promise.reject(this.error ?? new AirlockClientError("CLOSED", "the connection is closed"));
+    }
+    const id = newMessageId();
+    try {
+      // Validate now: a malformed command fails at once instead of waiting in the outbox.
+      appProtocol.encode({ type, id, body } as never);
+    } catch (e) {
+      return Promise.reject(new AirlockClientError("INVALID_ARGUMENT", e instanceof Error ? e.message : String(e)));
+    }
+    const done = this.#outbox.add(id, type, body, thread);
+    this.#flush();
+    return done;
+  }
+
+  #flush(): void {
+    const e2e = this.#e2e;
+    if (!e2e?.open) return;
+    for (const cmd of this.#outbox.queued()) {
+      this.#outbox.markSent(cmd.id);
+      this.#sendMessage(e2e, cmd.type, cmd.id, cmd.body);
+    }
+  }
+
+  /** Internal requests (subscriptions, list refreshes) are sent only online and never queued. */
+  #request(type: string, body: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const e2e = this.#e2e;
+    if (!e2e?.open) return Promise.reject(new AirlockClientError("CONNECTION_LOST", "not connected"));
+    const id = newMessageId("r");
+    const answer = new Promise<Record<string, unknown>>((resolve, reject) => this.#waiters.set(id, { resolve, reject }));
+    this.#sendMessage(e2e, type, id, body);
+    return answer;
+  }
+
+  #sendMessage(e2e: E2ESession, type: string, id: string, body: Record<string, unknown>, ack?: Array<{ thread: string; seq: number }>): void {
+    let bytes: Uint8Array;
+    try {
+      bytes = appProtocol.encode({ type, id, body, ...(ack ? { ack } : {}) } as never);
+    } catch (e) {
+      const error = new AirlockClientError("INVALID_ARGUMENT", e instanceof Error ? e.message : String(e));
+      if (!this.#outbox.fail(id, error)) this.#waiters.get(id)?.reject(error);
+      return;
+    }
+    // A send failure ends the session; E2ESession reports it through onError.
+    e2e.send(bytes).catch(() => undefined);
+  }
+
+  #subscribeOnHost(stream: ThreadStream): void {
+    this.#request("thread.subscribe", { thread: stream.thread, afterSeq: stream.lastSeq }).catch((e: unknown) => {
+      const error = toClientError(e);
+      if (error.code === "CONNECTION_LOST") return; // resubscribed on the next session
+      stream.subscribed = false;
+      this.#emitter.emit("error", error);
+    });
+  }
+
+  #unsubscribe(stream: ThreadStream, view: ThreadSubscription): void {
+    stream.views.delete(view);
+    if (stream.views.size > 0 || this.state === "closed") return;
+    stream.subscribed = false;
+    this.#streams.delete(stream.thread);
+    if (this.#e2e?.open) this.#request("thread.unsubscribe", { thread: stream.thread }).catch(() => undefined);
+  }
+
+  #stream(thread: string): ThreadStream | undefined {
+    let stream = this.#streams.get(thread);
+    if (!stream) {
+      if (this.#streams.size >= MAX_THREADS) return undefined;
+      stream = new ThreadStream(thread);
+      this.#streams.set(thread, stream);
+    }
+    return stream;
+  }
+
+  // ---------------------------------------------------------------- incoming
+
+  #onPayload(payload: Uint8Array): void {
+    let m: AppProtocolMessage;
+    try {
+      m = appProtocol.decode(payload);
+    } catch (e) {
+      this.#emitter.emit("error", new AirlockClientError("PROTOCOL_ERROR", `the host sent an invalid message: ${e instanceof Error ? e.message : String(e)}`, { cause: e }));
+      return;
+    }
+    switch (m.type) {
+      case "host.info":
+        this.hostInfo = m.body;
+        this.#o.onHostInfo?.(m.body);
+        this.#emitter.emit("hostInfo", m.body);
+        return;
+      case "thread.list":
+        this.#setThreads(m.body.threads);
+        if (m.re) this.#answer(m.re, { threads: m.body.threads });
+        return;
+      case "thread.updated":
+        this.#upsertThread(m.body.thread);
+        return;
+      case "event":
+        if (m.thread !== undefined && m.seq !== undefined) this.#onEvent(m.thread, m.seq, m.body);
+        return;
+      case "result":
+        if (m.re) this.#answer(m.re, m.body.data ?? {});
+        return;
+      case "error": {
+        const error = new AirlockClientError(m.body.code, m.body.message || m.body.code, { remote: true });
+        if (m.re && (this.#outbox.fail(m.re, error) || this.#settleWaiter(m.re, undefined, error))) return;
+        this.#emitter.emit("error", error);
+        return;
+      }
+      default:
+        return; // device-side message types from a host mean nothing here
+    }
+  }
+
+  #answer(re: string, data: Record<string, unknown>): void {
+    if (!this.#outbox.acknowledge(re, data)) this.#settleWaiter(re, data);
+  }
+
+  #settleWaiter(re: string, data?: Record<string, unknown>, error?: AirlockClientError): boolean {
+    const w = this.#waiters.get(re);
+    if (!w) return false;
+    this.#waiters.delete(re);
+    if (error) w.reject(error);
+    else w.resolve(data ?? {});
+    return true;
+  }
+
+  #onEvent(thread: string, seq: number, event: ThreadEvent): void {
+    const stream = this.#streams.get(thread) ?? this.#stream(thread);
+    if (!stream) return;
+    stream.subscribed = true;
+    const outcome = stream.push(seq, event);
+    if (outcome === "gap") {
+      // Never skip events: ask again from the last one held.
+      this.#subscribeOnHost(stream);
+      return;
+    }
+    if (outcome === "dup") return;
+    this.#emitter.emit("event", { thread, seq, event } satisfies SeqEvent & { thread: string });
+    this.#scheduleAck();
+  }
+
+  #scheduleAck(): void {
+    if (this.#ackTimer) return;
+    this.#ackTimer = setTimeout(() => {
+      this.#ackTimer = undefined;
+      const e2e = this.#e2e;
+      if (!e2e?.open) return;
+      const ack: Array<{ thread: string; seq: number }> = [];
+      for (const s of this.#streams.values()) {
+        if (s.lastSeq > (this.#acked.get(s.thread) ?? 0) && ack.length < MAX_ACKS) ack.push({ thread: s.thread, seq: s.lastSeq });
+      }
+      if (ack.length === 0) return;
+      for (const a of ack) this.#acked.set(a.thread, a.seq);
+      this.#sendMessage(e2e, "ack", newMessageId("a"), {}, ack);
+      if (ack.length === MAX_ACKS) this.#scheduleAck();
+    }, this.#timing.ackDelayMs);
+  }
+
+  #setThreads(threads: ThreadSummary[]): void {
+    this.threads = sortThreads(threads.slice(0, MAX_THREADS));
+    this.#emitter.emit("threads", this.threads);
+  }
+
+  #upsertThread(thread: ThreadSummary): void {
+    const others = this.threads.filter((t) => t.id !== thread.id);
+    if (others.length >= MAX_THREADS) return;
+    this.#setThreads([thread, ...others]);
+  }
+}
+
+function sortThreads(threads: ThreadSummary[]): ThreadSummary[] {
+  return threads.sort((a, b) => b.updatedAt - a.updatedAt);
+}

@@ -1,0 +1,9 @@
+// Message ids: random, so they stay unique across app restarts (the host
+// remembers command ids per device for days to make resends idempotent).
+import { secureRandom, toBase64Url } from "@airlock/protocol";
+
+export function newMessageId(prefix = "c"): string {
+  return prefix + toBase64Url(secureRandom(12));
+}
+
+export const THREAD_ID = /^[A-Za-z0-9_.:-]{1,128}$/;

@@ -1,0 +1,53 @@
+// Browser persistence: one IndexedDB object store of key → structured-clone
+// value. CryptoKeys survive the round trip without becoming extractable.
+import type { Store } from "./store.ts";
+
+const OBJECT_STORE = "kv";
+
+function request<T>(req: IDBRequest<T>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error ?? new Error("IndexedDB request failed"));
+  });
+}
+
+export class IndexedDbStore implements Store {
+  readonly canStoreCryptoKeys = true;
+  readonly #name: string;
+  #db?: Promise<IDBDatabase>;
+
+  /** `name` is the IndexedDB database name; use one per app (or per user profile). */
+  constructor(name = "airlock-client") {
+    this.#name = name;
+  }
+
+  #open(): Promise<IDBDatabase> {
+    this.#db ??= new Promise<IDBDatabase>((resolve, reject) => {
+      const idb = (globalThis as { indexedDB?: IDBFactory }).indexedDB;
+      if (!idb) return reject(new Error("IndexedDB is not available here; use MemoryStore or a FileStore"));
+      const req = idb.open(this.#name, 1);
+      req.onupgradeneeded = () => {
+        if (!req.result.objectStoreNames.contains(OBJECT_STORE)) req.result.createObjectStore(OBJECT_STORE);
+      };
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error ?? new Error("cannot open IndexedDB"));
+    });
+    return this.#db;
+  }
+
+  async #tx(mode: IDBTransactionMode): Promise<IDBObjectStore> {
+    return (await this.#open()).transaction(OBJECT_STORE, mode).objectStore(OBJECT_STORE);
+  }
+
+  async get(key: string): Promise<unknown> {
+    return request((await this.#tx("readonly")).get(key));
+  }
+
+  async set(key: string, value: unknown): Promise<void> {
+    await request((await this.#tx("readwrite")).put(value, key));
+  }
+
+  async delete(key: string): Promise<void> {
+    await request((await this.#tx("readwrite")).delete(key));
+  }
+}

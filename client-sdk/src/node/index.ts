@@ -1,0 +1,14 @@
+// Node-only additions to @airlock/client-sdk: a file-backed store and a client
+// factory that injects the `ws` WebSocket where the platform has none.
+import WebSocket from "ws";
+import { AirlockClient, type AirlockClientOptions } from "../client.ts";
+import type { WebSocketConstructor } from "../websocket.ts";
+
+export { FileStore } from "./file-store.ts";
+
+/** The `ws` package's WebSocket speaks the standard API the SDK uses. */
+export const NodeWebSocket = WebSocket as unknown as WebSocketConstructor;
+
+export function createNodeClient(options: Omit<AirlockClientOptions, "WebSocket"> & { WebSocket?: WebSocketConstructor }): Promise<AirlockClient> {
+  return AirlockClient.create({ ...options, WebSocket: options.WebSocket ?? NodeWebSocket });
+}
