@@ -83,7 +83,7 @@ describe("Codex approvals", () => {
   it("file change: the approval carries the diff and the file is written after approval", { timeout: 30_000 }, async () => {
     const patch = "*** Begin Patch\n*** Add File: notes.txt\n+first line\n+second line\n*** End Patch\n";
     s.mock.script({ kind: "patch", patch }, { kind: "text", text: "wrote notes" });
-    s.host.decide = (ask) => {
+    s.host.decide = () => {
       // The file must not exist while the approval is pending.
       expect(existsSync(join(s.workspace, "notes.txt"))).toBe(false);
       return { decision: "approve_once", by: "phone" };
