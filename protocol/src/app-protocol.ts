@@ -112,6 +112,8 @@ const eventBodies = [
     /** "any-device": any paired device may decide; "host-only": only the host's terminal. */
     where: z.enum(["any-device", "host-only"]),
     evidence: approvalEvidence,
+    /** type "file_change": the unified diff of what will be written, when the agent gave it. */
+    diff: z.optional(text(262144)),
     options: z.array(approvalDecision).check(z.minLength(1), z.maxLength(3)),
     expiresAt: z.optional(millis),
   }),

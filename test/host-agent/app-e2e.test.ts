@@ -4,88 +4,14 @@
 // exactly once, in order. Bad app messages get an error reply; the session lives.
 import { spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { afterAll, describe, expect, it } from "vitest";
-import { appProtocol, nobleBackend, parsePairingLink, textEncoder, type AppProtocolMessage } from "../../protocol/src/index.ts";
+import { describe, expect, it } from "vitest";
+import { nobleBackend, parsePairingLink, textEncoder, type AppProtocolMessage } from "../../protocol/src/index.ts";
 import { startRelay, type RelayServer } from "../relay/harness.ts";
-import { pairingDevice, resumingDevice, type TestDevice } from "./device.ts";
-
-const BIN = new URL("../../host-agent/bin/airlock.js", import.meta.url).pathname;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-const cleanup: Array<() => Promise<unknown> | void> = [];
-afterAll(async () => {
-  for (const fn of cleanup.reverse()) await fn();
-});
-
-function startHost(home: string, relayUrl: string) {
-  const child = spawn(process.execPath, [BIN, "--home", home, "--json", "up", "--relay", relayUrl, "--pair", "--yes"]);
-  const lines: Array<Record<string, unknown>> = [];
-  createInterface({ input: child.stdout }).on("line", (l) => {
-    try {
-      lines.push(JSON.parse(l) as Record<string, unknown>);
-    } catch {
-      // not JSON
-    }
-  });
-  cleanup.push(() => {
-    child.kill("SIGTERM");
-  });
-  return {
-    async waitFor(type: string, count = 1, timeoutMs = 30_000): Promise<Record<string, unknown>> {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const matches = lines.filter((l) => l.type === type);
-        if (matches.length >= count) return matches[count - 1]!;
-        if (Date.now() > deadline) throw new Error(`no ${count}× "${type}" from airlock up: ${JSON.stringify(lines)}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    },
-  };
-}
-
-let ids = 0;
-async function command(device: TestDevice, type: string, body: unknown, id = `c${++ids}`): Promise<string> {
-  await device.send(appProtocol.encode({ type, id, body } as never));
-  return id;
-}
-
-/** thread.updated summaries each device received (kept aside so tests can read messages in order). */
-const summaries = new Map<TestDevice, Array<{ id: string; status: string }>>();
-
-async function nextApp(device: TestDevice, timeoutMs = 10_000): Promise<AppProtocolMessage> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const m = appProtocol.decode(await device.receive(Math.max(1, deadline - Date.now())));
-    if (m.type !== "thread.updated") return m;
-    const list = summaries.get(device) ?? [];
-    list.push({ id: m.body.thread.id, status: m.body.thread.status });
-    summaries.set(device, list);
-  }
-}
-
-/** Collects messages until `done` says stop; returns all of them. */
-async function collect(device: TestDevice, done: (m: AppProtocolMessage) => boolean, timeoutMs = 15_000): Promise<AppProtocolMessage[]> {
-  const out: AppProtocolMessage[] = [];
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const m = await nextApp(device, Math.max(1, deadline - Date.now()));
-    out.push(m);
-    if (done(m)) return out;
-  }
-}
-
-const isTurnEnd = (m: AppProtocolMessage) => m.type === "event" && m.body.kind === "turn.status" && m.body.status !== "started";
+import { BIN, cleanup, collect, command, freePort, isTurnEnd, nextApp, startHost, summaries } from "./app-client.ts";
+import { pairingDevice, resumingDevice } from "./device.ts";
 
 describe("application protocol through the relay", () => {
   let relay: RelayServer;

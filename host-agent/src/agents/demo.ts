@@ -150,19 +150,22 @@ export class DemoAgent implements Agent {
     await host.status(threadId, "running");
     await host.emit(threadId, { kind: "turn.status", turnId, status: "started" });
     await host.emit(threadId, { kind: "message.user", itemId: this.#item("u"), text: prompt });
+    // The turn is over for callers (a follow-up starts a new turn) before its end is announced.
+    const end = () => {
+      if (t.turn === turn) delete t.turn;
+    };
     turn.done = this.#script(threadId, turnId, prompt, turn)
       .then(async (outcome) => {
+        end();
         await host.emit(threadId, { kind: "turn.status", turnId, status: outcome });
         await host.status(threadId, "idle");
       })
       .catch(async (e: unknown) => {
+        end();
         const message = e instanceof Error ? e.message : String(e);
         host.log(`demo turn failed: ${message}`);
         await host.emit(threadId, { kind: "turn.status", turnId, status: "failed", error: message.slice(0, 2000) }).catch(() => undefined);
         await host.status(threadId, "failed").catch(() => undefined);
-      })
-      .finally(() => {
-        if (t.turn === turn) delete t.turn;
       });
   }
 

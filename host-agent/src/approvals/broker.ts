@@ -167,6 +167,7 @@ export class ApprovalBroker {
       createdAt,
       expiresAt,
     };
+    const diff = ask.type === "file_change" ? boundedDiff(ask.files ?? []) : undefined;
     if (ask.type === "command" && ask.itemId) this.#itemIds.set(approvalId, ask.itemId);
     this.#o.audit("approval.request", { kind: "host" }, {
       thread: threadId,
@@ -188,6 +189,7 @@ export class ApprovalBroker {
       rule: classification.rule,
       where,
       evidence: pending.evidence,
+      ...(diff ? { diff } : {}),
       options: pending.options,
       ...(autoDecided(action.action) ? {} : { expiresAt }),
     });
@@ -378,6 +380,16 @@ export function classifyAsk(ask: ApprovalAsk): Classification {
 
 const autoDecided = (action: Action): action is "allow" | "deny" => action === "allow" || action === "deny";
 const isDecision = (d: string): d is Decision => d === "approve_once" || d === "approve_session" || d === "deny";
+
+const MAX_DIFF = 262144;
+
+/** The files' diffs as one unified diff, cut at the wire limit with a marker. */
+function boundedDiff(files: NonNullable<ApprovalAsk["files"]>): string | undefined {
+  const text = files.map((f) => f.diff ?? "").filter(Boolean).join("\n");
+  if (!text) return undefined;
+  const marker = "\n… (diff truncated)\n";
+  return text.length <= MAX_DIFF ? text : text.slice(0, MAX_DIFF - marker.length) + marker;
+}
 
 /** Commands that count as a check (tests, linters, type checks) in the evidence. */
 function isCheck(command: string): boolean {

@@ -1,0 +1,85 @@
+// Shared by the end-to-end tests of the host agent: a real `airlock up` child
+// process, and app-protocol helpers for a TestDevice.
+import { spawn } from "node:child_process";
+import { createServer } from "node:net";
+import { createInterface } from "node:readline";
+import { afterAll } from "vitest";
+import { appProtocol, type AppProtocolMessage } from "../../protocol/src/index.ts";
+import type { TestDevice } from "./device.ts";
+
+export const BIN = new URL("../../host-agent/bin/airlock.js", import.meta.url).pathname;
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+export const cleanup: Array<() => Promise<unknown> | void> = [];
+afterAll(async () => {
+  for (const fn of cleanup.reverse()) await fn();
+});
+
+export function startHost(home: string, relayUrl: string, extraArgs: string[] = []) {
+  const child = spawn(process.execPath, [BIN, "--home", home, "--json", "up", "--relay", relayUrl, "--pair", "--yes", ...extraArgs]);
+  const lines: Array<Record<string, unknown>> = [];
+  createInterface({ input: child.stdout }).on("line", (l) => {
+    try {
+      lines.push(JSON.parse(l) as Record<string, unknown>);
+    } catch {
+      // not JSON
+    }
+  });
+  cleanup.push(() => {
+    child.kill("SIGTERM");
+  });
+  return {
+    child,
+    lines,
+    async waitFor(type: string, count = 1, timeoutMs = 30_000): Promise<Record<string, unknown>> {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const matches = lines.filter((l) => l.type === type);
+        if (matches.length >= count) return matches[count - 1]!;
+        if (Date.now() > deadline) throw new Error(`no ${count}× "${type}" from airlock up: ${JSON.stringify(lines)}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+  };
+}
+
+let ids = 0;
+export async function command(device: TestDevice, type: string, body: unknown, id = `c${++ids}`): Promise<string> {
+  await device.send(appProtocol.encode({ type, id, body } as never));
+  return id;
+}
+
+/** thread.updated summaries each device received (kept aside so tests can read messages in order). */
+export const summaries = new Map<TestDevice, Array<{ id: string; status: string }>>();
+
+export async function nextApp(device: TestDevice, timeoutMs = 10_000): Promise<AppProtocolMessage> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const m = appProtocol.decode(await device.receive(Math.max(1, deadline - Date.now())));
+    if (m.type !== "thread.updated") return m;
+    const list = summaries.get(device) ?? [];
+    list.push({ id: m.body.thread.id, status: m.body.thread.status });
+    summaries.set(device, list);
+  }
+}
+
+/** Collects messages until `done` says stop; returns all of them. */
+export async function collect(device: TestDevice, done: (m: AppProtocolMessage) => boolean, timeoutMs = 15_000): Promise<AppProtocolMessage[]> {
+  const out: AppProtocolMessage[] = [];
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const m = await nextApp(device, Math.max(1, deadline - Date.now()));
+    out.push(m);
+    if (done(m)) return out;
+  }
+}
+
+export const isTurnEnd = (m: AppProtocolMessage) => m.type === "event" && m.body.kind === "turn.status" && m.body.status !== "started";
+
