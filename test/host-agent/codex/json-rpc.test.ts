@@ -130,3 +130,19 @@ describe("displayCommand", () => {
     expect(displayCommand("git status")).toBe("git status");
   });
 });
+
+describe("CodexAgent start", () => {
+  it("fails with AGENT_UNAVAILABLE when the binary cannot run, and does not retry", { timeout: 30_000 }, async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "airlock-codex-missing-"));
+    const host = new RecordingHost();
+    const agent = new CodexAgent({ binary: join(dataDir, "no-such-codex"), restartDelayMs: 10 });
+    try {
+      await expect(agent.start({ host, dataDir })).rejects.toMatchObject({ code: "AGENT_UNAVAILABLE" });
+      await new Promise((r) => setTimeout(r, 100));
+      expect(host.logs.filter((l) => l.includes("could not run"))).toHaveLength(1);
+    } finally {
+      await agent.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});

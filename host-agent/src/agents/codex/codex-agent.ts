@@ -207,7 +207,8 @@ export class CodexAgent implements Agent {
 
   private onExit(running: Running, info: ExitInfo): void {
     if (this.closing || running.proc.stopRequested) return;
-    if (this.running && this.running !== running) return;
+    // Only the live process restarts; a launch that failed is retried by whoever launched it.
+    if (this.running !== running) return;
     this.running = undefined;
     const why = `Codex app-server exited unexpectedly (${describeExit(info)})`;
     this.host.log(`codex: ${why}; restarting`);
@@ -250,14 +251,21 @@ export class CodexAgent implements Agent {
     if (this.closing) throw new AgentError("AGENT_UNAVAILABLE", "the Codex adapter is closed");
     if (this.running && !this.running.proc.peer.closed) return this.running;
     if (!this.ready) throw new AgentError("AGENT_UNAVAILABLE", "the Codex adapter was not started");
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new AgentError("AGENT_UNAVAILABLE", "Codex app-server is restarting; try again")), READY_TIMEOUT_MS);
-    });
-    try {
-      return await Promise.race([this.ready, timeout]);
-    } finally {
-      clearTimeout(timer);
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    for (;;) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new AgentError("AGENT_UNAVAILABLE", "Codex app-server is restarting; try again")), Math.max(0, deadline - Date.now()));
+      });
+      try {
+        const running = await Promise.race([this.ready, timeout]);
+        if (!running.proc.peer.closed) return running;
+      } finally {
+        clearTimeout(timer);
+      }
+      // Its pipe closed but the exit (which starts the restart) is not handled yet.
+      if (Date.now() > deadline) throw new AgentError("AGENT_UNAVAILABLE", "Codex app-server is restarting; try again");
+      await new Promise((resolve) => setTimeout(resolve, 25));
     }
   }
 
