@@ -30,6 +30,7 @@ describe("Codex turns", () => {
     for (const m of models) for (const e of m.efforts) expect(known.has(e)).toBe(true);
     expect(models.find((m) => m.id === MODEL)?.efforts).toEqual(["low", "medium", "high", "xhigh"]);
     expect(models.map((m) => m.id)).toContain(s.agent.defaultModel);
+    expect(s.agent.info).toEqual({ kind: "codex", label: "Codex", version: "0.169.0" });
   });
 
   it("interrupt while a command runs: resolves when Codex reports the turn interrupted", { timeout: 30_000 }, async () => {

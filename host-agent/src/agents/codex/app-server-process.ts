@@ -98,13 +98,17 @@ export class AppServerProcess {
     return this.stopping;
   }
 
-  async initialize(version: string): Promise<void> {
-    await this.peer.request(
+  /** Handshake; resolves with Codex's version when its user agent names one. */
+  async initialize(version: string): Promise<string | undefined> {
+    const result = await this.peer.request(
       "initialize",
       { clientInfo: { name: "airlock", title: "Airlock", version }, capabilities: { experimentalApi: false, requestAttestation: false } },
       30_000,
     );
     this.peer.notify("initialized");
+    const userAgent = typeof result === "object" && result !== null ? (result as { userAgent?: unknown }).userAgent : undefined;
+    const m = typeof userAgent === "string" ? /^[^/\s]+\/([0-9][0-9A-Za-z.+-]{0,40})/.exec(userAgent) : null;
+    return m?.[1];
   }
 
   /** Closes stdin (app-server exits on EOF), kills after graceMs. */

@@ -101,7 +101,7 @@ interface Running {
 }
 
 export class CodexAgent implements Agent {
-  readonly info = { kind: "codex", label: "Codex" } as { kind: string; label: string; version?: string };
+  readonly info: { kind: string; label: string; version?: string } = { kind: "codex", label: "Codex" };
   defaultModel?: string;
 
   private readonly binary: string;
@@ -192,7 +192,8 @@ export class CodexAgent implements Agent {
     const running: Running = { proc, gen, startedAt: Date.now() };
     void proc.exited.then((info) => this.onExit(running, info));
     try {
-      await proc.initialize(VERSION);
+      const version = await proc.initialize(VERSION);
+      if (version) this.info.version = version;
     } catch (error) {
       proc.kill();
       throw error;
