@@ -58,7 +58,7 @@ async function find(device: TestDevice, match: (m: AppProtocolMessage) => boolea
 }
 
 const isEvent = <K extends ThreadEvent["kind"]>(kind: K) => (m: AppProtocolMessage): boolean => m.type === "event" && m.body.kind === kind;
-const eventOf = <K extends ThreadEvent["kind"]>(m: AppProtocolMessage, _kind: K) => (m as { body: Extract<ThreadEvent, { kind: K }> }).body;
+const eventOf = <K extends ThreadEvent["kind"]>(m: AppProtocolMessage, _kind: K) => (m as unknown as { body: Extract<ThreadEvent, { kind: K }> }).body;
 
 function airlock(home: string, ...args: string[]) {
   const r = spawnSync(process.execPath, [BIN, "--home", home, ...args], { encoding: "utf8", timeout: 20_000 });
@@ -167,15 +167,26 @@ describe("approvals through the relay (demo agent, default policy)", () => {
     expect(eventOf(resolved.hit, "approval.resolved")).toMatchObject({ decision: "deny", by: "host" });
     await until(phone, (m) => isEvent("turn.status")(m) && eventOf(m, "turn.status").status === "completed");
 
-    // 5. Interrupt while a request waits: it is cancelled, the turn ends interrupted.
-    await command(phone, "thread.send", { thread: threadId, text: "another note" });
+    // 5. A question first: the first answer wins, then the turn goes on.
+    await command(phone, "thread.send", { thread: threadId, text: "another note, question the heading" });
+    const q = eventOf((await until(phone, isEvent("question"))).hit, "question");
+    expect(q.options?.map((o) => o.id)).toEqual(["note", "todo"]);
+    const bad = await command(phone, "question.answer", { thread: threadId, questionId: q.questionId, answer: "?", optionId: "nope" });
+    expect((await find(phone, (m) => m.re === bad)).hit).toMatchObject({ type: "error", body: { code: "INVALID_DECISION" } });
+    const answered = await command(tablet, "question.answer", { thread: threadId, questionId: q.questionId, answer: "To do", optionId: "todo" });
+    expect((await find(tablet, (m) => m.re === answered)).hit.type).toBe("result");
+    const late = await command(phone, "question.answer", { thread: threadId, questionId: q.questionId, answer: "Note", optionId: "note" });
+    expect((await find(phone, (m) => m.re === late)).hit).toMatchObject({ type: "error", body: { code: "NOT_PENDING" } });
+    expect(eventOf((await find(phone, isEvent("question.answered"))).hit, "question.answered")).toMatchObject({ questionId: q.questionId, by: "Tablet" });
+
+    // 6. Interrupt while a request waits: it is cancelled, the turn ends interrupted.
     const waiting = eventOf((await until(phone, isEvent("approval.request"))).hit, "approval.request");
     await command(tablet, "turn.interrupt", { thread: threadId });
     const cancelled = await find(phone, (m) => isEvent("approval.resolved")(m) && eventOf(m, "approval.resolved").approvalId === waiting.approvalId);
     expect(eventOf(cancelled.hit, "approval.resolved")).toMatchObject({ decision: "cancel", by: "Tablet" });
     await until(phone, (m) => isEvent("turn.status")(m) && eventOf(m, "turn.status").status === "interrupted");
 
-    // 6. Stats and audit: who decided what, how fast; the chain verifies.
+    // 7. Stats and audit: who decided what, how fast; the chain verifies.
     const stats = JSON.parse(airlock(home, "--json", "stats").out) as Record<string, unknown> & { perDevice: Array<{ device: string }>; decided: Record<string, number> };
     expect(stats).toMatchObject({ requests: 5, threads: 1, decided: { byPolicy: 0, byHuman: 4, byTimeout: 0, cancelled: 1 }, autoDecidedShare: 0 });
     // Phone decided the file change, Tablet the check, the winner the first command.

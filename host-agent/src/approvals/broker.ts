@@ -181,7 +181,7 @@ export class ApprovalBroker {
       policyRule: action.ruleFired,
       ...(action.cappedFrom ? { cappedFrom: action.cappedFrom } : {}),
     });
-    await this.#o.emit(threadId, {
+    const event: ThreadEvent = {
       kind: "approval.request",
       approvalId,
       type: ask.type,
@@ -192,16 +192,17 @@ export class ApprovalBroker {
       ...(diff ? { diff } : {}),
       options: pending.options,
       ...(autoDecided(action.action) ? {} : { expiresAt }),
-    });
+    };
 
     if (autoDecided(action.action)) {
+      await this.#o.emit(threadId, event);
       const decision = action.action === "allow" ? "approve_once" : "deny";
       const verdict: ApprovalVerdict = { decision, by: "policy" };
       await this.#resolved(pending, verdict, { kind: "policy", id: action.ruleFired }, `policy ${action.ruleFired}: ${action.action}`);
       return verdict;
     }
 
-    return new Promise<ApprovalVerdict>((resolve) => {
+    const verdict = new Promise<ApprovalVerdict>((resolve) => {
       let done = false;
       const timer = setTimeout(() => {
         const fallback: ApprovalVerdict = { decision: policy.timeoutAction, by: "timeout" };
@@ -217,9 +218,17 @@ export class ApprovalBroker {
         void this.#resolved(pending, verdict, actor, note).finally(() => resolve(verdict));
       };
       this.#approvals.set(approvalId, { pending, finish });
-      void this.#o.pendingChanged(threadId, this.pendingCount(threadId));
-      if (where === "host-only") this.#o.onHostOnly?.(pending);
     });
+    // The thread shows "waiting" before any device sees the request.
+    await this.#o.pendingChanged(threadId, this.pendingCount(threadId));
+    try {
+      await this.#o.emit(threadId, event);
+    } catch (e) {
+      this.#approvals.get(approvalId)?.finish({ decision: "cancel", by: "host" }, { kind: "host" });
+      throw e;
+    }
+    if (where === "host-only") this.#o.onHostOnly?.(pending);
+    return verdict;
   }
 
   /**
@@ -254,8 +263,7 @@ export class ApprovalBroker {
       createdAt,
       expiresAt: createdAt + policy.timeoutSeconds * 1000,
     };
-    await this.#o.emit(threadId, { kind: "question", questionId, text: question.text, ...(question.options ? { options: question.options } : {}) });
-    return new Promise<QuestionReply>((resolve) => {
+    const reply = new Promise<QuestionReply>((resolve) => {
       let done = false;
       const timer = setTimeout(() => finish(null, { kind: "timeout" }), policy.timeoutSeconds * 1000);
       timer.unref?.();
@@ -272,8 +280,15 @@ export class ApprovalBroker {
           .finally(() => resolve(reply));
       };
       this.#questions.set(questionId, { question, finish });
-      void this.#o.pendingChanged(threadId, this.pendingCount(threadId));
     });
+    await this.#o.pendingChanged(threadId, this.pendingCount(threadId));
+    try {
+      await this.#o.emit(threadId, { kind: "question", questionId, text: question.text, ...(question.options ? { options: question.options } : {}) });
+    } catch (e) {
+      this.#questions.get(questionId)?.finish(null, { kind: "host" });
+      throw e;
+    }
+    return reply;
   }
 
   answer(questionId: string, answer: string, optionId: string | undefined, decider: Decider, threadId?: string): void {
