@@ -356,7 +356,7 @@ export class CodexAgent implements Agent {
         return;
       } catch (error) {
         // The turn may have ended between our check and Codex's: fall through to a new turn.
-        if (!(error instanceof RpcError) || error.code === PEER_CLOSED) throw new AgentError("AGENT_UNAVAILABLE", (error as Error).message);
+        if (!(error instanceof RpcError) || error.code === PEER_CLOSED || error.code === REQUEST_TIMEOUT) throw new AgentError("AGENT_UNAVAILABLE", (error as Error).message);
         this.host.log(`codex: turn/steer refused (${clip(error.message, 200)}); starting a new turn`);
       }
     }
