@@ -8,7 +8,9 @@ import QRCode from "qrcode";
 import { nobleBackend, PROTOCOL_VERSION, type CryptoBackend } from "@airlock/protocol";
 import { webCryptoBackend } from "@airlock/protocol/webcrypto";
 import { join, resolve } from "node:path";
+import { spawnSync } from "node:child_process";
 import { AGENT_NAMES, createAgent } from "./agents/index.ts";
+import { resolveCodexBinary } from "./agents/codex/app-server-process.ts";
 import { AppServer, type CommandOutcome } from "./app-server.ts";
 import type { PendingApproval } from "./approvals/broker.ts";
 import { approvalStats, formatStats } from "./audit/stats.ts";
@@ -602,11 +604,23 @@ async function cmdDoctor(ctx: Context): Promise<number> {
     ok: relay.ok && relay.protocol === PROTOCOL_VERSION,
     detail: relay.ok ? `${relayUrl}: version ${relay.version}, protocol ${relay.protocol}${relay.protocol === PROTOCOL_VERSION ? "" : ` (this agent speaks ${PROTOCOL_VERSION})`}` : `${relayUrl}: ${relay.error}`,
   });
-  checks.push({ name: "agent", ok: true, detail: "demo agent built in (the Codex adapter arrives with the agents issue)" });
+  checks.push(codexCheck());
   checks.push({ name: "crypto", ok: true, detail: `${ctx.backend.name} backend, Node ${process.version}` });
   if (ctx.json) ctx.out(JSON.stringify({ ok: checks.every((c) => c.ok), checks }));
   else for (const c of checks) ctx.out(`${c.ok ? "ok  " : "FAIL"}  ${c.name.padEnd(8)} ${c.detail}`);
   return checks.every((c) => c.ok) ? Exit.OK : checks.find((c) => c.name === "relay" && !c.ok) ? Exit.RELAY_UNREACHABLE : Exit.ERROR;
+}
+
+/** The demo agent is always there; Codex needs its binary. */
+function codexCheck(): { name: string; ok: boolean; detail: string } {
+  try {
+    const binary = resolveCodexBinary();
+    const r = spawnSync(binary, ["--version"], { encoding: "utf8", timeout: 10_000 });
+    const version = r.status === 0 ? r.stdout.trim() : null;
+    return { name: "agent", ok: true, detail: `demo built in; codex: ${version ?? `${binary} did not run (${r.error?.message ?? `exit ${String(r.status)}`})`}` };
+  } catch (e) {
+    return { name: "agent", ok: true, detail: `demo built in; codex not found (${e instanceof Error ? e.message : String(e)})` };
+  }
 }
 
 // ------------------------------------------------------------------ entry

@@ -22,8 +22,8 @@ afterAll(async () => {
   for (const fn of cleanup.reverse()) await fn();
 });
 
-export function startHost(home: string, relayUrl: string, extraArgs: string[] = []) {
-  const child = spawn(process.execPath, [BIN, "--home", home, "--json", "up", "--relay", relayUrl, "--pair", "--yes", ...extraArgs]);
+export function startHost(home: string, relayUrl: string, extraArgs: string[] = [], env: NodeJS.ProcessEnv = process.env) {
+  const child = spawn(process.execPath, [BIN, "--home", home, "--json", "up", "--relay", relayUrl, "--pair", "--yes", ...extraArgs], { env });
   const lines: Array<Record<string, unknown>> = [];
   createInterface({ input: child.stdout }).on("line", (l) => {
     try {
