@@ -31,7 +31,8 @@ export class E2ESession {
   }
 
   start(): void {
-    this.#enqueue(async () => this.#sendFrame(await this.#session.start()));
+    // Failures are reported through onError; the promise itself is not needed.
+    this.#enqueue(async () => this.#sendFrame(await this.#session.start())).catch(() => undefined);
   }
 
   receive(frame: Uint8Array): void {
@@ -42,7 +43,7 @@ export class E2ESession {
       if (r.sas !== undefined) this.#h.onSas?.(r.sas);
       if (r.opened) this.#h.onOpen(r.opened);
       if (r.payload) this.#h.onPayload(r.payload);
-    });
+    }).catch(() => undefined);
   }
 
   /** Seals and sends one application payload (in order with everything else). */
