@@ -124,7 +124,7 @@ export class AirlockClient {
   }
 
   async renameHost(id: string, name: string): Promise<void> {
-    this.#hosts.require(id);
+    this.#hosts.mustGet(id);
     const clean = cleanName(name);
     if (!clean) throw new AirlockClientError("INVALID_ARGUMENT", "a host name cannot be empty");
     await this.#hosts.update(id, { name: clean, renamed: true });
@@ -142,7 +142,7 @@ export class AirlockClient {
     this.#checkOpen();
     const existing = this.#connections.get(hostId);
     if (existing) return existing;
-    const host = this.#hosts.require(hostId);
+    const host = this.#hosts.mustGet(hostId);
     const conn = new HostConnection({
       host,
       signer: this.#signer,

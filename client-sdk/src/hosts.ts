@@ -70,7 +70,7 @@ export class TrustedHosts {
     return h && { ...h };
   }
 
-  require(id: string): TrustedHost {
+  mustGet(id: string): TrustedHost {
     const h = this.get(id);
     if (!h) throw new AirlockClientError("UNKNOWN_HOST", `no trusted host ${JSON.stringify(id.slice(0, 64))}`);
     return h;

@@ -9,7 +9,7 @@ import { encodePairingLink, nobleBackend, secureRandom } from "../../protocol/sr
 import { AirlockClient, AirlockClientError, MemoryStore } from "../../client-sdk/src/index.ts";
 import { NodeWebSocket } from "../../client-sdk/src/node/index.ts";
 import { startRelay, type RelayServer } from "../relay/harness.ts";
-import { AIRLOCK_BIN, driveTurn, FAST_TIMING, freePort, newLink, runAirlock, startHost, until, waitState, type HostProcess } from "./support.ts";
+import { AIRLOCK_BIN, driveTurn, FAST_TIMING, freePort, runAirlock, startHost, until, waitState, type HostProcess } from "./support.ts";
 
 let relay: RelayServer;
 const hosts: HostProcess[] = [];
