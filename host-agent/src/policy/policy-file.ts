@@ -45,14 +45,17 @@
 // - Rules are evaluated repository rules first, then user rules; first match
 //   wins; then defaults (repository over user over built-in, per tier).
 // - timeoutSeconds / timeoutAction: repository over user over built-in.
-// - A repository can NEVER loosen the commit tier below the user's
-//   effective commit default (the "commit floor", host-only unless the user
-//   changed it). Strictness: allow < ask < host-only < deny.
-//   * a repository `defaults.commit` looser than the floor is raised to the
-//     floor (and a warning is returned);
-//   * a repository rule that matches a commit-tier request is raised to the
-//     floor when it decides (decide() reports ruleFired as the floor and
-//     `cappedFrom` as the repository rule).
+// - A repository can NEVER loosen the expand or commit tier below the user's
+//   effective default for that tier (the tier's "floor": ask for expand and
+//   host-only for commit unless the user changed them). A repository you
+//   clone must not be able to auto-allow package installs, network access or
+//   pushes. Steer and continue may be loosened by a repository (e.g. allow
+//   its own test command). Strictness: allow < ask < host-only < deny.
+//   * a repository default looser than the floor is raised to the floor (and
+//     a warning is returned);
+//   * a repository rule that matches an expand- or commit-tier request is
+//     raised to the floor when it decides (decide() reports ruleFired as the
+//     floor and `cappedFrom` as the repository rule).
 //   The repository file lives in the agent's workspace, where the agent can
 //   write; classify.ts makes writing any Airlock policy file a commit-tier
 //   action ("policy.self-edit" / "files.policy").
@@ -118,13 +121,17 @@ export interface Policy {
   /** Where each default came from, e.g. "user.defaults.commit". */
   defaultIds: Record<Tier, string>;
   rules: PolicyRule[];
-  /** The least strict action a repository may cause for a commit-tier request. */
-  commitFloor: Action;
-  commitFloorId: string;
+  /** The least strict action a repository may cause for an expand- or commit-tier request, and where it came from. */
+  floors: Record<FlooredTier, { action: Action; id: string }>;
   timeoutSeconds: number;
   timeoutAction: "deny" | "cancel";
   warnings: string[];
 }
+
+/** Tiers a repository file cannot loosen. */
+export type FlooredTier = "expand" | "commit";
+const FLOORED: readonly Tier[] = ["expand", "commit"];
+const isFloored = (t: Tier): t is FlooredTier => FLOORED.includes(t);
 
 export const BUILTIN_DEFAULTS: Readonly<Record<Tier, Action>> = { steer: "ask", continue: "ask", expand: "ask", commit: "host-only" };
 
@@ -134,8 +141,10 @@ export function builtinPolicy(): Policy {
     defaults: { ...BUILTIN_DEFAULTS },
     defaultIds: { steer: "builtin.defaults.steer", continue: "builtin.defaults.continue", expand: "builtin.defaults.expand", commit: "builtin.defaults.commit" },
     rules: [],
-    commitFloor: BUILTIN_DEFAULTS.commit,
-    commitFloorId: "builtin.defaults.commit",
+    floors: {
+      expand: { action: BUILTIN_DEFAULTS.expand, id: "builtin.defaults.expand" },
+      commit: { action: BUILTIN_DEFAULTS.commit, id: "builtin.defaults.commit" },
+    },
     timeoutSeconds: 600,
     timeoutAction: "deny",
     warnings: [],
@@ -202,21 +211,19 @@ export function parsePolicy(text: string, source: string): PolicyFile {
 
 /** Apply one layer on top of `base` (a copy is returned). */
 export function mergePolicy(base: Policy, file: PolicyFile, source: "user" | "repo"): Policy {
-  const out: Policy = { ...base, defaults: { ...base.defaults }, defaultIds: { ...base.defaultIds }, warnings: [...base.warnings] };
+  const out: Policy = { ...base, defaults: { ...base.defaults }, defaultIds: { ...base.defaultIds }, floors: { ...base.floors }, warnings: [...base.warnings] };
   for (const tier of TIERS) {
     const a = file.defaults?.[tier];
     if (a === undefined) continue;
-    if (source === "repo" && tier === "commit" && strictness(a) < strictness(base.commitFloor)) {
-      out.warnings.push(`repo.defaults.commit "${a}" is looser than ${base.commitFloorId} "${base.commitFloor}"; using "${base.commitFloor}"`);
+    if (source === "repo" && isFloored(tier) && strictness(a) < strictness(base.floors[tier].action)) {
+      const floor = base.floors[tier];
+      out.warnings.push(`repo.defaults.${tier} "${a}" is looser than ${floor.id} "${floor.action}"; using "${floor.action}"`);
       continue;
     }
     out.defaults[tier] = a;
     out.defaultIds[tier] = `${source}.defaults.${tier}`;
   }
-  if (source === "user") {
-    out.commitFloor = out.defaults.commit;
-    out.commitFloorId = out.defaultIds.commit;
-  }
+  if (source === "user") for (const tier of ["expand", "commit"] as const) out.floors[tier] = { action: out.defaults[tier], id: out.defaultIds[tier] };
   const rules: PolicyRule[] = (file.rules ?? []).map((r, i) => {
     const match: PolicyRule["match"] = {};
     if (r.match.tier !== undefined) match.tier = r.match.tier;
@@ -258,7 +265,7 @@ export interface Decision {
   action: Action;
   /** "repo.rules[0]", "user.defaults.commit", "builtin.defaults.expand"… */
   ruleFired: string;
-  /** Set when a repository rule or default was raised to the commit floor. */
+  /** Set when a repository rule was raised to the tier's floor. */
   cappedFrom?: string;
 }
 
@@ -275,8 +282,9 @@ export function decide(policy: Policy, classification: Pick<Classification, "tie
     if (r.match.tier !== undefined && r.match.tier !== classification.tier) continue;
     if (r.match.rule !== undefined && !ruleMatches(r.match.rule, classification.rule)) continue;
     if (r.match.command !== undefined && !r.match.command.test(line)) continue;
-    if (r.source === "repo" && classification.tier === "commit" && strictness(r.action) < strictness(policy.commitFloor)) {
-      return { action: policy.commitFloor, ruleFired: policy.commitFloorId, cappedFrom: r.id };
+    const tier = classification.tier;
+    if (r.source === "repo" && isFloored(tier) && strictness(r.action) < strictness(policy.floors[tier].action)) {
+      return { action: policy.floors[tier].action, ruleFired: policy.floors[tier].id, cappedFrom: r.id };
     }
     return { action: r.action, ruleFired: r.id };
   }

@@ -99,6 +99,21 @@ describe("loadPolicy", () => {
     expect(decide(p, classifyCommand("git push"), "git push")).toEqual({ action: "host-only", ruleFired: "builtin.defaults.commit", cappedFrom: "repo.rules[0]" });
     expect(decide(p, classifyCommand("wrangler deploy"), "wrangler deploy")).toEqual({ action: "host-only", ruleFired: "builtin.defaults.commit", cappedFrom: "repo.rules[1]" });
   });
+  it("a repository cannot loosen the expand tier either (a cloned repo must not auto-allow installs or network)", async () => {
+    const f = files({ version: 1 }, { version: 1, defaults: { expand: "allow", continue: "allow" }, rules: [{ match: { rule: "pkg.*" }, action: "allow" }, { match: { tier: "expand" }, action: "allow" }] });
+    const p = await loadPolicy(f.user, f.repo);
+    expect(p.defaults).toMatchObject({ continue: "allow", expand: "ask" });
+    expect(p.warnings.some((w) => w.startsWith('repo.defaults.expand "allow" is looser than builtin.defaults.expand "ask"'))).toBe(true);
+    const install = classifyCommand("npm install left-pad");
+    expect(install.tier).toBe("expand");
+    expect(decide(p, install, "npm install left-pad")).toMatchObject({ action: "ask", ruleFired: "builtin.defaults.expand" });
+    expect(decide(p, install, "npm install left-pad").cappedFrom).toMatch(/^repo\.rules\[[01]\]$/);
+    // Continue-tier requests may be loosened by the repository.
+    expect(decide(p, classifyCommand("ls"), "ls")).toEqual({ action: "allow", ruleFired: "repo.defaults.continue" });
+    // The user can allow expand; then the repository may too.
+    const g = files({ version: 1, defaults: { expand: "allow" } }, { version: 1, rules: [{ match: { tier: "expand" }, action: "allow" }] });
+    expect(decide(await loadPolicy(g.user, g.repo), install, "npm install left-pad")).toEqual({ action: "allow", ruleFired: "repo.rules[0]" });
+  });
   it("the user may loosen commit; the repository floor follows the user", async () => {
     const f = files({ version: 1, defaults: { commit: "ask" } }, { version: 1, rules: [{ match: { rule: "git.push" }, action: "allow" }] });
     const p = await loadPolicy(f.user, f.repo);
