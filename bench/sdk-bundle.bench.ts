@@ -1,0 +1,114 @@
+// Client SDK bundle size: bundles the browser entry (client-sdk/src/index.ts)
+// with esbuild as an app would (ESM, minified, code splitting so the noble
+// fallback stays a lazily loaded chunk), gzips each output with node:zlib and
+// reports the bytes. Target (issue): the core, crypto included, ≤ 40 kB
+// min+gzip. Measured two ways: what a platform with WebCrypto loads (entry and
+// its static chunks), and everything including the noble fallback chunk.
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+import { build, type Metafile } from "esbuild";
+import { now, result, summarize, type BenchContext, type SuiteReport, type TargetResult } from "./lib.ts";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const ENTRY = path.join(ROOT, "client-sdk/src/index.ts");
+const TARGET_BYTES = 40 * 1000;
+
+interface Chunk {
+  file: string;
+  minified: number;
+  gzipped: number;
+  lazy: boolean;
+}
+
+/** Output files reachable from the entry through static imports only. */
+function staticClosure(meta: Metafile, entryOut: string): Set<string> {
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    for (const imp of meta.outputs[file]?.imports ?? []) if (imp.kind === "import-statement") visit(imp.path);
+  };
+  visit(entryOut);
+  return seen;
+}
+
+/** Bytes of minified output per input package (before gzip), largest first. */
+function byPackage(meta: Metafile): Array<[string, number]> {
+  const totals = new Map<string, number>();
+  for (const out of Object.values(meta.outputs)) {
+    for (const [input, { bytesInOutput }] of Object.entries(out.inputs)) {
+      const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input);
+      const key = m ? m[1]! : input.startsWith("protocol/") ? "@airlock/protocol" : input.startsWith("client-sdk/") ? "@airlock/client-sdk" : input;
+      totals.set(key, (totals.get(key) ?? 0) + bytesInOutput);
+    }
+  }
+  return [...totals].sort((a, b) => b[1] - a[1]);
+}
+
+export async function run(ctx: BenchContext): Promise<SuiteReport> {
+  const suite = ctx.suite;
+  const outdir = mkdtempSync(path.join(tmpdir(), "airlock-sdk-bundle-"));
+  try {
+    const started = now();
+    const built = await build({
+      entryPoints: [ENTRY],
+      bundle: true,
+      minify: true,
+      format: "esm",
+      platform: "browser",
+      target: "es2022",
+      splitting: true,
+      outdir,
+      metafile: true,
+      write: true,
+      logLevel: "silent",
+      absWorkingDir: ROOT,
+    });
+    const buildMs = now() - started;
+    const meta = built.metafile!;
+    const entryOut = Object.keys(meta.outputs).find((o) => meta.outputs[o]!.entryPoint !== undefined)!;
+    const eager = staticClosure(meta, entryOut);
+    const chunks: Chunk[] = Object.keys(meta.outputs)
+      .filter((o) => o.endsWith(".js"))
+      .map((o) => {
+        const bytes = readFileSync(path.join(ROOT, o));
+        return { file: path.basename(o), minified: bytes.length, gzipped: gzipSync(bytes, { level: 9 }).length, lazy: !eager.has(o) };
+      });
+    const sum = (list: Chunk[], k: "minified" | "gzipped") => list.reduce((s, c) => s + c[k], 0);
+    const eagerChunks = chunks.filter((c) => !c.lazy);
+    const eagerGz = sum(eagerChunks, "gzipped");
+    const totalGz = sum(chunks, "gzipped");
+    ctx.log(`entry+static ${eagerGz} B gz, all ${totalGz} B gz`);
+
+    const results = [
+      result(suite, "bundle/esbuild", { eagerGzipBytes: eagerGz, totalGzipBytes: totalGz, eagerMinBytes: sum(eagerChunks, "minified"), totalMinBytes: sum(chunks, "minified") }, summarize([buildMs])),
+    ];
+    const target = (name: string, measured: number, detail: string): TargetResult => ({
+      suite,
+      name,
+      requirement: `≤ ${TARGET_BYTES / 1000} kB min+gzip`,
+      measured: measured / 1000,
+      unit: " kB",
+      threshold: TARGET_BYTES / 1000,
+      comparison: "<=",
+      pass: measured <= TARGET_BYTES,
+      detail,
+    });
+    return {
+      results,
+      targets: [
+        target("core with WebCrypto (what a browser loads)", eagerGz, `${eagerGz} B gzipped: ${eagerChunks.map((c) => `${c.file} ${c.gzipped} B`).join(", ")}`),
+        target("core with the noble fallback too", totalGz, `${totalGz} B gzipped over ${chunks.length} chunks (noble loads only where WebCrypto lacks Ed25519/X25519)`),
+      ],
+      notes: [
+        `Chunks (min / gzip -9): ${chunks.map((c) => `${c.file}${c.lazy ? " [lazy]" : ""} ${c.minified}/${c.gzipped} B`).join("; ")}`,
+        `Minified bytes by package: ${byPackage(meta).map(([k, v]) => `${k} ${v}`).join(", ")}`,
+      ],
+    };
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}
