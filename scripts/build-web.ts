@@ -1,9 +1,7 @@
 // Builds the reference web app (web/src + client-sdk) into web/public/:
-// app.js, app.css and their source maps, plus build.json (content hashes the
-// service worker uses as its cache version). Run by `npm start`, `.ci/run`
-// and the browser tests; `tsx scripts/build-web.ts [--watch]` by hand.
-import { createHash } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+// app.js, app.css and their source maps, next to the committed index.html,
+// manifest, icons and service worker. Run by `npm start`, `.ci/run` and the
+// browser tests; by hand: `npx tsx scripts/build-web.ts`.
 import * as esbuild from "esbuild";
 
 const root = new URL("../", import.meta.url).pathname;
@@ -16,26 +14,18 @@ const common: esbuild.BuildOptions = {
   platform: "browser",
   legalComments: "none",
   logLevel: "warning",
-  // The SDK may reference Node-only modules behind runtime checks; never bundle them.
-  external: ["node:*"],
-  define: { "process.env.NODE_ENV": '"production"' },
 };
 
 export async function buildWeb(options: { minify?: boolean; outdir?: string } = {}): Promise<void> {
-  const outdir = options.outdir ?? WEB_PUBLIC;
   await esbuild.build({
     ...common,
     // main.ts imports app.css, so esbuild writes app.js and app.css.
     entryPoints: { app: `${root}web/src/main.ts` },
-    outdir,
+    outdir: options.outdir ?? WEB_PUBLIC,
     entryNames: "[name]",
     minify: options.minify ?? true,
     sourcemap: "linked",
   });
-  const hash = createHash("sha256");
-  for (const f of ["app.js", "app.css"]) hash.update(readFileSync(`${outdir}${f}`));
-  for (const f of ["index.html", "sw.js", "manifest.webmanifest"]) hash.update(readFileSync(`${WEB_PUBLIC}${f}`));
-  writeFileSync(`${outdir}build.json`, JSON.stringify({ version: hash.digest("hex").slice(0, 16), builtAt: new Date().toISOString() }) + "\n");
 }
 
 /** The UI components alone as one classic script, for component test pages. */

@@ -1,0 +1,59 @@
+// The real `airlock` CLI for the browser end-to-end tests: `up` with the demo
+// agent against a relay, and `pair` with the SAS confirmation on stdin.
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { createInterface } from "node:readline";
+
+const BIN = new URL("../../host-agent/bin/airlock.js", import.meta.url).pathname;
+
+export interface Cli {
+  child: ChildProcessWithoutNullStreams;
+  /** The next JSON line with this `type` (earlier ones of other types stay queued). */
+  next(type: string, timeoutMs?: number): Promise<Record<string, unknown>>;
+  stop(): Promise<void>;
+  exited: Promise<number | null>;
+}
+
+export function airlock(args: string[]): Cli {
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, NO_COLOR: "1" } });
+  const lines: Record<string, unknown>[] = [];
+  const waiters = new Set<() => void>();
+  let stderr = "";
+  child.stderr.on("data", (d) => (stderr += d));
+  createInterface({ input: child.stdout }).on("line", (line) => {
+    try {
+      lines.push(JSON.parse(line) as Record<string, unknown>);
+      for (const w of waiters) w();
+    } catch {
+      // human-readable output
+    }
+  });
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return {
+    child,
+    exited,
+    async next(type, timeoutMs = 20_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const i = lines.findIndex((l) => l.type === type);
+        if (i >= 0) return lines.splice(i, 1)[0]!;
+        if (Date.now() > deadline || child.exitCode !== null) {
+          throw new Error(`no "${type}" line from airlock ${args.join(" ")}; got ${JSON.stringify(lines)}; stderr: ${stderr.slice(-2000)}`);
+        }
+        await new Promise<void>((resolve) => {
+          const wake = () => {
+            waiters.delete(wake);
+            resolve();
+          };
+          waiters.add(wake);
+          setTimeout(wake, 200);
+        });
+      }
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}

@@ -1,0 +1,110 @@
+// The app shell: header with back button and title, the current view, a toast
+// line, connections to every trusted host, and notifications when something
+// starts waiting for the user.
+import { AirlockClient, IndexedDbStore, type HostConnection, type ThreadSummary } from "@airlock/client-sdk";
+import { errorText, type AppContext, type View } from "./context.ts";
+import { Notifier } from "./notify.ts";
+import { parseRoute, routeUrl, type Route } from "./router.ts";
+import { h, replace } from "./ui.ts";
+import { hostsView } from "./views/hosts.ts";
+import { hostView } from "./views/host.ts";
+import { pairView } from "./views/pair.ts";
+import { threadView } from "./views/thread.ts";
+
+export async function startApp(root: HTMLElement, pairingLink: string | undefined): Promise<void> {
+  const back = h("button", { type: "button", class: "back", "aria-label": "Back", hidden: true }, "‹");
+  const title = h("h1", { id: "title", tabindex: -1 }, "Airlock");
+  const main = h("main", { id: "main", "aria-labelledby": "title" });
+  const toastEl = h("div", { class: "toast", role: "status", "aria-live": "polite" });
+  replace(root, h("header", { class: "topbar" }, back, title), main, toastEl);
+
+  let client: AirlockClient;
+  try {
+    client = await AirlockClient.create({ store: new IndexedDbStore("airlock-web"), ...(localStorage.getItem("airlock.deviceName") ? { deviceName: localStorage.getItem("airlock.deviceName")! } : {}) });
+  } catch (e) {
+    replace(main, h("p", { class: "error", role: "alert" }, `Airlock cannot start in this browser: ${errorText(e)}`));
+    return;
+  }
+
+  let route: Route = parseRoute(location.search);
+  let view: View | undefined;
+  let toastTimer: ReturnType<typeof setTimeout> | undefined;
+  const pending = new Map<string, number>(); // "host/thread" → pending count seen
+
+  const ctx: AppContext = {
+    client,
+    notifier: new Notifier((host, thread) => ctx.navigate({ view: "thread", host, thread })),
+    navigate(next, options = {}) {
+      if (options.replace) history.replaceState(null, "", routeUrl(next));
+      else history.pushState(null, "", routeUrl(next));
+      show(next);
+    },
+    connection(hostId) {
+      return watch(client.connect(hostId));
+    },
+    toast(text) {
+      toastEl.textContent = text;
+      toastEl.classList.add("show");
+      clearTimeout(toastTimer);
+      toastTimer = setTimeout(() => toastEl.classList.remove("show"), 4000);
+    },
+  };
+
+  const watched = new WeakSet<HostConnection>();
+  function watch(conn: HostConnection): HostConnection {
+    if (watched.has(conn)) return conn;
+    watched.add(conn);
+    const check = (threads: ThreadSummary[]) => {
+      for (const t of threads) {
+        const key = `${conn.hostId}/${t.id}`;
+        const before = pending.get(key);
+        pending.set(key, t.pending);
+        const looking = document.visibilityState === "visible" && route.view === "thread" && route.thread === t.id;
+        if (before !== undefined && t.pending > before && !looking) {
+          const hostName = client.hosts().find((x) => x.id === conn.hostId)?.name ?? "A host";
+          ctx.notifier.notify(conn.hostId, t.id, "Airlock: the agent needs you", `${hostName} · ${t.title}`);
+        }
+      }
+      const total = [...pending.values()].reduce((a, b) => a + b, 0);
+      document.title = total ? `(${total}) Airlock` : "Airlock";
+    };
+    conn.on("threads", check);
+    return conn;
+  }
+
+  function show(next: Route, pairLink?: string): void {
+    view?.dispose();
+    route = next;
+    if (next.view === "host" || next.view === "thread") {
+      const id = next.host;
+      if (!client.hosts().some((x) => x.id === id)) next = { view: "hosts" };
+    }
+    view =
+      next.view === "pair" ? pairView(ctx, pairLink)
+      : next.view === "host" ? hostView(ctx, next.host)
+      : next.view === "thread" ? threadView(ctx, next.host, next.thread)
+      : hostsView(ctx);
+    title.textContent = view.title;
+    document.title = `${view.title} · Airlock`;
+    const target = view.back;
+    back.hidden = !target;
+    back.onclick = target ? () => ctx.navigate(target) : null;
+    replace(main, view.el);
+    window.scrollTo(0, 0);
+    title.focus({ preventScroll: true });
+  }
+
+  window.addEventListener("popstate", () => show(parseRoute(location.search)));
+  // Keep every trusted host connected, so waiting approvals are noticed anywhere.
+  for (const host of client.hosts()) ctx.connection(host.id);
+  client.on("hosts", (hosts) => hosts.forEach((host) => ctx.connection(host.id)));
+
+  if (pairingLink) {
+    history.replaceState(null, "", routeUrl({ view: "pair" }));
+    show({ view: "pair" }, pairingLink);
+  } else if (route.view === "hosts" && client.hosts().length === 1) {
+    ctx.navigate({ view: "host", host: client.hosts()[0]!.id }, { replace: true });
+  } else {
+    show(route);
+  }
+}

@@ -1,0 +1,37 @@
+// Connection banner: says plainly whether commands can reach the host now,
+// and what happens to ones sent meanwhile (they wait in the outbox).
+import type { HostConnection } from "@airlock/client-sdk";
+import { ago } from "../context.ts";
+import { button, h, replace } from "../ui.ts";
+
+export function connectionBanner(conn: HostConnection, hostName: () => string): { el: HTMLElement; dispose(): void } {
+  const el = h("div", { class: "banner", role: "status", "aria-live": "polite" });
+  const render = () => {
+    const queued = conn.outbox.filter((e) => e.state === "queued" || e.state === "sent").length;
+    const waiting = queued ? ` ${queued} message${queued === 1 ? "" : "s"} will be sent when it is back.` : "";
+    el.dataset.state = conn.state;
+    switch (conn.state) {
+      case "online":
+        replace(el, queued ? h("p", null, `Sending ${queued} queued message${queued === 1 ? "" : "s"}…`) : null);
+        break;
+      case "connecting":
+        replace(el, h("p", null, `Connecting to ${hostName()}…`));
+        break;
+      case "host-offline":
+        replace(el, h("p", null, h("strong", null, `${hostName()} is offline`), ` (last seen ${ago(conn.presence.lastSeen)}).${waiting}`));
+        break;
+      case "offline":
+        replace(el, h("p", null, h("strong", null, "No connection to the relay."), ` Retrying…${waiting}`), button("Retry now", () => conn.reconnectNow(), { class: "small" }));
+        break;
+      case "refused":
+        replace(el, h("p", null, h("strong", null, "The host refused this device."), ` ${conn.error?.message ?? ""} If it was revoked, pair again.`));
+        break;
+      default:
+        replace(el, h("p", null, "Disconnected."));
+    }
+    el.hidden = el.childElementCount === 0;
+  };
+  render();
+  const offs = [conn.on("state", render), conn.on("presence", render), conn.on("outbox", render)];
+  return { el, dispose: () => offs.forEach((off) => off()) };
+}

@@ -1,0 +1,113 @@
+// One host: connection state, a composer for a new thread (with model and
+// effort from the host's info), and the thread list.
+import type { HostInfo, ThreadSummary } from "@airlock/client-sdk";
+import { ago, errorText, type AppContext, type View } from "../context.ts";
+import { button, field, h, replace, select } from "../ui.ts";
+import { connectionBanner } from "./banner.ts";
+
+const STATUS_LABEL: Record<ThreadSummary["status"], string> = { idle: "Idle", running: "Running", waiting: "Needs you", failed: "Failed", archived: "Archived" };
+
+export function modelControls(info: HostInfo | undefined, current: { model?: string | undefined; effort?: string | undefined }) {
+  const models = info?.models ?? [];
+  const model = select(models.map((m) => ({ value: m.id, label: m.name })), current.model || info?.defaultModel || models[0]?.id);
+  const effort = select([]);
+  const fillEfforts = () => {
+    const m = models.find((x) => x.id === model.value);
+    const list = m?.efforts ?? [];
+    const keep = list.includes(effort.value as never) ? effort.value : current.effort && list.includes(current.effort as never) ? current.effort : m?.defaultEffort ?? list[0] ?? "";
+    replace(effort, ...list.map((e) => h("option", { value: e }, e)));
+    effort.value = keep;
+    effort.disabled = list.length === 0;
+  };
+  if (model.selectedIndex < 0 && models.length) model.selectedIndex = 0;
+  model.addEventListener("change", fillEfforts);
+  fillEfforts();
+  model.disabled = models.length === 0;
+  return { model, effort };
+}
+
+export function hostView(ctx: AppContext, hostId: string): View {
+  const host = ctx.client.hosts().find((x) => x.id === hostId);
+  if (!host) {
+    return { el: h("section", { class: "page" }, h("p", null, "This host is not paired with this device.")), title: "Unknown host", back: { view: "hosts" }, dispose() {} };
+  }
+  const conn = ctx.connection(hostId);
+  const banner = connectionBanner(conn, () => host.name);
+
+  // New thread
+  const prompt = h("textarea", { rows: 3, placeholder: "What should the agent do?", required: true });
+  const settings = h("div", { class: "row-fields" });
+  let controls = modelControls(conn.hostInfo, {});
+  const renderSettings = () => {
+    controls = modelControls(conn.hostInfo, { model: controls.model.value, effort: controls.effort.value });
+    replace(settings, field("Model", controls.model), field("Effort", controls.effort));
+  };
+  renderSettings();
+  const start = h("button", { type: "submit", class: "primary" }, "Start thread");
+  const form = h("form", { class: "stack card", "aria-label": "New thread" }, h("h2", null, "New thread"), field("Prompt", prompt), settings, start);
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const text = prompt.value.trim();
+    if (!text) return;
+    start.disabled = true;
+    try {
+      const opts: { prompt: string; model?: string; effort?: "minimal" | "low" | "medium" | "high" | "xhigh" } = { prompt: text };
+      if (controls.model.value) opts.model = controls.model.value;
+      if (controls.effort.value) opts.effort = controls.effort.value as NonNullable<typeof opts.effort>;
+      const { thread } = await conn.startThread(opts);
+      prompt.value = "";
+      ctx.navigate({ view: "thread", host: hostId, thread });
+    } catch (err) {
+      ctx.toast(`Could not start: ${errorText(err)}`);
+    } finally {
+      start.disabled = false;
+    }
+  });
+
+  // Thread list
+  const list = h("ul", { class: "list", "aria-label": "Threads" });
+  const renderThreads = (threads: ThreadSummary[]) => {
+    if (threads.length === 0) {
+      replace(list, h("li", { class: "empty" }, conn.state === "online" ? "No threads yet." : "Threads appear when the host is reachable."));
+      return;
+    }
+    replace(
+      list,
+      ...threads.map((t) => {
+        const a = h(
+          "a",
+          { href: `?host=${encodeURIComponent(hostId)}&thread=${encodeURIComponent(t.id)}`, class: "row-main" },
+          h("span", { class: "row-title" }, t.title || "Untitled"),
+          h("span", { class: "row-sub" }, h("span", { class: `pill status-${t.status}` }, STATUS_LABEL[t.status] ?? t.status), ` · ${ago(t.updatedAt)}`),
+        );
+        a.addEventListener("click", (e) => {
+          e.preventDefault();
+          ctx.navigate({ view: "thread", host: hostId, thread: t.id });
+        });
+        const pending = t.pending > 0 ? h("span", { class: "badge", "aria-label": `${t.pending} waiting for you` }, String(t.pending)) : null;
+        return h("li", { class: "row", "data-thread": t.id }, a, pending);
+      }),
+    );
+  };
+  renderThreads(conn.threads);
+
+  const notify =
+    ctx.notifier.supported && ctx.notifier.permission === "default"
+      ? button("Notify me about approvals", async (e) => {
+          const result = await ctx.notifier.request();
+          (e.target as HTMLElement).remove();
+          ctx.toast(result === "granted" ? "Notifications on while this page is open." : "Notifications stay off.");
+        }, { class: "small" })
+      : null;
+
+  const offs = [conn.on("threads", renderThreads), conn.on("hostInfo", renderSettings), conn.on("state", () => renderThreads(conn.threads))];
+  return {
+    el: h("section", { class: "page stack" }, banner.el, form, h("h2", null, "Threads"), list, notify),
+    title: host.name,
+    back: { view: "hosts" },
+    dispose() {
+      banner.dispose();
+      offs.forEach((off) => off());
+    },
+  };
+}

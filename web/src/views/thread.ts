@@ -1,0 +1,116 @@
+// One thread: its events (<airlock-thread>), a composer that sends a follow-up
+// (or steers a running turn), interrupt, and model/effort for later turns.
+import type { ThreadSummary } from "@airlock/client-sdk";
+import type { AirlockThreadElement } from "../../../client-sdk/ui/index.ts";
+import { errorText, type AppContext, type View } from "../context.ts";
+import { button, field, h, replace } from "../ui.ts";
+import { connectionBanner } from "./banner.ts";
+import { modelControls } from "./host.ts";
+
+export function threadView(ctx: AppContext, hostId: string, threadId: string): View {
+  const host = ctx.client.hosts().find((x) => x.id === hostId);
+  const conn = ctx.connection(hostId);
+  const banner = connectionBanner(conn, () => host?.name ?? "The host");
+  const summary = (): ThreadSummary | undefined => conn.threads.find((t) => t.id === threadId);
+
+  const threadEl = document.createElement("airlock-thread") as AirlockThreadElement;
+  const sub = conn.subscribe(threadId);
+  threadEl.events = sub.events;
+
+  // Follow new events while the reader is at the bottom of the page.
+  const nearBottom = () => window.innerHeight + window.scrollY >= document.documentElement.scrollHeight - 120;
+  const offEvent = sub.on("event", ({ seq, event }) => {
+    const follow = nearBottom();
+    threadEl.appendEvent(seq, event);
+    if (follow) requestAnimationFrame(() => window.scrollTo({ top: document.documentElement.scrollHeight }));
+    if (event.kind === "turn.status") renderComposer();
+  });
+
+  threadEl.addEventListener("decide", (e) => {
+    const { approvalId, decision } = e.detail;
+    conn.decide(threadId, approvalId, decision).catch((err) => threadEl.approvalFailed(approvalId, errorText(err)));
+  });
+  threadEl.addEventListener("answer", (e) => {
+    const { questionId, answer, optionId } = e.detail;
+    conn.answer(threadId, questionId, answer, optionId).catch((err) => threadEl.questionFailed(questionId, errorText(err)));
+  });
+
+  // Composer
+  const text = h("textarea", { rows: 2, placeholder: "Message the agent" });
+  const send = h("button", { type: "submit", class: "primary" }, "Send");
+  const stop = button("Stop", async () => {
+    try {
+      await conn.interrupt(threadId);
+    } catch (err) {
+      ctx.toast(`Could not stop: ${errorText(err)}`);
+    }
+  }, { class: "danger", "aria-label": "Stop the running turn" });
+  const running = () => threadEl.running || summary()?.status === "running";
+  const renderComposer = () => {
+    const r = running();
+    send.textContent = r ? "Steer" : "Send";
+    text.placeholder = r ? "Steer the running turn" : "Message the agent";
+    stop.hidden = !r;
+  };
+  const composer = h("form", { class: "composer", "aria-label": "Reply" }, field("Message", text), h("div", { class: "composer-buttons" }, stop, send));
+  composer.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const value = text.value.trim();
+    if (!value) return;
+    send.disabled = true;
+    try {
+      if (running()) await conn.steer(threadId, value);
+      else await conn.send(threadId, value);
+      text.value = "";
+    } catch (err) {
+      ctx.toast(`Not sent: ${errorText(err)}`);
+    } finally {
+      send.disabled = false;
+    }
+  });
+
+  // Model and effort for the next turns.
+  const settingsBody = h("div", { class: "row-fields" });
+  const settingsSummary = h("summary", null, "Model");
+  const settings = h("details", { class: "settings" }, settingsSummary, settingsBody);
+  const renderSettings = () => {
+    const s = summary();
+    const c = modelControls(conn.hostInfo, { model: s?.model, effort: s?.effort });
+    settingsSummary.textContent = `Model: ${s?.model ?? conn.hostInfo?.defaultModel ?? "default"}${s?.effort ? ` · ${s.effort}` : ""}`;
+    const apply = async () => {
+      try {
+        await conn.settings(threadId, { model: c.model.value, ...(c.effort.value ? { effort: c.effort.value as "low" } : {}) });
+        ctx.toast("Settings apply from the next turn.");
+      } catch (err) {
+        ctx.toast(`Could not change settings: ${errorText(err)}`);
+      }
+    };
+    c.model.addEventListener("change", apply);
+    c.effort.addEventListener("change", apply);
+    replace(settingsBody, field("Model", c.model), field("Effort", c.effort));
+  };
+  renderSettings();
+
+  const title = () => summary()?.title || "Thread";
+  const offs = [
+    conn.on("threads", () => {
+      renderComposer();
+      if (!settings.open) renderSettings();
+      document.title = `${title()} · Airlock`;
+    }),
+    conn.on("hostInfo", renderSettings),
+  ];
+  renderComposer();
+
+  return {
+    el: h("section", { class: "page thread-page" }, banner.el, settings, threadEl, composer),
+    title: title(),
+    back: { view: "host", host: hostId },
+    dispose() {
+      offEvent();
+      sub.close();
+      banner.dispose();
+      offs.forEach((off) => off());
+    },
+  };
+}
