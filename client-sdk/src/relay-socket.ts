@@ -145,7 +145,7 @@ export class RelaySocket {
       this.#finish();
       this.#o.onClose({ code, reason, dead: false });
     };
-    this.#ws.onmessage = (event) => this.#message(event.data);
+    this.#ws.onmessage = (event) => this.#message(event?.data);
   }
 
   #message(data: unknown): void {

@@ -1,15 +1,22 @@
 // The slice of the standard WebSocket API the SDK uses. Browsers, workerd and
 // React Native provide it as globalThis.WebSocket; on Node < 22 pass one in
 // (the `ws` package's WebSocket fits; the CLI does that).
+//
+// Handler parameters are typed `any` on purpose: every implementation types its
+// event objects differently (DOM MessageEvent, ws's own classes), and a
+// narrower type would make the standard constructors unassignable. The SDK
+// reads them defensively (relay-socket.ts).
 export interface WebSocketLike {
   binaryType: string;
   readonly readyState: number;
   send(data: Uint8Array | string): void;
   close(code?: number, reason?: string): void;
-  onopen: ((event: unknown) => void) | null;
-  onmessage: ((event: { data: unknown }) => void) | null;
-  onclose: ((event: { code: number; reason: string }) => void) | null;
-  onerror: ((event: unknown) => void) | null;
+  /* eslint-disable @typescript-eslint/no-explicit-any */
+  onopen: ((event: any) => void) | null;
+  onmessage: ((event: any) => void) | null;
+  onclose: ((event: any) => void) | null;
+  onerror: ((event: any) => void) | null;
+  /* eslint-enable @typescript-eslint/no-explicit-any */
 }
 
 export type WebSocketConstructor = new (url: string) => WebSocketLike;

@@ -7,7 +7,7 @@ import type { WebSocketConstructor } from "../websocket.ts";
 export { FileStore } from "./file-store.ts";
 
 /** The `ws` package's WebSocket speaks the standard API the SDK uses. */
-export const NodeWebSocket = WebSocket as unknown as WebSocketConstructor;
+export const NodeWebSocket: WebSocketConstructor = WebSocket;
 
 export function createNodeClient(options: Omit<AirlockClientOptions, "WebSocket"> & { WebSocket?: WebSocketConstructor }): Promise<AirlockClient> {
   return AirlockClient.create({ ...options, WebSocket: options.WebSocket ?? NodeWebSocket });
