@@ -142,8 +142,6 @@ export class HostConnection {
     return this.#command("thread.start", body).then((data) => {
       const thread = data.thread;
       if (typeof thread !== "string" || !THREAD_ID.test(thread)) throw new AirlockClientError("PROTOCOL_ERROR", "the host answered thread.start without a thread id");
-      // The host subscribed this device to its new thread from seq 0.
-      this.#stream(thread)!.subscribed = true;
       return { thread };
     });
   }
@@ -476,7 +474,17 @@ export class HostConnection {
   }
 
   #answer(re: string, data: Record<string, unknown>): void {
+    if (this.#outbox.pendingType(re) === "thread.start" && typeof data.thread === "string" && THREAD_ID.test(data.thread)) this.#started(data.thread);
     if (!this.#outbox.acknowledge(re, data)) this.#settleWaiter(re, data);
+  }
+
+  /** A thread this device started: follow it (a resent start is not re-subscribed by the host). */
+  #started(thread: string): void {
+    if (this.#streams.has(thread)) return;
+    const stream = this.#stream(thread);
+    if (!stream) return;
+    stream.subscribed = true;
+    if (this.#e2e?.open) this.#subscribeOnHost(stream);
   }
 
   #settleWaiter(re: string, data?: Record<string, unknown>, error?: AirlockClientError): boolean {
@@ -489,9 +497,16 @@ export class HostConnection {
   }
 
   #onEvent(thread: string, seq: number, event: ThreadEvent): void {
-    const stream = this.#streams.get(thread) ?? this.#stream(thread);
-    if (!stream) return;
-    stream.subscribed = true;
+    let stream = this.#streams.get(thread);
+    if (!stream) {
+      // Only a thread this device just started may stream before we know its id
+      // (the host subscribes the starter); late events of a closed thread are dropped.
+      if (!this.#outbox.entries.some((e) => e.type === "thread.start" && e.state === "sent")) return;
+      stream = this.#stream(thread);
+      if (!stream) return;
+      stream.subscribed = true;
+    }
+    if (!stream.subscribed) return;
     const outcome = stream.push(seq, event);
     if (outcome === "gap") {
       // Never skip events: ask again from the last one held.

@@ -99,6 +99,11 @@ export class Outbox {
     return this.#pending.has(id);
   }
 
+  /** The type of an unsettled command, if `id` is one. */
+  pendingType(id: string): string | undefined {
+    return this.#pending.get(id)?.entry.type;
+  }
+
   markSent(id: string): void {
     const item = this.#pending.get(id);
     if (!item || item.entry.state !== "queued") return;
