@@ -114,14 +114,19 @@ describe("web app against the real relay and host", () => {
     await screenshot(page, "app-thread-done");
   });
 
-  it("sends a follow-up into the same thread", async () => {
-    await page.getByLabel("Message", { exact: true }).fill("and a second note");
+  it("sends a follow-up, answers the agent's question, and interrupts the turn", async () => {
+    await page.getByLabel("Message", { exact: true }).fill("one more note, question first");
     await page.getByRole("button", { name: "Send" }).tap();
-    await page.locator("airlock-thread .msg.user", { hasText: "and a second note" }).waitFor({ timeout: 20_000 });
-    await approvalCard("ls -la").getByRole("button", { name: "Approve once" }).waitFor({ timeout: 20_000 });
-    // The turn waits for us: interrupt it from the phone.
+    await page.locator("airlock-thread .msg.user", { hasText: "one more note" }).waitFor();
+    const question = page.locator("airlock-thread airlock-question").last();
+    await question.getByRole("button", { name: "To do" }).tap();
+    await expect.poll(() => question.locator("article").getAttribute("data-state")).toBe("answered");
+    await approvalCard("ls -la").getByRole("button", { name: "Approve once" }).waitFor();
+    await screenshot(page, "app-question-answered");
+    // The turn now waits for an approval: stop it from the phone instead.
     await page.getByRole("button", { name: "Stop the running turn" }).tap();
-    await page.locator("airlock-thread .turn.interrupted").waitFor({ timeout: 20_000 });
+    await page.locator("airlock-thread .turn.interrupted").waitFor();
+    await expect.poll(() => page.getByRole("button", { name: "Send" }).isVisible()).toBe(true);
   });
 
   it("shows the host going offline and coming back", async () => {

@@ -57,7 +57,7 @@ describe("<airlock-approval>", () => {
 
   it("renders each tier with its label, colour, evidence and only the offered buttons", async () => {
     const tiers = await p.evaluate(() =>
-      [...document.querySelectorAll("airlock-approval")].map((el) => {
+      Array.from(document.querySelectorAll("airlock-approval")).map((el) => {
         const root = el.shadowRoot!;
         const card = root.querySelector("article")!;
         return {
@@ -65,7 +65,7 @@ describe("<airlock-approval>", () => {
           badge: root.querySelector(".badge")!.textContent,
           border: getComputedStyle(card).borderLeftColor,
           labelledBy: root.getElementById(card.getAttribute("aria-labelledby")!)?.textContent,
-          buttons: [...root.querySelectorAll("button")].map((b) => ({ text: b.textContent, h: b.getBoundingClientRect().height, w: b.getBoundingClientRect().width })),
+          buttons: Array.from(root.querySelectorAll("button")).map((b) => ({ text: b.textContent, h: b.getBoundingClientRect().height, w: b.getBoundingClientRect().width })),
           dl: root.querySelector("dl")!.innerText,
         };
       }),
@@ -148,15 +148,15 @@ describe("<airlock-diff>", () => {
   it("renders files with counts, line numbers, signs and highlighting", async () => {
     const info = await p.evaluate(() => {
       const root = document.querySelector("airlock-diff")!.shadowRoot!;
-      const files = [...root.querySelectorAll("details")];
+      const files = Array.from(root.querySelectorAll("details"));
       return {
         paths: files.map((d) => d.querySelector(".path")!.textContent),
         stats: files.map((d) => [d.querySelector(".stat-add")!.textContent, d.querySelector(".stat-del")!.textContent]),
-        added: [...files[0]!.querySelectorAll(".line.add")].map((l) => [l.querySelector(".no.new")!.textContent, l.querySelector(".src")!.textContent]),
-        removed: [...files[0]!.querySelectorAll(".line.del")].map((l) => [l.querySelector(".no.old")!.textContent, l.querySelector(".src")!.textContent]),
-        keywords: [...files[0]!.querySelectorAll(".t-keyword")].map((k) => k.textContent),
-        comments: [...files[0]!.querySelectorAll(".t-comment")].map((k) => k.textContent),
-        strings: [...files[0]!.querySelectorAll(".t-string")].map((k) => k.textContent),
+        added: Array.from(files[0]!.querySelectorAll(".line.add")).map((l) => [l.querySelector(".no.new")!.textContent, l.querySelector(".src")!.textContent]),
+        removed: Array.from(files[0]!.querySelectorAll(".line.del")).map((l) => [l.querySelector(".no.old")!.textContent, l.querySelector(".src")!.textContent]),
+        keywords: Array.from(files[0]!.querySelectorAll(".t-keyword")).map((k) => k.textContent),
+        comments: Array.from(files[0]!.querySelectorAll(".t-comment")).map((k) => k.textContent),
+        strings: Array.from(files[0]!.querySelectorAll(".t-string")).map((k) => k.textContent),
         note: files[1]!.querySelector(".note")?.textContent,
         summaryHeight: files[0]!.querySelector("summary")!.getBoundingClientRect().height,
       };
@@ -202,7 +202,7 @@ describe("<airlock-terminal>", () => {
 
   it("parses SGR colours (16, 256, truecolor) strictly and drops other sequences", async () => {
     const spans = await p.evaluate(() =>
-      [...document.querySelector("airlock-terminal")!.shadowRoot!.querySelectorAll(".ln span")].map((s) => ({
+      Array.from(document.querySelector("airlock-terminal")!.shadowRoot!.querySelectorAll(".ln span")).map((s) => ({
         text: s.textContent,
         color: getComputedStyle(s).color,
         bg: getComputedStyle(s).backgroundColor,
@@ -280,18 +280,18 @@ describe("<airlock-thread>", () => {
       const root = document.querySelector("airlock-thread")!.shadowRoot!;
       const term = root.querySelector("airlock-terminal") as unknown as { text: string };
       return {
-        agent: [...root.querySelectorAll(".msg.agent")].map((m) => m.textContent),
+        agent: Array.from(root.querySelectorAll(".msg.agent")).map((m) => m.textContent),
         user: root.querySelector(".msg.user")!.textContent,
         command: root.querySelector(".cmd-line")!.textContent,
         exit: root.querySelector(".cmd-meta")!.textContent,
         output: term.text,
         diffPath: root.querySelector("airlock-diff")!.shadowRoot!.querySelector(".path")!.textContent,
-        plan: [...root.querySelectorAll(".plan li")].map((l) => l.getAttribute("data-status")),
-        tests: [...root.querySelectorAll(".test")].map((t) => t.className),
-        figures: [...root.querySelectorAll("figure")].map((f) => ({ img: f.querySelector("img")?.getAttribute("src")?.slice(0, 5), caption: f.querySelector("figcaption")!.textContent })),
-        approvals: [...root.querySelectorAll("airlock-approval")].map((a) => a.shadowRoot!.querySelector("article")!.getAttribute("data-state")),
+        plan: Array.from(root.querySelectorAll(".plan li")).map((l) => l.getAttribute("data-status")),
+        tests: Array.from(root.querySelectorAll(".test")).map((t) => t.className),
+        figures: Array.from(root.querySelectorAll("figure")).map((f) => ({ img: f.querySelector("img")?.getAttribute("src")?.slice(0, 5), caption: f.querySelector("figcaption")!.textContent })),
+        approvals: Array.from(root.querySelectorAll("airlock-approval")).map((a) => a.shadowRoot!.querySelector("article")!.getAttribute("data-state")),
         questions: root.querySelectorAll("airlock-question").length,
-        notices: [...root.querySelectorAll(".notice")].map((n) => n.textContent),
+        notices: Array.from(root.querySelectorAll(".notice")).map((n) => n.textContent),
         usage: root.querySelector(".usage")!.textContent,
         lastSeq: (document.querySelector("airlock-thread") as unknown as { lastSeq: number }).lastSeq,
         streaming: root.querySelectorAll(".streaming").length,
