@@ -5,7 +5,7 @@ import { mkdtempSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { AirlockProtocolError, encodeControl, nobleBackend, RelayClose, RelayFrame, roomIdFor, toBase64Url } from "../../protocol/src/index.ts";
+import { AirlockProtocolError, encodeControl, encodeFrame, nobleBackend, RelayClose, RelayFrame, roomIdFor, toBase64Url } from "../../protocol/src/index.ts";
 import { AirlockClientError, backoffDelay, MemoryStore, Outbox, type WebSocketLike } from "../../client-sdk/src/index.ts";
 import { closeMeaning, fromProtocolError } from "../../client-sdk/src/errors.ts";
 import { HostConnection } from "../../client-sdk/src/host-connection.ts";
@@ -13,7 +13,7 @@ import { loadOrCreateIdentity } from "../../client-sdk/src/identity.ts";
 import { TrustedHosts } from "../../client-sdk/src/hosts.ts";
 import { ThreadStream, ThreadSubscription } from "../../client-sdk/src/thread-subscription.ts";
 import { FileStore } from "../../client-sdk/src/node/file-store.ts";
-import { waitState } from "./support.ts";
+import { until, waitState } from "./support.ts";
 
 describe("Outbox", () => {
   it("moves commands queued → sent → acknowledged, resends unanswered ones with the same id after a reconnect", async () => {
@@ -264,5 +264,72 @@ describe("dead-link detection", () => {
     expect(SilentRelay.opened).toBeGreaterThanOrEqual(2);
     conn.close();
     SilentRelay.garbage = false;
+  });
+});
+
+/** A relay that admits the device with the host online, then answers every frame with random bytes. */
+class NoiseRelay implements WebSocketLike {
+  static opened = 0;
+  binaryType = "arraybuffer";
+  readyState = 0;
+  onopen: WebSocketLike["onopen"] = null;
+  onmessage: WebSocketLike["onmessage"] = null;
+  onclose: WebSocketLike["onclose"] = null;
+  onerror: WebSocketLike["onerror"] = null;
+  #n = 0;
+  constructor(url: string) {
+    NoiseRelay.opened++;
+    const room = url.split("/").at(-2)!;
+    setTimeout(() => {
+      this.onopen?.({});
+      const limits = { maxFrameBytes: 1, maxDevices: 1, maxPendingTickets: 1, authTimeoutMs: 1, idleTimeoutMs: 1, rateLimit: { framesPerSecond: 1, burst: 1 } };
+      this.#deliver(encodeControl(RelayFrame.CHALLENGE, { v: 1, role: "device", room, challenge: toBase64Url(new Uint8Array(32)), time: 1, limits }));
+    }, 1);
+  }
+  #deliver(frame: Uint8Array) {
+    this.onmessage?.({ data: frame.buffer.slice(frame.byteOffset, frame.byteOffset + frame.byteLength) });
+  }
+  send(data: Uint8Array | string): void {
+    if (typeof data === "string") return;
+    if (data[1] === RelayFrame.AUTH) return this.#deliver(encodeControl(RelayFrame.WELCOME, { role: "device", slot: 1, host: { online: true } }));
+    // Noise shaped like frames: a valid header with a random body, or random bytes, or nonsense events.
+    const n = this.#n++;
+    const body = crypto.getRandomValues(new Uint8Array(n % 3 === 0 ? 114 : 1 + (n % 300)));
+    const kinds = [
+      () => encodeFrame({ type: 1 + (n % 3), slot: 1, epoch: 0, counter: 0n }, body),
+      () => body,
+      () => encodeControl(RelayFrame.PRESENCE, { host: "sideways" }),
+      () => new TextEncoder().encode("pong"),
+    ];
+    this.#deliver(kinds[n % kinds.length]!());
+    if (n % 5 === 4) this.onmessage?.({ data: "pong" });
+    if (n % 7 === 6) this.onmessage?.(undefined);
+  }
+  close(): void {
+    this.readyState = 3;
+  }
+}
+
+describe("hostile input", () => {
+  it("a relay or host sending garbage never crashes the client: the connection just retries", async () => {
+    const signer = await nobleBackend.generateSigner();
+    const hostKey = (await nobleBackend.generateSigner()).publicKey;
+    const conn = new HostConnection({
+      host: { id: roomIdFor(hostKey), name: "h", relayUrl: "https://relay.example", publicKey: toBase64Url(hostKey), pairedAt: 1 },
+      signer,
+      backend: nobleBackend,
+      deviceName: "d",
+      WebSocket: NoiseRelay,
+      timing: { pingIntervalMs: 20, deadAfterMs: 1000, handshakeTimeoutMs: 200, backoff: { baseMs: 1, maxMs: 5 } },
+    });
+    const errors = new Set<string>();
+    conn.on("error", (e) => errors.add(e.code));
+    const sent = conn.send("t", "queued while nothing works");
+    await until(() => NoiseRelay.opened >= 20, 10_000, "20 connection attempts");
+    expect(conn.state).not.toBe("online");
+    expect(conn.outbox.map((o) => o.state)).toEqual(["queued"]);
+    expect([...errors].every((c) => ["PROTOCOL_ERROR", "HANDSHAKE_FAILED", "TIMEOUT", "CONNECTION_LOST"].includes(c))).toBe(true);
+    conn.close();
+    await expect(sent).rejects.toMatchObject({ code: "CLOSED" });
   });
 });
