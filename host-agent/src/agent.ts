@@ -78,6 +78,14 @@ export interface AgentHost {
   /** Resolves with the verdict; never rejects for timeouts (the policy's fallback is the verdict). */
   requestApproval(threadId: string, ask: ApprovalAsk): Promise<ApprovalVerdict>;
   askQuestion(threadId: string, ask: QuestionAsk): Promise<QuestionReply>;
+  /**
+   * The agent can no longer act on the thread's open requests (e.g. its process
+   * died): every pending approval resolves "cancel" (by "host", with `reason` in
+   * the note) and every pending question resolves null, at once instead of at
+   * the timeout. Devices see approval.resolved / question.answered. A no-op when
+   * nothing is pending.
+   */
+  withdraw(threadId: string, reason: string): void;
   /** Operator log (stderr of `airlock up`); never secrets. */
   log(line: string): void;
 }

@@ -115,6 +115,7 @@ export class AppServer {
       },
       requestApproval: (threadId, ask) => this.broker.request(threadId, ask),
       askQuestion: (threadId, ask) => this.broker.ask(threadId, ask, this.#o.store.getThread(threadId)?.cwd ?? this.#o.workspace),
+      withdraw: (threadId, reason) => this.broker.cancelThread(threadId, { kind: "agent" }, `withdrawn by the agent: ${reason}`),
       log: (line) => this.#o.log?.(line),
     };
   }

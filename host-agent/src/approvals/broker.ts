@@ -68,12 +68,14 @@ export class BrokerError extends Error {
 
 interface Waiting {
   pending: PendingApproval;
-  finish(verdict: ApprovalVerdict, actor: Parameters<BrokerOptions["audit"]>[1]): void;
+  /** `note`: why, shown with approval.resolved (the timeout writes its own). */
+  finish(verdict: ApprovalVerdict, actor: Parameters<BrokerOptions["audit"]>[1], note?: string): void;
 }
 
 interface WaitingQuestion {
   question: PendingQuestion;
-  finish(reply: QuestionReply, actor: Parameters<BrokerOptions["audit"]>[1]): void;
+  /** `note`: why a question ended unanswered (recorded in the audit log). */
+  finish(reply: QuestionReply, actor: Parameters<BrokerOptions["audit"]>[1], note?: string): void;
 }
 
 /** What a thread's current turn has done so far (evidence). */
@@ -209,12 +211,12 @@ export class ApprovalBroker {
         finish(fallback, { kind: "timeout" });
       }, Math.max(0, expiresAt - this.#now()));
       timer.unref?.();
-      const finish: Waiting["finish"] = (verdict, actor) => {
+      const finish: Waiting["finish"] = (verdict, actor, why) => {
         if (done) return;
         done = true;
         clearTimeout(timer);
         this.#approvals.delete(approvalId);
-        const note = verdict.by === "timeout" ? `nobody answered within ${policy.timeoutSeconds} s; policy fallback: ${policy.timeoutAction}` : undefined;
+        const note = verdict.by === "timeout" ? `nobody answered within ${policy.timeoutSeconds} s; policy fallback: ${policy.timeoutAction}` : why;
         void this.#resolved(pending, verdict, actor, note).finally(() => resolve(verdict));
       };
       this.#approvals.set(approvalId, { pending, finish });
@@ -267,12 +269,12 @@ export class ApprovalBroker {
       let done = false;
       const timer = setTimeout(() => finish(null, { kind: "timeout" }), policy.timeoutSeconds * 1000);
       timer.unref?.();
-      const finish: WaitingQuestion["finish"] = (reply, actor) => {
+      const finish: WaitingQuestion["finish"] = (reply, actor, why) => {
         if (done) return;
         done = true;
         clearTimeout(timer);
         this.#questions.delete(questionId);
-        this.#o.audit("question.answer", actor, { thread: threadId, questionId, answered: reply !== null, latencyMs: this.#now() - createdAt });
+        this.#o.audit("question.answer", actor, { thread: threadId, questionId, answered: reply !== null, latencyMs: this.#now() - createdAt, ...(why ? { note: why.slice(0, 2048) } : {}) });
         void this.#o
           .emit(threadId, { kind: "question.answered", questionId, by: reply?.by ?? actor.kind })
           .then(() => this.#o.pendingChanged(threadId, this.pendingCount(threadId)))
@@ -303,11 +305,15 @@ export class ApprovalBroker {
     waiting.finish({ answer, ...(optionId !== undefined ? { optionId } : {}), by }, decider.kind === "device" ? { kind: "device", id: decider.id, name: decider.name } : { kind: "host" });
   }
 
-  /** A turn was interrupted or the agent stopped: everything still waiting in the thread is cancelled. */
-  cancelThread(threadId: string, by: Decider | { kind: "agent" }): void {
+  /**
+   * A turn was interrupted or the agent stopped (or withdrew its requests):
+   * everything still waiting in the thread is cancelled, questions end
+   * unanswered. `note` says why (shown with approval.resolved, audited).
+   */
+  cancelThread(threadId: string, by: Decider | { kind: "agent" }, note?: string): void {
     const actor = by.kind === "device" ? { kind: "device" as const, id: by.id, name: by.name } : { kind: "host" as const };
-    for (const w of [...this.#approvals.values()]) if (w.pending.threadId === threadId) w.finish({ decision: "cancel", by: by.kind === "device" ? by.name : "host" }, actor);
-    for (const w of [...this.#questions.values()]) if (w.question.threadId === threadId) w.finish(null, actor);
+    for (const w of [...this.#approvals.values()]) if (w.pending.threadId === threadId) w.finish({ decision: "cancel", by: by.kind === "device" ? by.name : "host" }, actor, note);
+    for (const w of [...this.#questions.values()]) if (w.question.threadId === threadId) w.finish(null, actor, note);
   }
 
   /** Cancels everything (host shutting down). */

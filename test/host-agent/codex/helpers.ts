@@ -45,6 +45,11 @@ export class RecordingHost implements AgentHost {
     this.questions.push({ threadId, ask });
     return this.answer(ask);
   }
+  /** withdraw() calls, in order. */
+  readonly withdrawn: Array<{ threadId: string; reason: string }> = [];
+  withdraw(threadId: string, reason: string): void {
+    this.withdrawn.push({ threadId, reason });
+  }
   log(line: string): void {
     this.logs.push(line);
     if (process.env.CODEX_TEST_LOG) console.error(line);

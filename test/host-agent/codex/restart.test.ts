@@ -82,6 +82,26 @@ describe("Codex restarts", () => {
     expect(s.host.invalid).toEqual([]);
   });
 
+  it("a crash withdraws the thread's pending approval at once (not at the timeout)", { timeout: 30_000 }, async () => {
+    // The host double holds the approval until the adapter withdraws it (as the broker would).
+    let withdraw!: () => void;
+    s.host.decide = () => new Promise((resolve) => (withdraw = () => resolve({ decision: "cancel", by: "host" })));
+    const hostWithdraw = s.host.withdraw.bind(s.host);
+    s.host.withdraw = (threadId, reason) => {
+      hostWithdraw(threadId, reason);
+      withdraw?.();
+    };
+    s.mock.script({ kind: "exec", cmd: "echo pending" });
+    await s.agent.startThread("t1", "ask me", { cwd: s.workspace, model: MODEL });
+    await s.host.waitFor("approval", () => s.host.approvals.length === 1);
+    expect(s.host.withdrawn).toEqual([]);
+    kill(s.agent.appServerPid);
+    await s.host.waitFor("withdraw", () => s.host.withdrawn.length > 0, 5_000);
+    expect(s.host.withdrawn).toEqual([{ threadId: "t1", reason: expect.stringMatching(/exited unexpectedly/) }]);
+    expect((await s.host.waitTurnEnd("t1")).status).toBe("failed");
+    await s.host.waitFor("drop log", () => s.host.logs.some((l) => l.includes("dropping the answer")));
+  });
+
   it("a verdict for an approval of a dead app-server is dropped safely", { timeout: 30_000 }, async () => {
     let release!: () => void;
     const decided = new Promise<void>((r) => (release = r));

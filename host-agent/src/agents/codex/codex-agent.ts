@@ -218,6 +218,9 @@ export class CodexAgent implements Agent {
       if (live.loadedIn !== running.gen) continue;
       live.loadedIn = undefined;
       live.resuming = undefined;
+      // Approvals and questions the dead process asked can no longer be acted on:
+      // close them now instead of leaving them open until the policy's timeout.
+      this.host.withdraw(live.hostId, why);
       const turnId = live.turnId;
       if (turnId === undefined) continue;
       this.finishTurn(live, turnId);
