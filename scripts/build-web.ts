@@ -2,6 +2,8 @@
 // app.js, app.css and their source maps, next to the committed index.html,
 // manifest, icons and service worker. Run by `npm start`, `.ci/run` and the
 // browser tests; by hand: `npx tsx scripts/build-web.ts`.
+import { createHash } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
 import * as esbuild from "esbuild";
 
 const root = new URL("../", import.meta.url).pathname;
@@ -16,16 +18,24 @@ const common: esbuild.BuildOptions = {
   logLevel: "warning",
 };
 
-export async function buildWeb(options: { minify?: boolean; outdir?: string } = {}): Promise<void> {
+/** Builds app.js and app.css; returns their Subresource Integrity hashes (also written to integrity.json). */
+export async function buildWeb(options: { minify?: boolean; outdir?: string } = {}): Promise<Record<string, string>> {
+  const outdir = options.outdir ?? WEB_PUBLIC;
   await esbuild.build({
     ...common,
     // main.ts imports app.css, so esbuild writes app.js and app.css.
     entryPoints: { app: `${root}web/src/main.ts` },
-    outdir: options.outdir ?? WEB_PUBLIC,
+    outdir,
     entryNames: "[name]",
     minify: options.minify ?? true,
     sourcemap: "linked",
   });
+  // For pages served from another origin that pin this build (docs/web-app.md).
+  const integrity = Object.fromEntries(
+    ["app.js", "app.css"].map((f) => [f, `sha384-${createHash("sha384").update(readFileSync(`${outdir}${f}`)).digest("base64")}`]),
+  );
+  writeFileSync(`${outdir}integrity.json`, `${JSON.stringify(integrity, null, 2)}\n`);
+  return integrity;
 }
 
 /** The UI components alone as one classic script, for component test pages. */

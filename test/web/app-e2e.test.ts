@@ -46,6 +46,8 @@ describe("web app against the real relay and host", () => {
     const res = await fetch(`${relay.url}/`);
     expect(res.status).toBe(200);
     expect(await res.text()).toContain('src="app.js"');
+    expect(res.headers.get("referrer-policy")).toBe("no-referrer");
+    expect(res.headers.get("x-frame-options")).toBe("DENY");
     expect((await fetch(`${relay.url}/app.js`)).status).toBe(200);
     expect((await fetch(`${relay.url}/manifest.webmanifest`)).status).toBe(200);
   });

@@ -100,9 +100,24 @@ export function hostView(ctx: AppContext, hostId: string): View {
         }, { class: "small" })
       : null;
 
-  const offs = [conn.on("threads", renderThreads), conn.on("hostInfo", renderSettings), conn.on("state", () => renderThreads(conn.threads))];
+  // What runs there: the agent and platform, as the host describes itself.
+  const about = h("p", { class: "hint" });
+  const renderAbout = () => {
+    const i = conn.hostInfo;
+    about.textContent = i ? `${i.agent.label}${i.agent.version ? ` ${i.agent.version}` : ""} · ${i.platform} · airlock ${i.airlockVersion}` : "";
+  };
+  renderAbout();
+
+  const offs = [
+    conn.on("threads", renderThreads),
+    conn.on("hostInfo", () => {
+      renderSettings();
+      renderAbout();
+    }),
+    conn.on("state", () => renderThreads(conn.threads)),
+  ];
   return {
-    el: h("section", { class: "page stack" }, banner.el, form, h("h2", null, "Threads"), list, notify),
+    el: h("section", { class: "page stack" }, banner.el, about, form, h("h2", null, "Threads"), list, notify),
     title: host.name,
     back: { view: "hosts" },
     dispose() {
