@@ -22,7 +22,7 @@ const relay = await unstable_startWorker({
 } as Parameters<typeof unstable_startWorker>[0]);
 const relayUrl = (await relay.url).toString().replace(/\/$/, "");
 console.log(`  relay: up at ${relayUrl} (health: ${relayUrl}/health)`);
-console.log("  web app: placeholder page for now — the app arrives with the client SDK issue");
+console.log(`  web app: ${relayUrl}/ (served by the relay; the pairing link below opens it and pairs)`);
 console.log("  host agent: airlock up --agent demo (pair a device from another terminal with: npx airlock --home .dev/host pair)\n");
 
 const bin = new URL("../host-agent/bin/airlock.js", import.meta.url).pathname;
