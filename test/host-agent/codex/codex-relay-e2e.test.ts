@@ -80,7 +80,7 @@ function airlock(home: string, ...args: string[]) {
 
 /** What Codex sent back for the latest tool call in request `r` (function or custom tool output). */
 function toolOutput(r: RecordedRequest | undefined): string {
-  const item = r?.input.findLast((x) => x.type === "function_call_output" || x.type === "custom_tool_call_output");
+  const item = [...(r?.input ?? [])].reverse().find((x) => x.type === "function_call_output" || x.type === "custom_tool_call_output");
   return JSON.stringify(item?.output ?? "");
 }
 
