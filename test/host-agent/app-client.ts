@@ -4,7 +4,7 @@ import { spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { createInterface } from "node:readline";
 import { afterAll } from "vitest";
-import { appProtocol, type AppProtocolMessage } from "../../protocol/src/index.ts";
+import { appProtocol, type AppProtocolMessage, type ThreadEvent } from "../../protocol/src/index.ts";
 import type { TestDevice } from "./device.ts";
 
 export const BIN = new URL("../../host-agent/bin/airlock.js", import.meta.url).pathname;
@@ -83,3 +83,54 @@ export async function collect(device: TestDevice, done: (m: AppProtocolMessage) 
 
 export const isTurnEnd = (m: AppProtocolMessage) => m.type === "event" && m.body.kind === "turn.status" && m.body.status !== "started";
 
+
+/**
+ * Every message a device received, in order. `until` returns the next match
+ * after the previous `until` hit (and what came between); `find` searches all
+ * messages so far without moving that position (answers and resolutions may
+ * arrive while a test waits for something else).
+ */
+const logs = new Map<TestDevice, { all: AppProtocolMessage[]; pos: number }>();
+function logOf(device: TestDevice) {
+  let l = logs.get(device);
+  if (!l) logs.set(device, (l = { all: [], pos: 0 }));
+  return l;
+}
+const label = (m: AppProtocolMessage) => (m.type === "event" ? m.body.kind : m.type);
+
+async function readUntil(device: TestDevice, from: number, match: (m: AppProtocolMessage) => boolean, timeoutMs: number): Promise<number> {
+  const log = logOf(device);
+  for (let i = from; i < log.all.length; i++) if (match(log.all[i]!)) return i;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      log.all.push(await nextApp(device, Math.max(1, deadline - Date.now())));
+    } catch (e) {
+      throw new Error(`${String(e)}; received: ${JSON.stringify(log.all.slice(from).map(label))}`);
+    }
+    if (match(log.all.at(-1)!)) return log.all.length - 1;
+  }
+}
+
+export async function until(device: TestDevice, match: (m: AppProtocolMessage) => boolean, timeoutMs = 30_000): Promise<{ hit: AppProtocolMessage; seen: AppProtocolMessage[] }> {
+  const log = logOf(device);
+  const i = await readUntil(device, log.pos, match, timeoutMs);
+  const seen = log.all.slice(log.pos, i + 1);
+  log.pos = i + 1;
+  return { hit: log.all[i]!, seen };
+}
+
+export async function find(device: TestDevice, match: (m: AppProtocolMessage) => boolean, timeoutMs = 30_000): Promise<{ hit: AppProtocolMessage }> {
+  return { hit: logOf(device).all[await readUntil(device, 0, match, timeoutMs)]! };
+}
+
+/** The reply to command `id` (searched from the start: it may arrive while a test waits for an event). */
+export async function reply(device: TestDevice, id: string, timeoutMs = 30_000): Promise<AppProtocolMessage> {
+  return (await find(device, (m) => (m.type === "result" || m.type === "error" || m.type === "thread.list") && m.re === id, timeoutMs)).hit;
+}
+
+export const isEvent = (kind: ThreadEvent["kind"]) => (m: AppProtocolMessage): boolean => m.type === "event" && m.body.kind === kind;
+export const eventOf = <K extends ThreadEvent["kind"]>(m: AppProtocolMessage, _kind: K) => (m as unknown as { body: Extract<ThreadEvent, { kind: K }> }).body;
+
+/** Everything a device received so far (through until/find/reply). */
+export const received = (device: TestDevice): readonly AppProtocolMessage[] => logOf(device).all;

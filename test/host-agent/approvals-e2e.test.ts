@@ -11,54 +11,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { describe, expect, it } from "vitest";
-import { nobleBackend, type AppProtocolMessage, type ThreadEvent } from "../../protocol/src/index.ts";
+import { nobleBackend, type ThreadEvent } from "../../protocol/src/index.ts";
 import { startRelay } from "../relay/harness.ts";
-import { BIN, cleanup, command, freePort, nextApp, startHost } from "./app-client.ts";
-import { pairingDevice, type TestDevice } from "./device.ts";
+import { BIN, cleanup, command, eventOf, find, freePort, isEvent, nextApp, startHost, until } from "./app-client.ts";
+import { pairingDevice } from "./device.ts";
 
 type Approval = Extract<ThreadEvent, { kind: "approval.request" }>;
-
-/**
- * Every message a device received, in order. `until` returns the next match
- * after the previous `until` hit (and what came between); `find` searches all
- * messages so far without moving that position (answers and resolutions may
- * arrive while a test waits for something else).
- */
-const logs = new Map<TestDevice, { all: AppProtocolMessage[]; pos: number }>();
-function logOf(device: TestDevice) {
-  let l = logs.get(device);
-  if (!l) logs.set(device, (l = { all: [], pos: 0 }));
-  return l;
-}
-
-async function readUntil(device: TestDevice, from: number, match: (m: AppProtocolMessage) => boolean, timeoutMs: number): Promise<number> {
-  const log = logOf(device);
-  for (let i = from; i < log.all.length; i++) if (match(log.all[i]!)) return i;
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      log.all.push(await nextApp(device, Math.max(1, deadline - Date.now())));
-    } catch (e) {
-      throw new Error(`${String(e)}; received: ${JSON.stringify(log.all.slice(from).map((s) => (s.type === "event" ? s.body.kind : s.type)))}`);
-    }
-    if (match(log.all.at(-1)!)) return log.all.length - 1;
-  }
-}
-
-async function until(device: TestDevice, match: (m: AppProtocolMessage) => boolean, timeoutMs = 20_000): Promise<{ hit: AppProtocolMessage; seen: AppProtocolMessage[] }> {
-  const log = logOf(device);
-  const i = await readUntil(device, log.pos, match, timeoutMs);
-  const seen = log.all.slice(log.pos, i + 1);
-  log.pos = i + 1;
-  return { hit: log.all[i]!, seen };
-}
-
-async function find(device: TestDevice, match: (m: AppProtocolMessage) => boolean, timeoutMs = 20_000): Promise<{ hit: AppProtocolMessage }> {
-  return { hit: logOf(device).all[await readUntil(device, 0, match, timeoutMs)]! };
-}
-
-const isEvent = <K extends ThreadEvent["kind"]>(kind: K) => (m: AppProtocolMessage): boolean => m.type === "event" && m.body.kind === kind;
-const eventOf = <K extends ThreadEvent["kind"]>(m: AppProtocolMessage, _kind: K) => (m as unknown as { body: Extract<ThreadEvent, { kind: K }> }).body;
 
 function airlock(home: string, ...args: string[]) {
   const r = spawnSync(process.execPath, [BIN, "--home", home, ...args], { encoding: "utf8", timeout: 20_000 });

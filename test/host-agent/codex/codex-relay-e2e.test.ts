@@ -17,55 +17,14 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { nobleBackend, parsePairingLink, type AppProtocolMessage, type Ed25519Signer, type ThreadEvent } from "../../../protocol/src/index.ts";
 import { startRelay, type RelayServer } from "../../relay/harness.ts";
-import { BIN, cleanup, command, freePort, nextApp, startHost } from "../app-client.ts";
+import { BIN, cleanup, command, eventOf, freePort, isEvent, received, reply, startHost, until } from "../app-client.ts";
 import { pairingDevice, resumingDevice, type TestDevice } from "../device.ts";
 import { MODEL } from "./helpers.ts";
 import { MockResponses, type RecordedRequest } from "./mock-responses.ts";
 
 type Event<K extends ThreadEvent["kind"]> = Extract<ThreadEvent, { kind: K }>;
 
-/**
- * Every message a device received, in order. `until` returns the next match
- * after the previous `until` hit (and what came between); `find` searches all
- * messages so far without moving that position.
- */
-const logs = new Map<TestDevice, { all: AppProtocolMessage[]; pos: number }>();
-function logOf(device: TestDevice) {
-  let l = logs.get(device);
-  if (!l) logs.set(device, (l = { all: [], pos: 0 }));
-  return l;
-}
-const label = (m: AppProtocolMessage) => (m.type === "event" ? m.body.kind : m.type);
-
-async function readUntil(device: TestDevice, from: number, match: (m: AppProtocolMessage) => boolean, timeoutMs: number): Promise<number> {
-  const log = logOf(device);
-  for (let i = from; i < log.all.length; i++) if (match(log.all[i]!)) return i;
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      log.all.push(await nextApp(device, Math.max(1, deadline - Date.now())));
-    } catch (e) {
-      throw new Error(`${String(e)}; received: ${JSON.stringify(log.all.slice(from).map(label))}`);
-    }
-    if (match(log.all.at(-1)!)) return log.all.length - 1;
-  }
-}
-
-async function until(device: TestDevice, match: (m: AppProtocolMessage) => boolean, timeoutMs = 30_000): Promise<{ hit: AppProtocolMessage; seen: AppProtocolMessage[] }> {
-  const log = logOf(device);
-  const i = await readUntil(device, log.pos, match, timeoutMs);
-  const seen = log.all.slice(log.pos, i + 1);
-  log.pos = i + 1;
-  return { hit: log.all[i]!, seen };
-}
-
-/** The reply to command `id` (searched from the start: it may arrive while a test waits for an event). */
-async function reply(device: TestDevice, id: string, timeoutMs = 30_000): Promise<AppProtocolMessage> {
-  return logOf(device).all[await readUntil(device, 0, (m) => (m.type === "result" || m.type === "error" || m.type === "thread.list") && m.re === id, timeoutMs)]!;
-}
-
-const isEvent = (kind: ThreadEvent["kind"]) => (m: AppProtocolMessage): boolean => m.type === "event" && m.body.kind === kind;
-const body = <K extends ThreadEvent["kind"]>(m: AppProtocolMessage, _kind: K) => (m as unknown as { body: Event<K> }).body;
+const body = eventOf;
 const turnEnd = (m: AppProtocolMessage) => m.type === "event" && m.body.kind === "turn.status" && m.body.status !== "started";
 const events = (seen: AppProtocolMessage[]) => seen.filter((m) => m.type === "event").map((m) => m.body as ThreadEvent);
 const output = (seen: AppProtocolMessage[]) =>
@@ -346,7 +305,7 @@ describe("Codex through the relay (airlock up --agent codex, default policy)", (
 
     // 10. Restart airlock up on the same home; the phone reconnects without a link and
     //     the next message continues the same Codex thread with its history.
-    const lastSeq = Math.max(0, ...logOf(phone).all.filter((m) => m.type === "event" && m.thread === threadId).map((m) => m.seq ?? 0));
+    const lastSeq = Math.max(0, ...received(phone).filter((m) => m.type === "event" && m.thread === threadId).map((m) => m.seq ?? 0));
     phone.close();
     const exited = new Promise<void>((resolve) => host.child.once("exit", () => resolve()));
     host.child.kill("SIGTERM");
