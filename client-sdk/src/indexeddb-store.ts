@@ -14,7 +14,7 @@ function request<T>(req: IDBRequest<T>): Promise<T> {
 export class IndexedDbStore implements Store {
   readonly canStoreCryptoKeys = true;
   readonly #name: string;
-  #db?: Promise<IDBDatabase>;
+  #db: Promise<IDBDatabase> | undefined;
 
   /** `name` is the IndexedDB database name; use one per app (or per user profile). */
   constructor(name = "airlock-client") {
@@ -22,17 +22,31 @@ export class IndexedDbStore implements Store {
   }
 
   #open(): Promise<IDBDatabase> {
-    this.#db ??= new Promise<IDBDatabase>((resolve, reject) => {
+    if (this.#db) return this.#db;
+    const opened = new Promise<IDBDatabase>((resolve, reject) => {
       const idb = (globalThis as { indexedDB?: IDBFactory }).indexedDB;
       if (!idb) return reject(new Error("IndexedDB is not available here; use MemoryStore or a FileStore"));
       const req = idb.open(this.#name, 1);
       req.onupgradeneeded = () => {
         if (!req.result.objectStoreNames.contains(OBJECT_STORE)) req.result.createObjectStore(OBJECT_STORE);
       };
-      req.onsuccess = () => resolve(req.result);
+      req.onsuccess = () => {
+        const db = req.result;
+        // Another page deleting or upgrading the database (an app reset, "clear
+        // site data") must not wait on this connection, and a connection the
+        // browser closed is unusable: let go of it; the next call reopens.
+        const release = () => {
+          db.close();
+          if (this.#db === opened) this.#db = undefined;
+        };
+        db.onversionchange = release;
+        db.onclose = release;
+        resolve(db);
+      };
       req.onerror = () => reject(req.error ?? new Error("cannot open IndexedDB"));
     });
-    return this.#db;
+    this.#db = opened;
+    return opened;
   }
 
   async #tx(mode: IDBTransactionMode): Promise<IDBObjectStore> {
