@@ -8,6 +8,7 @@ import { HostConnection, type ConnectionTiming } from "./host-connection.ts";
 import { cleanName, TrustedHosts, type TrustedHost } from "./hosts.ts";
 import { loadOrCreateIdentity } from "./identity.ts";
 import type { OutboxOptions } from "./outbox.ts";
+import { connectionStateKey } from "./persist.ts";
 import { runPairing, type PairOptions } from "./pairing.ts";
 import type { Store } from "./store.ts";
 import { resolveWebSocket, type WebSocketConstructor } from "./websocket.ts";
@@ -23,6 +24,11 @@ export interface AirlockClientOptions {
   /** Connection tuning (tests shorten these). */
   timing?: Partial<ConnectionTiming>;
   outbox?: OutboxOptions;
+  /**
+   * Save unanswered commands and followed threads in `store` so they survive
+   * an app restart (default true). Use one client per store at a time.
+   */
+  persist?: boolean;
 }
 
 export interface PairResult {
@@ -133,7 +139,11 @@ export class AirlockClient {
 
   /** Forgets a host on this device (the host still lists the device until its operator revokes it). */
   async forgetHost(id: string): Promise<void> {
-    this.#connections.get(id)?.close();
+    const conn = this.#connections.get(id);
+    conn?.close();
+    await conn?.saved();
+    // Its saved commands and threads go too: nothing more is sent to a forgotten host.
+    await this.#o.store.delete(connectionStateKey(id)).catch(() => undefined);
     if (await this.#hosts.remove(id)) this.#emitHosts();
   }
 
@@ -151,6 +161,7 @@ export class AirlockClient {
       WebSocket: this.#WebSocket,
       ...(this.#o.timing ? { timing: this.#o.timing } : {}),
       ...(this.#o.outbox ? { outbox: this.#o.outbox } : {}),
+      ...(this.#o.persist !== false ? { store: this.#o.store } : {}),
       onHostSeen: (at) => {
         const h = this.#hosts.get(hostId);
         if (h && (h.lastSeen ?? 0) < at) void this.#hosts.update(hostId, { lastSeen: at }).then(() => this.#emitHosts(), () => undefined);
@@ -176,12 +187,15 @@ export class AirlockClient {
     return [...this.#connections.values()];
   }
 
+  /** Closes every connection; resolves once their unanswered commands are saved (they are resent by the next client on this store). */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const conn of [...this.#connections.values()]) conn.close();
+    const conns = [...this.#connections.values()];
+    for (const conn of conns) conn.close();
     this.#connections.clear();
     this.#emitter.clear();
+    await Promise.all(conns.map((c) => c.saved()));
   }
 
   #emitHosts(): void {

@@ -3,8 +3,10 @@
 // (at once when the host itself reconnected), keepalive and dead-link
 // detection (relay-socket.ts). On every new session it re-subscribes each
 // thread from the last seq it holds and resends unanswered commands with their
-// original ids (outbox.ts). State comes from what the relay and host say:
-// presence frames, close codes, handshake verdicts — never from guesses.
+// original ids (outbox.ts). With a store, unanswered commands and followed
+// threads are saved and restored after an app restart (persist.ts). State
+// comes from what the relay and host say: presence frames, close codes,
+// handshake verdicts — never from guesses.
 import {
   appProtocol,
   DeviceSession,
@@ -22,8 +24,10 @@ import { AirlockClientError, closeMeaning, toClientError } from "./errors.ts";
 import type { TrustedHost } from "./hosts.ts";
 import { newMessageId, THREAD_ID } from "./ids.ts";
 import { Outbox, type OutboxEntry, type OutboxOptions } from "./outbox.ts";
+import { ConnectionSaver, connectionStateKey, parseSavedState, type SavedState } from "./persist.ts";
 import { DEFAULT_SOCKET_TIMING, RelaySocket, type Presence, type SocketTiming } from "./relay-socket.ts";
 import { ThreadStream, ThreadSubscription, type SeqEvent } from "./thread-subscription.ts";
+import type { Store } from "./store.ts";
 import type { WebSocketConstructor } from "./websocket.ts";
 
 export type ConnectionState = "connecting" | "online" | "host-offline" | "offline" | "refused" | "closed";
@@ -45,6 +49,10 @@ export interface ConnectionEvents extends Record<string, unknown> {
   hostInfo: HostInfo;
   event: ThreadEventMessage;
   outbox: OutboxEntry[];
+  /** A command's final entry (acknowledged or failed), restored ones included. */
+  settled: OutboxEntry;
+  /** Commands saved before an app restart, back in the outbox (they are resent once online). */
+  restored: OutboxEntry[];
   error: AirlockClientError;
 }
 
@@ -71,6 +79,8 @@ export interface HostConnectionOptions {
   WebSocket: WebSocketConstructor;
   timing?: Partial<ConnectionTiming>;
   outbox?: OutboxOptions;
+  /** Saves unanswered commands and followed threads here, and restores them first. */
+  store?: Store;
   /** The host was seen online (unix ms). */
   onHostSeen?(at: number): void;
   onHostInfo?(info: HostInfo): void;
@@ -109,6 +119,9 @@ export class HostConnection {
   #ackTimer: ReturnType<typeof setTimeout> | undefined;
   #expiryTimer: ReturnType<typeof setInterval>;
   #acked = new Map<string, number>();
+  #saver: ConnectionSaver | undefined;
+  /** Followed threads restored from the store that no view has claimed yet. */
+  #held = new Set<string>();
 
   constructor(options: HostConnectionOptions) {
     this.#o = options;
@@ -117,9 +130,11 @@ export class HostConnection {
     this.presence = options.host.lastSeen === undefined ? { hostOnline: false } : { hostOnline: false, lastSeen: options.host.lastSeen };
     this.#outbox = new Outbox(options.outbox);
     this.#outbox.onChange = () => this.#emitter.emit("outbox", this.#outbox.entries);
+    this.#outbox.onPendingChange = () => this.#saver?.schedule();
+    this.#outbox.onSettled = (entry) => this.#emitter.emit("settled", entry);
     this.#expiryTimer = setInterval(() => this.#outbox.expire(), Math.min(30_000, Math.max(1000, this.#outbox.ttlMs / 4)));
     (this.#expiryTimer as { unref?: () => void }).unref?.();
-    void this.#connect();
+    void this.#start(options.store);
   }
 
   on<K extends keyof ConnectionEvents>(event: K, listener: (payload: ConnectionEvents[K]) => void): () => void {
@@ -128,6 +143,21 @@ export class HostConnection {
 
   get outbox(): OutboxEntry[] {
     return this.#outbox.entries;
+  }
+
+  /** Threads this connection follows for the app: open subscriptions, and ones restored after a restart. */
+  get followedThreads(): string[] {
+    return [...this.#streams.values()].filter((s) => s.views.size > 0 || this.#held.has(s.thread)).map((s) => s.thread);
+  }
+
+  /** Withdraws a command still queued (it fails with ABORTED, and is no longer saved). False once it went out. */
+  cancel(commandId: string): boolean {
+    return this.#outbox.cancel(commandId);
+  }
+
+  /** Resolves once the outbox and followed threads, as they are now, are in the store. */
+  async saved(): Promise<void> {
+    await this.#saver?.saved();
   }
 
   // ---------------------------------------------------------------- commands
@@ -185,6 +215,8 @@ export class HostConnection {
     if (!stream) throw new AirlockClientError("INVALID_ARGUMENT", `more than ${MAX_THREADS} threads followed`);
     const view = new ThreadSubscription(stream, (v) => this.#unsubscribe(stream, v));
     stream.views.add(view);
+    // A restored thread is now the app's: it stops being followed when its last view closes.
+    if (stream.views.size === 1 && !this.#held.delete(thread)) this.#saver?.schedule();
     if (!stream.subscribed) {
       stream.subscribed = true;
       if (this.#e2e?.open) this.#subscribeOnHost(stream);
@@ -201,8 +233,23 @@ export class HostConnection {
     void this.#connect();
   }
 
+  /** Stops following a thread: closes its views (a restored thread may have none). */
+  unfollow(thread: string): void {
+    const stream = this.#streams.get(thread);
+    if (!stream) return;
+    this.#held.delete(thread);
+    if (stream.views.size === 0) this.#release(stream);
+    for (const view of [...stream.views]) view.close();
+  }
+
+  /**
+   * Ends the connection: unsettled commands fail with CLOSED here, but stay
+   * saved in the store (a client created later with it resends them).
+   */
   close(): void {
     if (this.state === "closed") return;
+    // What the store keeps is the state before the CLOSED failures below.
+    void this.#saver?.finish(this.#savedState());
     this.#setState("closed");
     this.#teardown();
     clearTimeout(this.#retryTimer);
@@ -228,6 +275,46 @@ export class HostConnection {
     this.presence = lastSeen === undefined ? { hostOnline: presence.hostOnline } : { hostOnline: presence.hostOnline, lastSeen };
     if (presence.lastSeen !== undefined) this.#o.onHostSeen?.(presence.lastSeen);
     this.#emitter.emit("presence", this.presence);
+  }
+
+  async #start(store: Store | undefined): Promise<void> {
+    if (store) await this.#restore(store);
+    void this.#connect();
+  }
+
+  /** Puts back what was saved before an app restart; runs before the first connection attempt. */
+  async #restore(store: Store): Promise<void> {
+    let stored: unknown;
+    let unreadable: string | undefined;
+    try {
+      stored = await store.get(connectionStateKey(this.hostId));
+    } catch (e) {
+      unreadable = e instanceof Error ? e.message : String(e);
+    }
+    if (this.state === "closed") return;
+    const parsed = parseSavedState(stored, this.hostId);
+    unreadable ??= parsed.corrupt;
+    const saver = new ConnectionSaver(
+      { store, hostId: this.hostId, snapshot: () => this.#savedState(), onError: (e) => this.#emitter.emit("error", e) },
+      unreadable || parsed.dropped ? "unreadable" : parsed,
+    );
+    if (unreadable) this.#emitter.emit("error", new AirlockClientError("STORAGE", `the saved outbox for this host could not be read and was ignored (${unreadable.slice(0, 200)})`));
+    else if (parsed.dropped) this.#emitter.emit("error", new AirlockClientError("STORAGE", `${parsed.dropped} saved outbox records for this host did not validate and were ignored`));
+    for (const thread of parsed.threads) {
+      const stream = this.#stream(thread);
+      if (!stream || stream.views.size > 0) continue;
+      this.#held.add(thread);
+      stream.subscribed = true;
+    }
+    const restored = this.#outbox.restore(parsed.commands);
+    if (restored.length > 0) this.#emitter.emit("restored", restored);
+    this.#outbox.expire(); // a restored command older than the TTL fails with OUTBOX_EXPIRED
+    this.#saver = saver;
+    saver.schedule(); // also catches up with commands issued while this was loading
+  }
+
+  #savedState(): SavedState {
+    return { commands: this.#outbox.saved(), threads: this.followedThreads };
   }
 
   async #connect(): Promise<void> {
@@ -377,6 +464,7 @@ export class HostConnection {
   #flush(): void {
     const e2e = this.#e2e;
     if (!e2e?.open) return;
+    this.#outbox.expire();
     for (const cmd of this.#outbox.queued()) {
       this.#outbox.markSent(cmd.id);
       this.#sendMessage(e2e, cmd.type, cmd.id, cmd.body);
@@ -418,6 +506,11 @@ export class HostConnection {
   #unsubscribe(stream: ThreadStream, view: ThreadSubscription): void {
     stream.views.delete(view);
     if (stream.views.size > 0 || this.state === "closed") return;
+    this.#release(stream);
+  }
+
+  #release(stream: ThreadStream): void {
+    this.#saver?.schedule();
     stream.subscribed = false;
     this.#streams.delete(stream.thread);
     if (this.#e2e?.open) this.#request("thread.unsubscribe", { thread: stream.thread }).catch(() => undefined);

@@ -15,7 +15,8 @@ export {
   type ThreadEventMessage,
 } from "./host-connection.ts";
 export { ThreadSubscription, MAX_EVENTS_PER_THREAD, type SeqEvent } from "./thread-subscription.ts";
-export { Outbox, DEFAULT_OUTBOX_MAX, DEFAULT_OUTBOX_TTL_MS, type OutboxEntry, type OutboxOptions, type OutboxState } from "./outbox.ts";
+export { Outbox, DEFAULT_OUTBOX_MAX, DEFAULT_OUTBOX_TTL_MS, type OutboxEntry, type OutboxOptions, type OutboxState, type SavedCommand } from "./outbox.ts";
+export { MAX_SAVED_COMMAND_BYTES, MAX_SAVED_STATE_BYTES, MAX_SAVED_THREADS, connectionStateKey } from "./persist.ts";
 export { AirlockClientError, isClientError, type ClientErrorCode } from "./errors.ts";
 export { MemoryStore, type Store } from "./store.ts";
 export { IndexedDbStore } from "./indexeddb-store.ts";

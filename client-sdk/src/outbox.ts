@@ -4,6 +4,8 @@
 // answers a repeated id with its first outcome and does not act twice).
 // Bounded: beyond `max` unsettled commands a new one fails with OUTBOX_FULL,
 // and a command still queued after `ttlMs` fails with OUTBOX_EXPIRED.
+// Unsettled commands can be saved and restored (persist.ts) so they survive an
+// app restart; a restored command has no promise, only its entry and events.
 import { AirlockClientError } from "./errors.ts";
 
 export type OutboxState = "queued" | "sent" | "acknowledged" | "failed";
@@ -22,12 +24,23 @@ export interface OutboxEntry {
   readonly error?: AirlockClientError;
   /** The host's result data, once acknowledged. */
   readonly result?: Record<string, unknown>;
+  /** Issued before an app restart and restored from the store (no promise; watch the entry). */
+  readonly restored?: boolean;
 }
 
 export interface OutboxCommand {
   id: string;
   type: string;
   body: Record<string, unknown>;
+}
+
+/** What is saved of an unsettled command (its id is kept, so a resend stays idempotent). */
+export interface SavedCommand {
+  id: string;
+  type: string;
+  body: Record<string, unknown>;
+  thread?: string;
+  createdAt: number;
 }
 
 export interface OutboxOptions {
@@ -58,6 +71,10 @@ export class Outbox {
   #settled: OutboxEntry[] = [];
   /** Called after any state change. */
   onChange: () => void = () => undefined;
+  /** Called when the set of unsettled commands changes (added, settled, restored): what is worth saving. */
+  onPendingChange: () => void = () => undefined;
+  /** Called with each command's final entry. */
+  onSettled: (entry: OutboxEntry) => void = () => undefined;
 
   constructor(options: OutboxOptions = {}) {
     this.max = options.max ?? DEFAULT_OUTBOX_MAX;
@@ -86,8 +103,47 @@ export class Outbox {
         return;
       }
       this.#pending.set(id, item);
+      this.onPendingChange();
       this.onChange();
     });
+  }
+
+  /**
+   * Puts saved commands back ahead of any issued since (issue order), queued,
+   * marked `restored`. Ids already held are skipped; beyond `max` the rest are
+   * dropped. Returns the restored entries.
+   */
+  restore(saved: readonly SavedCommand[]): OutboxEntry[] {
+    const restored = new Map<string, Item>();
+    for (const c of saved) {
+      if (this.#pending.has(c.id) || restored.has(c.id) || restored.size + this.#pending.size >= this.max) continue;
+      const entry: Item["entry"] = { id: c.id, type: c.type, state: "queued", createdAt: c.createdAt, attempts: 0, restored: true, ...(c.thread ? { thread: c.thread } : {}) };
+      restored.set(c.id, { entry, body: c.body, resolve: () => undefined, reject: () => undefined });
+    }
+    if (restored.size === 0) return [];
+    this.#pending = new Map([...restored, ...this.#pending]);
+    this.onPendingChange();
+    this.onChange();
+    return [...restored.values()].map((i) => ({ ...i.entry }));
+  }
+
+  /** Unsettled commands as saved for a restart, in issue order. */
+  saved(): SavedCommand[] {
+    return [...this.#pending.values()].map((i) => ({
+      id: i.entry.id,
+      type: i.entry.type,
+      body: i.body,
+      createdAt: i.entry.createdAt,
+      ...(i.entry.thread ? { thread: i.entry.thread } : {}),
+    }));
+  }
+
+  /** Withdraws a command that has not gone out yet (it fails with ABORTED). False if it is not queued. */
+  cancel(id: string): boolean {
+    const item = this.#pending.get(id);
+    if (item?.entry.state !== "queued") return false;
+    this.#finish(item, "failed", new AirlockClientError("ABORTED", `"${item.entry.type}" was cancelled before it was sent`));
+    return true;
   }
 
   /** Commands to send now, in issue order. */
@@ -163,9 +219,12 @@ export class Outbox {
     item.entry.settledAt = this.#now();
     if (error) item.entry.error = error;
     if (result) item.entry.result = result;
-    this.#settled.push({ ...item.entry });
+    const final = { ...item.entry };
+    this.#settled.push(final);
     if (this.#settled.length > this.#keepSettled) this.#settled.splice(0, this.#settled.length - this.#keepSettled);
+    this.onPendingChange();
     this.onChange();
+    this.onSettled({ ...final });
     if (error) item.reject(error);
     else item.resolve(result ?? {});
   }
