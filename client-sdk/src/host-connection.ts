@@ -122,6 +122,9 @@ export class HostConnection {
   #saver: ConnectionSaver | undefined;
   /** Followed threads restored from the store that no view has claimed yet. */
   #held = new Set<string>();
+  #restoring: Promise<void> = Promise.resolve();
+  /** What to save when close() came before the restore finished. */
+  #closedState: SavedState | undefined;
 
   constructor(options: HostConnectionOptions) {
     this.#o = options;
@@ -134,7 +137,8 @@ export class HostConnection {
     this.#outbox.onSettled = (entry) => this.#emitter.emit("settled", entry);
     this.#expiryTimer = setInterval(() => this.#outbox.expire(), Math.min(30_000, Math.max(1000, this.#outbox.ttlMs / 4)));
     (this.#expiryTimer as { unref?: () => void }).unref?.();
-    void this.#start(options.store);
+    if (options.store) this.#restoring = this.#restore(options.store);
+    void this.#restoring.then(() => this.#connect());
   }
 
   on<K extends keyof ConnectionEvents>(event: K, listener: (payload: ConnectionEvents[K]) => void): () => void {
@@ -157,6 +161,7 @@ export class HostConnection {
 
   /** Resolves once the outbox and followed threads, as they are now, are in the store. */
   async saved(): Promise<void> {
+    await this.#restoring;
     await this.#saver?.saved();
   }
 
@@ -249,7 +254,8 @@ export class HostConnection {
   close(): void {
     if (this.state === "closed") return;
     // What the store keeps is the state before the CLOSED failures below.
-    void this.#saver?.finish(this.#savedState());
+    if (this.#saver) void this.#saver.finish(this.#savedState());
+    else this.#closedState = this.#savedState();
     this.#setState("closed");
     this.#teardown();
     clearTimeout(this.#retryTimer);
@@ -277,11 +283,6 @@ export class HostConnection {
     this.#emitter.emit("presence", this.presence);
   }
 
-  async #start(store: Store | undefined): Promise<void> {
-    if (store) await this.#restore(store);
-    void this.#connect();
-  }
-
   /** Puts back what was saved before an app restart; runs before the first connection attempt. */
   async #restore(store: Store): Promise<void> {
     let stored: unknown;
@@ -291,13 +292,23 @@ export class HostConnection {
     } catch (e) {
       unreadable = e instanceof Error ? e.message : String(e);
     }
-    if (this.state === "closed") return;
     const parsed = parseSavedState(stored, this.hostId);
     unreadable ??= parsed.corrupt;
     const saver = new ConnectionSaver(
       { store, hostId: this.hostId, snapshot: () => this.#savedState(), onError: (e) => this.#emitter.emit("error", e) },
       unreadable || parsed.dropped ? "unreadable" : parsed,
     );
+    const closed = this.#closedState;
+    if (closed) {
+      // Closed while loading: keep what was saved plus what was issued meanwhile.
+      const ids = new Set(parsed.commands.map((c) => c.id));
+      this.#saver = saver;
+      await saver.finish({
+        commands: [...parsed.commands, ...closed.commands.filter((c) => !ids.has(c.id))],
+        threads: [...new Set([...parsed.threads, ...closed.threads])],
+      });
+      return;
+    }
     if (unreadable) this.#emitter.emit("error", new AirlockClientError("STORAGE", `the saved outbox for this host could not be read and was ignored (${unreadable.slice(0, 200)})`));
     else if (parsed.dropped) this.#emitter.emit("error", new AirlockClientError("STORAGE", `${parsed.dropped} saved outbox records for this host did not validate and were ignored`));
     for (const thread of parsed.threads) {
