@@ -1,15 +1,34 @@
 // Pairing and trust with the real relay (workerd) and real `airlock up` hosts:
 // the SAS both sides show, a confirmed pairing that connects and drives a
 // thread, every way a link can be bad, a rejected SAS, revocation of a live
-// device, and two hosts connected at once.
+// device, two hosts connected at once, and a link whose host key is not the
+// key of the host that answers (WRONG_HOST_KEY).
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { encodePairingLink, nobleBackend, secureRandom } from "../../protocol/src/index.ts";
-import { AirlockClient, AirlockClientError, MemoryStore } from "../../client-sdk/src/index.ts";
+import {
+  decodeClientMessage,
+  decodeHeader,
+  decodeRelayMessage,
+  encodeControl,
+  encodePairingLink,
+  frameBody,
+  fromBase64Url,
+  nobleBackend,
+  parsePairingLink,
+  relayAuthMessage,
+  RelayFrame,
+  roomIdFor,
+  secureRandom,
+  SignaturePurpose,
+  signWithPurpose,
+  toBase64Url,
+  type Ed25519Signer,
+} from "../../protocol/src/index.ts";
+import { AirlockClient, AirlockClientError, MemoryStore, type WebSocketConstructor, type WebSocketLike } from "../../client-sdk/src/index.ts";
 import { NodeWebSocket } from "../../client-sdk/src/node/index.ts";
 import { startRelay, type RelayServer } from "../relay/harness.ts";
-import { AIRLOCK_BIN, driveTurn, FAST_TIMING, freePort, runAirlock, startHost, until, waitState, type HostProcess } from "./support.ts";
+import { AIRLOCK_BIN, driveTurn, newLink as newLinkFor, FAST_TIMING, freePort, runAirlock, startHost, until, waitState, type HostProcess } from "./support.ts";
 
 let relay: RelayServer;
 const hosts: HostProcess[] = [];
@@ -24,8 +43,8 @@ afterAll(async () => {
   await relay?.dispose();
 });
 
-async function newClient(name = "Test phone", crypto: "auto" | "noble" = "auto"): Promise<AirlockClient> {
-  const client = await AirlockClient.create({ store: new MemoryStore(), WebSocket: NodeWebSocket, timing: FAST_TIMING, deviceName: name, crypto });
+async function newClient(name = "Test phone", crypto: "auto" | "noble" = "auto", store = new MemoryStore(), WebSocket: WebSocketConstructor = NodeWebSocket): Promise<AirlockClient> {
+  const client = await AirlockClient.create({ store, WebSocket, timing: FAST_TIMING, deviceName: name, crypto });
   clients.push(client);
   return client;
 }
@@ -217,4 +236,84 @@ describe("trust", () => {
     expect(client.connection(pa.host.id)).toBeUndefined();
     expect(cb.state).toBe("online");
   }, 90_000);
+});
+
+/**
+ * A relay that routes a device to another room than the one it asked for: it
+ * connects to the real relay's room `toRoom` instead and answers that relay's
+ * challenge with its own key (a malicious relay can admit anyone; the device
+ * never sees the difference at this layer). Frames otherwise pass untouched.
+ */
+function misroutingRelay(fromRoom: string, toRoom: string, signer: Ed25519Signer): WebSocketConstructor {
+  return class implements WebSocketLike {
+    binaryType = "arraybuffer";
+    onopen: WebSocketLike["onopen"] = null;
+    onmessage: WebSocketLike["onmessage"] = null;
+    onclose: WebSocketLike["onclose"] = null;
+    onerror: WebSocketLike["onerror"] = null;
+    #ws: WebSocketLike;
+    #challenge: Uint8Array = new Uint8Array(0);
+    constructor(url: string) {
+      expect(url).toContain(`/rooms/${fromRoom}/`);
+      this.#ws = new NodeWebSocket(url.replace(`/rooms/${fromRoom}/`, `/rooms/${toRoom}/`));
+      this.#ws.binaryType = "arraybuffer";
+      this.#ws.onopen = (e) => this.onopen?.(e);
+      this.#ws.onclose = (e) => this.onclose?.(e);
+      this.#ws.onerror = (e) => this.onerror?.(e);
+      this.#ws.onmessage = (e) => {
+        if (e?.data instanceof ArrayBuffer && decodeHeader(new Uint8Array(e.data)).type === RelayFrame.CHALLENGE) {
+          const m = decodeRelayMessage(new Uint8Array(e.data));
+          if (m.type === RelayFrame.CHALLENGE) this.#challenge = fromBase64Url(m.body.challenge)!;
+        }
+        this.onmessage?.(e);
+      };
+    }
+    get readyState() {
+      return this.#ws.readyState;
+    }
+    send(data: Uint8Array | string): void {
+      if (typeof data === "string" || decodeHeader(data).type !== RelayFrame.AUTH) return this.#ws.send(data);
+      const auth = decodeClientMessage(RelayFrame.AUTH, frameBody(data));
+      void signWithPurpose(signer, SignaturePurpose.RELAY_DEVICE_AUTH, relayAuthMessage(fromBase64Url(toRoom)!, this.#challenge)).then((sig) =>
+        this.#ws.send(encodeControl(RelayFrame.AUTH, { ...auth, key: toBase64Url(signer.publicKey), sig: toBase64Url(sig) })),
+      );
+    }
+    close(code?: number, reason?: string): void {
+      this.#ws.close(code, reason);
+    }
+  };
+}
+
+describe("host authentication", () => {
+  it("a link naming another host key than the host that answers: pair() fails with WRONG_HOST_KEY, nothing is trusted, the secret stays out of the message", async () => {
+    const h = host(["--pair", "--yes"]);
+    const { link } = (await h.waitFor("pairing")) as { link: string };
+    const genuine = parsePairingLink(link);
+    // The link as tampered with: a valid key (and its room) that is not the answering host's.
+    const otherKey = (await nobleBackend.generateSigner()).publicKey;
+    const tampered = encodePairingLink({ appUrl: genuine.appUrl, relayUrl: genuine.relayUrl, hostPublicKey: otherKey, secret: genuine.secret, expiresAt: genuine.expiresAt });
+    const tamperedRoom = roomIdFor(otherKey);
+    expect(parsePairingLink(tampered).roomId).toBe(tamperedRoom);
+    const secretText = tampered.match(/secret=([^&]+)/)![1]!;
+
+    // The malicious relay delivers the device to the real host's room; that host answers with its own key.
+    const store = new MemoryStore();
+    const client = await newClient("Tricked phone", "auto", store, misroutingRelay(tamperedRoom, genuine.roomId, await nobleBackend.generateSigner()));
+    let sas: string | undefined;
+    const e = await expectCode(client.pair(tampered, { onSas: (s) => (sas = s) }), "WRONG_HOST_KEY");
+    expect(e.protocolCode).toBe("HOST_SIGNATURE_INVALID");
+    expect(e.message).not.toContain(secretText);
+    expect(e.message).not.toContain(toBase64Url(genuine.secret));
+    expect(sas).toBeUndefined(); // the device stopped before revealing itself or showing a code
+    expect(client.hosts()).toEqual([]);
+    expect(await store.get("trusted-hosts")).toBeUndefined();
+    // The host never learned the device: it did not get past the host's ServerHello.
+    const devices = JSON.parse((await runAirlock(h.home, "devices")).stdout) as Array<{ name: string }>;
+    expect(devices.map((d) => d.name)).not.toContain("Tricked phone");
+
+    // Control: the untampered link through an honest relay pairs with the same host.
+    const honest = await newClient("Honest phone");
+    const { host: trusted } = await honest.pair((await newLinkFor(h.home)).link);
+    expect(trusted.id).toBe(genuine.roomId);
+  }, 60_000);
 });
