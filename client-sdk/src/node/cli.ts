@@ -105,6 +105,9 @@ export async function main(argv: string[], io: { stdin?: NodeJS.ReadableStream; 
     client = await AirlockClient.create({
       store: new FileStore(home),
       WebSocket: NodeWebSocket,
+      // One shot: each command's outcome is reported (or its failure is), so a
+      // later invocation must not resend it behind the user's back.
+      persist: false,
       deviceName: typeof values.name === "string" ? values.name : `airlock-client on ${hostname()}`,
     });
     const ctx: Ctx = {
