@@ -149,14 +149,12 @@ export class HostConnection {
     return this.#outbox.entries;
   }
 
-  /** Threads this connection follows for the app: open subscriptions, and ones restored after a restart. */
+  /**
+   * Threads this connection follows for the app: open subscriptions, and ones
+   * restored after a restart (`subscribe(id)` claims one; closing its last view lets it go).
+   */
   get followedThreads(): string[] {
     return [...this.#streams.values()].filter((s) => s.views.size > 0 || this.#held.has(s.thread)).map((s) => s.thread);
-  }
-
-  /** Withdraws a command still queued (it fails with ABORTED, and is no longer saved). False once it went out. */
-  cancel(commandId: string): boolean {
-    return this.#outbox.cancel(commandId);
   }
 
   /** Resolves once the outbox and followed threads, as they are now, are in the store. */
@@ -238,15 +236,6 @@ export class HostConnection {
     void this.#connect();
   }
 
-  /** Stops following a thread: closes its views (a restored thread may have none). */
-  unfollow(thread: string): void {
-    const stream = this.#streams.get(thread);
-    if (!stream) return;
-    this.#held.delete(thread);
-    if (stream.views.size === 0) this.#release(stream);
-    for (const view of [...stream.views]) view.close();
-  }
-
   /**
    * Ends the connection: unsettled commands fail with CLOSED here, but stay
    * saved in the store (a client created later with it resends them).
@@ -285,32 +274,24 @@ export class HostConnection {
 
   /** Puts back what was saved before an app restart; runs before the first connection attempt. */
   async #restore(store: Store): Promise<void> {
-    let stored: unknown;
-    let unreadable: string | undefined;
+    let parsed: ReturnType<typeof parseSavedState>;
     try {
-      stored = await store.get(connectionStateKey(this.hostId));
+      parsed = parseSavedState(await store.get(connectionStateKey(this.hostId)), this.hostId);
     } catch (e) {
-      unreadable = e instanceof Error ? e.message : String(e);
+      parsed = { commands: [], threads: [], bad: e instanceof Error ? e.message : String(e) };
     }
-    const parsed = parseSavedState(stored, this.hostId);
-    unreadable ??= parsed.corrupt;
     const saver = new ConnectionSaver(
       { store, hostId: this.hostId, snapshot: () => this.#savedState(), onError: (e) => this.#emitter.emit("error", e) },
-      unreadable || parsed.dropped ? "unreadable" : parsed,
+      parsed.bad ? undefined : parsed,
     );
+    this.#saver = saver;
     const closed = this.#closedState;
     if (closed) {
       // Closed while loading: keep what was saved plus what was issued meanwhile.
-      const ids = new Set(parsed.commands.map((c) => c.id));
-      this.#saver = saver;
-      await saver.finish({
-        commands: [...parsed.commands, ...closed.commands.filter((c) => !ids.has(c.id))],
-        threads: [...new Set([...parsed.threads, ...closed.threads])],
-      });
+      await saver.finish({ commands: [...parsed.commands, ...closed.commands], threads: [...new Set([...parsed.threads, ...closed.threads])] });
       return;
     }
-    if (unreadable) this.#emitter.emit("error", new AirlockClientError("STORAGE", `the saved outbox for this host could not be read and was ignored (${unreadable.slice(0, 200)})`));
-    else if (parsed.dropped) this.#emitter.emit("error", new AirlockClientError("STORAGE", `${parsed.dropped} saved outbox records for this host did not validate and were ignored`));
+    if (parsed.bad) this.#emitter.emit("error", new AirlockClientError("STORAGE", `saved outbox ignored: ${parsed.bad.slice(0, 200)}`));
     for (const thread of parsed.threads) {
       const stream = this.#stream(thread);
       if (!stream || stream.views.size > 0) continue;
@@ -320,7 +301,6 @@ export class HostConnection {
     const restored = this.#outbox.restore(parsed.commands);
     if (restored.length > 0) this.#emitter.emit("restored", restored);
     this.#outbox.expire(); // a restored command older than the TTL fails with OUTBOX_EXPIRED
-    this.#saver = saver;
     saver.schedule(); // also catches up with commands issued while this was loading
   }
 
@@ -517,10 +497,6 @@ export class HostConnection {
   #unsubscribe(stream: ThreadStream, view: ThreadSubscription): void {
     stream.views.delete(view);
     if (stream.views.size > 0 || this.state === "closed") return;
-    this.#release(stream);
-  }
-
-  #release(stream: ThreadStream): void {
     this.#saver?.schedule();
     stream.subscribed = false;
     this.#streams.delete(stream.thread);

@@ -39,7 +39,6 @@ export interface SavedCommand {
   id: string;
   type: string;
   body: Record<string, unknown>;
-  thread?: string;
   createdAt: number;
 }
 
@@ -117,7 +116,8 @@ export class Outbox {
     const restored = new Map<string, Item>();
     for (const c of saved) {
       if (this.#pending.has(c.id) || restored.has(c.id) || restored.size + this.#pending.size >= this.max) continue;
-      const entry: Item["entry"] = { id: c.id, type: c.type, state: "queued", createdAt: c.createdAt, attempts: 0, restored: true, ...(c.thread ? { thread: c.thread } : {}) };
+      const thread = c.body.thread;
+      const entry: Item["entry"] = { id: c.id, type: c.type, state: "queued", createdAt: c.createdAt, attempts: 0, restored: true, ...(typeof thread == "string" ? { thread } : {}) };
       restored.set(c.id, { entry, body: c.body, resolve: () => undefined, reject: () => undefined });
     }
     if (restored.size === 0) return [];
@@ -129,21 +129,7 @@ export class Outbox {
 
   /** Unsettled commands as saved for a restart, in issue order. */
   saved(): SavedCommand[] {
-    return [...this.#pending.values()].map((i) => ({
-      id: i.entry.id,
-      type: i.entry.type,
-      body: i.body,
-      createdAt: i.entry.createdAt,
-      ...(i.entry.thread ? { thread: i.entry.thread } : {}),
-    }));
-  }
-
-  /** Withdraws a command that has not gone out yet (it fails with ABORTED). False if it is not queued. */
-  cancel(id: string): boolean {
-    const item = this.#pending.get(id);
-    if (item?.entry.state !== "queued") return false;
-    this.#finish(item, "failed", new AirlockClientError("ABORTED", `"${item.entry.type}" was cancelled before it was sent`));
-    return true;
+    return [...this.#pending.values()].map((i) => ({ id: i.entry.id, type: i.entry.type, body: i.body, createdAt: i.entry.createdAt }));
   }
 
   /** Commands to send now, in issue order. */

@@ -23,7 +23,6 @@ export const MAX_SAVED_STATE_BYTES = 512 * 1024;
 export const MAX_SAVED_THREADS = 64;
 /** Commands that change something on the host; a list refresh has no one to answer after a restart. */
 const SAVED_TYPES = new Set(["thread.start", "thread.send", "turn.steer", "turn.interrupt", "approval.decide", "question.answer", "thread.settings"]);
-const COMMAND_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const SAVE_DELAY_MS = 20;
 
 export interface SavedState {
@@ -33,61 +32,35 @@ export interface SavedState {
 
 /** The store key for a host's saved state (FileStore keys are lowercase). */
 export function connectionStateKey(hostId: string): string {
-  const bytes = fromBase64Url(hostId);
-  return `connection-${bytes ? toHex(bytes) : "unknown"}`;
+  return "connection-" + toHex(fromBase64Url(hostId) ?? new Uint8Array());
 }
 
 const size = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)).length;
 
 function validCommand(c: unknown): c is SavedCommand {
-  if (typeof c !== "object" || c === null || Array.isArray(c)) return false;
-  const o = c as Record<string, unknown>;
-  if (typeof o.id !== "string" || !COMMAND_ID.test(o.id) || typeof o.type !== "string" || !SAVED_TYPES.has(o.type)) return false;
-  if (typeof o.createdAt !== "number" || !Number.isFinite(o.createdAt) || o.createdAt <= 0) return false;
-  if (o.thread !== undefined && (typeof o.thread !== "string" || !THREAD_ID.test(o.thread))) return false;
-  if (typeof o.body !== "object" || o.body === null || Array.isArray(o.body) || size(c) > MAX_SAVED_COMMAND_BYTES) return false;
+  const o = (c ?? {}) as Record<string, unknown>;
   try {
-    appProtocol.encode({ type: o.type, id: o.id, body: o.body } as never);
+    appProtocol.encode({ type: o.type, id: o.id, body: o.body } as never); // checks the id, and the body for its type
   } catch {
     return false;
   }
-  return true;
+  return SAVED_TYPES.has(o.type as string) && typeof o.createdAt === "number" && o.createdAt > 0;
 }
 
 /**
- * Reads a stored record. `undefined` is an empty state; anything else that is
- * not a record for `hostId` is `corrupt` (the caller reports it). Commands
- * and threads that do not validate are dropped one by one (`dropped`).
+ * Reads a stored record (`undefined`: nothing saved). `bad` says why a record
+ * was ignored, or that some of its entries were (the valid ones are kept).
  */
-export function parseSavedState(value: unknown, hostId: string): SavedState & { corrupt?: string; dropped: number } {
-  const empty = { commands: [], threads: [], dropped: 0 };
-  if (value === undefined || value === null) return empty;
-  if (typeof value !== "object" || Array.isArray(value)) return { ...empty, corrupt: "not a record" };
-  const r = value as Record<string, unknown>;
-  if (r.v !== SAVED_STATE_VERSION) return { ...empty, corrupt: `unknown version ${JSON.stringify(r.v)?.slice(0, 16)}` };
-  if (r.host !== hostId) return { ...empty, corrupt: "it belongs to another host" };
-  if (!Array.isArray(r.commands) || !Array.isArray(r.threads)) return { ...empty, corrupt: "commands or threads missing" };
-  const commands = r.commands.filter(validCommand);
-  const threads = [...new Set(r.threads.filter((t): t is string => typeof t === "string" && THREAD_ID.test(t)))].slice(0, MAX_SAVED_THREADS);
-  return { commands, threads, dropped: r.commands.length - commands.length + (r.threads.length - threads.length) };
-}
-
-/** The record for `state`, within the bounds; `tooLarge` lists commands left out. */
-export function savedRecord(hostId: string, state: SavedState): { record: Record<string, unknown>; tooLarge: string[] } {
-  const commands: SavedCommand[] = [];
-  const tooLarge: string[] = [];
-  let total = 0;
-  for (const c of state.commands) {
-    if (!SAVED_TYPES.has(c.type)) continue;
-    const n = size(c);
-    if (n > MAX_SAVED_COMMAND_BYTES || total + n > MAX_SAVED_STATE_BYTES) {
-      tooLarge.push(c.id);
-      continue;
-    }
-    total += n;
-    commands.push(c);
+export function parseSavedState(value: unknown, hostId: string): SavedState & { bad?: string } {
+  const r = (value ?? {}) as Record<string, unknown>;
+  if (value === undefined) return { commands: [], threads: [] };
+  if (r.v !== SAVED_STATE_VERSION || r.host !== hostId || !Array.isArray(r.commands) || !Array.isArray(r.threads)) {
+    return { commands: [], threads: [], bad: "not a version 1 record for this host" };
   }
-  return { record: { v: SAVED_STATE_VERSION, host: hostId, commands, threads: state.threads.slice(0, MAX_SAVED_THREADS) }, tooLarge };
+  const commands = r.commands.filter(validCommand);
+  const threads = r.threads.filter((t): t is string => typeof t === "string" && THREAD_ID.test(t));
+  const dropped = r.commands.length - commands.length + r.threads.length - threads.length;
+  return { commands, threads: [...new Set(threads)].slice(0, MAX_SAVED_THREADS), ...(dropped ? { bad: `${dropped} entries did not validate` } : {}) };
 }
 
 export interface SaverOptions {
@@ -100,91 +73,87 @@ export interface SaverOptions {
 
 /** Coalescing writer of one host's saved state. */
 export class ConnectionSaver {
-  readonly key: string;
   #o: SaverOptions;
-  /** JSON of what the store holds (as far as we know). */
+  #key: string;
+  /** JSON of what the store holds, as far as we know ("" for nothing). */
   #last: string;
   #dirty = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
-  #running: Promise<void> | undefined;
-  #stopped = false;
+  #busy: Promise<void> | undefined;
+  /** Set by finish(): the last state to write. */
+  #final: SavedState | undefined;
   #warned = new Set<string>();
 
-  /** `stored`: what the store held ("unreadable": a record to replace at the next write). */
-  constructor(o: SaverOptions, stored: SavedState | "unreadable") {
+  /** `stored`: what the store held; `undefined` when it held something unusable (replaced at the next write). */
+  constructor(o: SaverOptions, stored: SavedState | undefined) {
     this.#o = o;
-    this.key = connectionStateKey(o.hostId);
-    this.#last = stored === "unreadable" ? "unreadable" : this.#json(savedRecord(o.hostId, stored).record);
+    this.#key = connectionStateKey(o.hostId);
+    this.#last = stored ? this.#record(stored)[0] : "?";
   }
 
   /** Something changed: write soon (coalesced). */
   schedule(): void {
-    if (this.#stopped) return;
+    if (this.#final) return;
     this.#dirty = true;
-    if (this.#running || this.#timer) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#run();
-    }, SAVE_DELAY_MS);
+    this.#timer ??= setTimeout(() => this.#kick(), SAVE_DELAY_MS);
   }
 
   /** Writes `state` (after any write in flight) and stops saving. */
   finish(state: SavedState): Promise<void> {
-    if (this.#stopped) return this.saved();
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#stopped = true;
-    const run = (this.#running ?? Promise.resolve()).then(() => this.#write(state));
-    this.#running = run;
-    void run.finally(() => {
-      if (this.#running === run) this.#running = undefined;
-    });
-    return run;
+    if (!this.#final) {
+      this.#final = state;
+      this.#dirty = true;
+      this.#kick();
+    }
+    return this.saved();
   }
 
   /** Resolves once no write is pending. */
   async saved(): Promise<void> {
-    while (this.#running || this.#timer) {
-      if (this.#timer) {
-        clearTimeout(this.#timer);
-        this.#timer = undefined;
-        this.#run();
-      }
-      await this.#running;
+    while (this.#timer || this.#busy) {
+      this.#kick();
+      await this.#busy;
     }
   }
 
-  #run(): void {
-    const run = (async () => {
-      while (this.#dirty && !this.#stopped) {
+  #kick(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (!this.#dirty || this.#busy) return;
+    this.#busy = (async () => {
+      // At least one await before #busy is cleared, so it is never left set.
+      while (this.#dirty) {
         this.#dirty = false;
-        await this.#write(this.#o.snapshot());
+        await this.#write(this.#final ?? this.#o.snapshot());
       }
+      this.#busy = undefined;
     })();
-    this.#running = run;
-    void run.finally(() => {
-      if (this.#running !== run) return;
-      this.#running = undefined;
-      if (this.#dirty) this.schedule(); // a change that came in as the last write ended
-    });
   }
 
-  #json(record: Record<string, unknown>): string {
-    return (record.commands as unknown[]).length === 0 && (record.threads as unknown[]).length === 0 ? "" : JSON.stringify(record);
+  /** The record's JSON ("" when empty) and the record, within the bounds. */
+  #record(state: SavedState): [string, Record<string, unknown>] {
+    const commands: SavedCommand[] = [];
+    let total = 0;
+    for (const c of state.commands) {
+      const n = size(c);
+      if (!SAVED_TYPES.has(c.type)) continue;
+      if (n > MAX_SAVED_COMMAND_BYTES || total + n > MAX_SAVED_STATE_BYTES) {
+        if (!this.#warned.has(c.id)) this.#o.onError(new AirlockClientError("STORAGE", `command ${c.id} is too large to save: it will not survive an app restart`));
+        this.#warned.add(c.id);
+        continue;
+      }
+      total += n;
+      commands.push(c);
+    }
+    const record = { v: SAVED_STATE_VERSION, host: this.#o.hostId, commands, threads: state.threads.slice(0, MAX_SAVED_THREADS) };
+    return [commands.length + record.threads.length ? JSON.stringify(record) : "", record];
   }
 
   async #write(state: SavedState): Promise<void> {
-    const { record, tooLarge } = savedRecord(this.#o.hostId, state);
-    for (const id of tooLarge) {
-      if (this.#warned.has(id)) continue;
-      this.#warned.add(id);
-      this.#o.onError(new AirlockClientError("STORAGE", `command ${id} is too large to be saved: it is kept in memory only and will not survive an app restart`));
-    }
-    const json = this.#json(record);
+    const [json, record] = this.#record(state);
     if (json === this.#last) return;
     try {
-      if (json === "") await this.#o.store.delete(this.key);
-      else await this.#o.store.set(this.key, record);
+      await (json ? this.#o.store.set(this.#key, record) : this.#o.store.delete(this.#key));
       this.#last = json;
     } catch (e) {
       this.#o.onError(new AirlockClientError("STORAGE", `could not save the outbox: ${e instanceof Error ? e.message : String(e)}`, { cause: e }));

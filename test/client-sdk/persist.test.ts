@@ -86,7 +86,7 @@ class CountingStore extends MemoryStore {
 }
 
 describe("Outbox save and restore", () => {
-  it("saves unsettled commands, restores them queued ahead of new ones with the same ids, and cancels queued ones", async () => {
+  it("saves unsettled commands, restores them queued ahead of new ones with the same ids", async () => {
     const box = new Outbox();
     const a = box.add("c1", "thread.send", { thread: "t", text: "a" }, "t");
     box.markSent("c1");
@@ -104,12 +104,13 @@ describe("Outbox save and restore", () => {
     ]); // the duplicate and what exceeds max are dropped
     expect(next.queued().map((c) => c.id)).toEqual(["c1", "c2", "c9"]);
     expect(next.queued()[0]!.body).toEqual({ thread: "t", text: "a" });
-    expect(next.cancel("c9")).toBe(true);
-    await expect(fresh).rejects.toMatchObject({ code: "ABORTED" });
+    expect(next.entries[0]).toMatchObject({ id: "c1", thread: "t", attempts: 0 });
     next.markSent("c1");
-    expect(next.cancel("c1")).toBe(false); // it went out: only the host's answer settles it
     expect(next.acknowledge("c1", { ok: true })).toBe(true);
     expect(next.entries.find((e) => e.id === "c1")).toMatchObject({ state: "acknowledged", restored: true, result: { ok: true } });
+    expect(next.saved().map((c) => c.id)).toEqual(["c2", "c9"]);
+    next.failAll(new AirlockClientError("CLOSED", "closed"));
+    await expect(fresh).rejects.toMatchObject({ code: "CLOSED" });
   });
 });
 
@@ -120,6 +121,7 @@ describe("ConnectionSaver", () => {
     const host = await fakeHost();
     let commands: Array<{ id: string; type: string; body: Record<string, unknown>; createdAt: number }> = [];
     const saver = new ConnectionSaver({ store, hostId: host.id, snapshot: () => ({ commands, threads: [] }), onError: (e) => expect.fail(e.message) }, { commands: [], threads: [] });
+    const key = connectionStateKey(host.id);
     for (let i = 0; i < 200; i++) {
       commands = [...commands, { id: `c${i}`, type: "turn.interrupt", body: { thread: "t" }, createdAt: 1 }];
       saver.schedule();
@@ -127,7 +129,7 @@ describe("ConnectionSaver", () => {
     }
     await saver.saved();
     expect(store.sets).toBeLessThanOrEqual(6);
-    const record = (await store.get(saver.key)) as { commands: Array<{ id: string }> };
+    const record = (await store.get(key)) as { commands: Array<{ id: string }> };
     expect(record.commands.map((c) => c.id)).toEqual(commands.map((c) => c.id));
     saver.schedule(); // nothing changed: no write
     await saver.saved();
@@ -136,7 +138,7 @@ describe("ConnectionSaver", () => {
     commands = [];
     saver.schedule();
     await saver.saved();
-    expect(await store.get(saver.key)).toBeUndefined();
+    expect(await store.get(key)).toBeUndefined();
     expect(store.deletes).toBe(1);
     expect(store.sets).toBe(writes);
   });
@@ -174,23 +176,22 @@ describe("HostConnection across a restart", () => {
     await until(() => second.conn.state === "host-offline", 5000, "host-offline");
     expect(second.conn.outbox.every((e) => e.state === "queued")).toBe(true);
 
-    // The app claims the restored thread and later lets it go; cancelling a command unsaves it.
+    // The app claims the restored thread, then lets it go: it is no longer saved.
     const view = second.conn.subscribe("t1");
+    expect(second.conn.followedThreads).toEqual(["t1"]);
     view.close();
     expect(second.conn.followedThreads).toEqual([]);
-    expect(second.conn.cancel(ids[1]!)).toBe(true);
     await second.conn.saved();
     const record = (await store.get(connectionStateKey(host.id))) as { commands: Array<{ id: string }>; threads: string[] };
-    expect(record.commands.map((c) => c.id)).toEqual([ids[0]]);
+    expect(record.commands.map((c) => c.id)).toEqual(ids);
     expect(record.threads).toEqual([]);
-    expect(second.settled.map((e) => [e.id, e.error?.code])).toEqual([[ids[1], "ABORTED"]]);
     second.conn.close();
   });
 
   it("fails a restored command older than the outbox TTL with OUTBOX_EXPIRED, observable on the entry and the settled event", async () => {
     const store = new MemoryStore();
     const host = await fakeHost();
-    const old = { id: "cOld", type: "thread.send", body: { thread: "t", text: "late" }, thread: "t", createdAt: Date.now() - 60_000 };
+    const old = { id: "cOld", type: "thread.send", body: { thread: "t", text: "late" }, createdAt: Date.now() - 60_000 };
     const recent = { ...old, id: "cNew", createdAt: Date.now() };
     await store.set(connectionStateKey(host.id), { v: 1, host: host.id, commands: [old, recent], threads: [] });
     const c = await connection(store, host, { ttlMs: 30_000 });
