@@ -46,10 +46,13 @@ export interface CryptoBackend {
 export type RandomSource = (length: number) => Uint8Array;
 
 export const secureRandom: RandomSource = (length) => {
+  const crypto = (globalThis as unknown as { crypto?: Partial<Crypto> }).crypto;
+  // Never fall back to a weak source: keys and nonces come from here.
+  if (typeof crypto?.getRandomValues !== "function") {
+    throw new Error("no secure random source: globalThis.crypto.getRandomValues is missing (React Native needs a polyfill such as react-native-get-random-values)");
+  }
   const out = new Uint8Array(length);
   // crypto.getRandomValues caps one call at 65,536 bytes.
-  for (let i = 0; i < length; i += 65536) {
-    (globalThis as unknown as { crypto: Crypto }).crypto.getRandomValues(out.subarray(i, Math.min(length, i + 65536)));
-  }
+  for (let i = 0; i < length; i += 65536) crypto.getRandomValues(out.subarray(i, Math.min(length, i + 65536)));
   return out;
 };
