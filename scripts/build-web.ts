@@ -2,8 +2,15 @@
 // app.js, app.css and their source maps, next to the committed index.html,
 // manifest, icons and service worker. Run by `npm start`, `.ci/run` and the
 // browser tests; by hand: `npx tsx scripts/build-web.ts`.
+//
+// For a deployment of its own (docs/web-app.md, "Serving from another origin"):
+//   npx tsx scripts/build-web.ts --outdir dist/ [--relay https://relay.example.com ...]
+// writes a complete static site to dist/; each --relay pins the page's CSP
+// connect-src to that relay instead of any wss: origin.
 import { createHash } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
 import * as esbuild from "esbuild";
 
 const root = new URL("../", import.meta.url).pathname;
@@ -18,9 +25,46 @@ const common: esbuild.BuildOptions = {
   logLevel: "warning",
 };
 
-/** Builds app.js and app.css; returns their Subresource Integrity hashes (also written to integrity.json). */
-export async function buildWeb(options: { minify?: boolean; outdir?: string } = {}): Promise<Record<string, string>> {
-  const outdir = options.outdir ?? WEB_PUBLIC;
+/** The committed files of web/public, copied next to the build when it goes elsewhere. */
+export const SHELL_FILES = ["index.html", "manifest.webmanifest", "sw.js", "icon.svg", "icon-192.png", "icon-512.png", "_headers"];
+
+/** connect-src of the committed index.html: this origin, any wss: relay, and ws: relays on loopback. */
+const CONNECT_SRC = /connect-src [^;"]*/;
+
+/**
+ * The WebSocket origin the page must reach for a relay URL (https → wss,
+ * loopback http → ws). Throws on anything a pairing link could not name.
+ */
+export function relaySocketOrigin(relayUrl: string): string {
+  const u = new URL(relayUrl);
+  const loopback = ["127.0.0.1", "localhost"].includes(u.hostname);
+  if (u.protocol === "https:") return `wss://${u.host}`;
+  if (u.protocol === "http:" && loopback) return `ws://${u.host}`;
+  throw new Error(`--relay must be an https:// URL (http:// only on loopback), got "${relayUrl}"`);
+}
+
+/** index.html with connect-src pinned to these relays (and the page's own origin). */
+export function pinnedIndexHtml(html: string, relays: string[]): string {
+  if (!CONNECT_SRC.test(html)) throw new Error("index.html has no connect-src to pin");
+  return html.replace(CONNECT_SRC, `connect-src 'self' ${[...new Set(relays.map(relaySocketOrigin))].join(" ")}`);
+}
+
+/**
+ * Builds app.js and app.css; returns their Subresource Integrity hashes (also
+ * written to integrity.json). With an `outdir` other than web/public the
+ * committed shell files are copied there too, so it is a complete site;
+ * `relays` (only with such an outdir) pins the CSP's connect-src.
+ */
+export async function buildWeb(options: { minify?: boolean; outdir?: string; relays?: string[] } = {}): Promise<Record<string, string>> {
+  let outdir = options.outdir ? resolve(options.outdir) : WEB_PUBLIC;
+  if (!outdir.endsWith("/")) outdir += "/";
+  const elsewhere = outdir !== WEB_PUBLIC;
+  if (options.relays?.length && !elsewhere) throw new Error("pinning relays needs an outdir other than web/public (index.html there is committed)");
+  if (elsewhere) {
+    mkdirSync(outdir, { recursive: true });
+    for (const f of SHELL_FILES) copyFileSync(`${WEB_PUBLIC}${f}`, `${outdir}${f}`);
+    if (options.relays?.length) writeFileSync(`${outdir}index.html`, pinnedIndexHtml(readFileSync(`${WEB_PUBLIC}index.html`, "utf8"), options.relays));
+  }
   await esbuild.build({
     ...common,
     // main.ts imports app.css, so esbuild writes app.js and app.css.
@@ -52,7 +96,9 @@ export async function bundleComponents(): Promise<string> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  const { values } = parseArgs({ options: { outdir: { type: "string" }, relay: { type: "string", multiple: true } } });
   const started = Date.now();
-  await buildWeb();
-  console.log(`web app built into web/public/ in ${Date.now() - started} ms`);
+  await buildWeb({ ...(values.outdir ? { outdir: values.outdir } : {}), ...(values.relay ? { relays: values.relay } : {}) });
+  const where = values.outdir ? resolve(values.outdir) : "web/public";
+  console.log(`web app built into ${where}/ in ${Date.now() - started} ms${values.relay ? ` (connect-src pinned to ${values.relay.map(relaySocketOrigin).join(" ")})` : ""}`);
 }

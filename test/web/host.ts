@@ -57,3 +57,16 @@ export function airlock(args: string[]): Cli {
     },
   };
 }
+
+/** Runs a one-shot `airlock … --json` command and parses its single JSON line. */
+export async function airlockJson(args: string[]): Promise<unknown> {
+  const { execFile } = await import("node:child_process");
+  const stdout = await new Promise<string>((resolve, reject) =>
+    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, NO_COLOR: "1" }, timeout: 20_000 }, (err, out, errOut) =>
+      err ? reject(new Error(`airlock ${args.join(" ")}: ${err.message}\n${errOut}`)) : resolve(out),
+    ),
+  );
+  const line = stdout.split("\n").find((l) => l.startsWith("{") || l.startsWith("["));
+  if (!line) throw new Error(`airlock ${args.join(" ")} printed no JSON: ${stdout}`);
+  return JSON.parse(line) as unknown;
+}

@@ -2,12 +2,12 @@
 // app served from an origin other than the relay's, as docs/web-app.md
 // describes, and a page origin for SDK-only browser tests. It applies the
 // `/*` block of web/public/_headers like a static host that honours it.
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, statSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { extname, join, normalize } from "node:path";
-import { buildWeb, WEB_PUBLIC } from "../../scripts/build-web.ts";
+import { buildWeb } from "../../scripts/build-web.ts";
 
 const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
@@ -20,17 +20,13 @@ const TYPES: Record<string, string> = {
   ".png": "image/png",
 };
 
-/** The committed files of web/public (everything the build does not write). */
-const SHELL = ["index.html", "manifest.webmanifest", "sw.js", "icon.svg", "icon-192.png", "icon-512.png", "_headers"];
-
 /**
  * Builds the app into a fresh directory (never web/public, which another test
- * file's relay may be serving while it rebuilds) with the committed shell files.
+ * file's relay may be serving while it rebuilds), as a complete site.
  */
-export async function buildAppInto(dir = mkdtempSync(join(tmpdir(), "airlock-web-build-"))): Promise<string> {
-  const out = dir.endsWith("/") ? dir : `${dir}/`;
-  await buildWeb({ outdir: out });
-  for (const f of SHELL) copyFileSync(`${WEB_PUBLIC}${f}`, `${out}${f}`);
+export async function buildAppInto(options: { relays?: string[] } = {}): Promise<string> {
+  const out = `${mkdtempSync(join(tmpdir(), "airlock-web-build-"))}/`;
+  await buildWeb({ outdir: out, ...options });
   return out;
 }
 
