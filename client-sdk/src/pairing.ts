@@ -71,7 +71,7 @@ export async function runPairing(linkText: string, ctx: PairContext, options: Pa
   let timer: ReturnType<typeof setTimeout> | undefined;
   let onAbort: (() => void) | undefined;
 
-  const { socket, presence } = await RelaySocket.connect({
+  const connecting = RelaySocket.connect({
     relayUrl: link.relayUrl,
     roomId: link.roomId,
     signer: ctx.signer,
@@ -83,6 +83,16 @@ export async function runPairing(linkText: string, ctx: PairContext, options: Pa
       if (!p.hostOnline) fail(new AirlockClientError("HOST_OFFLINE", "the host disconnected from the relay during pairing; ask for a new link"));
     },
     onClose: (closed) => fail(closed.dead ? new AirlockClientError("CONNECTION_LOST", "the relay stopped answering") : closeMeaning(closed.code, closed.reason, true).error),
+  });
+  // Cancelling must not wait for the relay connection to succeed or time out;
+  // a socket that opens after all is closed at once.
+  const { socket, presence } = await new Promise<Awaited<typeof connecting>>((resolve, reject) => {
+    const stop = () => {
+      reject(aborted());
+      connecting.then((c) => c.socket.close(1000, "cancelled"), () => undefined);
+    };
+    signal?.addEventListener("abort", stop, { once: true });
+    connecting.then(resolve, reject).finally(() => signal?.removeEventListener("abort", stop));
   });
 
   try {
