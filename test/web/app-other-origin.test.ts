@@ -304,7 +304,9 @@ describe("web app served from another origin", () => {
       const fragment = new URL(link).hash;
       // Pinned to another relay: the page may not open a socket to this one.
       await p.goto(`${wrongApp.url}/${fragment}`);
-      await p.locator(".error[role='alert']").waitFor();
+      const alert = p.locator(".error[role='alert']");
+      await expect.poll(() => alert.textContent(), { timeout: 10_000 }).toContain(`does not allow connecting to ${relay.url.replace(/^http/, "ws")}`);
+      await screenshot(p, "app-pair-relay-not-allowed");
       const violations = await cspViolations(p);
       expect(violations.length).toBeGreaterThan(0);
       for (const v of violations) expect(v).toMatch(new RegExp(`^connect-src ${relay.url.replace(/^http/, "ws")}`));

@@ -22,6 +22,14 @@ export function defaultDeviceName(): string {
   return os ? `${browser} on ${os}` : browser;
 }
 
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return "that relay";
+  }
+}
+
 export function pairView(ctx: AppContext, initialLink?: string): View {
   const body = h("div", { class: "stack" });
   const status = h("div", { role: "status", "aria-live": "polite", class: "stack" });
@@ -39,6 +47,16 @@ export function pairView(ctx: AppContext, initialLink?: string): View {
     localStorage.setItem("airlock.deviceName", name);
     replace(body);
     replace(status, h("p", null, "Connecting to the host…"));
+    // A build pinned to certain relays (scripts/build-web.ts --relay) may not
+    // reach the one this link names: say so at once instead of retrying.
+    let blocked: string | undefined;
+    const current = abort;
+    const onViolation = (e: SecurityPolicyViolationEvent) => {
+      if (e.effectiveDirective !== "connect-src" || current.signal.aborted) return;
+      blocked = e.blockedURI;
+      current.abort();
+    };
+    document.addEventListener("securitypolicyviolation", onViolation);
     try {
       const { host, sas } = await ctx.client.pair(link, {
         signal: abort.signal,
@@ -57,8 +75,13 @@ export function pairView(ctx: AppContext, initialLink?: string): View {
       ctx.navigate({ view: "host", host: host.id }, { replace: true });
     } catch (e) {
       const code = (e as { code?: string }).code ?? "";
-      replace(status, h("p", { class: "error", role: "alert" }, HINTS[code] ?? `Pairing failed: ${errorText(e)}`));
+      const text = blocked
+        ? `This copy of the app is set up for other relays: its security policy does not allow connecting to ${originOf(blocked)}. Open the link in an app that allows that relay (such as the one the relay serves).`
+        : HINTS[code] ?? `Pairing failed: ${errorText(e)}`;
+      replace(status, h("p", { class: "error", role: "alert" }, text));
       showForm();
+    } finally {
+      document.removeEventListener("securitypolicyviolation", onViolation);
     }
   };
 
