@@ -11,7 +11,7 @@ import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startRelay, type RelayServer } from "../relay/harness.ts";
-import { launchBrowser, screenshot, type Browser } from "./browser.ts";
+import { launchBrowser, screenshot, SCREENSHOTS, type Browser } from "./browser.ts";
 import { airlock, airlockJson, type Cli } from "./host.ts";
 import { buildAppInto, serveStatic, type StaticServer } from "./static.ts";
 import { pinnedIndexHtml } from "../../scripts/build-web.ts";
@@ -166,6 +166,8 @@ describe("web app served from another origin", () => {
       await pair.stop();
     }
     await page.locator("form[aria-label='New thread']").waitFor();
+    // The pairing is confirmed on the host's screen (only there: see the next test).
+    expect(await page.locator(".toast.show").textContent()).toMatch(/^Paired with .+ \(code \d{3} \d{3}\)$/);
     await page.locator(".banner").waitFor({ state: "hidden" });
     expect(new URL(page.url()).origin).toBe(app.url);
     // The page reached the relay (another origin) over WebSockets only.
@@ -177,6 +179,8 @@ describe("web app served from another origin", () => {
 
   it("starts a thread and approves a request from that origin", async () => {
     await startThread("hello from another origin");
+    // A toast from the previous screen does not cover this one.
+    expect(await page.locator(".toast").getAttribute("class")).toBe("toast");
     await approveOnce("ls -la");
     await approveOnce("notes/001-hello-from-another-origin.md");
     await approveOnce("grep -c");
@@ -200,8 +204,7 @@ describe("web app served from another origin", () => {
     expect(await push.getByRole("note").textContent()).toContain("airlock approvals");
     expect(await push.locator("button").count()).toBe(0);
     expect(await push.getByRole("group", { name: "Decision" }).count()).toBe(0);
-    await push.scrollIntoViewIfNeeded();
-    await screenshot(page, "app-host-only-waiting");
+    await push.screenshot({ path: `${SCREENSHOTS}app-host-only-waiting.png` });
 
     // At the host: find it among the waiting requests and deny it there.
     const { approvals } = (await airlockJson(["--home", home, "--json", "approvals"])) as {
@@ -216,8 +219,7 @@ describe("web app served from another origin", () => {
     expect(await push.locator("button").count()).toBe(0);
     await page.locator("airlock-thread .notice", { hasText: "Skipped `git push origin main`: denied by host." }).waitFor();
     await page.locator("airlock-thread .turn.completed").waitFor();
-    await push.scrollIntoViewIfNeeded();
-    await screenshot(page, "app-host-only-denied");
+    await push.screenshot({ path: `${SCREENSHOTS}app-host-only-denied.png` });
   });
 
   it("trust persists: after a reload and in a fresh page the host connects from IndexedDB, with threads and history", async () => {

@@ -74,6 +74,10 @@ export async function startApp(root: HTMLElement, pairingLink: string | undefine
 
   function show(next: Route, pairLink?: string): void {
     view?.dispose();
+    // A toast belongs to the screen it was shown on: don't let it cover the next one.
+    clearTimeout(toastTimer);
+    toastEl.classList.remove("show");
+    toastEl.textContent = "";
     route = next;
     if (next.view === "host" || next.view === "thread") {
       const id = next.host;

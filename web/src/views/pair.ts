@@ -71,8 +71,8 @@ export function pairView(ctx: AppContext, initialLink?: string): View {
           );
         },
       });
-      ctx.toast(`Paired with ${host.name} (code ${sas})`);
       ctx.navigate({ view: "host", host: host.id }, { replace: true });
+      ctx.toast(`Paired with ${host.name} (code ${sas})`);
     } catch (e) {
       const code = (e as { code?: string }).code ?? "";
       const text = blocked
