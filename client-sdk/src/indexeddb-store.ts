@@ -11,6 +11,15 @@ function request<T>(req: IDBRequest<T>): Promise<T> {
   });
 }
 
+/** Resolves when a write transaction has committed (a quota error at commit rejects, not succeeds). */
+function committed(tx: IDBTransaction): Promise<void> {
+  return new Promise((resolve, reject) => {
+    tx.oncomplete = () => resolve();
+    tx.onerror = () => reject(tx.error ?? new Error("IndexedDB write failed"));
+    tx.onabort = () => reject(tx.error ?? new Error("IndexedDB write was aborted"));
+  });
+}
+
 export class IndexedDbStore implements Store {
   readonly canStoreCryptoKeys = true;
   readonly #name: string;
@@ -58,10 +67,16 @@ export class IndexedDbStore implements Store {
   }
 
   async set(key: string, value: unknown): Promise<void> {
-    await request((await this.#tx("readwrite")).put(value, key));
+    const store = await this.#tx("readwrite");
+    const done = committed(store.transaction);
+    store.put(value, key); // throws synchronously for values that cannot be cloned
+    await done;
   }
 
   async delete(key: string): Promise<void> {
-    await request((await this.#tx("readwrite")).delete(key));
+    const store = await this.#tx("readwrite");
+    const done = committed(store.transaction);
+    store.delete(key);
+    await done;
   }
 }

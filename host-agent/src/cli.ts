@@ -185,7 +185,8 @@ async function cmdUp(ctx: Context, args: string[]): Promise<number> {
   if (!(AGENT_NAMES as readonly string[]).includes(values.agent)) throw new CliError(`unknown agent "${values.agent}" (available: ${AGENT_NAMES.join(", ")})`, Exit.USAGE);
   const config = readConfig(ctx.paths);
   const relayUrl = checkUrl(values.relay ?? config.relayUrl ?? DEFAULT_RELAY, "--relay");
-  const appUrl = values["app-url"] ? checkUrl(values["app-url"], "--app-url") : config.appUrl;
+  // The app URL keeps a trailing slash: an app served under a path (https://x/airlock/) resolves its files against it.
+  const appUrl = values["app-url"] ? (checkUrl(values["app-url"], "--app-url"), values["app-url"]) : config.appUrl;
   if (values.relay && values.relay !== config.relayUrl) writeConfig(ctx.paths, { ...config, relayUrl });
   const userPolicyFile = join(ctx.paths.home, "policy.json");
   // A broken user policy stops start-up: running with a looser one would be worse.
