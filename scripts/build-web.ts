@@ -8,7 +8,7 @@
 // writes a complete static site to dist/; each --relay pins the page's CSP
 // connect-src to that relay instead of any wss: origin.
 import { createHash } from "node:crypto";
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import * as esbuild from "esbuild";
@@ -65,7 +65,7 @@ export async function buildWeb(options: { minify?: boolean; outdir?: string; rel
     for (const f of SHELL_FILES) copyFileSync(`${WEB_PUBLIC}${f}`, `${outdir}${f}`);
     if (options.relays?.length) writeFileSync(`${outdir}index.html`, pinnedIndexHtml(readFileSync(`${WEB_PUBLIC}index.html`, "utf8"), options.relays));
   }
-  await esbuild.build({
+  const built = await esbuild.build({
     ...common,
     // main.ts imports app.css, so esbuild writes app.js and app.css.
     entryPoints: { app: `${root}web/src/main.ts` },
@@ -73,13 +73,23 @@ export async function buildWeb(options: { minify?: boolean; outdir?: string; rel
     entryNames: "[name]",
     minify: options.minify ?? true,
     sourcemap: "linked",
+    write: false,
   });
+  // Each file is replaced whole (write, then rename), so a server reading web/public
+  // while another build runs (the browser test files build in parallel) never sees half a file.
+  for (const f of built.outputFiles) writeAtomic(f.path, f.contents);
   // For pages served from another origin that pin this build (docs/web-app.md).
   const integrity = Object.fromEntries(
     ["app.js", "app.css"].map((f) => [f, `sha384-${createHash("sha384").update(readFileSync(`${outdir}${f}`)).digest("base64")}`]),
   );
-  writeFileSync(`${outdir}integrity.json`, `${JSON.stringify(integrity, null, 2)}\n`);
+  writeAtomic(`${outdir}integrity.json`, `${JSON.stringify(integrity, null, 2)}\n`);
   return integrity;
+}
+
+function writeAtomic(path: string, data: string | Uint8Array): void {
+  const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  writeFileSync(tmp, data);
+  renameSync(tmp, path);
 }
 
 /** The UI components alone as one classic script, for component test pages. */

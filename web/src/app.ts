@@ -3,7 +3,7 @@
 // starts waiting for the user.
 import { AirlockClient, IndexedDbStore, type HostConnection, type ThreadSummary } from "@airlock/client-sdk";
 import { errorText, type AppContext, type View } from "./context.ts";
-import { Notifier } from "./notify.ts";
+import { Notifier, openRequests } from "./notify.ts";
 import { parseRoute, routeUrl, type Route } from "./router.ts";
 import { h, replace } from "./ui.ts";
 import { hostsView } from "./views/hosts.ts";
@@ -29,6 +29,12 @@ export async function startApp(root: HTMLElement, pairingLink: string | undefine
   let route: Route = parseRoute(location.search);
   let view: View | undefined;
   let toastTimer: ReturnType<typeof setTimeout> | undefined;
+  let viewTitle = "Airlock";
+  /** The tab's title: requests waiting for you anywhere, then the view. */
+  const renderDocumentTitle = () => {
+    const total = [...pending.values()].reduce((a, b) => a + b, 0);
+    document.title = `${total ? `(${total}) ` : ""}${viewTitle === "Airlock" ? "Airlock" : `${viewTitle} · Airlock`}`;
+  };
   const pending = new Map<string, number>(); // "host/thread" → pending count seen
 
   const ctx: AppContext = {
@@ -42,6 +48,11 @@ export async function startApp(root: HTMLElement, pairingLink: string | undefine
     connection(hostId) {
       return watch(client.connect(hostId));
     },
+    retitle(text) {
+      viewTitle = text;
+      title.textContent = text;
+      renderDocumentTitle();
+    },
     toast(text) {
       toastEl.textContent = text;
       toastEl.classList.add("show");
@@ -51,6 +62,9 @@ export async function startApp(root: HTMLElement, pairingLink: string | undefine
   };
 
   const watched = new WeakSet<HostConnection>();
+  /** Requests already notified ("host/requestId"): one notification per approval or question. */
+  const notified = new Set<string>();
+  const lookingAt = (threadId: string) => document.visibilityState === "visible" && route.view === "thread" && route.thread === threadId;
   function watch(conn: HostConnection): HostConnection {
     if (watched.has(conn)) return conn;
     watched.add(conn);
@@ -59,17 +73,23 @@ export async function startApp(root: HTMLElement, pairingLink: string | undefine
         const key = `${conn.hostId}/${t.id}`;
         const before = pending.get(key);
         pending.set(key, t.pending);
-        const looking = document.visibilityState === "visible" && route.view === "thread" && route.thread === t.id;
-        if (before !== undefined && t.pending > before && !looking) {
-          const hostName = client.hosts().find((x) => x.id === conn.hostId)?.name ?? "A host";
-          ctx.notifier.notify(conn.hostId, t.id, "Airlock: the agent needs you", `${hostName} · ${t.title}`);
-        }
+        if (before !== undefined && t.pending > before && !lookingAt(t.id) && ctx.notifier.enabled) void notifyWaiting(conn, t);
       }
-      const total = [...pending.values()].reduce((a, b) => a + b, 0);
-      document.title = total ? `(${total}) Airlock` : "Airlock";
+      renderDocumentTitle();
     };
     conn.on("threads", check);
     return conn;
+  }
+
+  /** Notifies each request of this thread that is still open and not notified yet (the text names only its kind and the host). */
+  async function notifyWaiting(conn: HostConnection, t: ThreadSummary): Promise<void> {
+    const open = await openRequests(conn, t);
+    if (lookingAt(t.id)) return; // opened meanwhile
+    const fresh = open.filter((r) => !notified.has(`${conn.hostId}/${r.id}`));
+    fresh.forEach((r) => notified.add(`${conn.hostId}/${r.id}`));
+    const hostName = client.hosts().find((x) => x.id === conn.hostId)?.name ?? "your host";
+    if (open.length === 0) ctx.notifier.notify(conn.hostId, t.id, undefined, hostName); // could not tell which: say something waits
+    for (const r of fresh) ctx.notifier.notify(conn.hostId, t.id, r.kind, hostName);
   }
 
   function show(next: Route, pairLink?: string): void {
@@ -88,8 +108,7 @@ export async function startApp(root: HTMLElement, pairingLink: string | undefine
       : next.view === "host" ? hostView(ctx, next.host)
       : next.view === "thread" ? threadView(ctx, next.host, next.thread)
       : hostsView(ctx);
-    title.textContent = view.title;
-    document.title = `${view.title} · Airlock`;
+    ctx.retitle(view.title);
     const target = view.back;
     back.hidden = !target;
     back.onclick = target ? () => ctx.navigate(target) : null;

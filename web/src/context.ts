@@ -18,6 +18,8 @@ export interface AppContext {
   navigate(route: Route, options?: { replace?: boolean }): void;
   /** The connection to a host, opened on first use and kept while the app runs. */
   connection(hostId: string): HostConnection;
+  /** Changes the current view's title (header and document title). */
+  retitle(text: string): void;
   /** A short message at the bottom of the screen. */
   toast(text: string): void;
 }

@@ -2,7 +2,7 @@
 // effort from the host's info), and the thread list.
 import type { HostInfo, ThreadSummary } from "@airlock/client-sdk";
 import { ago, errorText, type AppContext, type View } from "../context.ts";
-import { button, field, h, replace, select } from "../ui.ts";
+import { field, h, replace, select } from "../ui.ts";
 import { connectionBanner } from "./banner.ts";
 
 const STATUS_LABEL: Record<ThreadSummary["status"], string> = { idle: "Idle", running: "Running", waiting: "Needs you", failed: "Failed", archived: "Archived" };
@@ -91,14 +91,25 @@ export function hostView(ctx: AppContext, hostId: string): View {
   };
   renderThreads(conn.threads);
 
-  const notify =
-    ctx.notifier.supported && ctx.notifier.permission === "default"
-      ? button("Notify me about approvals", async (e) => {
-          const result = await ctx.notifier.request();
-          (e.target as HTMLElement).remove();
-          ctx.toast(result === "granted" ? "Notifications on while this page is open." : "Notifications stay off.");
-        }, { class: "small" })
-      : null;
+  // Notifications: opt-in here (asks for the browser's permission on this tap if needed), and off again.
+  // A toggle button: its name stays, aria-pressed (and the check mark) says whether they are on.
+  const notify = ctx.notifier.supported ? h("button", { type: "button", class: "small notify" }, "Notify me about approvals") : null;
+  const renderNotify = () => notify?.setAttribute("aria-pressed", String(ctx.notifier.enabled));
+  notify?.addEventListener("click", async () => {
+    if (ctx.notifier.enabled) {
+      ctx.notifier.disable();
+      ctx.toast("Notifications off.");
+    } else {
+      const result = await ctx.notifier.enable();
+      ctx.toast(
+        result === "granted" ? "Notifications on while this page is open."
+        : result === "denied" ? "Notifications are blocked for this site in the browser's settings."
+        : "Notifications stay off.",
+      );
+    }
+    renderNotify();
+  });
+  renderNotify();
 
   // What runs there: the agent and platform, as the host describes itself.
   const about = h("p", { class: "hint" });

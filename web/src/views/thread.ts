@@ -96,7 +96,7 @@ export function threadView(ctx: AppContext, hostId: string, threadId: string): V
     conn.on("threads", () => {
       renderComposer();
       if (!settings.open) renderSettings();
-      document.title = `${title()} · Airlock`;
+      ctx.retitle(title());
     }),
     conn.on("hostInfo", renderSettings),
   ];
