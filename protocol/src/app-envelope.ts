@@ -1,11 +1,11 @@
 // The application-message envelope carried inside channel payloads: UTF-8
-// JSON, strictly validated with zod/mini (small enough for the client SDK).
+// JSON, strictly validated with schema.ts (small enough for the client SDK).
 // The message bodies of the application protocol are registered per type with
 // defineAppProtocol(); this module owns only the envelope and its bounds.
 //
 //   { "v": 1, "type": "thread.start", "id": "c7", "re"?: "…", "thread"?: "…",
 //     "seq"?: 12, "ack"?: [{ "thread": "…", "seq": 11 }], "body": … }
-import * as z from "zod/mini";
+import * as s from "./schema.ts";
 import { strictTextDecoder, textEncoder } from "./bytes.ts";
 import { MAX_APP_MESSAGE_BYTES } from "./constants.ts";
 import { AirlockProtocolError, fail } from "./errors.ts";
@@ -15,29 +15,27 @@ export const APP_PROTOCOL_VERSION = 1;
 export const MAX_JSON_DEPTH = 32;
 export const MAX_ACKS_PER_MESSAGE = 64;
 
-const messageId = z.string().check(z.regex(/^[A-Za-z0-9_-]{1,64}$/));
-const threadId = z.string().check(z.regex(/^[A-Za-z0-9_.:-]{1,128}$/));
-const sequence = z.int().check(z.gte(0), z.lte(Number.MAX_SAFE_INTEGER));
+const messageId = s.string({ regex: /^[A-Za-z0-9_-]{1,64}$/ });
+const threadId = s.string({ regex: /^[A-Za-z0-9_.:-]{1,128}$/ });
+const sequence = s.int(0, Number.MAX_SAFE_INTEGER);
 
-export const appEnvelopeSchema = z.strictObject({
-  v: z.literal(APP_PROTOCOL_VERSION),
+export const appEnvelopeSchema = s.strictObject({
+  v: s.literal(APP_PROTOCOL_VERSION),
   /** Dotted lower-case name, e.g. "thread.start". */
-  type: z.string().check(z.regex(/^[a-z][a-z0-9]*(\.[a-z][a-z0-9_]*){0,3}$/), z.maxLength(64)),
+  type: s.string({ max: 64, regex: /^[a-z][a-z0-9]*(\.[a-z][a-z0-9_]*){0,3}$/ }),
   /** Unique per sender; for commands it is also the idempotency key. */
   id: messageId,
   /** The id of the message this one answers (results and errors). */
-  re: z.optional(messageId),
+  re: s.optional(messageId),
   /** Event stream (thread) this message belongs to, with its sequence number. */
-  thread: z.optional(threadId),
-  seq: z.optional(sequence),
+  thread: s.optional(threadId),
+  seq: s.optional(sequence),
   /** Cumulative acknowledgements: every event up to `seq` in `thread` was received. */
-  ack: z.optional(
-    z.array(z.strictObject({ thread: threadId, seq: sequence })).check(z.maxLength(MAX_ACKS_PER_MESSAGE)),
-  ),
-  body: z.unknown(),
+  ack: s.optional(s.array(s.strictObject({ thread: threadId, seq: sequence }), { max: MAX_ACKS_PER_MESSAGE })),
+  body: s.unknown(),
 });
 
-export type AppEnvelope = z.infer<typeof appEnvelopeSchema>;
+export type AppEnvelope = s.Infer<typeof appEnvelopeSchema>;
 
 /** Rejects nesting deeper than MAX_JSON_DEPTH without parsing (strings are skipped). */
 function checkJsonDepth(text: string): void {
@@ -71,14 +69,14 @@ export function decodeAppEnvelope(bytes: Uint8Array, maxBytes: number = MAX_APP_
   } catch {
     fail("APP_MESSAGE_INVALID", "not JSON");
   }
-  const parsed = z.safeParse(appEnvelopeSchema, json);
+  const parsed = appEnvelopeSchema.safeParse(json);
   if (!parsed.success) fail("APP_MESSAGE_INVALID", summarizeIssues(parsed.error));
   return parsed.data;
 }
 
 /** Validates and serialises an envelope; throws rather than send something the peer would reject. */
 export function encodeAppEnvelope(envelope: AppEnvelope, maxBytes: number = MAX_APP_MESSAGE_BYTES): Uint8Array {
-  const parsed = z.safeParse(appEnvelopeSchema, envelope);
+  const parsed = appEnvelopeSchema.safeParse(envelope);
   if (!parsed.success) fail("APP_MESSAGE_INVALID", summarizeIssues(parsed.error));
   // JSON.stringify drops an undefined body, which decodeAppEnvelope requires.
   if (parsed.data.body === undefined) fail("APP_MESSAGE_INVALID", "body: required");
@@ -94,7 +92,7 @@ export function encodeAppEnvelope(envelope: AppEnvelope, maxBytes: number = MAX_
   return bytes;
 }
 
-function summarizeIssues(error: z.core.$ZodError): string {
+function summarizeIssues(error: s.SchemaError): string {
   return error.issues
     .slice(0, 3)
     .map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`)
@@ -103,29 +101,29 @@ function summarizeIssues(error: z.core.$ZodError): string {
 
 // ---------------------------------------------------- typed protocol registry
 
-type BodySchemas = Record<string, z.ZodMiniType>;
+type BodySchemas = Record<string, s.Schema<unknown>>;
 
 /** A decoded message whose body has been validated against its type's schema. */
 export type TypedMessage<S extends BodySchemas> = {
-  [K in keyof S & string]: Omit<AppEnvelope, "type" | "body"> & { type: K; body: z.infer<S[K]> };
+  [K in keyof S & string]: Omit<AppEnvelope, "type" | "body"> & { type: K; body: s.Infer<S[K]> };
 }[keyof S & string];
 
 export interface AppProtocol<S extends BodySchemas> {
   readonly types: readonly (keyof S & string)[];
   /** Validates envelope and body; unknown types fail with APP_UNKNOWN_TYPE. */
   decode(bytes: Uint8Array): TypedMessage<S>;
-  encode<K extends keyof S & string>(message: Omit<AppEnvelope, "type" | "body" | "v"> & { type: K; body: z.infer<S[K]> }): Uint8Array;
+  encode<K extends keyof S & string>(message: Omit<AppEnvelope, "type" | "body" | "v"> & { type: K; body: s.Infer<S[K]> }): Uint8Array;
 }
 
 /** Every side understands `error`: a reply (re = failed message id) with a stable code. */
-export const errorBodySchema = z.strictObject({
-  code: z.string().check(z.regex(/^[A-Z][A-Z0-9_]{0,63}$/)),
-  message: z.string().check(z.maxLength(1024)),
+export const errorBodySchema = s.strictObject({
+  code: s.string({ regex: /^[A-Z][A-Z0-9_]{0,63}$/ }),
+  message: s.string({ max: 1024 }),
 });
 
 export function defineAppProtocol<S extends BodySchemas>(schemas: S, maxBytes: number = MAX_APP_MESSAGE_BYTES): AppProtocol<S & { error: typeof errorBodySchema }> {
   const all = { error: errorBodySchema, ...schemas } as S & { error: typeof errorBodySchema };
-  const lookup = (type: string): z.ZodMiniType | undefined =>
+  const lookup = (type: string): s.Schema<unknown> | undefined =>
     Object.prototype.hasOwnProperty.call(all, type) ? (all as BodySchemas)[type] : undefined;
   return {
     types: Object.keys(all) as (keyof S & string)[],
@@ -133,14 +131,14 @@ export function defineAppProtocol<S extends BodySchemas>(schemas: S, maxBytes: n
       const envelope = decodeAppEnvelope(bytes, maxBytes);
       const schema = lookup(envelope.type);
       if (!schema) throw new AirlockProtocolError("APP_UNKNOWN_TYPE", envelope.type);
-      const body = z.safeParse(schema, envelope.body);
+      const body = schema.safeParse(envelope.body);
       if (!body.success) fail("APP_MESSAGE_INVALID", `${envelope.type} body: ${summarizeIssues(body.error)}`);
       return { ...envelope, body: body.data } as never;
     },
     encode(message) {
       const schema = lookup(message.type);
       if (!schema) throw new AirlockProtocolError("APP_UNKNOWN_TYPE", message.type);
-      const body = z.safeParse(schema, message.body);
+      const body = schema.safeParse(message.body);
       if (!body.success) fail("APP_MESSAGE_INVALID", `${message.type} body: ${summarizeIssues(body.error)}`);
       return encodeAppEnvelope({ ...message, v: APP_PROTOCOL_VERSION, body: body.data } as AppEnvelope, maxBytes);
     },

@@ -5,7 +5,7 @@
 //
 // This module carries no crypto implementation: it builds the byte strings
 // that hosts and devices sign (signatures.ts purposes) and the relay verifies.
-import * as z from "zod/mini";
+import * as s from "./schema.ts";
 import { concatBytes, fromBase64Url, strictTextDecoder, textEncoder, u16be, u64be } from "./bytes.ts";
 import { PUBLIC_KEY_LENGTH, ROOM_ID_LENGTH } from "./constants.ts";
 import { AirlockProtocolError, fail } from "./errors.ts";
@@ -55,94 +55,92 @@ export type RelayCloseCode = (typeof RelayClose)[keyof typeof RelayClose];
 
 // ------------------------------------------------------------------ schemas
 
-const b64u = (bytes: number) =>
-  z.string().check(
-    z.refine((s) => fromBase64Url(s)?.length === bytes, { message: `must be ${bytes} bytes of base64url` }),
-  );
+const b64u = /* @__NO_SIDE_EFFECTS__ */ (bytes: number) =>
+  s.string({ refine: (v) => fromBase64Url(v)?.length === bytes, message: `must be ${bytes} bytes of base64url` });
 const key = b64u(PUBLIC_KEY_LENGTH);
-const slot = z.int().check(z.gte(1), z.lte(0xffff));
-const millis = z.int().check(z.gte(0), z.lte(Number.MAX_SAFE_INTEGER));
+const slot = s.int(1, 0xffff);
+const millis = s.int(0, Number.MAX_SAFE_INTEGER);
 
-export const relayLimitsSchema = z.strictObject({
-  maxFrameBytes: z.int(),
-  maxDevices: z.int(),
-  maxPendingTickets: z.int(),
-  authTimeoutMs: z.int(),
-  idleTimeoutMs: z.int(),
-  rateLimit: z.strictObject({ framesPerSecond: z.number(), burst: z.int() }),
+export const relayLimitsSchema = s.strictObject({
+  maxFrameBytes: s.int(),
+  maxDevices: s.int(),
+  maxPendingTickets: s.int(),
+  authTimeoutMs: s.int(),
+  idleTimeoutMs: s.int(),
+  rateLimit: s.strictObject({ framesPerSecond: s.number(), burst: s.int() }),
 });
-export type RelayLimits = z.infer<typeof relayLimitsSchema>;
+export type RelayLimits = s.Infer<typeof relayLimitsSchema>;
 
-const deviceEntry = z.strictObject({ slot, key, via: z.enum(["ticket", "allowlist"]) });
-export type ConnectedDevice = z.infer<typeof deviceEntry>;
+const deviceEntry = s.strictObject({ slot, key, via: s.enum(["ticket", "allowlist"]) });
+export type ConnectedDevice = s.Infer<typeof deviceEntry>;
 
 export const relayToClient = {
-  [RelayFrame.CHALLENGE]: z.strictObject({
-    v: z.literal(1),
-    role: z.enum(["host", "device"]),
-    room: z.string(),
+  [RelayFrame.CHALLENGE]: s.strictObject({
+    v: s.literal(1),
+    role: s.enum(["host", "device"]),
+    room: s.string(),
     challenge: b64u(CHALLENGE_LENGTH),
     /** Relay clock (unix ms), for clients that want to estimate skew. */
     time: millis,
     limits: relayLimitsSchema,
   }),
-  [RelayFrame.WELCOME]: z.union([
-    z.strictObject({ role: z.literal("host"), devices: z.array(deviceEntry), allowlistVersion: z.int() }),
-    z.strictObject({
-      role: z.literal("device"),
+  [RelayFrame.WELCOME]: s.union([
+    s.strictObject({ role: s.literal("host"), devices: s.array(deviceEntry), allowlistVersion: s.int() }),
+    s.strictObject({
+      role: s.literal("device"),
       slot,
-      host: z.strictObject({ online: z.boolean(), lastSeen: z.optional(millis) }),
+      host: s.strictObject({ online: s.boolean(), lastSeen: s.optional(millis) }),
     }),
   ]),
-  [RelayFrame.PRESENCE]: z.union([
-    z.strictObject({ host: z.enum(["online", "offline"]), lastSeen: z.optional(millis) }),
-    z.strictObject({ device: z.literal("joined"), slot, key, via: z.enum(["ticket", "allowlist"]) }),
-    z.strictObject({ device: z.literal("left"), slot }),
+  [RelayFrame.PRESENCE]: s.union([
+    s.strictObject({ host: s.enum(["online", "offline"]), lastSeen: s.optional(millis) }),
+    s.strictObject({ device: s.literal("joined"), slot, key, via: s.enum(["ticket", "allowlist"]) }),
+    s.strictObject({ device: s.literal("left"), slot }),
   ]),
-  [RelayFrame.NOTICE]: z.strictObject({ code: z.string().check(z.maxLength(64)), message: z.string().check(z.maxLength(256)) }),
-  [RelayFrame.RESULT]: z.strictObject({
-    id: z.string().check(z.regex(/^[A-Za-z0-9_-]{1,64}$/)),
-    ok: z.boolean(),
-    error: z.optional(z.string().check(z.maxLength(256))),
+  [RelayFrame.NOTICE]: s.strictObject({ code: s.string({ max: 64 }), message: s.string({ max: 256 }) }),
+  [RelayFrame.RESULT]: s.strictObject({
+    id: s.string({ regex: /^[A-Za-z0-9_-]{1,64}$/ }),
+    ok: s.boolean(),
+    error: s.optional(s.string({ max: 256 })),
   }),
 } as const;
 
 export const clientToRelay = {
-  [RelayFrame.AUTH]: z.strictObject({
+  [RelayFrame.AUTH]: s.strictObject({
     /** The signer's Ed25519 public key (host key or device key). */
     key,
     /** Signature over relayAuthMessage() with the role's purpose. */
     sig: b64u(64),
     /** Devices pairing for the first time: the link's relay ticket (identity.ts). */
-    ticket: z.optional(b64u(32)),
+    ticket: s.optional(b64u(32)),
   }),
-  [RelayFrame.COMMAND]: z.union([
-    z.strictObject({
-      id: z.string().check(z.regex(/^[A-Za-z0-9_-]{1,64}$/)),
-      op: z.literal("ticket.add"),
+  [RelayFrame.COMMAND]: s.union([
+    s.strictObject({
+      id: s.string({ regex: /^[A-Za-z0-9_-]{1,64}$/ }),
+      op: s.literal("ticket.add"),
       /** SHA-256 of the relay ticket. */
       hash: b64u(32),
       expiresAt: millis,
     }),
-    z.strictObject({
-      id: z.string().check(z.regex(/^[A-Za-z0-9_-]{1,64}$/)),
-      op: z.literal("allowlist.set"),
-      version: z.int().check(z.gte(1), z.lte(Number.MAX_SAFE_INTEGER)),
-      keys: z.array(key).check(z.maxLength(MAX_ALLOWLIST_KEYS)),
+    s.strictObject({
+      id: s.string({ regex: /^[A-Za-z0-9_-]{1,64}$/ }),
+      op: s.literal("allowlist.set"),
+      version: s.int(1, Number.MAX_SAFE_INTEGER),
+      keys: s.array(key, { max: MAX_ALLOWLIST_KEYS }),
       sig: b64u(64),
     }),
-    z.strictObject({
-      id: z.string().check(z.regex(/^[A-Za-z0-9_-]{1,64}$/)),
-      op: z.literal("device.kick"),
+    s.strictObject({
+      id: s.string({ regex: /^[A-Za-z0-9_-]{1,64}$/ }),
+      op: s.literal("device.kick"),
       /** Close every connection of this device key (revocation), or one slot. */
-      key: z.optional(key),
-      slot: z.optional(slot),
+      key: s.optional(key),
+      slot: s.optional(slot),
     }),
   ]),
 } as const;
 
-export type RelayMessage<T extends keyof typeof relayToClient> = z.infer<(typeof relayToClient)[T]>;
-export type ClientMessage<T extends keyof typeof clientToRelay> = z.infer<(typeof clientToRelay)[T]>;
+export type RelayMessage<T extends keyof typeof relayToClient> = s.Infer<(typeof relayToClient)[T]>;
+export type ClientMessage<T extends keyof typeof clientToRelay> = s.Infer<(typeof clientToRelay)[T]>;
 export type HostCommand = ClientMessage<typeof RelayFrame.COMMAND>;
 
 // ------------------------------------------------------------------ codecs
@@ -152,7 +150,7 @@ export function encodeControl(type: RelayFrameType, body: unknown): Uint8Array {
   return encodeFrame({ type, slot: 0, epoch: 0, counter: 0n }, textEncoder.encode(JSON.stringify(body)));
 }
 
-function parseBody<S extends z.ZodMiniType>(schema: S, body: Uint8Array): z.infer<S> {
+function parseBody<T>(schema: s.Schema<T>, body: Uint8Array): T {
   if (body.length > MAX_CONTROL_BODY) fail("FRAME_TOO_LARGE", "control body");
   let json: unknown;
   try {
@@ -160,7 +158,7 @@ function parseBody<S extends z.ZodMiniType>(schema: S, body: Uint8Array): z.infe
   } catch {
     fail("FRAME_MALFORMED", "control body is not UTF-8 JSON");
   }
-  const parsed = z.safeParse(schema, json);
+  const parsed = schema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     fail("FRAME_MALFORMED", `control body: ${issue ? `${issue.path.join(".") || "(root)"} ${issue.message}` : "invalid"}`);
@@ -171,14 +169,14 @@ function parseBody<S extends z.ZodMiniType>(schema: S, body: Uint8Array): z.infe
 /** Decodes a relay → client control frame (clients call this for types 0x20–0x2f). */
 export function decodeRelayMessage(frame: Uint8Array): { [T in keyof typeof relayToClient]: { type: T; body: RelayMessage<T> } }[keyof typeof relayToClient] {
   const header = decodeHeader(frame);
-  const schema = (relayToClient as Record<number, z.ZodMiniType>)[header.type];
+  const schema = (relayToClient as Record<number, s.Schema<unknown>>)[header.type];
   if (!schema) throw new AirlockProtocolError("FRAME_MALFORMED", `not a relay message type: ${header.type}`);
   return { type: header.type, body: parseBody(schema, frameBody(frame)) } as never;
 }
 
 /** Decodes a client → relay control body (the relay calls this after decoding the header). */
 export function decodeClientMessage<T extends keyof typeof clientToRelay>(type: T, body: Uint8Array): ClientMessage<T> {
-  return parseBody(clientToRelay[type], body) as ClientMessage<T>;
+  return parseBody(clientToRelay[type] as s.Schema<ClientMessage<T>>, body);
 }
 
 export function isRelayControlType(type: number): boolean {

@@ -2,7 +2,6 @@
 // typed protocol registry.
 import { describe, expect, it } from "vitest";
 import { codeOf } from "../support/errors.ts";
-import * as z from "zod/mini";
 import {
   MAX_ACKS_PER_MESSAGE,
   MAX_APP_MESSAGE_BYTES,
@@ -13,6 +12,7 @@ import {
   textEncoder,
   type AppEnvelope,
 } from "../../protocol/src/index.ts";
+import * as s from "../../protocol/src/schema.ts";
 
 function messageOf(fn: () => unknown): string {
   try {
@@ -252,9 +252,9 @@ describe("UTF-8", () => {
 
 describe("defineAppProtocol", () => {
   const proto = defineAppProtocol({
-    "thread.start": z.strictObject({ prompt: z.string().check(z.minLength(1)) }),
-    "thread.stop": z.strictObject({ thread: z.string() }),
-    ping: z.null(),
+    "thread.start": s.strictObject({ prompt: s.string({ min: 1 }) }),
+    "thread.stop": s.strictObject({ thread: s.string() }),
+    ping: s.literal(null),
   });
 
   it("lists its types, including the built-in error", () => {
@@ -317,13 +317,13 @@ describe("defineAppProtocol", () => {
   });
 
   it("a protocol may register 'constructor' as a real type", () => {
-    const p = defineAppProtocol({ constructor: z.strictObject({ n: z.number() }) });
+    const p = defineAppProtocol({ constructor: s.strictObject({ n: s.number() }) });
     expect(p.decode(p.encode({ type: "constructor", id: "x", body: { n: 1 } })).body).toEqual({ n: 1 });
     expect(codeOf(() => p.decode(enc({ v: 1, type: "constructor", id: "x", body: { n: "1" } })))).toBe("APP_MESSAGE_INVALID");
   });
 
   it("honours its own size limit", () => {
-    const small = defineAppProtocol({ ping: z.null() }, 60);
+    const small = defineAppProtocol({ ping: s.literal(null) }, 60);
     const bytes = small.encode({ type: "ping", id: "p", body: null });
     expect(bytes.length).toBeLessThanOrEqual(60);
     expect(codeOf(() => small.encode({ type: "ping", id: "p".repeat(60), body: null }))).toBe("APP_MESSAGE_TOO_LARGE");

@@ -156,7 +156,7 @@ describe("host authentication", () => {
     const key = await nobleBackend.generateSigner();
     const room = roomIdFor(key.publicKey);
     const bodies: Array<[Uint8Array, string | RegExp]> = [
-      [encodeControl(RelayFrame.AUTH, "hello"), malformed("control body: (root) Invalid input")],
+      [encodeControl(RelayFrame.AUTH, "hello"), malformed("control body: (root) expected an object")],
       [encodeControl(RelayFrame.AUTH, { key: toBase64Url(key.publicKey) }), /^a frame is malformed \(control body: sig /],
       [encodeControl(RelayFrame.AUTH, { key: "AAAA", sig: toBase64Url(new Uint8Array(64)) }), malformed("control body: key must be 32 bytes of base64url")],
       [encodeControl(RelayFrame.AUTH, { key: toBase64Url(key.publicKey), sig: toBase64Url(new Uint8Array(64)), extra: 1 }), /^a frame is malformed \(control body: /],
