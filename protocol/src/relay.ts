@@ -105,7 +105,8 @@ export const relayToClient = {
   }),
 } as const;
 
-export const clientToRelay = {
+// Wrapped in a pure call so that bundles which never decode client messages (the SDK) drop these schemas.
+export const clientToRelay = /* @__PURE__ */ (() => ({
   [RelayFrame.AUTH]: s.strictObject({
     /** The signer's Ed25519 public key (host key or device key). */
     key,
@@ -137,7 +138,7 @@ export const clientToRelay = {
       slot: s.optional(slot),
     }),
   ]),
-} as const;
+}) as const)();
 
 export type RelayMessage<T extends keyof typeof relayToClient> = s.Infer<(typeof relayToClient)[T]>;
 export type ClientMessage<T extends keyof typeof clientToRelay> = s.Infer<(typeof clientToRelay)[T]>;
