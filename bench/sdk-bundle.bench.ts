@@ -4,6 +4,8 @@
 // reports the bytes. Target (issue): the core, crypto included, ≤ 40 kB
 // min+gzip. Measured two ways: what a platform with WebCrypto loads (entry and
 // its static chunks), and everything including the noble fallback chunk.
+// A third row bundles the React Native entry (client-sdk/src/native.ts, noble
+// wired in statically) as one file, the way Metro does.
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -14,6 +16,7 @@ import { now, result, summarize, type BenchContext, type SuiteReport, type Targe
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const ENTRY = path.join(ROOT, "client-sdk/src/index.ts");
+const NATIVE_ENTRY = path.join(ROOT, "client-sdk/src/native.ts");
 const TARGET_BYTES = 40 * 1000;
 
 interface Chunk {
@@ -52,22 +55,30 @@ export async function run(ctx: BenchContext): Promise<SuiteReport> {
   const suite = ctx.suite;
   const outdir = mkdtempSync(path.join(tmpdir(), "airlock-sdk-bundle-"));
   try {
+    const bundle = (entry: string, splitting: boolean, dir: string) =>
+      build({
+        entryPoints: [entry],
+        bundle: true,
+        minify: true,
+        format: "esm",
+        platform: "browser",
+        target: "es2022",
+        splitting,
+        outdir: path.join(outdir, dir),
+        metafile: true,
+        write: true,
+        logLevel: "silent",
+        absWorkingDir: ROOT,
+      });
     const started = now();
-    const built = await build({
-      entryPoints: [ENTRY],
-      bundle: true,
-      minify: true,
-      format: "esm",
-      platform: "browser",
-      target: "es2022",
-      splitting: true,
-      outdir,
-      metafile: true,
-      write: true,
-      logLevel: "silent",
-      absWorkingDir: ROOT,
-    });
+    const built = await bundle(ENTRY, true, "web");
     const buildMs = now() - started;
+    // React Native: Metro bundles everything into one file (no lazy chunk).
+    const native = await bundle(NATIVE_ENTRY, false, "native");
+    const nativeMeta = native.metafile!;
+    const nativeOut = Object.keys(nativeMeta.outputs).find((o) => o.endsWith(".js"))!;
+    const nativeMin = readFileSync(path.join(ROOT, nativeOut));
+    const nativeGz = gzipSync(nativeMin, { level: 9 }).length;
     const meta = built.metafile!;
     const entryOut = Object.keys(meta.outputs).find((o) => meta.outputs[o]!.entryPoint !== undefined)!;
     const eager = staticClosure(meta, entryOut);
@@ -81,10 +92,10 @@ export async function run(ctx: BenchContext): Promise<SuiteReport> {
     const eagerChunks = chunks.filter((c) => !c.lazy);
     const eagerGz = sum(eagerChunks, "gzipped");
     const totalGz = sum(chunks, "gzipped");
-    ctx.log(`entry+static ${eagerGz} B gz, all ${totalGz} B gz`);
+    ctx.log(`entry+static ${eagerGz} B gz, all ${totalGz} B gz, native ${nativeGz} B gz`);
 
     const results = [
-      result(suite, "bundle/esbuild", { eagerGzipBytes: eagerGz, totalGzipBytes: totalGz, eagerMinBytes: sum(eagerChunks, "minified"), totalMinBytes: sum(chunks, "minified") }, summarize([buildMs])),
+      result(suite, "bundle/esbuild", { eagerGzipBytes: eagerGz, totalGzipBytes: totalGz, eagerMinBytes: sum(eagerChunks, "minified"), totalMinBytes: sum(chunks, "minified"), nativeGzipBytes: nativeGz, nativeMinBytes: nativeMin.length }, summarize([buildMs])),
     ];
     const target = (name: string, measured: number, detail: string): TargetResult => ({
       suite,
@@ -102,10 +113,12 @@ export async function run(ctx: BenchContext): Promise<SuiteReport> {
       targets: [
         target("core with WebCrypto (what a browser loads)", eagerGz, `${eagerGz} B gzipped: ${eagerChunks.map((c) => `${c.file} ${c.gzipped} B`).join(", ")}`),
         target("core with the noble fallback too", totalGz, `${totalGz} B gzipped over ${chunks.length} chunks (noble loads only where WebCrypto lacks Ed25519/X25519)`),
+        target("core with noble (React Native entry)", nativeGz, `${nativeGz} B gzipped: client-sdk/src/native.ts bundled as one file (${nativeMin.length} B minified), no WebCrypto backend`),
       ],
       notes: [
         `Chunks (min / gzip -9): ${chunks.map((c) => `${c.file}${c.lazy ? " [lazy]" : ""} ${c.minified}/${c.gzipped} B`).join("; ")}`,
         `Minified bytes by package: ${byPackage(meta).map(([k, v]) => `${k} ${v}`).join(", ")}`,
+        `React Native entry, minified bytes by package: ${byPackage(nativeMeta).map(([k, v]) => `${k} ${v}`).join(", ")}`,
       ],
     };
   } finally {

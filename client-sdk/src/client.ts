@@ -1,12 +1,14 @@
-// The SDK's entry point: this device's identity, its trusted hosts, pairing,
-// and one HostConnection per host (several hosts at once).
+// The SDK's client: this device's identity, its trusted hosts, pairing, and
+// one HostConnection per host (several hosts at once). AirlockClientCore does
+// everything but choose the crypto; each entry point subclasses it as
+// AirlockClient with its own ClientCrypto (client-web.ts: WebCrypto with the
+// noble fallback; native.ts: noble only), so an entry bundles only its own.
 import { toBase64Url, type CryptoBackend, type Ed25519Signer } from "@airlock/protocol";
-import { selectBackend, type CryptoChoice } from "./crypto.ts";
 import { Emitter } from "./emitter.ts";
 import { AirlockClientError } from "./errors.ts";
 import { HostConnection, type ConnectionTiming } from "./host-connection.ts";
 import { cleanName, TrustedHosts, type TrustedHost } from "./hosts.ts";
-import { loadOrCreateIdentity } from "./identity.ts";
+import { loadOrCreateIdentity, type CryptoKeyIdentities } from "./identity.ts";
 import type { OutboxOptions } from "./outbox.ts";
 import { connectionStateKey } from "./persist.ts";
 import { runPairing, type PairOptions } from "./pairing.ts";
@@ -56,7 +58,33 @@ export function deviceNameFor(name: string | undefined): string {
   return out || DEFAULT_DEVICE_NAME;
 }
 
-export class AirlockClient {
+export type CryptoChoice = "webcrypto" | "noble" | "auto";
+
+/** How an entry point provides crypto: the backend for a CryptoChoice, and CryptoKey identities where it has WebCrypto. */
+export interface ClientCrypto {
+  backend(choice: CryptoChoice | undefined): Promise<CryptoBackend>;
+  keys?: CryptoKeyIdentities;
+}
+
+/** What a client is made of once its store is read (see openClient). */
+export interface ClientParts {
+  backend: CryptoBackend;
+  signer: Ed25519Signer;
+  hosts: TrustedHosts;
+  ws: WebSocketConstructor;
+}
+
+/** Resolves the WebSocket and the backend, then loads (or creates) the identity and the trusted hosts. */
+export async function openClient(options: AirlockClientOptions, crypto: ClientCrypto): Promise<ClientParts> {
+  const ws = resolveWebSocket(options.WebSocket);
+  const backend = await crypto.backend(options.crypto);
+  const signer = await loadOrCreateIdentity(options.store, backend, crypto.keys);
+  const hosts = await TrustedHosts.load(options.store);
+  return { backend, signer, hosts, ws };
+}
+
+/** AirlockClient without its `create` (which each entry point adds). */
+export class AirlockClientCore {
   readonly deviceName: string;
   /** The crypto backend in use. */
   readonly crypto: CryptoBackend["name"];
@@ -71,7 +99,7 @@ export class AirlockClient {
   #emitter = new Emitter<ClientEvents>();
   #closed = false;
 
-  private constructor(o: AirlockClientOptions, backend: CryptoBackend, signer: Ed25519Signer, hosts: TrustedHosts, ws: WebSocketConstructor) {
+  protected constructor(o: AirlockClientOptions, { backend, signer, hosts, ws }: ClientParts) {
     this.#o = o;
     this.deviceName = deviceNameFor(o.deviceName);
     this.#backend = backend;
@@ -80,14 +108,6 @@ export class AirlockClient {
     this.devicePublicKey = toBase64Url(signer.publicKey);
     this.#hosts = hosts;
     this.#WebSocket = ws;
-  }
-
-  static async create(options: AirlockClientOptions): Promise<AirlockClient> {
-    const ws = resolveWebSocket(options.WebSocket);
-    const backend = await selectBackend(options.crypto);
-    const signer = await loadOrCreateIdentity(options.store, backend);
-    const hosts = await TrustedHosts.load(options.store);
-    return new AirlockClient(options, backend, signer, hosts, ws);
   }
 
   on<K extends keyof ClientEvents>(event: K, listener: (payload: ClientEvents[K]) => void): () => void {

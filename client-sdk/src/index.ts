@@ -2,28 +2,7 @@
 // drive their coding agents over the end-to-end encrypted channel. Runs in
 // browsers, Node ≥20, Workers and React Native: nothing here imports Node
 // built-ins (the Node FileStore lives in "@airlock/client-sdk/node").
-export { AirlockClient, deviceNameFor, type AirlockClientOptions, type ClientEvents, type PairResult } from "./client.ts";
-export {
-  HostConnection,
-  DEFAULT_CONNECTION_TIMING,
-  type ConnectionEvents,
-  type ConnectionState,
-  type ConnectionTiming,
-  type Decision,
-  type Effort,
-  type HostInfo,
-  type ThreadEventMessage,
-} from "./host-connection.ts";
-export { ThreadSubscription, MAX_EVENTS_PER_THREAD, type SeqEvent } from "./thread-subscription.ts";
-export { Outbox, DEFAULT_OUTBOX_MAX, DEFAULT_OUTBOX_TTL_MS, type OutboxEntry, type OutboxOptions, type OutboxState, type SavedCommand } from "./outbox.ts";
-export { MAX_SAVED_COMMAND_BYTES, MAX_SAVED_STATE_BYTES, MAX_SAVED_THREADS, connectionStateKey } from "./persist.ts";
-export { AirlockClientError, isClientError, type ClientErrorCode } from "./errors.ts";
-export { MemoryStore, type Store } from "./store.ts";
+export * from "./api.ts";
+export { AirlockClient } from "./client-web.ts";
+// Browsers only (React Native has no IndexedDB): not in "@airlock/client-sdk/native".
 export { IndexedDbStore } from "./indexeddb-store.ts";
-export { type TrustedHost } from "./hosts.ts";
-export { type Presence, type SocketTiming } from "./relay-socket.ts";
-export { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from "./backoff.ts";
-export { parseLink, type PairOptions } from "./pairing.ts";
-export { type CryptoChoice } from "./crypto.ts";
-export { type WebSocketConstructor, type WebSocketLike } from "./websocket.ts";
-export type { ThreadEvent, ThreadSummary, ModelInfo, ApprovalEvidence } from "@airlock/protocol";

@@ -93,10 +93,7 @@ export function encodeAppEnvelope(envelope: AppEnvelope, maxBytes: number = MAX_
 }
 
 function summarizeIssues(error: s.SchemaError): string {
-  return error.issues
-    .slice(0, 3)
-    .map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`)
-    .join("; ");
+  return s.formatIssues(error.issues.slice(0, 3));
 }
 
 // ---------------------------------------------------- typed protocol registry
@@ -125,22 +122,22 @@ export function defineAppProtocol<S extends BodySchemas>(schemas: S, maxBytes: n
   const all = { error: errorBodySchema, ...schemas } as S & { error: typeof errorBodySchema };
   const lookup = (type: string): s.Schema<unknown> | undefined =>
     Object.prototype.hasOwnProperty.call(all, type) ? (all as BodySchemas)[type] : undefined;
+  /** The validated body of a message of `type` (decode and encode check it the same way). */
+  const checkBody = (type: string, value: unknown): unknown => {
+    const schema = lookup(type);
+    if (!schema) throw new AirlockProtocolError("APP_UNKNOWN_TYPE", type);
+    const body = schema.safeParse(value);
+    if (!body.success) fail("APP_MESSAGE_INVALID", `${type} body: ${summarizeIssues(body.error)}`);
+    return body.data;
+  };
   return {
     types: Object.keys(all) as (keyof S & string)[],
     decode(bytes) {
       const envelope = decodeAppEnvelope(bytes, maxBytes);
-      const schema = lookup(envelope.type);
-      if (!schema) throw new AirlockProtocolError("APP_UNKNOWN_TYPE", envelope.type);
-      const body = schema.safeParse(envelope.body);
-      if (!body.success) fail("APP_MESSAGE_INVALID", `${envelope.type} body: ${summarizeIssues(body.error)}`);
-      return { ...envelope, body: body.data } as never;
+      return { ...envelope, body: checkBody(envelope.type, envelope.body) } as never;
     },
     encode(message) {
-      const schema = lookup(message.type);
-      if (!schema) throw new AirlockProtocolError("APP_UNKNOWN_TYPE", message.type);
-      const body = schema.safeParse(message.body);
-      if (!body.success) fail("APP_MESSAGE_INVALID", `${message.type} body: ${summarizeIssues(body.error)}`);
-      return encodeAppEnvelope({ ...message, v: APP_PROTOCOL_VERSION, body: body.data } as AppEnvelope, maxBytes);
+      return encodeAppEnvelope({ ...message, v: APP_PROTOCOL_VERSION, body: checkBody(message.type, message.body) } as AppEnvelope, maxBytes);
     },
   };
 }

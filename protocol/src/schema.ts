@@ -21,10 +21,15 @@ export interface Issue {
 /** Stops collecting (and checking further elements) after this many issues. */
 const MAX_ISSUES = 16;
 
+/** "path: message; …" (SchemaError's message; app-envelope.ts shows the first few). */
+export function formatIssues(issues: readonly Issue[]): string {
+  return issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
+}
+
 export class SchemaError extends Error {
   readonly issues: readonly Issue[];
   constructor(issues: readonly Issue[]) {
-    super(issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; "));
+    super(formatIssues(issues));
     this.name = "SchemaError";
     this.issues = issues;
   }

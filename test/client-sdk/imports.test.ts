@@ -1,6 +1,8 @@
 // Portability of the client SDK core: everything reachable from its browser
-// entry (client-sdk/src/index.ts) imports no Node built-ins and uses no
-// Node-only globals; only src/node/ may. It depends on @airlock/protocol only.
+// entry (client-sdk/src/index.ts) and its React Native entry (native.ts)
+// imports no Node built-ins and uses no Node-only globals; only src/node/ may.
+// It depends on @airlock/protocol only, and the native entry never reaches the
+// WebCrypto backend.
 import { readFileSync } from "node:fs";
 import { builtinModules } from "node:module";
 import { dirname, join, relative, resolve } from "node:path";
@@ -40,27 +42,39 @@ function graph(entry: string): { files: Set<string>; external: Set<string> } {
   return { files, external };
 }
 
-describe("client SDK core portability", () => {
-  const { files, external } = graph("index.ts");
+for (const entry of ["index.ts", "native.ts"]) {
+  describe(`client SDK core portability (${entry})`, () => {
+    const { files, external } = graph(entry);
 
-  it("reaches the core modules and none under node/", () => {
-    expect(files).toContain("host-connection.ts");
-    expect(files).toContain("indexeddb-store.ts");
-    expect([...files].filter((f) => f.startsWith("node/"))).toEqual([]);
+    it("reaches the core modules and none under node/", () => {
+      expect(files).toContain("host-connection.ts");
+      if (entry === "index.ts") expect(files).toContain("indexeddb-store.ts");
+      expect([...files].filter((f) => f.startsWith("node/"))).toEqual([]);
+    });
+
+    it("imports no Node built-ins and uses no Node-only globals", () => {
+      const offenders: string[] = [];
+      for (const spec of external) if (isNodeBuiltin(spec)) offenders.push(spec);
+      for (const file of files) {
+        const text = readFileSync(join(SRC, file), "utf8");
+        for (const re of [/\bBuffer\s*[.(]/, /\bprocess\s*\./, /\b__dirname\b/, /\brequire\s*\(/]) if (re.test(text)) offenders.push(`${file}: ${re.source}`);
+      }
+      expect(offenders).toEqual([]);
+    });
+
+    it("depends on @airlock/protocol only", () => {
+      expect([...external].filter((s) => !s.startsWith("@airlock/protocol"))).toEqual([]);
+    });
   });
+}
 
-  it("imports no Node built-ins and uses no Node-only globals", () => {
-    const offenders: string[] = [];
-    for (const spec of external) if (isNodeBuiltin(spec)) offenders.push(spec);
-    for (const file of files) {
-      const text = readFileSync(join(SRC, file), "utf8");
-      for (const re of [/\bBuffer\s*[.(]/, /\bprocess\s*\./, /\b__dirname\b/, /\brequire\s*\(/]) if (re.test(text)) offenders.push(`${file}: ${re.source}`);
-    }
-    expect(offenders).toEqual([]);
-  });
-
-  it("depends on @airlock/protocol only", () => {
-    expect([...external].filter((s) => !s.startsWith("@airlock/protocol"))).toEqual([]);
+describe("client SDK entries", () => {
+  it("the native entry wires noble statically and never reaches WebCrypto", () => {
+    const { files, external } = graph("native.ts");
+    expect(external).toContain("@airlock/protocol/noble");
+    expect(external).not.toContain("@airlock/protocol/webcrypto");
+    expect(files).not.toContain("crypto.ts");
+    expect(files).not.toContain("client-web.ts");
   });
 
   it("the node entry is where Node modules live", () => {

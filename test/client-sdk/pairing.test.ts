@@ -27,6 +27,7 @@ import {
 } from "../../protocol/src/index.ts";
 import { AirlockClient, AirlockClientError, MemoryStore, type WebSocketConstructor, type WebSocketLike } from "../../client-sdk/src/index.ts";
 import { NodeWebSocket } from "../../client-sdk/src/node/index.ts";
+import { AirlockClient as NativeAirlockClient } from "../../client-sdk/src/native.ts";
 import { startRelay, type RelayServer } from "../relay/harness.ts";
 import { AIRLOCK_BIN, driveTurn, newLink as newLinkFor, FAST_TIMING, freePort, runAirlock, startHost, until, waitState, type HostProcess } from "./support.ts";
 
@@ -198,6 +199,21 @@ describe("trust", () => {
     const again = client.connect(trusted.id);
     await waitState(again, "refused");
     expect(again.error?.code).toBe("DEVICE_REVOKED");
+  }, 60_000);
+
+  it("the React Native entry (@airlock/client-sdk/native) pairs and drives a thread with the noble backend", async () => {
+    const h = host(["--pair", "--yes"]);
+    const { link } = (await h.waitFor("pairing")) as { link: string };
+    const client = await NativeAirlockClient.create({ store: new MemoryStore(), WebSocket: NodeWebSocket, timing: FAST_TIMING, deviceName: "RN phone" });
+    clients.push(client);
+    expect(client.crypto).toBe("noble");
+    const { host: trusted, sas } = await client.pair(link);
+    expect(sas).toMatch(/^\d{3} \d{3}$/);
+    const conn = client.connect(trusted.id);
+    await waitState(conn, "online");
+    const { thread } = await conn.startThread({ prompt: "Hello from React Native" });
+    const events = await driveTurn(conn, conn.subscribe(thread));
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
   }, 60_000);
 
   it("connects to two hosts at once, each with its own threads; forgetting one leaves the other", async () => {

@@ -6,13 +6,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { AirlockProtocolError, encodeControl, encodeFrame, nobleBackend, RelayClose, RelayFrame, roomIdFor, toBase64Url } from "../../protocol/src/index.ts";
-import { AirlockClientError, backoffDelay, MemoryStore, Outbox, type WebSocketLike } from "../../client-sdk/src/index.ts";
+import { AirlockClientError, backoffDelay, MemoryStore, Outbox, type WebSocketConstructor, type WebSocketLike } from "../../client-sdk/src/index.ts";
 import { closeMeaning, fromProtocolError } from "../../client-sdk/src/errors.ts";
 import { HostConnection } from "../../client-sdk/src/host-connection.ts";
 import { loadOrCreateIdentity } from "../../client-sdk/src/identity.ts";
 import { TrustedHosts } from "../../client-sdk/src/hosts.ts";
 import { ThreadStream, ThreadSubscription } from "../../client-sdk/src/thread-subscription.ts";
 import { FileStore } from "../../client-sdk/src/node/file-store.ts";
+import * as native from "../../client-sdk/src/native.ts";
+import * as main from "../../client-sdk/src/index.ts";
 import { until, waitState } from "./support.ts";
 
 describe("Outbox", () => {
@@ -168,14 +170,36 @@ describe("stores", () => {
 
   it("MemoryStore keeps a non-extractable WebCrypto identity", async () => {
     const { webCryptoBackend } = await import("../../protocol/src/backend-webcrypto.ts");
+    const { webCryptoKeys } = await import("../../client-sdk/src/crypto.ts");
     const store = new MemoryStore();
-    const signer = await loadOrCreateIdentity(store, webCryptoBackend);
+    const signer = await loadOrCreateIdentity(store, webCryptoBackend, webCryptoKeys);
     const stored = (await store.get("device-identity")) as { kind: string; privateKey: CryptoKey };
     expect(stored.kind).toBe("cryptokey");
     expect(stored.privateKey.extractable).toBe(false);
-    const again = await loadOrCreateIdentity(store, webCryptoBackend);
+    const again = await loadOrCreateIdentity(store, webCryptoBackend, webCryptoKeys);
     const sig = await again.sign(new Uint8Array([1, 2, 3]));
     expect(await webCryptoBackend.verify(signer.publicKey, new Uint8Array([1, 2, 3]), sig)).toBe(true);
+  });
+
+  it("the React Native entry: same exports but IndexedDbStore, noble only, a seed identity that survives a restart", async () => {
+    expect(Object.keys(native).sort()).toEqual(Object.keys(main).filter((k) => k !== "IndexedDbStore").sort());
+    const ws = (() => undefined) as unknown as WebSocketConstructor;
+    const store = new MemoryStore(); // can store CryptoKeys, but the native entry has no WebCrypto identities
+    const keys = new Set<string>();
+    for (const crypto of [undefined, "auto", "noble"] as const) {
+      const client = await native.AirlockClient.create({ store, WebSocket: ws, ...(crypto ? { crypto } : {}) });
+      expect(client.crypto).toBe("noble");
+      expect(client).toBeInstanceOf(main.AirlockClientCore);
+      keys.add(client.devicePublicKey);
+      await client.close();
+    }
+    expect(keys.size).toBe(1); // created once, then loaded
+    expect(((await store.get("device-identity")) as { kind: string }).kind).toBe("seed");
+    await expect(native.AirlockClient.create({ store, WebSocket: ws, crypto: "webcrypto" })).rejects.toThrow(/noble backend only/);
+    // A WebCrypto identity saved by the main entry is reported, not silently replaced.
+    const webStore = new MemoryStore();
+    await main.AirlockClient.create({ store: webStore, WebSocket: ws, crypto: "webcrypto" });
+    await expect(native.AirlockClient.create({ store: webStore, WebSocket: ws })).rejects.toMatchObject({ code: "STORAGE" });
   });
 
   it("skips trusted-host records that do not validate", async () => {

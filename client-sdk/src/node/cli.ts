@@ -6,7 +6,7 @@
 import { homedir, hostname, platform } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { AirlockClient } from "../client.ts";
+import { AirlockClient } from "../client-web.ts";
 import { AirlockClientError } from "../errors.ts";
 import type { HostConnection } from "../host-connection.ts";
 import type { TrustedHost } from "../hosts.ts";

@@ -1,7 +1,8 @@
 // Node-only additions to @airlock/client-sdk: a file-backed store and a client
 // factory that injects the `ws` WebSocket where the platform has none.
 import WebSocket from "ws";
-import { AirlockClient, type AirlockClientOptions } from "../client.ts";
+import type { AirlockClientOptions } from "../client.ts";
+import { AirlockClient } from "../client-web.ts";
 import type { WebSocketConstructor } from "../websocket.ts";
 
 export { FileStore } from "./file-store.ts";
