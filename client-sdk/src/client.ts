@@ -123,7 +123,7 @@ export class AirlockClientCore {
     this.#checkOpen();
     const outcome = await runPairing(
       link,
-      { signer: this.#signer, backend: this.#backend, deviceName: this.deviceName, WebSocket: this.#WebSocket, ...(this.#o.timing ? { timing: this.#o.timing } : {}) },
+      { signer: this.#signer, backend: this.#backend, deviceName: this.deviceName, WebSocket: this.#WebSocket, timing: this.#o.timing },
       { ...options, ...(options.deviceName !== undefined ? { deviceName: deviceNameFor(options.deviceName) } : {}) },
     );
     const previous = this.#hosts.get(outcome.link.roomId);
@@ -179,9 +179,9 @@ export class AirlockClientCore {
       backend: this.#backend,
       deviceName: this.deviceName,
       WebSocket: this.#WebSocket,
-      ...(this.#o.timing ? { timing: this.#o.timing } : {}),
-      ...(this.#o.outbox ? { outbox: this.#o.outbox } : {}),
-      ...(this.#o.persist !== false ? { store: this.#o.store } : {}),
+      timing: this.#o.timing,
+      outbox: this.#o.outbox,
+      store: this.#o.persist !== false ? this.#o.store : undefined,
       onHostSeen: (at) => {
         const h = this.#hosts.get(hostId);
         if (h && (h.lastSeen ?? 0) < at) void this.#hosts.update(hostId, { lastSeen: at }).then(() => this.#emitHosts(), () => undefined);

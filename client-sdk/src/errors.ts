@@ -59,6 +59,9 @@ export class AirlockClientError extends Error {
   }
 }
 
+/** The text of anything thrown. */
+export const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
 export function isClientError(e: unknown, code?: string): e is AirlockClientError {
   return e instanceof AirlockClientError && (code === undefined || e.code === code);
 }
@@ -92,7 +95,7 @@ export function fromProtocolError(e: AirlockProtocolError): AirlockClientError {
 export function toClientError(e: unknown, fallback: ClientErrorCode = "PROTOCOL_ERROR"): AirlockClientError {
   if (e instanceof AirlockClientError) return e;
   if (e instanceof AirlockProtocolError) return fromProtocolError(e);
-  return new AirlockClientError(fallback, e instanceof Error ? e.message : String(e), { cause: e });
+  return new AirlockClientError(fallback, messageOf(e), { cause: e });
 }
 
 /** What a relay close means for a device connection, and whether to try again. */

@@ -20,7 +20,7 @@ import {
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from "./backoff.ts";
 import { E2ESession } from "./e2e.ts";
 import { Emitter } from "./emitter.ts";
-import { AirlockClientError, closeMeaning, toClientError } from "./errors.ts";
+import { AirlockClientError, closeMeaning, toClientError, messageOf } from "./errors.ts";
 import type { TrustedHost } from "./hosts.ts";
 import { newMessageId, THREAD_ID } from "./ids.ts";
 import { Outbox, type OutboxEntry, type OutboxOptions } from "./outbox.ts";
@@ -77,10 +77,10 @@ export interface HostConnectionOptions {
   backend: CryptoBackend;
   deviceName: string;
   WebSocket: WebSocketConstructor;
-  timing?: Partial<ConnectionTiming>;
-  outbox?: OutboxOptions;
+  timing?: Partial<ConnectionTiming> | undefined;
+  outbox?: OutboxOptions | undefined;
   /** Saves unanswered commands and followed threads here, and restores them first. */
-  store?: Store;
+  store?: Store | undefined;
   /** The host was seen online (unix ms). */
   onHostSeen?(at: number): void;
   onHostInfo?(info: HostInfo): void;
@@ -166,13 +166,9 @@ export class HostConnection {
   // ---------------------------------------------------------------- commands
 
   startThread(options: { prompt: string; model?: string; effort?: Effort; cwd?: string }): Promise<{ thread: string }> {
-    const body = {
-      prompt: options.prompt,
-      ...(options.model !== undefined ? { model: options.model } : {}),
-      ...(options.effort !== undefined ? { effort: options.effort } : {}),
-      ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
-    };
-    return this.#command("thread.start", body).then((data) => {
+    // Absent options stay undefined: the encoder drops them.
+    const { prompt, model, effort, cwd } = options;
+    return this.#command("thread.start", { prompt, model, effort, cwd }).then((data) => {
       const thread = data.thread;
       if (typeof thread !== "string" || !THREAD_ID.test(thread)) throw new AirlockClientError("PROTOCOL_ERROR", "the host answered thread.start without a thread id");
       return { thread };
@@ -192,11 +188,11 @@ export class HostConnection {
   }
 
   decide(thread: string, approvalId: string, decision: Decision, note?: string): Promise<Record<string, unknown>> {
-    return this.#command("approval.decide", { thread, approvalId, decision, ...(note !== undefined ? { note } : {}) }, thread);
+    return this.#command("approval.decide", { thread, approvalId, decision, note }, thread);
   }
 
   answer(thread: string, questionId: string, answer: string, optionId?: string): Promise<Record<string, unknown>> {
-    return this.#command("question.answer", { thread, questionId, answer, ...(optionId !== undefined ? { optionId } : {}) }, thread);
+    return this.#command("question.answer", { thread, questionId, answer, optionId }, thread);
   }
 
   settings(thread: string, settings: { model?: string; effort?: Effort }): Promise<Record<string, unknown>> {
@@ -278,7 +274,7 @@ export class HostConnection {
     try {
       parsed = parseSavedState(await store.get(connectionStateKey(this.hostId)), this.hostId);
     } catch (e) {
-      parsed = { commands: [], threads: [], bad: e instanceof Error ? e.message : String(e) };
+      parsed = { commands: [], threads: [], bad: messageOf(e) };
     }
     const saver = new ConnectionSaver(
       { store, hostId: this.hostId, snapshot: () => this.#savedState(), onError: (e) => this.#emitter.emit("error", e) },
@@ -445,7 +441,7 @@ export class HostConnection {
       // Validate now: a malformed command fails at once instead of waiting in the outbox.
       appProtocol.encode({ type, id, body } as never);
     } catch (e) {
-      return Promise.reject(new AirlockClientError("INVALID_ARGUMENT", e instanceof Error ? e.message : String(e)));
+      return Promise.reject(new AirlockClientError("INVALID_ARGUMENT", messageOf(e)));
     }
     const done = this.#outbox.add(id, type, body, thread);
     this.#flush();
@@ -475,9 +471,9 @@ export class HostConnection {
   #sendMessage(e2e: E2ESession, type: string, id: string, body: Record<string, unknown>, ack?: Array<{ thread: string; seq: number }>): void {
     let bytes: Uint8Array;
     try {
-      bytes = appProtocol.encode({ type, id, body, ...(ack ? { ack } : {}) } as never);
+      bytes = appProtocol.encode({ type, id, body, ack } as never); // an absent ack stays out of the JSON
     } catch (e) {
-      const error = new AirlockClientError("INVALID_ARGUMENT", e instanceof Error ? e.message : String(e));
+      const error = new AirlockClientError("INVALID_ARGUMENT", messageOf(e));
       if (!this.#outbox.fail(id, error)) this.#waiters.get(id)?.reject(error);
       return;
     }
@@ -520,7 +516,7 @@ export class HostConnection {
     try {
       m = appProtocol.decode(payload);
     } catch (e) {
-      this.#emitter.emit("error", new AirlockClientError("PROTOCOL_ERROR", `the host sent an invalid message: ${e instanceof Error ? e.message : String(e)}`, { cause: e }));
+      this.#emitter.emit("error", new AirlockClientError("PROTOCOL_ERROR", `the host sent an invalid message: ${messageOf(e)}`, { cause: e }));
       return;
     }
     switch (m.type) {

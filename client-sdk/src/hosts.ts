@@ -2,7 +2,7 @@
 // what the user chose (a name). The host id is the relay room id, which is
 // derived from the host key, so one key is one host.
 import { checkBaseUrl, fromBase64Url, roomIdFor } from "@airlock/protocol";
-import { AirlockClientError } from "./errors.ts";
+import { AirlockClientError, messageOf } from "./errors.ts";
 import type { Store } from "./store.ts";
 
 export const HOSTS_KEY = "trusted-hosts";
@@ -100,7 +100,7 @@ export class TrustedHosts {
     const run = this.#write.then(() => this.#store.set(HOSTS_KEY, snapshot));
     this.#write = run.catch(() => undefined);
     return run.catch((e: unknown) => {
-      throw new AirlockClientError("STORAGE", `could not save trusted hosts: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+      throw new AirlockClientError("STORAGE", `could not save trusted hosts: ${messageOf(e)}`, { cause: e });
     });
   }
 }

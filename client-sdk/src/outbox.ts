@@ -14,7 +14,7 @@ export interface OutboxEntry {
   readonly id: string;
   /** The command's message type, e.g. "approval.decide". */
   readonly type: string;
-  readonly thread?: string;
+  readonly thread?: string | undefined;
   readonly state: OutboxState;
   readonly createdAt: number;
   readonly sentAt?: number;
@@ -95,7 +95,7 @@ export class Outbox {
   /** Adds a command; the promise settles with the host's answer (or a failure). */
   add(id: string, type: string, body: Record<string, unknown>, thread?: string): Promise<Record<string, unknown>> {
     return new Promise((resolve, reject) => {
-      const entry: Item["entry"] = { id, type, state: "queued", createdAt: this.#now(), attempts: 0, ...(thread ? { thread } : {}) };
+      const entry: Item["entry"] = { id, type, state: "queued", createdAt: this.#now(), attempts: 0, thread };
       const item: Item = { entry, body, resolve, reject };
       if (this.#pending.size >= this.max) {
         this.#finish(item, "failed", new AirlockClientError("OUTBOX_FULL", `${this.max} commands are already waiting for this host; try again once it is back online`));
@@ -117,7 +117,7 @@ export class Outbox {
     for (const c of saved) {
       if (this.#pending.has(c.id) || restored.has(c.id) || restored.size + this.#pending.size >= this.max) continue;
       const thread = c.body.thread;
-      const entry: Item["entry"] = { id: c.id, type: c.type, state: "queued", createdAt: c.createdAt, attempts: 0, restored: true, ...(typeof thread == "string" ? { thread } : {}) };
+      const entry: Item["entry"] = { id: c.id, type: c.type, state: "queued", createdAt: c.createdAt, attempts: 0, restored: true, thread: typeof thread == "string" ? thread : undefined };
       restored.set(c.id, { entry, body: c.body, resolve: () => undefined, reject: () => undefined });
     }
     if (restored.size === 0) return [];

@@ -31,7 +31,7 @@ export interface PairOptions {
 export interface PairingOutcome {
   link: Omit<PairingLink, "secret">;
   sas: string;
-  hostInfo?: HostInfo;
+  hostInfo?: HostInfo | undefined;
 }
 
 interface PairContext {
@@ -39,7 +39,7 @@ interface PairContext {
   backend: CryptoBackend;
   deviceName: string;
   WebSocket: WebSocketConstructor;
-  timing?: Partial<SocketTiming>;
+  timing?: Partial<SocketTiming> | undefined;
 }
 
 /** Parses a link, mapping protocol errors to client errors (LINK_INVALID, LINK_EXPIRED, PROTOCOL_VERSION). */
@@ -77,7 +77,7 @@ export async function runPairing(linkText: string, ctx: PairContext, options: Pa
     signer: ctx.signer,
     ticket: keys.relayTicket,
     WebSocket: ctx.WebSocket,
-    ...(ctx.timing ? { timing: ctx.timing } : {}),
+    timing: ctx.timing,
     onFrame: (frame) => e2e?.receive(frame),
     onPresence: (p) => {
       if (!p.hostOnline) fail(new AirlockClientError("HOST_OFFLINE", "the host disconnected from the relay during pairing; ask for a new link"));
@@ -147,5 +147,5 @@ export async function runPairing(linkText: string, ctx: PairContext, options: Pa
     e2e?.close();
     socket.close(1000, "paired");
   }
-  return { link: publicPart, sas, ...(hostInfo ? { hostInfo } : {}) };
+  return { link: publicPart, sas, hostInfo };
 }

@@ -12,7 +12,7 @@
 // MAX_SAVED_STATE_BYTES together (larger ones live in memory only). A record
 // that does not validate is ignored (reported, never trusted, never a crash).
 import { appProtocol, fromBase64Url, toHex } from "@airlock/protocol";
-import { AirlockClientError } from "./errors.ts";
+import { AirlockClientError, messageOf } from "./errors.ts";
 import { THREAD_ID } from "./ids.ts";
 import type { SavedCommand } from "./outbox.ts";
 import type { Store } from "./store.ts";
@@ -51,7 +51,7 @@ function validCommand(c: unknown): c is SavedCommand {
  * Reads a stored record (`undefined`: nothing saved). `bad` says why a record
  * was ignored, or that some of its entries were (the valid ones are kept).
  */
-export function parseSavedState(value: unknown, hostId: string): SavedState & { bad?: string } {
+export function parseSavedState(value: unknown, hostId: string): SavedState & { bad?: string | undefined } {
   const r = (value ?? {}) as Record<string, unknown>;
   if (value === undefined) return { commands: [], threads: [] };
   if (r.v !== SAVED_STATE_VERSION || r.host !== hostId || !Array.isArray(r.commands) || !Array.isArray(r.threads)) {
@@ -60,7 +60,7 @@ export function parseSavedState(value: unknown, hostId: string): SavedState & { 
   const commands = r.commands.filter(validCommand);
   const threads = r.threads.filter((t): t is string => typeof t === "string" && THREAD_ID.test(t));
   const dropped = r.commands.length - commands.length + r.threads.length - threads.length;
-  return { commands, threads: [...new Set(threads)].slice(0, MAX_SAVED_THREADS), ...(dropped ? { bad: `${dropped} entries did not validate` } : {}) };
+  return { commands, threads: [...new Set(threads)].slice(0, MAX_SAVED_THREADS), bad: dropped ? `${dropped} entries did not validate` : undefined };
 }
 
 export interface SaverOptions {
@@ -156,7 +156,7 @@ export class ConnectionSaver {
       await (json ? this.#o.store.set(this.#key, record) : this.#o.store.delete(this.#key));
       this.#last = json;
     } catch (e) {
-      this.#o.onError(new AirlockClientError("STORAGE", `could not save the outbox: ${e instanceof Error ? e.message : String(e)}`, { cause: e }));
+      this.#o.onError(new AirlockClientError("STORAGE", `could not save the outbox: ${messageOf(e)}`, { cause: e }));
     }
   }
 }

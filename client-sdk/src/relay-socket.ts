@@ -16,7 +16,7 @@ import {
   toBase64Url,
   type Ed25519Signer,
 } from "@airlock/protocol";
-import { AirlockClientError, closeMeaning } from "./errors.ts";
+import { AirlockClientError, closeMeaning, messageOf } from "./errors.ts";
 import { relayRoute, type WebSocketConstructor, type WebSocketLike } from "./websocket.ts";
 
 export interface Presence {
@@ -50,7 +50,7 @@ export interface RelaySocketOptions {
   /** Pairing: the link's relay ticket (one-time admission). */
   ticket?: Uint8Array;
   WebSocket: WebSocketConstructor;
-  timing?: Partial<SocketTiming>;
+  timing?: Partial<SocketTiming> | undefined;
   onFrame(frame: Uint8Array): void;
   onPresence(presence: Presence): void;
   /** Called once, for a socket that was admitted. */
@@ -82,7 +82,7 @@ export class RelaySocket {
       try {
         socket = new RelaySocket(o);
       } catch (e) {
-        reject(new AirlockClientError("RELAY_UNREACHABLE", `cannot open a WebSocket to the relay: ${e instanceof Error ? e.message : String(e)}`, { cause: e }));
+        reject(new AirlockClientError("RELAY_UNREACHABLE", `cannot open a WebSocket to the relay: ${messageOf(e)}`, { cause: e }));
         return;
       }
       const timeout = setTimeout(() => socket.#fail(new AirlockClientError("TIMEOUT", "the relay did not admit this device in time")), socket.#timing.connectTimeoutMs);
@@ -201,11 +201,11 @@ export class RelaySocket {
         encodeControl(RelayFrame.AUTH, {
           key: toBase64Url(this.#o.signer.publicKey),
           sig: toBase64Url(sig),
-          ...(this.#o.ticket ? { ticket: toBase64Url(this.#o.ticket) } : {}),
+          ticket: this.#o.ticket && toBase64Url(this.#o.ticket), // JSON drops it when absent
         }),
       );
     } catch (e) {
-      this.#fail(new AirlockClientError("PROTOCOL_ERROR", `cannot answer the relay challenge: ${e instanceof Error ? e.message : String(e)}`));
+      this.#fail(new AirlockClientError("PROTOCOL_ERROR", `cannot answer the relay challenge: ${messageOf(e)}`));
     }
   }
 
