@@ -3,7 +3,7 @@
 // everything but choose the crypto; each entry point subclasses it as
 // AirlockClient with its own ClientCrypto (client-web.ts: WebCrypto with the
 // noble fallback; native.ts: noble only), so an entry bundles only its own.
-import { toBase64Url, type CryptoBackend, type Ed25519Signer } from "@airlock/protocol";
+import { textEncoder, toBase64Url, type CryptoBackend, type Ed25519Signer } from "@airlock/protocol";
 import { Emitter } from "./emitter.ts";
 import { AirlockClientError } from "./errors.ts";
 import { HostConnection, type ConnectionTiming } from "./host-connection.ts";
@@ -50,7 +50,7 @@ export function deviceNameFor(name: string | undefined): string {
   let out = "";
   let bytes = 0;
   for (const ch of cleanName(name ?? "")) {
-    const n = new TextEncoder().encode(ch).length;
+    const n = textEncoder.encode(ch).length;
     if (bytes + n > 64) break;
     out += ch;
     bytes += n;
@@ -124,7 +124,7 @@ export class AirlockClientCore {
     const outcome = await runPairing(
       link,
       { signer: this.#signer, backend: this.#backend, deviceName: this.deviceName, WebSocket: this.#WebSocket, timing: this.#o.timing },
-      { ...options, ...(options.deviceName !== undefined ? { deviceName: deviceNameFor(options.deviceName) } : {}) },
+      { ...options, deviceName: options.deviceName === undefined ? undefined : deviceNameFor(options.deviceName) },
     );
     const previous = this.#hosts.get(outcome.link.roomId);
     const now = Date.now();

@@ -112,7 +112,7 @@ export interface CloseMeaning {
  * pairing device was refused its one-time ticket, a trusted device its key.
  */
 export function closeMeaning(code: number, reason: string, pairing: boolean): CloseMeaning {
-  const make = (c: ClientErrorCode, message: string, retry: boolean, immediate = false): CloseMeaning => ({
+  const make = (c: ClientErrorCode, message: string, retry = true, immediate = false): CloseMeaning => ({
     error: new AirlockClientError(c, `${message} (relay closed ${code}${reason ? `: ${reason.slice(0, 123)}` : ""})`, { closeCode: code }),
     retry,
     immediate,
@@ -127,21 +127,21 @@ export function closeMeaning(code: number, reason: string, pairing: boolean): Cl
     case RelayClose.HOST_RESTARTED:
       return make("CONNECTION_LOST", "the host reconnected to the relay", true, true);
     case RelayClose.AUTH_TIMEOUT:
-      return make("TIMEOUT", "the relay timed out waiting for authentication", true);
+      return make("TIMEOUT", "the relay timed out waiting for authentication");
     case RelayClose.RATE_LIMITED:
-      return make("RATE_LIMITED", "the relay rate-limited this connection", true);
+      return make("RATE_LIMITED", "the relay rate-limited this connection");
     case RelayClose.ROOM_FULL:
-      return make("ROOM_FULL", "the host's relay room has too many devices", true);
+      return make("ROOM_FULL", "the host's relay room has too many devices");
     case RelayClose.IDLE:
-      return make("CONNECTION_LOST", "the relay closed an idle connection", true);
+      return make("CONNECTION_LOST", "the relay closed an idle connection");
     case RelayClose.KICKED:
-      return make("CONNECTION_LOST", "the host closed this connection", true);
+      return make("CONNECTION_LOST", "the host closed this connection");
     case RelayClose.FRAME_INVALID:
     case RelayClose.FRAME_TOO_LARGE:
     case RelayClose.COUNTER_VIOLATION:
     case RelayClose.PROTOCOL_ERROR:
-      return make("PROTOCOL_ERROR", "the relay rejected a frame", true);
+      return make("PROTOCOL_ERROR", "the relay rejected a frame");
     default:
-      return make("CONNECTION_LOST", "the relay connection closed", true);
+      return make("CONNECTION_LOST", "the relay connection closed");
   }
 }

@@ -10,6 +10,7 @@
 import {
   appProtocol,
   DeviceSession,
+  type AirlockProtocolError,
   fromBase64Url,
   type AppProtocolMessage,
   type CryptoBackend,
@@ -22,10 +23,10 @@ import { E2ESession } from "./e2e.ts";
 import { Emitter } from "./emitter.ts";
 import { AirlockClientError, closeMeaning, toClientError, messageOf } from "./errors.ts";
 import type { TrustedHost } from "./hosts.ts";
-import { newMessageId, THREAD_ID } from "./ids.ts";
+import { isThreadId, newMessageId, THREAD_ID } from "./ids.ts";
 import { Outbox, type OutboxEntry, type OutboxOptions } from "./outbox.ts";
 import { ConnectionSaver, connectionStateKey, parseSavedState, type SavedState } from "./persist.ts";
-import { DEFAULT_SOCKET_TIMING, RelaySocket, type Presence, type SocketTiming } from "./relay-socket.ts";
+import { DEFAULT_SOCKET_TIMING, presenceOf, RelaySocket, type Presence, type SocketTiming } from "./relay-socket.ts";
 import { ThreadStream, ThreadSubscription, type SeqEvent } from "./thread-subscription.ts";
 import type { Store } from "./store.ts";
 import type { WebSocketConstructor } from "./websocket.ts";
@@ -130,7 +131,7 @@ export class HostConnection {
     this.#o = options;
     this.hostId = options.host.id;
     this.#timing = { ...DEFAULT_CONNECTION_TIMING, ...options.timing };
-    this.presence = options.host.lastSeen === undefined ? { hostOnline: false } : { hostOnline: false, lastSeen: options.host.lastSeen };
+    this.presence = presenceOf(false, options.host.lastSeen);
     this.#outbox = new Outbox(options.outbox);
     this.#outbox.onChange = () => this.#emitter.emit("outbox", this.#outbox.entries);
     this.#outbox.onPendingChange = () => this.#saver?.schedule();
@@ -170,7 +171,7 @@ export class HostConnection {
     const { prompt, model, effort, cwd } = options;
     return this.#command("thread.start", { prompt, model, effort, cwd }).then((data) => {
       const thread = data.thread;
-      if (typeof thread !== "string" || !THREAD_ID.test(thread)) throw new AirlockClientError("PROTOCOL_ERROR", "the host answered thread.start without a thread id");
+      if (!isThreadId(thread)) throw new AirlockClientError("PROTOCOL_ERROR", "the host answered thread.start without a thread id");
       return { thread };
     });
   }
@@ -201,7 +202,8 @@ export class HostConnection {
 
   /** Asks the host for its thread list (also done on every new session). */
   refreshThreads(options: { includeArchived?: boolean } = {}): Promise<ThreadSummary[]> {
-    return this.#command("threads.list", options.includeArchived ? { includeArchived: true } : {}).then(() => this.threads);
+    // An absent flag stays out of the JSON.
+    return this.#command("threads.list", { includeArchived: options.includeArchived || undefined }).then(() => this.threads);
   }
 
   // ---------------------------------------------------------------- threads
@@ -227,8 +229,10 @@ export class HostConnection {
 
   /** Skips the backoff wait (e.g. when the platform reports the network is back). */
   reconnectNow(): void {
-    if (this.state !== "offline") return;
+    // Also the explicit retry after a host-authentication refusal (WRONG_HOST_KEY).
+    if (!(this.state === "offline" || (this.state === "refused" && this.error?.code === "WRONG_HOST_KEY"))) return;
     clearTimeout(this.#retryTimer);
+    this.#setState("connecting");
     void this.#connect();
   }
 
@@ -262,8 +266,7 @@ export class HostConnection {
   }
 
   #setPresence(presence: Presence): void {
-    const lastSeen = presence.lastSeen ?? this.presence.lastSeen;
-    this.presence = lastSeen === undefined ? { hostOnline: presence.hostOnline } : { hostOnline: presence.hostOnline, lastSeen };
+    this.presence = presenceOf(presence.hostOnline, presence.lastSeen ?? this.presence.lastSeen);
     if (presence.lastSeen !== undefined) this.#o.onHostSeen?.(presence.lastSeen);
     this.#emitter.emit("presence", this.presence);
   }
@@ -324,18 +327,16 @@ export class HostConnection {
           if (this.#socket === socket) this.#onPresence(p);
         },
         onClose: (closed) => {
-          if (this.#socket !== socket) return;
-          this.#socket = undefined;
+          if (this.#socket !== socket) return; // (this socket is already closed)
           const meaning = closed.dead
             ? { error: new AirlockClientError("CONNECTION_LOST", "the relay stopped answering"), retry: true, immediate: false }
             : closeMeaning(closed.code, closed.reason, false);
           if (meaning.immediate) this.#setPresence({ hostOnline: true });
-          this.#lost(meaning.error, meaning.retry, meaning.immediate);
+          this.#lost(meaning.error, meaning.retry, undefined, meaning.immediate);
         },
       }));
     } catch (e) {
-      const error = toClientError(e, "RELAY_UNREACHABLE");
-      this.#lost(error, error.code !== "DEVICE_REVOKED", false);
+      this.#lost(toClientError(e, "RELAY_UNREACHABLE"));
       return;
     }
     if ((this.state as ConnectionState) === "closed") return socket.close();
@@ -360,8 +361,7 @@ export class HostConnection {
     const socket = this.#socket;
     if (!socket) return;
     this.#setState("connecting");
-    const hostKey = fromBase64Url(this.#o.host.publicKey)!;
-    const session = new DeviceSession({ backend: this.#o.backend, hostPublicKey: hostKey, deviceSigner: this.#o.signer, deviceName: this.#o.deviceName });
+    const session = new DeviceSession({ backend: this.#o.backend, hostPublicKey: fromBase64Url(this.#o.host.publicKey)!, deviceSigner: this.#o.signer, deviceName: this.#o.deviceName });
     const e2e: E2ESession = new E2ESession(session, (frame) => socket.send(frame), {
       onOpen: () => {
         if (this.#e2e === e2e) this.#opened();
@@ -371,19 +371,22 @@ export class HostConnection {
       },
       onError: (error) => {
         if (this.#e2e !== e2e) return;
-        // A failed session needs a fresh connection (counters start again at 0).
-        this.#socket = undefined;
-        socket.close(1000, "session failed");
-        this.#lost(error, error.code !== "DEVICE_REVOKED", false);
+        // A failed session needs a fresh connection (counters start again at 0): #lost closes the socket.
+        // When our own check of the host's signature failed, something answered for this host
+        // without its key: stop (no retries) until the app asks again with reconnectNow().
+        const impostor = error.protocolCode === "HOST_SIGNATURE_INVALID" && !(error.cause as AirlockProtocolError).remote;
+        this.#lost(
+          impostor ? new AirlockClientError("WRONG_HOST_KEY", "the host's identity did not verify: someone may be impersonating the host", { protocolCode: "HOST_SIGNATURE_INVALID", cause: error }) : error,
+          !impostor && error.code !== "DEVICE_REVOKED",
+          "session failed",
+        );
       },
     });
     this.#e2e = e2e;
     clearTimeout(this.#handshakeTimer);
     this.#handshakeTimer = setTimeout(() => {
       if (this.#e2e !== e2e || e2e.open) return;
-      this.#socket = undefined;
-      socket.close(1000, "handshake timeout");
-      this.#lost(new AirlockClientError("TIMEOUT", "the host did not complete the handshake in time"), true, false);
+      this.#lost(new AirlockClientError("TIMEOUT", "the host did not complete the handshake in time"), true, "handshake timeout");
     }, this.#timing.handshakeTimeoutMs);
     e2e.start();
   }
@@ -414,10 +417,11 @@ export class HostConnection {
     this.#waiters.clear();
   }
 
-  #lost(error: AirlockClientError, retry: boolean, immediate: boolean): void {
+  /** Ends the session and closes the socket (with `reason`); then retries, or refuses when `retry` is false. */
+  #lost(error: AirlockClientError, retry = error.code !== "DEVICE_REVOKED", reason?: string, immediate?: boolean): void {
     if (this.state === "closed") return;
     this.#teardown();
-    this.#socket?.close(1000);
+    this.#socket?.close(1000, reason); // RelaySocket reports no close it caused itself
     this.#socket = undefined;
     this.error = error;
     this.#emitter.emit("error", error);
@@ -544,13 +548,12 @@ export class HostConnection {
         this.#emitter.emit("error", error);
         return;
       }
-      default:
-        return; // device-side message types from a host mean nothing here
+      // device-side message types from a host mean nothing here
     }
   }
 
   #answer(re: string, data: Record<string, unknown>): void {
-    if (this.#outbox.pendingType(re) === "thread.start" && typeof data.thread === "string" && THREAD_ID.test(data.thread)) this.#started(data.thread);
+    if (this.#outbox.pendingType(re) === "thread.start" && isThreadId(data.thread)) this.#started(data.thread);
     if (!this.#outbox.acknowledge(re, data)) this.#settleWaiter(re, data);
   }
 
@@ -612,7 +615,7 @@ export class HostConnection {
   }
 
   #setThreads(threads: ThreadSummary[]): void {
-    this.threads = sortThreads(threads.slice(0, MAX_THREADS));
+    this.threads = threads.slice(0, MAX_THREADS).sort((a, b) => b.updatedAt - a.updatedAt); // newest first
     this.#emitter.emit("threads", this.threads);
   }
 
@@ -621,8 +624,4 @@ export class HostConnection {
     if (others.length >= MAX_THREADS) return;
     this.#setThreads([thread, ...others]);
   }
-}
-
-function sortThreads(threads: ThreadSummary[]): ThreadSummary[] {
-  return threads.sort((a, b) => b.updatedAt - a.updatedAt);
 }

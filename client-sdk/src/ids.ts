@@ -7,3 +7,6 @@ export function newMessageId(prefix = "c"): string {
 }
 
 export const THREAD_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+/** A string that is a valid thread id (anything else, e.g. from the host or the store, is not). */
+export const isThreadId = (x: unknown): x is string => typeof x === "string" && THREAD_ID.test(x);

@@ -23,7 +23,7 @@ export interface PairOptions {
   onSas?: (sas: string) => void;
   signal?: AbortSignal;
   /** Overrides the client's device name for this pairing. */
-  deviceName?: string;
+  deviceName?: string | undefined;
   /** How long to wait for the host operator (default 5 minutes). */
   timeoutMs?: number;
 }

@@ -11,9 +11,9 @@
 // MAX_SAVED_THREADS threads, commands up to MAX_SAVED_COMMAND_BYTES each and
 // MAX_SAVED_STATE_BYTES together (larger ones live in memory only). A record
 // that does not validate is ignored (reported, never trusted, never a crash).
-import { appProtocol, fromBase64Url, toHex } from "@airlock/protocol";
+import { appProtocol, fromBase64Url, textEncoder, toHex } from "@airlock/protocol";
 import { AirlockClientError, messageOf } from "./errors.ts";
-import { THREAD_ID } from "./ids.ts";
+import { isThreadId } from "./ids.ts";
 import type { SavedCommand } from "./outbox.ts";
 import type { Store } from "./store.ts";
 
@@ -35,7 +35,7 @@ export function connectionStateKey(hostId: string): string {
   return "connection-" + toHex(fromBase64Url(hostId) ?? new Uint8Array());
 }
 
-const size = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)).length;
+const size = (value: unknown) => textEncoder.encode(JSON.stringify(value)).length;
 
 function validCommand(c: unknown): c is SavedCommand {
   const o = (c ?? {}) as Record<string, unknown>;
@@ -58,7 +58,7 @@ export function parseSavedState(value: unknown, hostId: string): SavedState & { 
     return { commands: [], threads: [], bad: "not a version 1 record for this host" };
   }
   const commands = r.commands.filter(validCommand);
-  const threads = r.threads.filter((t): t is string => typeof t === "string" && THREAD_ID.test(t));
+  const threads = r.threads.filter(isThreadId);
   const dropped = r.commands.length - commands.length + r.threads.length - threads.length;
   return { commands, threads: [...new Set(threads)].slice(0, MAX_SAVED_THREADS), bad: dropped ? `${dropped} entries did not validate` : undefined };
 }

@@ -98,10 +98,6 @@ export class RelaySocket {
     });
   }
 
-  get open(): boolean {
-    return !this.#closed;
-  }
-
   send(frame: Uint8Array): void {
     this.#raw(frame);
   }
@@ -186,8 +182,7 @@ export class RelaySocket {
       case RelayFrame.PRESENCE:
         if (this.#admitted && "host" in message.body) this.#o.onPresence(presenceOf(message.body.host === "online", message.body.lastSeen));
         return;
-      default:
-        return; // NOTICE / RESULT are for hosts
+      // NOTICE / RESULT are for hosts
     }
   }
 
@@ -242,6 +237,7 @@ export class RelaySocket {
   }
 }
 
-function presenceOf(online: boolean, lastSeen: number | undefined): Presence {
+/** A Presence without an undefined lastSeen (also used by host-connection.ts). */
+export function presenceOf(online: boolean, lastSeen: number | undefined): Presence {
   return lastSeen === undefined ? { hostOnline: online } : { hostOnline: online, lastSeen };
 }

@@ -333,3 +333,68 @@ describe("host authentication", () => {
     expect(trusted.id).toBe(genuine.roomId);
   }, 60_000);
 });
+
+describe("host authentication on a trusted connection", () => {
+  it("a relay that routes a paired device to another host's room: the connection goes to 'refused' with WRONG_HOST_KEY, stops retrying, and reconnectNow() tries again", async () => {
+    const a = host(["--pair", "--yes"]);
+    const b = host(["--pair", "--yes"]);
+    const linkA = ((await a.waitFor("pairing")) as { link: string }).link;
+    const linkB = ((await b.waitFor("pairing")) as { link: string }).link;
+    // Every socket the client opens goes through here: counted, and misrouted when `impostor` is set.
+    let opens = 0;
+    let last: WebSocketLike | undefined;
+    let impostor: WebSocketConstructor | undefined;
+    const Switching = function (url: string) {
+      opens++;
+      last = new (impostor ?? NodeWebSocket)(url);
+      return last;
+    } as unknown as WebSocketConstructor;
+    const store = new MemoryStore();
+    const client = await newClient("Misrouted phone", "noble", store, Switching);
+    const { host: hostA } = await client.pair(linkA);
+    // The device is also paired with B, so B's room admits it and B runs the resume handshake with its own key.
+    const { host: hostB } = await client.pair(linkB);
+    const conn = client.connect(hostA.id);
+    await waitState(conn, "online");
+    const errors: AirlockClientError[] = [];
+    conn.on("error", (e) => errors.push(e));
+
+    // From now on the relay delivers the device's connections to host A into B's room.
+    const { seed } = (await store.get("device-identity")) as { seed: string };
+    impostor = misroutingRelay(hostA.id, hostB.id, await nobleBackend.signerFromSeed(fromBase64Url(seed)!));
+    last!.close(); // the link drops; the connection reconnects (to B, unknowingly)
+    await waitState(conn, "refused");
+    expect(conn.error).toBeInstanceOf(AirlockClientError);
+    expect(conn.error!.code).toBe("WRONG_HOST_KEY");
+    expect(conn.error!.protocolCode).toBe("HOST_SIGNATURE_INVALID");
+    expect(conn.error!.message).toMatch(/identity did not verify/);
+    expect(conn.error!.message).toMatch(/impersonat/);
+    expect(conn.error!.message).not.toContain(seed);
+    await expectCode(conn.send("t_whatever", "hi"), "WRONG_HOST_KEY"); // refused: commands fail at once
+
+    // No more attempts: an observation window of several maximum backoff delays
+    // (FAST_TIMING retries within 1 s), in which a retrying connection reconnects many times.
+    const opensAtRefusal = opens;
+    await new Promise((r) => setTimeout(r, 4 * FAST_TIMING.backoff.maxMs));
+    expect(opens).toBe(opensAtRefusal);
+    expect(conn.state).toBe("refused");
+    expect(errors.filter((e) => e.code === "WRONG_HOST_KEY")).toHaveLength(1);
+
+    // The app asks again explicitly: one new attempt, refused again while the relay still misroutes.
+    const states: string[] = [];
+    conn.on("state", (s) => states.push(s));
+    conn.reconnectNow();
+    expect(opens).toBe(opensAtRefusal + 1);
+    await waitState(conn, "refused");
+    expect(states).toEqual(["connecting", "refused"]);
+    expect(errors.filter((e) => e.code === "WRONG_HOST_KEY")).toHaveLength(2);
+
+    // With an honest relay again, reconnectNow() brings the connection back online with host A.
+    impostor = undefined;
+    conn.reconnectNow();
+    await waitState(conn, "online");
+    expect(conn.error).toBeUndefined();
+    const { thread } = await conn.startThread({ prompt: "back on A" });
+    await until(() => conn.threads.some((t) => t.id === thread), 10_000, "the thread on A");
+  }, 90_000);
+});

@@ -24,7 +24,16 @@ export function connectionBanner(conn: HostConnection, hostName: () => string): 
         replace(el, h("p", null, h("strong", null, "No connection to the relay."), ` Retrying…${waiting}`), button("Retry now", () => conn.reconnectNow(), { class: "small" }));
         break;
       case "refused":
-        replace(el, h("p", null, h("strong", null, "The host refused this device."), ` ${conn.error?.message ?? ""} If it was revoked, pair again.`));
+        if (conn.error?.code === "WRONG_HOST_KEY") {
+          // Not a revocation: whatever answered could not prove it is the paired host.
+          replace(
+            el,
+            h("p", null, h("strong", null, `Warning: ${hostName()} could not prove its identity.`), " Someone, such as the relay, may be impersonating it. The app stopped connecting and did not send it your messages."),
+            button("Try again", () => conn.reconnectNow(), { class: "small" }),
+          );
+        } else {
+          replace(el, h("p", null, h("strong", null, "The host refused this device."), ` ${conn.error?.message ?? ""} If it was revoked, pair again.`));
+        }
         break;
       default:
         replace(el, h("p", null, "Disconnected."));
