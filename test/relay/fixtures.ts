@@ -119,16 +119,8 @@ export async function closeOf(client: RelayClient, timeoutMs = 5000): Promise<Cl
   }
 }
 
-/**
- * Closes the room's alarm makes (authentication deadline, idle) can reach the
- * client as 1006 on local workerd: the room may be evicted right after the
- * alarm closed the socket, before the close frame is flushed (seen under CI
- * load). For those, `lostCodeOk` accepts 1006: the socket did close when the
- * model said it would; any other wrong code still fails.
- */
-export async function expectClosed(client: RelayClient, code: number, reason?: string | RegExp, timeoutMs = 5000, options: { lostCodeOk?: boolean } = {}): Promise<void> {
+export async function expectClosed(client: RelayClient, code: number, reason?: string | RegExp, timeoutMs = 5000): Promise<void> {
   const closed = await closeOf(client, timeoutMs);
-  if (options.lostCodeOk && closed.code === 1006) return;
   expect(closed.code).toBe(code);
   if (typeof reason === "string") expect(closed.reason).toBe(reason);
   else if (reason) expect(closed.reason).toMatch(reason);

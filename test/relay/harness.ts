@@ -1,7 +1,7 @@
 // Starts the real relay (wrangler's unstable_startWorker on local workerd) and
 // drives it with real WebSocket clients (the `ws` package), as a host or a
 // device would. Shared by the relay tests and benchmarks.
-import { mkdtempSync } from "node:fs";
+import { cpSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { unstable_startWorker } from "wrangler";
@@ -43,14 +43,22 @@ export async function startRelay(options: StartRelayOptions = {}): Promise<Relay
   const bindings = Object.fromEntries(
     Object.entries({ AIRLOCK_DEBUG: "1", ...options.vars }).map(([k, v]) => [k, { type: "plain_text" as const, value: v }]),
   );
+  // Serve a snapshot of web/public: browser tests rebuild web/public while other
+  // files' relays run, and wrangler reloads a worker whose assets change,
+  // dropping every socket with 1006.
+  const assets = mkdtempSync(join(tmpdir(), "airlock-relay-assets-"));
+  cpSync(new URL("../../web/public", import.meta.url).pathname, assets, { recursive: true });
   const worker = await unstable_startWorker({
     config: new URL("../../wrangler.toml", import.meta.url).pathname,
+    assets,
     bindings,
     dev: {
       server: { hostname: "127.0.0.1", port: options.port ?? 0 },
       inspector: false,
       watch: false,
       persist: options.persistDir ?? mkdtempSync(join(tmpdir(), "airlock-relay-")),
+      // A private dev registry per relay: every relay in the run has the same worker name.
+      registry: mkdtempSync(join(tmpdir(), "airlock-relay-registry-")),
       logLevel: "error",
     },
   } as Parameters<typeof unstable_startWorker>[0]);
