@@ -1,61 +1,24 @@
 // The `airlock` CLI as a user runs it, against the real relay on workerd:
 // pairing (with --yes and with SAS confirmation), single-use links, resume
 // after a host restart, revocation of a live session, wrong identity modes.
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { spawn } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fromBase64Url, nobleBackend, parsePairingLink } from "../../protocol/src/index.ts";
 import { RelayClose } from "../../protocol/src/relay.ts";
 import { connectDevice, startRelay, type RelayServer } from "../relay/harness.ts";
+import { airlock, type Cli } from "./airlock-cli.ts";
 import { pairingDevice, resumingDevice } from "./device.ts";
 
 const BIN = new URL("../../host-agent/bin/airlock.js", import.meta.url).pathname;
 
-interface Running {
-  child: ChildProcessWithoutNullStreams;
-  /** Resolves with the next JSON line matching `type`. */
-  next(type: string, timeoutMs?: number): Promise<Record<string, unknown>>;
-  stop(): Promise<number | null>;
-  /** Waits for the process to exit by itself. */
-  exited: Promise<number | null>;
-}
-
-function run(args: string[]): Running {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, NO_COLOR: "1" } });
-  const lines: Record<string, unknown>[] = [];
-  let wake: (() => void) | undefined;
-  createInterface({ input: child.stdout }).on("line", (line) => {
-    try {
-      lines.push(JSON.parse(line) as Record<string, unknown>);
-      wake?.();
-    } catch {
-      // human output
-    }
-  });
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  return {
-    child,
-    exited,
-    async next(type, timeoutMs = 20_000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const i = lines.findIndex((l) => l.type === type);
-        if (i >= 0) return lines.splice(i, 1)[0]!;
-        if (Date.now() > deadline) throw new Error(`no "${type}" line from airlock ${args[2] ?? args[0]}; got ${JSON.stringify(lines)}`);
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-          setTimeout(resolve, 100);
-        });
-      }
-    },
-    async stop() {
-      if (child.exitCode === null) child.kill("SIGTERM");
-      return exited;
-    },
-  };
+/** Starts `airlock ARGS`; every process started here is stopped after the file. */
+function run(args: string[]): Cli {
+  const r = airlock(args);
+  running.push(r);
+  return r;
 }
 
 async function runToEnd(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -69,7 +32,7 @@ async function runToEnd(args: string[]): Promise<{ code: number | null; stdout: 
 }
 
 let relay: RelayServer;
-const running: Running[] = [];
+const running: Cli[] = [];
 beforeAll(async () => {
   relay = await startRelay();
 });
@@ -78,10 +41,8 @@ afterAll(async () => {
   await relay?.dispose();
 });
 
-function up(home: string, ...extra: string[]): Running {
-  const r = run(["--home", home, "--json", "up", "--relay", relay.url, ...extra]);
-  running.push(r);
-  return r;
+function up(home: string, ...extra: string[]): Cli {
+  return run(["--home", home, "--json", "up", "--relay", relay.url, ...extra]);
 }
 
 describe("airlock CLI against the real relay", () => {

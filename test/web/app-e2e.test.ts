@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildWeb } from "../../scripts/build-web.ts";
 import { startRelay, type RelayServer } from "../relay/harness.ts";
 import { launchBrowser, screenshot, type Browser } from "./browser.ts";
-import { airlock, type Cli } from "./host.ts";
+import { airlock, type Cli } from "../host-agent/airlock-cli.ts";
 
 let relay: RelayServer;
 let browser: Browser;

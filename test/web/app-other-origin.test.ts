@@ -12,7 +12,7 @@ import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startRelay, type RelayServer } from "../relay/harness.ts";
 import { launchBrowser, screenshot, SCREENSHOTS, type Browser } from "./browser.ts";
-import { airlock, airlockJson, type Cli } from "./host.ts";
+import { airlock, airlockJson, type Cli } from "../host-agent/airlock-cli.ts";
 import { buildAppInto, serveStatic, type StaticServer } from "./static.ts";
 import { pinnedIndexHtml } from "../../scripts/build-web.ts";
 

@@ -10,7 +10,7 @@ import { expect } from "vitest";
 import { buildWeb } from "../../scripts/build-web.ts";
 import { startRelay, type RelayServer } from "../relay/harness.ts";
 import { launchBrowser, type Browser } from "./browser.ts";
-import { airlock, type Cli } from "./host.ts";
+import { airlock, type Cli } from "../host-agent/airlock-cli.ts";
 
 export interface Session {
   relay: RelayServer;

@@ -1,5 +1,6 @@
-// The real `airlock` CLI for the browser end-to-end tests: `up` with the demo
-// agent against a relay, and `pair` with the SAS confirmation on stdin.
+// The real `airlock` CLI as a child process, for end-to-end tests (host agent
+// and browser): `up` against a relay, `pair` with the SAS confirmation on
+// stdin, and one-shot `--json` commands.
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { createInterface } from "node:readline";
 
