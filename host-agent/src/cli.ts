@@ -15,6 +15,7 @@ import { AppServer, type CommandOutcome } from "./app-server.ts";
 import type { PendingApproval } from "./approvals/broker.ts";
 import { approvalStats, formatStats } from "./audit/stats.ts";
 import { builtinPolicy, loadPolicy, PolicyError, type Policy } from "./policy/policy-file.ts";
+import { loadWorkspacePolicy } from "./workspace.ts";
 import { CommandLedger } from "./command-ledger.ts";
 import { connectControl, controlSocketPath, serveControl, type ControlMessage } from "./control.ts";
 import { EventStore } from "./event-store.ts";
@@ -207,7 +208,8 @@ async function cmdUp(ctx: Context, args: string[]): Promise<number> {
     void auditLog.append(type, actor, data).catch((e: unknown) => ctx.err(`audit log write failed: ${String(e)}`));
   const policyFor = async (cwd: string): Promise<Policy> => {
     try {
-      return await loadPolicy(userPolicyFile, join(cwd, ".airlock", "policy.json"));
+      // From the workspace root down to the cwd: a sub-folder's file can only tighten (workspace.ts).
+      return await loadWorkspacePolicy(userPolicyFile, workspace, cwd);
     } catch (e) {
       // Fail closed: nothing is auto-allowed and only this terminal decides.
       ctx.err(`policy error, every request now needs this terminal: ${e instanceof Error ? e.message : String(e)}`);

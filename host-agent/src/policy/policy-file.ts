@@ -61,7 +61,25 @@
 //   action ("policy.self-edit" / "files.policy").
 // - The user file may set anything, including loosening commit: it is the
 //   owner's own machine-level choice.
-import { readFile } from "node:fs/promises";
+//
+// ## Sub-folder files (loadPolicy(userFile, repoFile, subFolders))
+// "The repository file" is the one at the root of the host's workspace
+// (workspace.ts resolves it: a thread whose cwd is a sub-folder still gets
+// it). A `.airlock/policy.json` in a folder between the workspace root and the
+// cwd (root first, down to the cwd itself) is a sub-folder layer, and a
+// sub-folder layer can only make decisions STRICTER, never looser, than
+// everything above it (built-in, user, repository, the sub-folders above):
+//   * decide() first decides with the built-in/user/repository policy as
+//     above; then each sub-folder layer, root first, gives its own verdict
+//     (its first matching rule, else its default for the tier, else none)
+//     and the stricter of the two wins (allow < ask < host-only < deny).
+//     A layer verdict that is looser is ignored and reported as `cappedFrom`.
+//   * timeoutSeconds: the shorter wins; timeoutAction: "cancel" wins over
+//     "deny". Looser values are ignored with a warning.
+// A sub-folder file can be written by the repository you cloned or by the
+// agent itself, so it may add rules but never lift one.
+import { constants } from "node:fs";
+import { open, type FileHandle } from "node:fs/promises";
 import * as z from "zod/mini";
 import { TIERS, type Classification, type Tier } from "./classify.ts";
 
@@ -105,12 +123,12 @@ export const policyFileSchema = z.strictObject({
 });
 export type PolicyFile = z.infer<typeof policyFileSchema>;
 
-export type PolicySource = "builtin" | "user" | "repo";
+export type PolicySource = "builtin" | "user" | "repo" | "subfolder";
 
 export interface PolicyRule {
   match: { tier?: Tier; rule?: string; command?: RegExp };
   action: Action;
-  /** Where it came from, e.g. "repo.rules[0]". */
+  /** Where it came from, e.g. "repo.rules[0]", "repo(sub/a).rules[0]". */
   id: string;
   source: PolicySource;
 }
@@ -123,9 +141,19 @@ export interface Policy {
   rules: PolicyRule[];
   /** The least strict action a repository may cause for an expand- or commit-tier request, and where it came from. */
   floors: Record<FlooredTier, { action: Action; id: string }>;
+  /** Sub-folder layers, workspace root first: each can only make a decision stricter (see decide()). */
+  layers: PolicyLayer[];
   timeoutSeconds: number;
   timeoutAction: "deny" | "cancel";
   warnings: string[];
+}
+
+/** One sub-folder's `.airlock/policy.json`: a constraint that may only tighten. */
+export interface PolicyLayer {
+  /** "repo(sub/a)": the folder relative to the workspace root. */
+  id: string;
+  defaults: Partial<Record<Tier, Action>>;
+  rules: PolicyRule[];
 }
 
 /** Tiers a repository file cannot loosen. */
@@ -145,6 +173,7 @@ export function builtinPolicy(): Policy {
       expand: { action: BUILTIN_DEFAULTS.expand, id: "builtin.defaults.expand" },
       commit: { action: BUILTIN_DEFAULTS.commit, id: "builtin.defaults.commit" },
     },
+    layers: [],
     timeoutSeconds: 600,
     timeoutAction: "deny",
     warnings: [],
@@ -211,7 +240,7 @@ export function parsePolicy(text: string, source: string): PolicyFile {
 
 /** Apply one layer on top of `base` (a copy is returned). */
 export function mergePolicy(base: Policy, file: PolicyFile, source: "user" | "repo"): Policy {
-  const out: Policy = { ...base, defaults: { ...base.defaults }, defaultIds: { ...base.defaultIds }, floors: { ...base.floors }, warnings: [...base.warnings] };
+  const out: Policy = { ...base, defaults: { ...base.defaults }, defaultIds: { ...base.defaultIds }, floors: { ...base.floors }, layers: [...base.layers], warnings: [...base.warnings] };
   for (const tier of TIERS) {
     const a = file.defaults?.[tier];
     if (a === undefined) continue;
@@ -224,13 +253,7 @@ export function mergePolicy(base: Policy, file: PolicyFile, source: "user" | "re
     out.defaultIds[tier] = `${source}.defaults.${tier}`;
   }
   if (source === "user") for (const tier of ["expand", "commit"] as const) out.floors[tier] = { action: out.defaults[tier], id: out.defaultIds[tier] };
-  const rules: PolicyRule[] = (file.rules ?? []).map((r, i) => {
-    const match: PolicyRule["match"] = {};
-    if (r.match.tier !== undefined) match.tier = r.match.tier;
-    if (r.match.rule !== undefined) match.rule = r.match.rule;
-    if (r.match.command !== undefined) match.command = new RegExp(r.match.command);
-    return { match, action: r.action, id: `${source}.rules[${i}]`, source };
-  });
+  const rules = compileRules(file, source, source);
   // Repository rules are evaluated before user rules.
   out.rules = source === "repo" ? [...rules, ...base.rules] : [...base.rules, ...rules];
   if (file.timeoutSeconds !== undefined) out.timeoutSeconds = file.timeoutSeconds;
@@ -238,17 +261,94 @@ export function mergePolicy(base: Policy, file: PolicyFile, source: "user" | "re
   return out;
 }
 
+function compileRules(file: PolicyFile, idPrefix: string, source: PolicySource): PolicyRule[] {
+  return (file.rules ?? []).map((r, i) => {
+    const match: PolicyRule["match"] = {};
+    if (r.match.tier !== undefined) match.tier = r.match.tier;
+    if (r.match.rule !== undefined) match.rule = r.match.rule;
+    if (r.match.command !== undefined) match.command = new RegExp(r.match.command);
+    return { match, action: r.action, id: `${idPrefix}.rules[${i}]`, source };
+  });
+}
+
+/**
+ * Add a sub-folder file as a layer that can only tighten `base` (a copy is
+ * returned). `id` names the layer in decisions and warnings, e.g. "repo(sub)".
+ */
+export function tightenPolicy(base: Policy, file: PolicyFile, id: string): Policy {
+  const out: Policy = { ...base, layers: [...base.layers], warnings: [...base.warnings] };
+  const defaults: PolicyLayer["defaults"] = {};
+  for (const tier of TIERS) {
+    const a = file.defaults?.[tier];
+    if (a === undefined) continue;
+    defaults[tier] = a;
+    if (strictness(a) < strictness(base.defaults[tier])) {
+      out.warnings.push(`${id}.defaults.${tier} "${a}" is looser than ${base.defaultIds[tier]} "${base.defaults[tier]}"; a sub-folder policy can only tighten`);
+    }
+  }
+  out.layers.push({ id, defaults, rules: compileRules(file, id, "subfolder") });
+  if (file.timeoutSeconds !== undefined) {
+    if (file.timeoutSeconds <= base.timeoutSeconds) out.timeoutSeconds = file.timeoutSeconds;
+    else out.warnings.push(`${id}.timeoutSeconds ${file.timeoutSeconds} is longer than ${base.timeoutSeconds}; a sub-folder policy can only shorten it`);
+  }
+  if (file.timeoutAction === "cancel") out.timeoutAction = "cancel";
+  else if (file.timeoutAction === "deny" && base.timeoutAction === "cancel") {
+    out.warnings.push(`${id}.timeoutAction "deny" is looser than "cancel"; a sub-folder policy can only tighten`);
+  }
+  return out;
+}
+
+/** The largest policy file read (200 rules with long patterns and comments fit well below it). */
+export const MAX_POLICY_FILE_BYTES = 1024 * 1024;
+
+/**
+ * A policy file's text, or null when it does not exist. Bounded: anything
+ * but a regular file of at most MAX_POLICY_FILE_BYTES is an error (opened
+ * non-blocking, so a FIFO planted as policy.json cannot hang the host).
+ */
 async function readOptional(path: string): Promise<string | null> {
+  let fh: FileHandle;
   try {
-    return await readFile(path, "utf8");
+    fh = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
     throw new PolicyError(`${path}: cannot read: ${(err as Error).message}`, path);
   }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw new PolicyError(`${path}: not a regular file`, path);
+    if (st.size > MAX_POLICY_FILE_BYTES) throw new PolicyError(`${path}: larger than ${MAX_POLICY_FILE_BYTES} bytes`, path);
+    // The size can change between stat and read: read at most one byte more than the bound.
+    const buf = Buffer.alloc(MAX_POLICY_FILE_BYTES + 1);
+    let n = 0;
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, n, buf.length - n, n);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+      if (n > MAX_POLICY_FILE_BYTES) throw new PolicyError(`${path}: larger than ${MAX_POLICY_FILE_BYTES} bytes`, path);
+    }
+    return buf.subarray(0, n).toString("utf8");
+  } catch (err) {
+    if (err instanceof PolicyError) throw err;
+    throw new PolicyError(`${path}: cannot read: ${(err as Error).message}`, path);
+  } finally {
+    await fh.close();
+  }
 }
 
-/** Built-in defaults, then the user file, then the repository file. A missing file is skipped; an invalid one throws PolicyError. */
-export async function loadPolicy(userFile?: string, repoFile?: string): Promise<Policy> {
+/** A sub-folder policy file and the layer id it gets, e.g. { file: "/ws/sub/.airlock/policy.json", id: "repo(sub)" }. */
+export interface SubFolderPolicyFile {
+  file: string;
+  id: string;
+}
+
+/**
+ * Built-in defaults, then the user file, then the repository file (the
+ * workspace root's), then each sub-folder file as a layer that can only
+ * tighten (root first). A missing file is skipped; an invalid one throws
+ * PolicyError.
+ */
+export async function loadPolicy(userFile?: string, repoFile?: string, subFolders: readonly SubFolderPolicyFile[] = []): Promise<Policy> {
   let policy = builtinPolicy();
   if (userFile !== undefined) {
     const text = await readOptional(userFile);
@@ -258,6 +358,10 @@ export async function loadPolicy(userFile?: string, repoFile?: string): Promise<
     const text = await readOptional(repoFile);
     if (text !== null) policy = mergePolicy(policy, parsePolicy(text, repoFile), "repo");
   }
+  for (const sub of subFolders) {
+    const text = await readOptional(sub.file);
+    if (text !== null) policy = tightenPolicy(policy, parsePolicy(text, sub.file), sub.id);
+  }
   return policy;
 }
 
@@ -265,7 +369,7 @@ export interface Decision {
   action: Action;
   /** "repo.rules[0]", "user.defaults.commit", "builtin.defaults.expand"… */
   ruleFired: string;
-  /** Set when a repository rule was raised to the tier's floor. */
+  /** Set when a repository rule was raised to the tier's floor, or a looser sub-folder verdict was overruled. */
   cappedFrom?: string;
 }
 
@@ -275,13 +379,31 @@ function ruleMatches(pattern: string, rule: string): boolean {
   return pattern === rule;
 }
 
-/** What the policy does with a classified request. */
+function matches(r: PolicyRule, classification: Pick<Classification, "tier" | "rule">, line: string): boolean {
+  if (r.match.tier !== undefined && r.match.tier !== classification.tier) return false;
+  if (r.match.rule !== undefined && !ruleMatches(r.match.rule, classification.rule)) return false;
+  if (r.match.command !== undefined && !r.match.command.test(line)) return false;
+  return true;
+}
+
+/** What the policy does with a classified request: the user/repository decision, then tightened by each sub-folder layer. */
 export function decide(policy: Policy, classification: Pick<Classification, "tier" | "rule">, command: string | readonly string[] = ""): Decision {
   const line = typeof command === "string" ? command : command.join(" ");
+  let d = decideBase(policy, classification, line);
+  for (const layer of policy.layers) {
+    const rule = layer.rules.find((r) => matches(r, classification, line));
+    const action = rule?.action ?? layer.defaults[classification.tier];
+    if (action === undefined) continue;
+    const id = rule?.id ?? `${layer.id}.defaults.${classification.tier}`;
+    if (strictness(action) > strictness(d.action)) d = { action, ruleFired: id };
+    else if (strictness(action) < strictness(d.action) && d.cappedFrom === undefined) d = { ...d, cappedFrom: id };
+  }
+  return d;
+}
+
+function decideBase(policy: Policy, classification: Pick<Classification, "tier" | "rule">, line: string): Decision {
   for (const r of policy.rules) {
-    if (r.match.tier !== undefined && r.match.tier !== classification.tier) continue;
-    if (r.match.rule !== undefined && !ruleMatches(r.match.rule, classification.rule)) continue;
-    if (r.match.command !== undefined && !r.match.command.test(line)) continue;
+    if (!matches(r, classification, line)) continue;
     const tier = classification.tier;
     if (r.source === "repo" && isFloored(tier) && strictness(r.action) < strictness(policy.floors[tier].action)) {
       return { action: policy.floors[tier].action, ruleFired: policy.floors[tier].id, cappedFrom: r.id };
