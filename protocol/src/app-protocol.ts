@@ -141,7 +141,8 @@ export type ThreadEvent = s.Infer<typeof threadEvent>;
 
 // ------------------------------------------------------------------ messages
 
-export const appProtocol = defineAppProtocol({
+/** The body schema of every message type but `error` (app-envelope.ts errorBodySchema). */
+export const appMessageBodies = {
   // host → device
   "host.info": s.strictObject({
     name: text(128),
@@ -173,9 +174,11 @@ export const appProtocol = defineAppProtocol({
   "question.answer": s.strictObject({ thread: id, questionId: id, answer: text(8192), optionId: s.optional(id) }),
   "approval.decide": s.strictObject({ thread: id, approvalId: id, decision: approvalDecision, note: s.optional(text(2048)) }),
   "thread.settings": s.strictObject({ thread: id, model: s.optional(text(128)), effort: s.optional(effort) }),
-  /** Pure acknowledgement carrier when a device has nothing else to send (envelope `ack`). */
+  /** Pure acknowledgement carrier when a device has nothing else to send (envelope `ack`); never answered. */
   ack: s.strictObject({}),
-});
+};
+
+export const appProtocol = defineAppProtocol(appMessageBodies);
 
 export type AppProtocolMessage = ReturnType<typeof appProtocol.decode>;
 

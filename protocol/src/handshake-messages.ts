@@ -100,12 +100,25 @@ export interface ClientAuthPlaintext {
   deviceName: string;
 }
 
-/** Device names: 1–64 UTF-8 bytes, no control characters. */
+/**
+ * A device name must not contain control characters (\p{Cc}: C0, DEL, C1), bidi
+ * controls (\p{Bidi_Control}: U+061C, U+200E, U+200F, U+202A–U+202E,
+ * U+2066–U+2069), lone surrogates (\p{Cs}) or the line and paragraph
+ * separators, and must not be only whitespace (\s: Unicode White_Space, e.g.
+ * U+00A0, U+3000). Nothing is trimmed: other leading or trailing whitespace is
+ * kept as sent.
+ */
+const DEVICE_NAME = /^(?!\s*$)[^\p{Cc}\p{Bidi_C}\p{Cs}\u2028\u2029]+$/u;
+
+/** The one device-name rule (handshake, host device store, apps): 1–64 UTF-8 bytes, printable, not only whitespace. */
+export function isValidDeviceName(name: string): boolean {
+  return DEVICE_NAME.test(name) && textEncoder.encode(name).length <= MAX_DEVICE_NAME_BYTES;
+}
+
+/** The name's UTF-8 bytes; throws DEVICE_NAME_INVALID unless isValidDeviceName(name). */
 export function checkDeviceName(name: string): Uint8Array {
-  const bytes = textEncoder.encode(name);
-  if (bytes.length < 1 || bytes.length > MAX_DEVICE_NAME_BYTES) fail("HANDSHAKE_MALFORMED", "device name must be 1-64 bytes");
-  if (/[\u0000-\u001f\u007f-\u009f]/.test(name)) fail("HANDSHAKE_MALFORMED", "device name has control characters");
-  return bytes;
+  if (!isValidDeviceName(name)) fail("DEVICE_NAME_INVALID");
+  return textEncoder.encode(name);
 }
 
 export function encodeClientAuthPlaintext(m: ClientAuthPlaintext): Uint8Array {
@@ -118,21 +131,37 @@ export function encodeClientAuthPlaintext(m: ClientAuthPlaintext): Uint8Array {
   return out;
 }
 
-export function decodeClientAuthPlaintext(p: Uint8Array): ClientAuthPlaintext {
+/**
+ * Parses ClientAuth's plaintext layout without judging the name (HANDSHAKE_MALFORMED
+ * for a bad length byte or non-zero padding). The host checks the name with
+ * deviceNameFromBytes() once the device's signature verified, so that a bad
+ * name gets an authenticated refusal.
+ */
+export function readClientAuthPlaintext(p: Uint8Array): { devicePublicKey: Uint8Array; signature: Uint8Array; nameBytes: Uint8Array } {
   if (p.length !== CLIENT_AUTH_PLAINTEXT_LENGTH) fail("HANDSHAKE_MALFORMED", "ClientAuth length");
   const at = PUBLIC_KEY_LENGTH + SIGNATURE_LENGTH;
   const nameLength = p[at]!;
-  if (nameLength < 1 || nameLength > MAX_DEVICE_NAME_BYTES) fail("HANDSHAKE_MALFORMED", "device name length");
+  if (nameLength > MAX_DEVICE_NAME_BYTES) fail("HANDSHAKE_MALFORMED", "device name length");
   const padding = p.subarray(at + 1 + nameLength);
   if (padding.some((x) => x !== 0)) fail("HANDSHAKE_MALFORMED", "device name padding");
-  let deviceName: string;
+  return { devicePublicKey: p.slice(0, PUBLIC_KEY_LENGTH), signature: p.slice(PUBLIC_KEY_LENGTH, at), nameBytes: p.slice(at + 1, at + 1 + nameLength) };
+}
+
+/** A device name from its UTF-8 bytes: DEVICE_NAME_INVALID if empty, not UTF-8 or against checkDeviceName's rule. */
+export function deviceNameFromBytes(bytes: Uint8Array): string {
+  let name: string;
   try {
-    deviceName = strictTextDecoder.decode(p.subarray(at + 1, at + 1 + nameLength));
+    name = strictTextDecoder.decode(bytes);
   } catch {
-    fail("HANDSHAKE_MALFORMED", "device name is not UTF-8");
+    fail("DEVICE_NAME_INVALID", "not UTF-8");
   }
-  checkDeviceName(deviceName);
-  return { devicePublicKey: p.slice(0, PUBLIC_KEY_LENGTH), signature: p.slice(PUBLIC_KEY_LENGTH, at), deviceName };
+  checkDeviceName(name);
+  return name;
+}
+
+export function decodeClientAuthPlaintext(p: Uint8Array): ClientAuthPlaintext {
+  const { devicePublicKey, signature, nameBytes } = readClientAuthPlaintext(p);
+  return { devicePublicKey, signature, deviceName: deviceNameFromBytes(nameBytes) };
 }
 
 export function encodeClientAuth(ciphertext: Uint8Array): Uint8Array {

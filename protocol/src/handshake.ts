@@ -19,9 +19,10 @@ import { PUBLIC_KEY_LENGTH, SUPPORTED_VERSIONS } from "./constants.ts";
 import { AirlockProtocolError, errorCodeFromWire, fail, type ErrorCode, ERRORS } from "./errors.ts";
 import { deriveKey, hkdfExtract, sha256 } from "./hash.ts";
 import {
+  checkDeviceName,
   decodeClientAuth,
-  decodeClientAuthPlaintext,
   decodeClientHello,
+  deviceNameFromBytes,
   decodeHostVerdict,
   decodeServerHello,
   encodeClientAuth,
@@ -31,6 +32,7 @@ import {
   encodeServerHello,
   HandshakeMode,
   HandshakeType,
+  readClientAuthPlaintext,
   SERVER_HELLO_PUBLIC_LENGTH,
 } from "./handshake-messages.ts";
 import { Direction, makeNonce } from "./nonce.ts";
@@ -154,6 +156,8 @@ export class DeviceHandshake {
   async start(): Promise<Uint8Array> {
     this.#expect("init");
     return this.#guard(async () => {
+      // Refuse before anything is sent: the host would refuse this name (DEVICE_NAME_INVALID).
+      checkDeviceName(this.#o.deviceName);
       this.#ephemeral = await ephemeralKey(this.#o.backend, this.#o.random);
       const msg = encodeClientHello({
         mode: this.mode,
@@ -358,13 +362,22 @@ export class HostHandshake {
       const hsD2h = await o.backend.aeadKey(this.#keys!.hsDeviceToHost);
       const plaintext = await hsD2h.open(makeNonce(Direction.DEVICE_TO_HOST, 0n), beforeAuth, ciphertext);
       if (!plaintext) fail("HANDSHAKE_DECRYPT_FAILED", "ClientAuth");
-      const auth = decodeClientAuthPlaintext(plaintext);
+      const auth = readClientAuthPlaintext(plaintext);
       const deviceHash = this.#t.mix(auth.devicePublicKey);
       const ok = await verifyWithPurpose(o.backend, auth.devicePublicKey, SignaturePurpose.DEVICE_HANDSHAKE, deviceHash, auth.signature);
       if (!ok) fail("DEVICE_SIGNATURE_INVALID");
       if (bytesEqual(auth.devicePublicKey, o.hostSigner.publicKey)) fail("DEVICE_SIGNATURE_INVALID", "device key equals host key");
       this.#finalHash = this.#t.mix(ciphertext);
       this.#final = deriveFinal(this.#keys!.prk, this.#finalHash);
+      let deviceName: string;
+      try {
+        deviceName = deviceNameFromBytes(auth.nameBytes);
+      } catch {
+        // Checked after the signature, before a pairing link is consumed: the device gets an
+        // authenticated refusal, and a pairing link stays usable for a retry with a valid name.
+        const reply = await this.#verdict(ERRORS.DEVICE_NAME_INVALID.wire);
+        throw new AirlockProtocolError("DEVICE_NAME_INVALID", undefined, { reply });
+      }
       let trusted = true;
       if (this.#mode === HandshakeMode.PAIR) {
         const outcome = o.pairings.consume(this.#pairingId!);
@@ -373,7 +386,7 @@ export class HostHandshake {
       } else {
         trusted = await o.isTrustedDevice(auth.devicePublicKey);
       }
-      this.#claim = { mode: this.#mode, devicePublicKey: auth.devicePublicKey, deviceName: auth.deviceName, sas: this.#final.sas };
+      this.#claim = { mode: this.#mode, devicePublicKey: auth.devicePublicKey, deviceName, sas: this.#final.sas };
       this.#state = "verified";
       if (!trusted) {
         // The device proved its key, so it gets an authenticated refusal it can trust.

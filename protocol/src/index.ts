@@ -19,3 +19,5 @@ export * from "./session.ts";
 export * from "./app-envelope.ts";
 export * from "./relay.ts";
 export * from "./app-protocol.ts";
+export * from "./app-errors.ts";
+export * from "./app-results.ts";

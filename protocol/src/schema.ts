@@ -12,6 +12,9 @@
 //
 // Every factory is side-effect free (annotated for bundlers), so schemas a
 // bundle never uses are dropped from it.
+//
+// Each schema also records what it checks (`def`), so json-schema.ts can
+// publish the wire format as JSON Schema without a second definition.
 
 export interface Issue {
   readonly path: readonly PropertyKey[];
@@ -39,6 +42,14 @@ export type SafeParseResult<T> = { success: true; data: T; error?: undefined } |
 
 type Check<T> = (value: unknown, ctx: Ctx) => T;
 
+/**
+ * What a schema checks: the factory that made it and that factory's arguments,
+ * e.g. [string, { max: 64 }] or [array, item, { max: 8 }] (read by
+ * json-schema.ts; a tuple keeps the client bundle small).
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type SchemaDef = readonly [factory: (...args: any[]) => unknown, ...args: unknown[]];
+
 /** Validation state: the current path and the issues found so far. */
 interface Ctx {
   path: PropertyKey[];
@@ -54,8 +65,10 @@ export class Schema<T> {
   declare readonly "~type": T;
   /** @internal Validates `value`, reporting into ctx; the result is meaningful only without new issues. */
   readonly check: Check<T>;
-  constructor(check: Check<T>) {
+  readonly def: SchemaDef;
+  constructor(check: Check<T>, def: SchemaDef) {
     this.check = check;
+    this.def = def;
   }
   safeParse(value: unknown): SafeParseResult<T> {
     const ctx: Ctx = { path: [], issues: [] };
@@ -70,47 +83,21 @@ export class Schema<T> {
 }
 
 /** A field that may be absent (or undefined). */
-export class OptionalSchema<T> extends Schema<T | undefined> {
-  declare readonly "~optional": true;
+export interface OptionalSchema<T> extends Schema<T | undefined> {
+  /** Phantom (the def says it: [optional, inner]). */
+  readonly "~optional": true;
 }
 
-export class LiteralSchema<T extends Primitive> extends Schema<T> {
-  readonly value: T;
-  constructor(value: T) {
-    super((v, ctx) => {
-      if (v !== value) report(ctx, `expected ${JSON.stringify(value)}`);
-      return v as T;
-    });
-    this.value = value;
-  }
+export interface LiteralSchema<T extends Primitive> extends Schema<T> {
+  /** Phantom: the literal value (at run time def = [literal, value]). */
+  readonly "~literal": T;
 }
 
 export type Shape = Readonly<Record<string, Schema<unknown>>>;
 
-export class ObjectSchema<S extends Shape> extends Schema<InferShape<S>> {
-  readonly shape: S;
-  constructor(shape: S) {
-    const keys = Object.keys(shape);
-    super((v, ctx) => {
-      const out: Record<string, unknown> = {};
-      if (!isObject(v)) {
-        report(ctx, "expected an object");
-        return out as InferShape<S>;
-      }
-      for (const key of keys) {
-        const schema = shape[key]!;
-        const present = has(v, key);
-        if (!present && schema instanceof OptionalSchema) continue;
-        ctx.path.push(key);
-        if (!present) report(ctx, "required");
-        else out[key] = schema.check(v[key], ctx);
-        ctx.path.pop();
-      }
-      for (const key of Object.keys(v)) if (!has(shape, key)) report(ctx, `unknown key ${JSON.stringify(key)}`);
-      return out as InferShape<S>;
-    });
-    this.shape = shape;
-  }
+export interface ObjectSchema<S extends Shape> extends Schema<InferShape<S>> {
+  /** Phantom: the shape (at run time def = [strictObject, shape]). */
+  readonly "~shape": S;
 }
 
 export type Infer<S> = S extends Schema<infer T> ? T : never;
@@ -144,7 +131,7 @@ export function string(o: StringOptions = {}): Schema<string> {
     else if (o.regex && !o.regex.test(v)) report(ctx, `does not match ${o.regex}`);
     else if (o.refine && !o.refine(v)) report(ctx, o.message ?? "invalid");
     return v as string;
-  });
+  }, [string, o]);
 }
 
 const numeric = (integer: boolean, min = -Number.MAX_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER): Schema<number> =>
@@ -153,7 +140,7 @@ const numeric = (integer: boolean, min = -Number.MAX_SAFE_INTEGER, max = Number.
     else if (v < min) report(ctx, `less than ${min}`);
     else if (v > max) report(ctx, `greater than ${max}`);
     return v as number;
-  });
+  }, [integer ? int : number, min, max]);
 
 /** A safe integer, optionally within [min, max]. */
 /* @__NO_SIDE_EFFECTS__ */
@@ -172,17 +159,20 @@ export function boolean(): Schema<boolean> {
   return new Schema((v, ctx) => {
     if (typeof v !== "boolean") report(ctx, "expected a boolean");
     return v as boolean;
-  });
+  }, [boolean]);
 }
 
 /* @__NO_SIDE_EFFECTS__ */
 export function unknown(): Schema<unknown> {
-  return new Schema((v) => v);
+  return new Schema((v) => v, [unknown]);
 }
 
 /* @__NO_SIDE_EFFECTS__ */
 export function literal<const T extends Primitive>(value: T): LiteralSchema<T> {
-  return new LiteralSchema(value);
+  return new Schema((v, ctx) => {
+    if (v !== value) report(ctx, `expected ${JSON.stringify(value)}`);
+    return v as T;
+  }, [literal, value]) as LiteralSchema<T>;
 }
 
 /* @__NO_SIDE_EFFECTS__ */
@@ -190,18 +180,18 @@ function enumOf<const T extends readonly [string, ...string[]]>(values: T): Sche
   return new Schema((v, ctx) => {
     if (!values.includes(v as string)) report(ctx, `expected one of ${values.join(", ")}`);
     return v as T[number];
-  });
+  }, [enumOf, values]);
 }
 export { enumOf as enum };
 
 /* @__NO_SIDE_EFFECTS__ */
 export function optional<T>(schema: Schema<T>): OptionalSchema<T> {
-  return new OptionalSchema((v, ctx) => (v === undefined ? v : schema.check(v, ctx)));
+  return new Schema((v, ctx) => (v === undefined ? v : schema.check(v, ctx)), [optional, schema]) as OptionalSchema<T>;
 }
 
 /* @__NO_SIDE_EFFECTS__ */
 export function nullable<T>(schema: Schema<T>): Schema<T | null> {
-  return new Schema((v, ctx) => (v === null ? v : schema.check(v, ctx)));
+  return new Schema((v, ctx) => (v === null ? v : schema.check(v, ctx)), [nullable, schema]);
 }
 
 /* @__NO_SIDE_EFFECTS__ */
@@ -219,13 +209,31 @@ export function array<T>(item: Schema<T>, o: { min?: number; max?: number } = {}
       }
     }
     return out;
-  });
+  }, [array, item, o]);
 }
 
 /** An object with exactly these keys (optional() ones may be absent). */
 /* @__NO_SIDE_EFFECTS__ */
 export function strictObject<const S extends Shape>(shape: S): ObjectSchema<S> {
-  return new ObjectSchema(shape);
+  const keys = Object.keys(shape);
+  return new Schema((v, ctx) => {
+    const out: Record<string, unknown> = {};
+    if (!isObject(v)) {
+      report(ctx, "expected an object");
+      return out as InferShape<S>;
+    }
+    for (const key of keys) {
+      const schema = shape[key]!;
+      const present = has(v, key);
+      if (!present && schema.def[0] === optional) continue;
+      ctx.path.push(key);
+      if (!present) report(ctx, "required");
+      else out[key] = schema.check(v[key], ctx);
+      ctx.path.pop();
+    }
+    for (const key of Object.keys(v)) if (!has(shape, key)) report(ctx, `unknown key ${JSON.stringify(key)}`);
+    return out as InferShape<S>;
+  }, [strictObject, shape]) as ObjectSchema<S>;
 }
 
 /** A plain object with any string keys; values checked against `value`. "__proto__" keys are dropped. */
@@ -244,7 +252,7 @@ export function record<T>(value: Schema<T>): Schema<Record<string, T>> {
       }
     }
     return out;
-  });
+  }, [record, value]);
 }
 
 /** The first option that accepts the value wins. */
@@ -258,16 +266,16 @@ export function union<const O extends readonly Schema<unknown>[]>(options: O): S
     }
     report(ctx, "matches none of the allowed shapes");
     return v as Infer<O[number]>;
-  });
+  }, [union, options]);
 }
 
-type Variant<K extends string> = Schema<unknown> & { readonly shape: { readonly [P in K]: LiteralSchema<Primitive> } };
+type Variant<K extends string> = ObjectSchema<{ readonly [P in K]: LiteralSchema<Primitive> }>;
 
 /** Objects told apart by the literal value of `key`. */
 /* @__NO_SIDE_EFFECTS__ */
 export function discriminatedUnion<K extends string, const O extends readonly Variant<K>[]>(key: K, options: O): Schema<Infer<O[number]>> {
   const byValue = new Map<unknown, Variant<K>>();
-  for (const option of options) byValue.set(option.shape[key].value, option);
+  for (const option of options) byValue.set((option.def[1] as Shape)[key]!.def[1], option);
   return new Schema((v, ctx) => {
     if (!isObject(v)) {
       report(ctx, "expected an object");
@@ -279,5 +287,5 @@ export function discriminatedUnion<K extends string, const O extends readonly Va
     report(ctx, `expected one of ${[...byValue.keys()].map((x) => JSON.stringify(x)).join(", ")}`);
     ctx.path.pop();
     return v as Infer<O[number]>;
-  });
+  }, [discriminatedUnion, key, options]);
 }

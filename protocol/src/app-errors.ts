@@ -1,0 +1,79 @@
+// Application error codes: the `code` of an `error` message (app-envelope.ts
+// errorBodySchema) that a host sends a device. One table, like errors.ts: the
+// host answers only with these codes, the SDK types them, and docs/protocol.md
+// §10.5 and docs/app-protocol.schema.json list exactly these.
+//
+// The wire keeps `code` open (any ^[A-Z][A-Z0-9_]{0,63}$): a device must treat a
+// code it does not know like INTERNAL, so later hosts can add codes.
+import type { DeviceCommandType } from "./app-protocol.ts";
+
+export interface AppErrorInfo {
+  /** When the host answers with this code. */
+  readonly description: string;
+  /** The commands it can answer, or "*": any message a device sends (before its type is known). */
+  readonly commands: readonly DeviceCommandType[] | "*";
+}
+
+/** Commands that name a thread and look it up first. */
+const THREAD_COMMANDS = [
+  "thread.subscribe",
+  "thread.send",
+  "turn.steer",
+  "turn.interrupt",
+  "question.answer",
+  "approval.decide",
+  "thread.settings",
+] as const satisfies readonly DeviceCommandType[];
+
+/** Commands that reach the agent. */
+const AGENT_COMMANDS = ["thread.start", "thread.send", "turn.steer", "turn.interrupt", "thread.settings"] as const satisfies readonly DeviceCommandType[];
+
+export const APP_ERRORS = {
+  // Any message (the envelope and body checks of app-envelope.ts)
+  APP_MESSAGE_TOO_LARGE: { description: "the message is larger than 512 KiB", commands: "*" },
+  APP_MESSAGE_INVALID: { description: "the message is not UTF-8 JSON, nests too deep, or its envelope or body fails its schema", commands: "*" },
+  APP_UNKNOWN_TYPE: { description: "the message type is not part of the application protocol", commands: "*" },
+  NOT_ALLOWED: {
+    description:
+      "a device sent a type only hosts send; approval.decide on a request policy reserves for the host's terminal (where: host-only); thread.start with a cwd outside the host's workspace",
+    commands: "*",
+  },
+  INTERNAL: { description: "an unexpected failure on the host; the message is always generic (the detail is logged on the host only)", commands: "*" },
+
+  // Commands
+  THREAD_NOT_FOUND: { description: "no thread with this id on the host (or the agent lost it)", commands: THREAD_COMMANDS },
+  SEQ_AHEAD: { description: "thread.subscribe afterSeq is beyond the thread's last seq", commands: ["thread.subscribe"] },
+  THREAD_LIMIT: { description: "the host already holds its maximum number of threads (default 200)", commands: ["thread.start"] },
+  CWD_INVALID: { description: "the requested cwd does not exist or is not a directory", commands: ["thread.start"] },
+  MODEL_UNKNOWN: { description: "the agent has no model with this id (thread.start, thread.settings)", commands: ["thread.start", "thread.settings"] },
+  TURN_NOT_RUNNING: { description: "turn.steer or turn.interrupt on a thread with no running turn", commands: ["turn.steer", "turn.interrupt"] },
+  TURN_RUNNING: { description: "the agent cannot take a new turn while one runs (steer or interrupt it)", commands: ["thread.send"] },
+  THREAD_EXISTS: { description: "the agent already has a thread with this id (a host fault; retry with a new command id)", commands: ["thread.start"] },
+  NOT_PENDING: {
+    description: "nothing to answer or decide: already decided by someone else, expired, cancelled or unknown",
+    commands: ["question.answer", "approval.decide"],
+  },
+  INVALID_DECISION: {
+    description: "a decision the request does not offer, or an optionId the question does not have",
+    commands: ["question.answer", "approval.decide"],
+  },
+  AGENT_UNAVAILABLE: { description: "the agent is not running, restarting or closed; retry later", commands: AGENT_COMMANDS },
+  AGENT_ERROR: { description: "the agent refused or failed the request", commands: AGENT_COMMANDS },
+} as const satisfies Record<string, AppErrorInfo>;
+
+export type AppErrorCode = keyof typeof APP_ERRORS;
+
+/** Every application error code, in table order. */
+export const APP_ERROR_CODES = /* @__PURE__ */ Object.keys(APP_ERRORS) as AppErrorCode[];
+
+export function isAppErrorCode(code: unknown): code is AppErrorCode {
+  return typeof code === "string" && Object.prototype.hasOwnProperty.call(APP_ERRORS, code);
+}
+
+/** The codes a command can be answered with (including those of any message), in table order. */
+export function appErrorsFor(command: DeviceCommandType): AppErrorCode[] {
+  return APP_ERROR_CODES.filter((code) => {
+    const commands: AppErrorInfo["commands"] = APP_ERRORS[code].commands;
+    return commands === "*" || commands.includes(command);
+  });
+}

@@ -1,0 +1,36 @@
+// What the host answers each device command with (docs/protocol.md §10.3):
+// the message type of a success, and for `result` the exact shape of its
+// `data`. The `result` body schema itself stays open (data: any object) so
+// that hosts can add fields; these schemas are what today's host sends and
+// what docs/app-protocol.schema.json publishes.
+import * as s from "./schema.ts";
+import { approvalDecision, type DeviceCommandType } from "./app-protocol.ts";
+
+const id = s.string({ regex: /^[A-Za-z0-9_.:-]{1,128}$/ });
+
+export interface CommandAnswer {
+  /** "result" or "thread.list" answer success; "none": the host never answers (ack). */
+  readonly success: "result" | "thread.list" | "none";
+  /** For "result": the schema of `data`; absent means the body is `{}` (no data). */
+  readonly data?: s.Schema<unknown>;
+}
+
+export const COMMAND_ANSWERS = {
+  "device.hello": { success: "result" },
+  "threads.list": { success: "thread.list" },
+  "thread.subscribe": {
+    success: "result",
+    /** The thread and its newest seq when the subscription started (events follow as `event` messages). */
+    data: s.strictObject({ thread: id, lastSeq: s.int(0, Number.MAX_SAFE_INTEGER) }),
+  },
+  "thread.unsubscribe": { success: "result" },
+  /** The new thread's id; the sender is subscribed to it from seq 0. */
+  "thread.start": { success: "result", data: s.strictObject({ thread: id }) },
+  "thread.send": { success: "result" },
+  "turn.steer": { success: "result" },
+  "turn.interrupt": { success: "result" },
+  "question.answer": { success: "result" },
+  "approval.decide": { success: "result", data: s.strictObject({ approvalId: id, decision: approvalDecision }) },
+  "thread.settings": { success: "result" },
+  ack: { success: "none" },
+} as const satisfies Record<DeviceCommandType, CommandAnswer>;
