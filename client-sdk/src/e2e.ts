@@ -9,7 +9,11 @@ export interface E2EHandlers {
   onSas?(sas: string): void;
   onOpen(result: HandshakeResult): void;
   onPayload(payload: Uint8Array): void;
-  /** Called once when the session fails (not after close()). */
+  /**
+   * Called once when the session fails (not after close()). A refusal the host
+   * sealed in its HostVerdict is DEVICE_REVOKED; the same code in a plaintext
+   * ABORT frame (which any relay can forge) is only RELAY_REFUSED, a hint.
+   */
   onError(error: AirlockClientError): void;
 }
 
@@ -43,7 +47,7 @@ export class E2ESession {
       if (r.sas !== undefined) this.#h.onSas?.(r.sas);
       if (r.opened) this.#h.onOpen(r.opened);
       if (r.payload) this.#h.onPayload(r.payload);
-    }).catch(() => undefined);
+    }, frame[1] === 3 /* FrameType.ABORT: unauthenticated */).catch(() => undefined);
   }
 
   /** Seals and sends one application payload (in order with everything else). */
@@ -56,14 +60,14 @@ export class E2ESession {
     this.#session.close();
   }
 
-  #enqueue(step: () => Promise<void>): Promise<void> {
+  #enqueue(step: () => Promise<void>, abort?: boolean): Promise<void> {
     const run = this.#queue.then(async () => {
       if (this.#done) throw new AirlockClientError("CONNECTION_LOST", "the session is closed");
       try {
         await step();
       } catch (e) {
         // A payload that is too large fails alone; anything else ends the session.
-        if (this.#session.currentState !== "open") this.#failWith(e);
+        if (this.#session.currentState !== "open") this.#failWith(e, abort);
         throw toClientError(e);
       }
     });
@@ -71,7 +75,7 @@ export class E2ESession {
     return run;
   }
 
-  #failWith(e: unknown): void {
+  #failWith(e: unknown, abort?: boolean): void {
     if (this.#done) return;
     this.#done = true;
     // Tell the host why, when the failure is ours and the protocol allows it.
@@ -82,6 +86,10 @@ export class E2ESession {
         // the session could not even frame its ABORT; the socket closes anyway
       }
     }
-    this.#h.onError(toClientError(e));
+    this.#h.onError(
+      abort && (e as AirlockProtocolError | undefined)?.code === "DEVICE_NOT_TRUSTED"
+        ? new AirlockClientError("RELAY_REFUSED", "the relay refused this device; retrying (an unauthenticated ABORT)", { protocolCode: "DEVICE_NOT_TRUSTED", cause: e })
+        : toClientError(e),
+    );
   }
 }

@@ -14,8 +14,17 @@ export type ClientErrorCode =
   | "RELAY_UNREACHABLE"
   /** The host operator rejected the pairing, or the host cannot take the device now. */
   | "HOST_REFUSED"
-  /** The host no longer trusts this device (revoked, or never paired): pair again. */
+  /**
+   * The host no longer trusts this device (revoked, or never paired): pair again. Only the
+   * host's authenticated HostVerdict says so; the connection stops retrying.
+   */
   | "DEVICE_REVOKED"
+  /**
+   * The relay refused this device (close 4002/4004) or an unauthenticated ABORT said
+   * DEVICE_NOT_TRUSTED: perhaps revoked, perhaps a misbehaving relay. A hint: the
+   * connection keeps retrying with backoff.
+   */
+  | "RELAY_REFUSED"
   | "HOST_OFFLINE"
   | "PROTOCOL_VERSION"
   | "HANDSHAKE_FAILED"
@@ -98,34 +107,35 @@ export function toClientError(e: unknown, fallback: ClientErrorCode = "PROTOCOL_
   return new AirlockClientError(fallback, messageOf(e), { cause: e });
 }
 
-/** What a relay close means for a device connection, and whether to try again. */
+/**
+ * What a relay close means for a device connection. A trusted device retries
+ * after every one (with backoff unless `immediate`): a relay's close is never
+ * the host's verdict, so even 4002/4004 are hints (RELAY_REFUSED).
+ */
 export interface CloseMeaning {
   error: AirlockClientError;
-  /** false: stop reconnecting (the host or relay will not take this device). */
-  retry: boolean;
   /** Reconnect at once (the host came back), without backoff. */
-  immediate: boolean;
+  immediate?: boolean | undefined;
 }
 
 /**
  * Maps a relay close code (§9.6). `pairing` changes what AUTH_FAILED means: a
- * pairing device was refused its one-time ticket, a trusted device its key.
+ * pairing device was refused its one-time ticket (pairing fails), a trusted device its key.
  */
 export function closeMeaning(code: number, reason: string, pairing: boolean): CloseMeaning {
-  const make = (c: ClientErrorCode, message: string, retry = true, immediate = false): CloseMeaning => ({
-    error: new AirlockClientError(c, `${message} (relay closed ${code}${reason ? `: ${reason.slice(0, 123)}` : ""})`, { closeCode: code }),
-    retry,
+  const make = (c: ClientErrorCode, message: string, immediate?: boolean): CloseMeaning => ({
+    error: new AirlockClientError(c, `${message} (close ${code}${reason ? `: ${reason.slice(0, 123)}` : ""})`, { closeCode: code }),
     immediate,
   });
   switch (code) {
     case RelayClose.AUTH_FAILED:
-      return pairing
-        ? make("LINK_USED", "the relay refused the pairing ticket: the link was already used, expired or is unknown", false)
-        : make("DEVICE_REVOKED", "the relay refused this device: the host does not list it as trusted", false);
     case RelayClose.REVOKED:
-      return make("DEVICE_REVOKED", "the host revoked this device", false);
+      // Unauthenticated: the relay is not the host, and only the host's own verdict ends the retries.
+      return pairing && code === RelayClose.AUTH_FAILED
+        ? make("LINK_USED", "the relay refused the pairing ticket: the link was already used, expired or is unknown")
+        : make("RELAY_REFUSED", "the relay refused this device; retrying");
     case RelayClose.HOST_RESTARTED:
-      return make("CONNECTION_LOST", "the host reconnected to the relay", true, true);
+      return make("CONNECTION_LOST", "the host reconnected to the relay", true);
     case RelayClose.AUTH_TIMEOUT:
       return make("TIMEOUT", "the relay timed out waiting for authentication");
     case RelayClose.RATE_LIMITED:

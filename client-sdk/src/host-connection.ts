@@ -328,11 +328,10 @@ export class HostConnection {
         },
         onClose: (closed) => {
           if (this.#socket !== socket) return; // (this socket is already closed)
-          const meaning = closed.dead
-            ? { error: new AirlockClientError("CONNECTION_LOST", "the relay stopped answering"), retry: true, immediate: false }
-            : closeMeaning(closed.code, closed.reason, false);
+          // Every relay close is retried: 4002/4004 included (RELAY_REFUSED), as the relay is not the host.
+          const meaning = closeMeaning(closed.code, closed.reason, false);
           if (meaning.immediate) this.#setPresence({ hostOnline: true });
-          this.#lost(meaning.error, meaning.retry, undefined, meaning.immediate);
+          this.#lost(meaning.error, true, undefined, meaning.immediate);
         },
       }));
     } catch (e) {
@@ -371,9 +370,12 @@ export class HostConnection {
       },
       onError: (error) => {
         if (this.#e2e !== e2e) return;
-        // A failed session needs a fresh connection (counters start again at 0): #lost closes the socket.
-        // When our own check of the host's signature failed, something answered for this host
-        // without its key: stop (no retries) until the app asks again with reconnectNow().
+        // A failed session needs a fresh connection (counters start again at 0): #lost closes the
+        // socket, also after an ABORT (the relay keeps that socket open; later frames mean nothing).
+        // Two verdicts stop the retries. The host's sealed HostVerdict refused this device
+        // (DEVICE_REVOKED; a plaintext ABORT saying so is RELAY_REFUSED, a hint: retried). Or our own
+        // check of the host's signature failed: something answered for this host without its key;
+        // stop until the app asks again with reconnectNow().
         const impostor = error.protocolCode === "HOST_SIGNATURE_INVALID" && !(error.cause as AirlockProtocolError).remote;
         this.#lost(
           impostor ? new AirlockClientError("WRONG_HOST_KEY", "the host's identity did not verify: someone may be impersonating the host", { protocolCode: "HOST_SIGNATURE_INVALID", cause: error }) : error,
@@ -417,8 +419,8 @@ export class HostConnection {
     this.#waiters.clear();
   }
 
-  /** Ends the session and closes the socket (with `reason`); then retries, or refuses when `retry` is false. */
-  #lost(error: AirlockClientError, retry = error.code !== "DEVICE_REVOKED", reason?: string, immediate?: boolean): void {
+  /** Ends the session and closes the socket (with `reason`); then retries with backoff, or refuses when `retry` is false. */
+  #lost(error: AirlockClientError, retry = true, reason?: string, immediate?: boolean): void {
     if (this.state === "closed") return;
     this.#teardown();
     this.#socket?.close(1000, reason); // RelaySocket reports no close it caused itself

@@ -82,7 +82,7 @@ export async function runPairing(linkText: string, ctx: PairContext, options: Pa
     onPresence: (p) => {
       if (!p.hostOnline) fail(new AirlockClientError("HOST_OFFLINE", "the host disconnected from the relay during pairing; ask for a new link"));
     },
-    onClose: (closed) => fail(closed.dead ? new AirlockClientError("CONNECTION_LOST", "the relay stopped answering") : closeMeaning(closed.code, closed.reason, true).error),
+    onClose: (closed) => fail(closeMeaning(closed.code, closed.reason, true).error),
   });
   // Cancelling must not wait for the relay connection to succeed or time out;
   // a socket that opens after all is closed at once.

@@ -37,10 +37,9 @@ export interface SocketTiming {
 export const DEFAULT_SOCKET_TIMING: SocketTiming = { connectTimeoutMs: 15_000, pingIntervalMs: 20_000, deadAfterMs: 45_000 };
 
 export interface SocketClosed {
+  /** The relay's close code, or 1006 when the SDK gave up on a silent link (no pong). */
   code: number;
   reason: string;
-  /** True when the SDK gave up on a silent link (no pong), not the relay. */
-  dead: boolean;
 }
 
 export interface RelaySocketOptions {
@@ -107,7 +106,7 @@ export class RelaySocket {
     try {
       this.#ws.send(data);
     } catch {
-      this.#terminate(1006, "send failed", true);
+      this.#terminate(1006, "send failed");
     }
   }
 
@@ -139,7 +138,7 @@ export class RelaySocket {
         return;
       }
       this.#finish();
-      this.#o.onClose({ code, reason, dead: false });
+      this.#o.onClose({ code, reason });
     };
     this.#ws.onmessage = (event) => this.#message(event?.data);
   }
@@ -206,7 +205,7 @@ export class RelaySocket {
 
   #startPings(): void {
     this.#timer = setInterval(() => {
-      if (Date.now() - this.#lastReceived > this.#timing.deadAfterMs) this.#terminate(1006, "no answer from the relay", true);
+      if (Date.now() - this.#lastReceived > this.#timing.deadAfterMs) this.#terminate(1006, "the relay stopped answering");
       else this.#raw(PING_TEXT);
     }, this.#timing.pingIntervalMs);
     (this.#timer as { unref?: () => void }).unref?.();
@@ -214,15 +213,15 @@ export class RelaySocket {
 
   #protocolError(message: string): void {
     if (!this.#admitted) return this.#fail(new AirlockClientError("PROTOCOL_ERROR", message));
-    this.#terminate(4013, message, false);
+    this.#terminate(4013, message);
   }
 
   /** Ends an admitted socket from this side and reports it at once (a dead socket may never fire close). */
-  #terminate(code: number, reason: string, dead: boolean): void {
+  #terminate(code: number, reason: string): void {
     if (this.#closed) return;
     const admitted = this.#admitted;
     this.close(code === 1006 ? 4000 : 1000, reason);
-    if (admitted) this.#o.onClose({ code, reason, dead });
+    if (admitted) this.#o.onClose({ code, reason });
   }
 
   #fail(error: AirlockClientError): void {

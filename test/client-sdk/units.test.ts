@@ -131,15 +131,17 @@ describe("ThreadStream", () => {
 });
 
 describe("error mapping", () => {
-  it("maps relay close codes (§9.6) with retry advice", () => {
-    expect(closeMeaning(RelayClose.AUTH_FAILED, "", true)).toMatchObject({ error: { code: "LINK_USED" }, retry: false });
-    expect(closeMeaning(RelayClose.AUTH_FAILED, "", false)).toMatchObject({ error: { code: "DEVICE_REVOKED" }, retry: false });
-    expect(closeMeaning(RelayClose.REVOKED, "", false)).toMatchObject({ error: { code: "DEVICE_REVOKED", closeCode: 4004 }, retry: false });
-    expect(closeMeaning(RelayClose.HOST_RESTARTED, "", false)).toMatchObject({ retry: true, immediate: true });
-    expect(closeMeaning(RelayClose.ROOM_FULL, "", false)).toMatchObject({ error: { code: "ROOM_FULL" }, retry: true, immediate: false });
+  it("maps relay close codes (§9.6); the relay's refusals (4002, 4004) are hints, never DEVICE_REVOKED", () => {
+    expect(closeMeaning(RelayClose.AUTH_FAILED, "", true)).toMatchObject({ error: { code: "LINK_USED" } });
+    expect(closeMeaning(RelayClose.AUTH_FAILED, "", false)).toMatchObject({ error: { code: "RELAY_REFUSED", closeCode: 4002 } });
+    expect(closeMeaning(RelayClose.REVOKED, "revoked", false)).toMatchObject({ error: { code: "RELAY_REFUSED", closeCode: 4004 } });
+    expect(closeMeaning(RelayClose.REVOKED, "revoked", false).error.message).toBe("the relay refused this device; retrying (close 4004: revoked)");
+    expect(closeMeaning(RelayClose.HOST_RESTARTED, "", false)).toMatchObject({ immediate: true });
+    expect(closeMeaning(RelayClose.ROOM_FULL, "", false)).toMatchObject({ error: { code: "ROOM_FULL" } });
+    expect(closeMeaning(RelayClose.ROOM_FULL, "", false).immediate).toBeFalsy();
     expect(closeMeaning(RelayClose.RATE_LIMITED, "", false).error.code).toBe("RATE_LIMITED");
     expect(closeMeaning(RelayClose.COUNTER_VIOLATION, "", false).error.code).toBe("PROTOCOL_ERROR");
-    expect(closeMeaning(1006, "", false)).toMatchObject({ error: { code: "CONNECTION_LOST" }, retry: true });
+    expect(closeMeaning(1006, "", false)).toMatchObject({ error: { code: "CONNECTION_LOST" } });
   });
 
   it("maps protocol errors to client codes", () => {

@@ -2,7 +2,7 @@
 // Every attack must be detected — a side fails with a specific protocol error
 // and nothing reaches the application — and an honest run through the same
 // harness must deliver every payload exactly once and in order.
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   AirlockProtocolError,
   DeviceSession,
@@ -17,9 +17,11 @@ import {
   encodeHostVerdict,
   makeNonce,
   nobleBackend,
+  roomIdFor,
   secureRandom,
   sha256,
   textEncoder,
+  toBase64Url,
   u8,
   type ChannelTuning,
   type CryptoBackend,
@@ -33,10 +35,15 @@ import {
   MaliciousRelay,
   substituteEphemeral,
   tactics,
+  SdkRelay,
   type EndpointReport,
   type RelayOptions,
+  type SdkRelayBehaviour,
   type Side,
 } from "./malicious-relay.ts";
+import { AirlockClientError } from "../../client-sdk/src/errors.ts";
+import { HostConnection, type ConnectionTiming } from "../../client-sdk/src/host-connection.ts";
+import { until, waitState } from "../client-sdk/support.ts";
 
 type Mode = "pair" | "resume";
 
@@ -560,5 +567,118 @@ describe("a relay racing frames against a suspended handshake step", () => {
     expect((await protocolError(second)).code).toBe("UNEXPECTED_MESSAGE");
     expect(host.currentState).toBe("closed");
     expect((await protocolError(host.accept())).code).toBe("CHANNEL_CLOSED");
+  });
+});
+
+// ------------------------------------------------------- the client SDK behind a malicious relay
+// Only the host's sealed HostVerdict may tell the SDK it is revoked. A plaintext
+// ABORT (which any relay can forge) and a relay's close codes (4004 REVOKED, 4002
+// AUTH_FAILED) are hints: the SDK reports RELAY_REFUSED, closes the socket and
+// keeps retrying with its backoff, and comes back once the relay behaves.
+describe("the client SDK through a malicious relay", () => {
+  const FAST = { pingIntervalMs: 1000, deadAfterMs: 5000, connectTimeoutMs: 2000, handshakeTimeoutMs: 2000, ackDelayMs: 20, backoff: { baseMs: 20, maxMs: 160 } };
+  const conns: HostConnection[] = [];
+  afterEach(() => {
+    for (const c of conns.splice(0)) c.close();
+    vi.restoreAllMocks();
+  });
+
+  async function sdkSetup(behaviour: SdkRelayBehaviour, trusted = true, timing: Partial<ConnectionTiming> = FAST) {
+    const backend = nobleBackend;
+    const hostSigner = await backend.generateSigner();
+    const device = await backend.generateSigner();
+    const relay = new SdkRelay({ backend, hostSigner, isTrustedDevice: (key) => trusted && hexOf(key) === hexOf(device.publicKey), behaviour });
+    const conn = new HostConnection({
+      host: { id: roomIdFor(hostSigner.publicKey), name: "h", relayUrl: "https://relay.example", publicKey: toBase64Url(hostSigner.publicKey), pairedAt: 1 },
+      signer: device,
+      backend,
+      deviceName: "Phone",
+      WebSocket: relay.WebSocket,
+      timing,
+    });
+    conns.push(conn);
+    const states: string[] = [];
+    const errors: AirlockClientError[] = [];
+    conn.on("state", (s) => states.push(s));
+    conn.on("error", (e) => errors.push(e));
+    return { relay, conn, states, errors };
+  }
+
+  it.each([
+    ["in answer to ClientHello", "abort-handshake"],
+    ["on an open session", "abort-session"],
+  ] as const)("a forged plaintext ABORT(DEVICE_NOT_TRUSTED) %s: RELAY_REFUSED, the socket is closed, retries with backoff, online again once the relay behaves", async (_, kind) => {
+    const { relay, conn, states, errors } = await sdkSetup({ kind, code: "DEVICE_NOT_TRUSTED" });
+    const sent = conn.send("t_1", "written while the relay refuses");
+    sent.catch(() => undefined); // unanswered by this host: failed with CLOSED in afterEach
+    await until(() => relay.opens >= 4, 10_000, "4 connection attempts");
+    expect(states).not.toContain("refused");
+    expect(conn.state).not.toBe("refused");
+    expect(conn.error).toMatchObject({ code: "RELAY_REFUSED", protocolCode: "DEVICE_NOT_TRUSTED" });
+    expect(conn.error!.message).toMatch(/relay refused this device; retrying/);
+    const refusals = errors.filter((e) => e.code === "RELAY_REFUSED");
+    expect(refusals.length).toBeGreaterThanOrEqual(3);
+    expect(errors.filter((e) => e.code === "DEVICE_REVOKED")).toEqual([]);
+    // The command waits in the outbox; it is not failed.
+    expect(conn.outbox.map((e) => e.state)).toEqual(["queued"]);
+    // After each forged ABORT the SDK closed the socket itself (the relay left it open).
+    const forged = relay.sockets.filter((s) => s.forged > 0);
+    expect(forged.length).toBeGreaterThanOrEqual(3);
+    await until(() => forged.every((s) => s.closedByDevice !== undefined), 5000, "the device to close every aborted socket");
+    for (const s of forged) {
+      expect(s.closedByRelay).toBeUndefined();
+      expect(s.closedByDevice).toMatchObject({ code: 1000 });
+    }
+    // The relay behaves again: the next attempt opens, and the queued command goes out.
+    relay.behaviour = { kind: "honest" };
+    await waitState(conn, "online", 10_000);
+    expect(conn.error).toBeUndefined();
+    await until(() => relay.sockets.at(-1)!.payloads.length >= 1, 5000, "the queued command at the host");
+    expect(relay.crashes).toEqual([]);
+  });
+
+  it("relay close codes are hints too: 4004 REVOKED on an open session, then 4002 AUTH_FAILED at admission; the SDK retries and reconnects", async () => {
+    const { relay, conn, states, errors } = await sdkSetup({ kind: "close-session", code: 4004, reason: "revoked" });
+    await until(() => relay.opens >= 1 && relay.sockets[0]!.closedByRelay === 4004, 10_000, "the relay's 4004");
+    relay.behaviour = { kind: "refuse-admission", code: 4002 };
+    await until(() => relay.sockets.filter((s) => s.closedByRelay === 4002).length >= 3, 10_000, "three 4002 refusals");
+    expect(states).not.toContain("refused");
+    expect(errors.find((e) => e.closeCode === 4004)).toMatchObject({ code: "RELAY_REFUSED" });
+    expect(errors.find((e) => e.closeCode === 4002)).toMatchObject({ code: "RELAY_REFUSED" });
+    expect(errors.filter((e) => e.code === "DEVICE_REVOKED")).toEqual([]);
+    expect(conn.error?.code).toBe("RELAY_REFUSED");
+    relay.behaviour = { kind: "honest" };
+    await waitState(conn, "online", 10_000);
+    expect(conn.error).toBeUndefined();
+  });
+
+  it("retrying after refusals backs off (the delay grows to the cap; no hammering)", async () => {
+    vi.spyOn(Math, "random").mockReturnValue(0.999); // every delay is its bound: 20, 40, 80, 160, 160 … ms
+    const { relay, conn } = await sdkSetup({ kind: "abort-handshake", code: "DEVICE_NOT_TRUSTED" });
+    await until(() => relay.opens >= 7, 10_000, "7 connection attempts");
+    conn.close();
+    const gaps = relay.sockets.slice(1, 7).map((s, i) => s.openedAt - relay.sockets[i]!.openedAt);
+    const bounds = [20, 40, 80, 160, 160, 160];
+    gaps.forEach((gap, i) => expect(gap).toBeGreaterThanOrEqual(Math.floor(bounds[i]! * 0.999) - 2));
+  });
+
+  it("an authenticated refusal (the host's sealed HostVerdict DEVICE_NOT_TRUSTED) still ends retrying: refused, DEVICE_REVOKED", async () => {
+    const { relay, conn, states, errors } = await sdkSetup({ kind: "honest" }, false);
+    const sent = conn.send("t_1", "to a host that revoked this device");
+    await waitState(conn, "refused", 10_000);
+    expect(conn.error).toMatchObject({ code: "DEVICE_REVOKED", protocolCode: "DEVICE_NOT_TRUSTED" });
+    expect(relay.sockets[0]!.hostErrors).toEqual(["DEVICE_NOT_TRUSTED"]);
+    await expect(sent).rejects.toMatchObject({ code: "DEVICE_REVOKED" });
+    // No further attempts over several maximum backoff delays, and the socket was closed.
+    const opens = relay.opens;
+    await new Promise((r) => setTimeout(r, 4 * FAST.backoff.maxMs));
+    expect(relay.opens).toBe(opens);
+    expect(relay.sockets.every((s) => s.closedByDevice !== undefined || s.closedByRelay !== undefined)).toBe(true);
+    expect(states.at(-1)).toBe("refused");
+    expect(errors.map((e) => e.code)).toEqual(["DEVICE_REVOKED"]);
+    // reconnectNow() does not undo a revocation.
+    conn.reconnectNow();
+    expect(conn.state).toBe("refused");
+    expect(relay.opens).toBe(opens);
   });
 });

@@ -9,6 +9,7 @@
 import {
   AirlockProtocolError,
   DeviceSession,
+  ERRORS,
   FrameType,
   HEADER_LENGTH,
   HandshakeMode,
@@ -16,9 +17,14 @@ import {
   HostSession,
   PUBLIC_KEY_LENGTH,
   SERVER_HELLO_PUBLIC_LENGTH,
+  RelayFrame,
   decodeClientHello,
+  encodeControl,
+  encodeFrame,
   frameBody,
   secureRandom,
+  toBase64Url,
+  u8,
   type CryptoBackend,
   type DeviceClaim,
   type Ed25519Signer,
@@ -451,6 +457,229 @@ export class ManInTheMiddle {
     } catch (e) {
       if (e instanceof AirlockProtocolError) report.errors.push(e);
       else report.crashes.push(e);
+    }
+  }
+}
+
+// ------------------------------------------------------- a relay for the client SDK
+//
+// The same attacker, seen from the client SDK: an in-memory WebSocket
+// constructor (pass `relay.WebSocket` as the SDK's WebSocket option) that
+// speaks the relay protocol to the device (CHALLENGE → AUTH → WELCOME, pongs,
+// close codes) and, behind it, a real HostSession with the host's own key,
+// which accepts a trusted device and refuses any other with its sealed
+// HostVerdict. `behaviour` is what the relay does with the next connections;
+// a test switches it mid-run (e.g. back to honest).
+
+/** The slice of the WebSocket API the client SDK uses (client-sdk/src/websocket.ts). */
+interface SocketLike {
+  binaryType: string;
+  readonly readyState: number;
+  send(data: Uint8Array | string): void;
+  close(code?: number, reason?: string): void;
+  /* eslint-disable @typescript-eslint/no-explicit-any */
+  onopen: ((event: any) => void) | null;
+  onmessage: ((event: any) => void) | null;
+  onclose: ((event: any) => void) | null;
+  onerror: ((event: any) => void) | null;
+  /* eslint-enable @typescript-eslint/no-explicit-any */
+}
+
+export type SdkRelayBehaviour =
+  | { kind: "honest" }
+  /** Answers the device's ClientHello with a plaintext ABORT of its own making (and keeps the socket open, as a relay does). */
+  | { kind: "abort-handshake"; code: ErrorCode }
+  /** Lets the session open, then injects a plaintext ABORT with the host's next counter (socket left open). */
+  | { kind: "abort-session"; code: ErrorCode }
+  /** Closes the socket with `code` once the session is open (a relay's 4004 REVOKED). */
+  | { kind: "close-session"; code: number; reason?: string }
+  /** Refuses admission: closes with `code` instead of WELCOME (a relay's 4002 AUTH_FAILED). */
+  | { kind: "refuse-admission"; code: number; reason?: string };
+
+/** One device connection as the relay saw it. */
+export interface SdkRelaySocket {
+  url: string;
+  openedAt: number;
+  behaviour: SdkRelayBehaviour;
+  /** The relay admitted the device (WELCOME sent). */
+  admitted: boolean;
+  /** The host side's session opened (verdict status 0 sent). */
+  opened: boolean;
+  /** Frames the relay forged and delivered on this socket (ABORTs). */
+  forged: number;
+  /** Set when the device closed the socket (code, reason). */
+  closedByDevice?: { code: number | undefined; reason: string | undefined };
+  /** Set when the relay closed it. */
+  closedByRelay?: number;
+  /** Errors the host side raised (the refusal it sealed, for an untrusted device). */
+  hostErrors: ErrorCode[];
+  /** Payloads the host decrypted from the device. */
+  payloads: Uint8Array[];
+}
+
+export interface SdkRelayOptions {
+  backend: CryptoBackend;
+  /** The real host's identity (the device pins its public key). */
+  hostSigner: Ed25519Signer;
+  /** The host's trust list (resume mode). */
+  isTrustedDevice(key: Uint8Array): boolean;
+  behaviour?: SdkRelayBehaviour;
+}
+
+const CHALLENGE_LIMITS = { maxFrameBytes: 1 << 20, maxDevices: 8, maxPendingTickets: 8, authTimeoutMs: 10_000, idleTimeoutMs: 60_000, rateLimit: { framesPerSecond: 100, burst: 100 } };
+
+export class SdkRelay {
+  behaviour: SdkRelayBehaviour;
+  readonly sockets: SdkRelaySocket[] = [];
+  /** Pass as the SDK's `WebSocket` option. */
+  readonly WebSocket: new (url: string) => SocketLike;
+  readonly #o: SdkRelayOptions;
+  /** Anything thrown inside the harness itself (should stay empty). */
+  readonly crashes: unknown[] = [];
+
+  constructor(options: SdkRelayOptions) {
+    this.#o = options;
+    this.behaviour = options.behaviour ?? { kind: "honest" };
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const relay = this;
+    this.WebSocket = class implements SocketLike {
+      binaryType = "arraybuffer";
+      readyState = 0;
+      onopen: SocketLike["onopen"] = null;
+      onmessage: SocketLike["onmessage"] = null;
+      onclose: SocketLike["onclose"] = null;
+      onerror: SocketLike["onerror"] = null;
+      readonly #conn: RelayConnection;
+      constructor(url: string) {
+        this.#conn = new RelayConnection(relay, relay.#o, this, url);
+      }
+      send(data: Uint8Array | string): void {
+        this.#conn.fromDevice(data);
+      }
+      close(code?: number, reason?: string): void {
+        this.#conn.closedByDevice(code, reason);
+      }
+    };
+  }
+
+  /** Connections opened so far. */
+  get opens(): number {
+    return this.sockets.length;
+  }
+}
+
+class RelayConnection {
+  readonly record: SdkRelaySocket;
+  #ws: SocketLike & { readyState: number };
+  #o: SdkRelayOptions;
+  #relay: SdkRelay;
+  #host: HostSession | undefined;
+  /** The host's frames in order; the device's frames are handled one at a time. */
+  #queue: Promise<void> = Promise.resolve();
+  #hostCounter = 0n;
+  #forged = false;
+
+  constructor(relay: SdkRelay, o: SdkRelayOptions, ws: SocketLike, url: string) {
+    this.#relay = relay;
+    this.#o = o;
+    this.#ws = ws as SocketLike & { readyState: number };
+    this.record = { url, openedAt: Date.now(), behaviour: relay.behaviour, admitted: false, opened: false, forged: 0, hostErrors: [], payloads: [] };
+    relay.sockets.push(this.record);
+    const room = url.split("/").at(-2)!;
+    setTimeout(() => {
+      if (this.#closed) return;
+      this.#ws.readyState = 1;
+      this.#ws.onopen?.({});
+      this.#deliver(encodeControl(RelayFrame.CHALLENGE, { v: 1, role: "device", room, challenge: toBase64Url(secureRandom(32)), time: Date.now(), limits: CHALLENGE_LIMITS }));
+    }, 1);
+  }
+
+  get #closed(): boolean {
+    return this.#ws.readyState >= 2;
+  }
+
+  fromDevice(data: Uint8Array | string): void {
+    if (this.#closed) return;
+    if (typeof data === "string") {
+      setTimeout(() => !this.#closed && this.#ws.onmessage?.({ data: "pong" }), 0);
+      return;
+    }
+    const frame = new Uint8Array(data); // a copy, as the network makes one
+    if (frame[1] === RelayFrame.AUTH) return this.#admit();
+    if (!this.record.admitted) return;
+    this.#queue = this.#queue.then(() => this.#toHost(frame)).catch((e: unknown) => void this.#relay.crashes.push(e));
+  }
+
+  closedByDevice(code?: number, reason?: string): void {
+    if (this.#closed) return;
+    this.record.closedByDevice = { code, reason };
+    this.#ws.readyState = 3;
+    this.#host?.close();
+    setTimeout(() => this.#ws.onclose?.({ code: code ?? 1005, reason: reason ?? "" }), 0);
+  }
+
+  #closeFromRelay(code: number, reason = ""): void {
+    if (this.#closed) return;
+    this.record.closedByRelay = code;
+    this.#ws.readyState = 3;
+    this.#host?.close();
+    setTimeout(() => this.#ws.onclose?.({ code, reason }), 0);
+  }
+
+  #deliver(frame: Uint8Array): void {
+    const data = frame.buffer.slice(frame.byteOffset, frame.byteOffset + frame.byteLength);
+    setTimeout(() => !this.#closed && this.#ws.onmessage?.({ data }), 0);
+  }
+
+  #admit(): void {
+    const b = this.record.behaviour;
+    if (b.kind === "refuse-admission") return this.#closeFromRelay(b.code, b.reason);
+    this.record.admitted = true;
+    this.#host = new HostSession({
+      backend: this.#o.backend,
+      hostSigner: this.#o.hostSigner,
+      // Resume mode only: this host has no pending pairing links.
+      pairings: { begin: () => { throw new AirlockProtocolError("PAIRING_UNKNOWN"); }, consume: () => "unknown" as const },
+      isTrustedDevice: (key) => this.#o.isTrustedDevice(key),
+      slot: 1,
+    });
+    this.#deliver(encodeControl(RelayFrame.WELCOME, { role: "device", slot: 1, host: { online: true } }));
+  }
+
+  /** A frame the host sends; the relay notes its counter (visible in the header) to forge the next one. */
+  #fromHost(frame: Uint8Array): void {
+    this.#hostCounter = new DataView(frame.buffer, frame.byteOffset).getBigUint64(8) + 1n;
+    this.#deliver(frame);
+  }
+
+  #forge(code: ErrorCode): void {
+    this.#forged = true;
+    this.record.forged++;
+    this.#deliver(encodeFrame({ type: FrameType.ABORT, slot: 1, epoch: 0, counter: this.#hostCounter }, u8(ERRORS[code].wire)));
+  }
+
+  async #toHost(frame: Uint8Array): Promise<void> {
+    const host = this.#host;
+    if (!host || this.#closed) return;
+    const b = this.record.behaviour;
+    if (b.kind === "abort-handshake" && labelOf(frame) === "ClientHello") return this.#forge(b.code);
+    if (this.#forged) return; // the relay keeps the socket open but forwards nothing more
+    try {
+      const r = await host.receive(frame);
+      if (r.reply) this.#fromHost(r.reply);
+      if (r.payload) this.record.payloads.push(r.payload);
+      if (r.claim) {
+        // The host only ever accepts here: an untrusted key was already refused in receive().
+        this.#fromHost(await host.accept());
+        this.record.opened = true;
+        if (b.kind === "abort-session") this.#forge(b.code);
+        else if (b.kind === "close-session") this.#closeFromRelay(b.code, b.reason);
+      }
+    } catch (e) {
+      if (!(e instanceof AirlockProtocolError)) throw e;
+      this.record.hostErrors.push(e.code);
+      // As the host agent does: its sealed refusal, or an ABORT.
+      if (e.code !== "CHANNEL_CLOSED" && !e.remote) this.#fromHost(host.failureFrame(e));
     }
   }
 }

@@ -10,6 +10,19 @@ export function connectionBanner(conn: HostConnection, hostName: () => string): 
     const queued = conn.outbox.filter((e) => e.state === "queued" || e.state === "sent").length;
     const waiting = queued ? ` ${queued} message${queued === 1 ? "" : "s"} will be sent when it is back.` : "";
     el.dataset.state = conn.state;
+    // The relay refused this device (its close 4002/4004, or an unauthenticated ABORT): perhaps the
+    // host revoked it, perhaps the relay misbehaves. Only the host's own verdict is final, so the
+    // connection keeps retrying; say so through the attempts instead of flickering "Connecting…".
+    if ((conn.state === "offline" || conn.state === "connecting") && conn.error?.code === "RELAY_REFUSED") {
+      el.dataset.state = "relay-refused";
+      replace(
+        el,
+        h("p", null, h("strong", null, "The relay refused this device; retrying."), ` If ${hostName()} revoked it, pair again; otherwise the relay may be misbehaving.${waiting}`),
+        button("Retry now", () => conn.reconnectNow(), { class: "small" }),
+      );
+      el.hidden = false;
+      return;
+    }
     switch (conn.state) {
       case "online":
         replace(el, queued ? h("p", null, `Sending ${queued} queued message${queued === 1 ? "" : "s"}…`) : null);
@@ -32,7 +45,8 @@ export function connectionBanner(conn: HostConnection, hostName: () => string): 
             button("Try again", () => conn.reconnectNow(), { class: "small" }),
           );
         } else {
-          replace(el, h("p", null, h("strong", null, "The host refused this device."), ` ${conn.error?.message ?? ""} If it was revoked, pair again.`));
+          // DEVICE_REVOKED: the host's own authenticated verdict.
+          replace(el, h("p", null, h("strong", null, `${hostName()} revoked this device.`), ` ${conn.error?.message ?? ""} Pair again to use it.`));
         }
         break;
       default:
