@@ -18,8 +18,11 @@ import {
   PROTOCOL_NAME,
   SERVER_HELLO_PUBLIC_LENGTH,
   SignaturePurpose,
+  allowlistMessage,
+  appProtocol,
   associatedData,
   decodeAppEnvelope,
+  fromBase64Url,
   decodeHeader,
   deriveKey,
   formatSas,
@@ -28,6 +31,8 @@ import {
   nobleBackend,
   parsePairingLink,
   ratchetKey,
+  relayAuthMessage,
+  roomIdBytes,
   roomIdFor,
   setFrameSlot,
   sha256,
@@ -49,6 +54,7 @@ import {
   type GoldenFrame,
   type GoldenSection,
 } from "./golden-build.ts";
+import { buildExtraGolden, linkOutcome, serializeExtraGolden, type ExtraGoldenFile } from "./golden-extra-build.ts";
 
 const FILE = fileURLToPath(new URL("./handshake-v1.json", import.meta.url));
 const fileText = readFileSync(FILE, "utf8");
@@ -347,3 +353,72 @@ async function rederive(backend: CryptoBackend, section: GoldenSection): Promise
     expect(toBase64Url(sha256(unpad(padded!)))).toBe(toBase64Url(sha256(payloadOf(f))));
   }
 }
+
+// ------------------------------------------------ relay-app-v1.json (docs/protocol.md §11)
+
+const EXTRA_FILE = fileURLToPath(new URL("./relay-app-v1.json", import.meta.url));
+const extraText = readFileSync(EXTRA_FILE, "utf8");
+const extra = JSON.parse(extraText) as ExtraGoldenFile;
+
+describe("golden vectors beyond the handshake (relay-app-v1.json)", () => {
+  it("is what the generator writes today, with either backend", async () => {
+    for (const backend of [nobleBackend, webCryptoBackend]) {
+      expect(serializeExtraGolden(await buildExtraGolden(backend)) === extraText, `${backend.name}: regenerate with \`npm run vectors:golden\``).toBe(true);
+    }
+  });
+
+  it("the relay AUTH and allowlist messages are the documented byte strings", () => {
+    const room = fromBase64Url(extra.room.roomId)!;
+    expect(toHex(room)).toBe(extra.room.roomIdBytes);
+    expect(toHex(roomIdBytes(hexBytes(stored.identity.hostPublicKey, 32)))).toBe(extra.room.roomIdBytes);
+    // roomId (16) || challenge (32)
+    expect(extra.relayHostAuth.message).toBe(extra.room.roomIdBytes + extra.inputs.challenge);
+    expect(extra.relayDeviceAuth.message).toBe(extra.relayHostAuth.message);
+    // roomId (16) || u64 BE version || u16 BE count || keys
+    const a = extra.allowlist;
+    expect(a.message).toBe(extra.room.roomIdBytes + a.version.toString(16).padStart(16, "0") + a.keys.length.toString(16).padStart(4, "0") + a.keys.join(""));
+    expect(toHex(allowlistMessage(room, a.version, a.keys.map((k) => hexBytes(k, 32))))).toBe(a.message);
+    expect(toHex(relayAuthMessage(room, hexBytes(extra.inputs.challenge, 32)))).toBe(extra.relayHostAuth.message);
+    expect(extra.relayHostAuth.signerPublicKey).toBe(stored.identity.hostPublicKey);
+    expect(extra.relayDeviceAuth.signerPublicKey).toBe(stored.identity.devicePublicKey);
+    expect(a.keys[0]).toBe(stored.identity.devicePublicKey);
+    for (const v of [extra.relayHostAuth, extra.relayDeviceAuth, a]) {
+      // utf8("airlock/v1 " + purpose) || 0x00 || message
+      expect(v.signedBytes).toBe(toHex(textEncoder.encode(`airlock/v1 ${v.purpose}`)) + "00" + v.message);
+      expect(toBase64Url(hexBytes(v.signature, 64))).toBe(v.signatureB64u);
+    }
+    expect([extra.relayHostAuth.purpose, extra.relayDeviceAuth.purpose, a.purpose]).toEqual(["relay host auth", "relay device auth", "device allowlist"]);
+  });
+
+  it.each([nobleBackend, webCryptoBackend])("the signatures verify with $name, and only for their own purpose and bytes", async (backend) => {
+    for (const v of [extra.relayHostAuth, extra.relayDeviceAuth, extra.allowlist]) {
+      const key = hexBytes(v.signerPublicKey, 32);
+      const sig = hexBytes(v.signature, 64);
+      expect(await backend.verify(key, hexBytes(v.signedBytes), sig), v.purpose).toBe(true);
+      const tampered = hexBytes(v.signedBytes);
+      tampered[tampered.length - 1]! ^= 1;
+      expect(await backend.verify(key, tampered, sig)).toBe(false);
+      const otherPurpose = v.purpose === "device allowlist" ? SignaturePurpose.RELAY_HOST_AUTH : SignaturePurpose.DEVICE_ALLOWLIST;
+      expect(await verifyWithPurpose(backend, key, otherPurpose, hexBytes(v.message), sig)).toBe(false);
+    }
+  });
+
+  it("each malformed link fails with exactly its stored code, and the list covers every link code", () => {
+    for (const f of extra.linkFailures) expect(linkOutcome(f.link, f.nowSeconds), f.what).toBe(f.code);
+    expect(new Set(extra.linkFailures.map((f) => f.code))).toEqual(
+      new Set(["LINK_MALFORMED", "LINK_TOO_LONG", "LINK_UNSUPPORTED_VERSION", "LINK_EXPIRED", "LINK_ROOM_MISMATCH", "LINK_INSECURE_URL"]),
+    );
+    expect(linkOutcome(stored.identity.pairingLink, stored.inputs.clockSeconds)).toBe("OK");
+  });
+
+  it("application messages encode to exactly the stored bytes and decode back", () => {
+    const types = extra.appMessages.map((m) => m.message.type);
+    expect(types).toEqual(expect.arrayContaining(["thread.subscribe", "approval.decide", "event", "error"]));
+    for (const m of extra.appMessages) {
+      const bytes = appProtocol.encode(m.message as Parameters<typeof appProtocol.encode>[0]);
+      expectBytes(bytes, m.hex, m.what);
+      expect(toHex(textEncoder.encode(m.utf8))).toBe(m.hex);
+      expect(appProtocol.decode(hexBytes(m.hex))).toEqual({ v: 1, ...m.message });
+    }
+  });
+});
