@@ -5,8 +5,10 @@
 // Lifecycle: sockets use the Hibernation API. Everything a socket needs
 // (role, counters, rate bucket) lives in its attachment, re-serialised after
 // every frame, so an evicted instance rebuilds its index lazily from
-// ctx.getWebSockets(). Storage holds only what outlives sockets (tickets,
-// allowlist, last seen, next slot) and is never written on the forwarding path.
+// ctx.getWebSockets(). Storage holds only what outlives sockets (room id,
+// tickets, allowlist, last seen, next slot); it is written only once a host
+// has authenticated (or by what a host set up), never for an anonymous
+// upgrade, and never on the forwarding path.
 import { DurableObject } from "cloudflare:workers";
 import {
   AirlockProtocolError,
@@ -34,7 +36,8 @@ import {
   type RelayLimits,
 } from "@airlock/protocol";
 import { webCryptoBackend } from "@airlock/protocol/webcrypto";
-import { limitsFrom, MAX_AUTH_FAILURES_PER_MINUTE, MAX_PENDING_CONNECTIONS, MAX_TICKET_TTL_MS, type Env } from "../src/config.ts";
+import { limitsFrom, MAX_AUTH_FAILURES_PER_MINUTE, MAX_TICKET_TTL_MS, PENDING_LIMITS, type Env } from "../src/config.ts";
+import { clientAddress, parseRoomPath } from "../src/paths.ts";
 import { fullBucket, take, type Bucket } from "./token-bucket.ts";
 
 type Role = "host" | "device";
@@ -42,6 +45,10 @@ type Role = "host" | "device";
 interface PendingConn {
   kind: "pending";
   role: Role;
+  /** The validated room id of the request (kept here: nothing unauthenticated goes to storage). */
+  room: string;
+  /** Client address key (paths.ts clientAddress), for the per-address pending cap. */
+  addr: string;
   challenge: string;
   deadline: number;
   since: number;
@@ -121,12 +128,19 @@ export class Room extends DurableObject<Env> {
   // ------------------------------------------------------------ connections
 
   override async fetch(request: Request): Promise<Response> {
-    const url = new URL(request.url);
-    const [, , , room, role] = url.pathname.split("/");
-    if (!room) return new Response("bad route", { status: 400 });
-    if (role === "debug") return Response.json(this.#debug());
-    if (role !== "host" && role !== "device") return new Response("bad route", { status: 400 });
-    await this.#rememberRoom(room);
+    // Validated again here, on the raw path, and bound to this object's own
+    // id: whatever reaches a room, it can only ever serve the one name it was
+    // created for.
+    const route = parseRoomPath(new URL(request.url).pathname);
+    if (!route || !this.env.ROOMS.idFromName(route.room).equals(this.ctx.id)) {
+      return Response.json({ error: "BAD_ROOM", message: "not this room's path" }, { status: 400 });
+    }
+    if (route.role === "debug") return Response.json(await this.#debug());
+    if (request.method !== "GET" || request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
+      return Response.json({ error: "UPGRADE_REQUIRED", message: "WebSocket GET only" }, { status: 426 });
+    }
+    const { room, role } = route;
+    const addr = clientAddress(request.headers.get("CF-Connecting-IP"));
 
     const now = Date.now();
     this.#authFailures = this.#authFailures.filter((t) => now - t < 60_000);
@@ -136,12 +150,7 @@ export class Room extends DurableObject<Env> {
       return Response.json({ error: "RATE_LIMITED", message: "too many failed authentications; retry later" }, { status: 429 });
     }
 
-    // Bound unauthenticated sockets; the oldest gives way so a flood cannot lock the host out.
-    const index = this.#state();
-    const pending = [...index.conns].filter(([, c]) => c.kind === "pending").sort((a, b) => a[1].since - b[1].since);
-    for (const [ws] of pending.slice(0, Math.max(0, pending.length - MAX_PENDING_CONNECTIONS + 1))) {
-      this.#drop(ws, RelayClose.ROOM_FULL, "too many unauthenticated connections");
-    }
+    this.#freePendingPlace(role, addr);
 
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
@@ -150,6 +159,8 @@ export class Room extends DurableObject<Env> {
     const conn: PendingConn = {
       kind: "pending",
       role,
+      room,
+      addr,
       challenge: toBase64Url(challenge),
       deadline: now + this.#limits.authTimeoutMs,
       since: now,
@@ -162,6 +173,31 @@ export class Room extends DurableObject<Env> {
     );
     await this.#scheduleAlarm(conn.deadline);
     return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /**
+   * Frees a place for a new unauthenticated socket (limits in config.ts
+   * PENDING_LIMITS): per route, the address's own oldest beyond its cap, else
+   * beyond the route's total the oldest of the address holding the most.
+   */
+  #freePendingPlace(role: Role, addr: string): void {
+    const limits = PENDING_LIMITS[role];
+    const byAddr = new Map<string, Array<[WebSocket, PendingConn]>>();
+    let total = 0;
+    for (const [ws, c] of this.#state().conns) {
+      if (c.kind !== "pending" || c.role !== role) continue;
+      const list = byAddr.get(c.addr) ?? [];
+      list.push([ws, c]);
+      byAddr.set(c.addr, list);
+      total++;
+    }
+    let victims = byAddr.get(addr) ?? [];
+    if (victims.length < limits.perAddress) {
+      if (total < limits.total) return;
+      for (const list of byAddr.values()) if (list.length > victims.length) victims = list;
+    }
+    const oldest = victims.reduce((a, b) => (b[1].since < a[1].since ? b : a));
+    this.#drop(oldest[0], RelayClose.ROOM_FULL, "too many unauthenticated connections");
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
@@ -240,7 +276,7 @@ export class Room extends DurableObject<Env> {
   // ------------------------------------------------------------ admission
 
   async #authenticate(ws: WebSocket, conn: PendingConn, body: Uint8Array): Promise<void> {
-    const room = await this.#room();
+    const room = conn.room;
     let auth;
     try {
       auth = decodeClientMessage(RelayFrame.AUTH, body);
@@ -259,12 +295,18 @@ export class Room extends DurableObject<Env> {
     }
     // Another event may have run while we verified: only a still-pending socket proceeds.
     if (this.#state().conns.get(ws) !== conn) return;
-    if (conn.role === "host") return this.#admitHost(ws, conn, auth.key);
+    if (conn.role === "host") return this.#admitHost(ws, conn, auth.key, room);
     return this.#admitDevice(ws, conn, auth.key, auth.ticket);
   }
 
-  async #admitHost(ws: WebSocket, conn: PendingConn, key: string): Promise<void> {
+  async #admitHost(ws: WebSocket, conn: PendingConn, key: string, room: string): Promise<void> {
     const allowlist = await this.#loadAllowlist();
+    // The first thing a room ever stores, now that its owner has proved itself
+    // (this also heals a room id stored by an older relay from an aliased URL).
+    if ((await this.#room()) !== room) {
+      await this.ctx.storage.put("room", room);
+      this.#roomId = room;
+    }
     if (this.#state().conns.get(ws) !== conn) return;
     const index = this.#state();
     // The new host session replaces the old one; devices must handshake again with it.
@@ -478,7 +520,7 @@ export class Room extends DurableObject<Env> {
     } catch {
       // already gone
     }
-    void this.#forget(ws);
+    this.#forget(ws).catch((e: unknown) => console.error("room: bookkeeping failed", e instanceof Error ? e.message : String(e)));
     this.#closeSocket(ws, code, reason);
   }
 
@@ -500,17 +542,10 @@ export class Room extends DurableObject<Env> {
 
   #roomId?: string;
 
-  /** The room id this object serves (learnt from the first request's URL, kept in storage). */
+  /** The room id this object serves, stored when its host first authenticated. */
   async #room(): Promise<string> {
     this.#roomId ??= (await this.ctx.storage.get<string>("room")) ?? "";
     return this.#roomId;
-  }
-
-  async #rememberRoom(room: string): Promise<void> {
-    if ((await this.#room()) !== room) {
-      await this.ctx.storage.put("room", room);
-      this.#roomId = room;
-    }
   }
 
   async #loadAllowlist(): Promise<Allowlist> {
@@ -536,13 +571,16 @@ export class Room extends DurableObject<Env> {
     if (current === null || current > at) await this.ctx.storage.setAlarm(at);
   }
 
-  #debug() {
+  async #debug() {
     return {
       instanceId: this.#instanceId,
       constructedAt: this.#constructedAt,
       sockets: [...this.#state().conns.values()].map((c) =>
-        c.kind === "device" ? { kind: c.kind, slot: c.slot, via: c.via, next: c.next.toString() } : c.kind === "host" ? { kind: c.kind, counters: Object.fromEntries(Object.entries(c.counters).map(([k, v]) => [k, v.toString()])) } : { kind: c.kind },
+        c.kind === "device" ? { kind: c.kind, slot: c.slot, via: c.via, next: c.next.toString() } : c.kind === "host" ? { kind: c.kind, counters: Object.fromEntries(Object.entries(c.counters).map(([k, v]) => [k, v.toString()])) } : { kind: c.kind, role: c.role, addr: c.addr },
       ),
+      /** Stored keys (nothing until a host has authenticated) and the pending alarm. */
+      storage: [...(await this.ctx.storage.list({ limit: 100 })).keys()],
+      alarm: await this.ctx.storage.getAlarm(),
     };
   }
 }

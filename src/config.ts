@@ -16,8 +16,20 @@ export interface Env {
 }
 
 export const RELAY_VERSION = "0.1.0";
-/** Unauthenticated sockets kept per room; the oldest is dropped beyond it. */
-export const MAX_PENDING_CONNECTIONS = 8;
+/**
+ * Unauthenticated sockets a room keeps waiting for AUTH, per route, in total
+ * and per client address (CF-Connecting-IP; IPv6 by /64). Each route has its
+ * own budget, so device upgrades can never push out a host that is answering
+ * its CHALLENGE. A new socket beyond its address's cap pushes out that
+ * address's own oldest; beyond the route's total, the oldest socket of the
+ * address holding the most goes (4009). So a flood from one address only ever
+ * evicts its own sockets. A host needs one pending socket for one round trip;
+ * several devices may share an address (NAT), hence the larger device cap.
+ */
+export const PENDING_LIMITS = {
+  host: { total: 8, perAddress: 2 },
+  device: { total: 16, perAddress: 8 },
+} as const;
 /** Failed authentications per room per minute before new attempts are refused. */
 export const MAX_AUTH_FAILURES_PER_MINUTE = 30;
 /** Longest a host may ask the relay to keep a pairing ticket. */

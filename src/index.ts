@@ -1,17 +1,23 @@
 // The relay Worker: cheap validation at the edge, then the room's Durable
 // Object. It never parses frame payloads (they are end-to-end encrypted).
 import { Hono } from "hono";
-import { fromBase64Url, PROTOCOL_VERSION, ROOM_ID_LENGTH } from "@airlock/protocol";
+import { PROTOCOL_VERSION } from "@airlock/protocol";
 import { limitsFrom, RELAY_VERSION, type Env } from "./config.ts";
+import { isRoomId, parseRoomPath } from "./paths.ts";
 
 export { Room } from "../durable-objects/room.ts";
 
 const app = new Hono<{ Bindings: Env }>();
 
-/** Room ids are 16 bytes as 22 base64url characters (identity.ts). */
-function isRoomId(room: string): boolean {
-  return room.length === 22 && fromBase64Url(room)?.length === ROOM_ID_LENGTH;
-}
+// Hono matches routes on the percent-decoded path; anything downstream that
+// reads the raw URL would see another spelling. None of our paths needs an
+// escape, so a raw path that is not already canonical is refused outright.
+app.use("*", async (c, next) => {
+  if (new URL(c.req.url).pathname.includes("%")) {
+    return c.json({ error: "BAD_PATH", message: "percent-encoded paths are not accepted" }, 400);
+  }
+  await next();
+});
 
 app.get("/health", (c) => c.json({ ok: true }));
 
@@ -25,13 +31,20 @@ app.get("/v1/info", (c) =>
   }),
 );
 
-app.get("/v1/rooms/:room/:role", async (c) => {
+app.all("/v1/rooms/:room/:role", async (c) => {
   const { room, role } = c.req.param();
-  if (role === "debug" && c.env.AIRLOCK_DEBUG === "1" && isRoomId(room)) {
-    return c.env.ROOMS.getByName(room).fetch(c.req.raw);
+  const debug = role === "debug" && c.env.AIRLOCK_DEBUG === "1";
+  if (role !== "host" && role !== "device" && !debug) return c.json({ error: "NOT_FOUND", message: "unknown route" }, 404);
+  // Any other method would reach the room and fail there (workerd upgrades only GET).
+  if (c.req.method !== "GET") {
+    return c.json({ error: "METHOD_NOT_ALLOWED", message: "only GET is allowed" }, 405, { Allow: "GET" });
   }
-  if (role !== "host" && role !== "device") return c.json({ error: "NOT_FOUND", message: "unknown route" }, 404);
   if (!isRoomId(room)) return c.json({ error: "BAD_ROOM", message: "room id must be 22 base64url characters" }, 400);
+  // The Durable Object re-parses the raw path; it must be exactly what was validated.
+  if (parseRoomPath(new URL(c.req.url).pathname)?.room !== room) {
+    return c.json({ error: "BAD_PATH", message: "path is not in canonical form" }, 400);
+  }
+  if (debug) return c.env.ROOMS.getByName(room).fetch(c.req.raw);
   if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
     return c.json({ error: "UPGRADE_REQUIRED", message: "this route only accepts WebSocket upgrades" }, 426);
   }

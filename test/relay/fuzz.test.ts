@@ -15,6 +15,10 @@
 //   the lanes' rooms and in throwaway rooms) whose first frame is fuzzed; the
 //   close code must be exactly the predicted one.
 // Afterwards every fuzzed room, a fresh room and /health still work.
+// - Route fuzz: mutated spellings of room paths (percent-escapes, bad room
+//   ids, dot segments, queries, other methods) must each get exactly the
+//   predicted answer; only a canonical path is upgraded, and no room that
+//   never had a host stores anything.
 //
 // Seeded: the seed is printed; rerun one with RELAY_FUZZ_SEED=<seed>.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -37,7 +41,8 @@ import {
   type HostCommand,
 } from "../../protocol/src/index.ts";
 import { webCryptoBackend } from "../../protocol/src/backend-webcrypto.ts";
-import { connectDevice, debugRoom, publishAllowlist, RelayClient, startRelay, wsUrl, type Closed, type RelayServer } from "./harness.ts";
+import { connectDevice, debugRoom, publishAllowlist, rawRequest, RelayClient, startRelay, wsUrl, type Closed, type RelayServer } from "./harness.ts";
+import { isRoomId } from "../../src/paths.ts";
 import { allowlistedDevice, authFrame, closeOf, e2e, newHost, nextE2E, pairDevice, reconnectHost, sleep, type Host } from "./fixtures.ts";
 
 const SEED = process.env.RELAY_FUZZ_SEED !== undefined ? Number(process.env.RELAY_FUZZ_SEED) >>> 0 : (Date.now() ^ (process.pid << 16)) >>> 0;
@@ -542,7 +547,11 @@ describe(`relay fuzz (seed ${SEED})`, () => {
     // rooms AUTH frames become COMMANDs (failed authentications would trip the
     // room's 429 limit, tested elsewhere) and nobody lingers (lingering pending
     // connections push out the lanes' own). Throwaway rooms take everything.
+    // Each pending lane comes from its own address (CF-Connecting-IP), as
+    // strangers would: the relay caps pending sockets per address, and the
+    // lanes' hosts and devices come from 127.0.0.1.
     async function runPendingLane(rng: Rng, n: number): Promise<PendingReport> {
+      const address = { "CF-Connecting-IP": `198.51.100.${10 + n}` };
       const r: PendingReport = { name: `pending ${n}`, fuzz: 0, connections: 0, closes: {} };
       const noted = (code: number) => (r.closes[code] = (r.closes[code] ?? 0) + 1);
       let throwaway = roomIdFor(rng.bytes(32));
@@ -552,7 +561,7 @@ describe(`relay fuzz (seed ${SEED})`, () => {
         const room = lane?.room ?? throwaway;
         let client: RelayClient;
         try {
-          client = await RelayClient.connect(wsUrl(relay.url, room, rng.chance(0.5) ? "host" : "device"));
+          client = await RelayClient.connect(wsUrl(relay.url, room, rng.chance(0.5) ? "host" : "device"), address);
         } catch (e) {
           if (lane || !String(e).includes("HTTP 429")) throw new Failure(`${r.name}: connecting to ${room}: ${String(e)}`);
           noted(429); // this throwaway room saw 30 failed authentications: take another
@@ -587,7 +596,7 @@ describe(`relay fuzz (seed ${SEED})`, () => {
           } catch (e) {
             throw new Failure(`${what}: ${(e as Error).message} (expected close ${expected})`);
           }
-          // In a throwaway room, lingering connections may push this one out (4009) before its frame arrives.
+          // In a throwaway room, the lane's own lingering connections may push this one out (4009) before its frame arrives.
           const pushedOut = !lane && closed.code === RelayClose.ROOM_FULL;
           if (closed.code !== expected && !pushedOut) throw new Failure(`${what}: closed ${closed.code} (${closed.reason}), expected ${expected}`);
           noted(closed.code);
@@ -641,6 +650,77 @@ describe(`relay fuzz (seed ${SEED})`, () => {
     await exchange(fresh, freshDevice);
     fresh.client.close();
     freshDevice.client.close();
+  });
+});
+
+// ------------------------------------------------------------------ route fuzz
+
+const ROOM_PATH = /^\/v1\/rooms\/([^/]+)\/([^/]+)$/; // Hono params are never empty
+
+/** What the Worker answers (src/index.ts): status and JSON error code, or 101. */
+function expectedRoute(method: string, rawPath: string, upgrade: boolean): { status: number; error?: string } {
+  // The URL parser resolves dot segments ("%2e" included) before the Worker sees the path.
+  const path = new URL(rawPath, "http://relay").pathname;
+  if (path.includes("%")) return { status: 400, error: "BAD_PATH" };
+  const m = ROOM_PATH.exec(path);
+  if (!m || (m[2] !== "host" && m[2] !== "device")) return { status: 404, error: "NOT_FOUND" };
+  if (method !== "GET") return { status: 405, error: "METHOD_NOT_ALLOWED" };
+  if (!isRoomId(m[1]!)) return { status: 400, error: "BAD_ROOM" };
+  return upgrade ? { status: 101 } : { status: 426, error: "UPGRADE_REQUIRED" };
+}
+
+/** A spelling of /v1/rooms/<room>/<role>, mutated or not. */
+function mutatedPath(rng: Rng, room: string): string {
+  const role = rng.pick(["host", "device"]);
+  let path = `/v1/rooms/${room}/${role}`;
+  const escape = (text: string, at: number) => {
+    const hex = text.charCodeAt(at).toString(16).padStart(2, "0");
+    return `${text.slice(0, at)}%${rng.chance(0.5) ? hex.toUpperCase() : hex}${text.slice(at + 1)}`;
+  };
+  for (let i = rng.chance(0.3) ? 0 : 1 + rng.int(3); i > 0; i--) {
+    switch (rng.int(9)) {
+      case 0:
+      case 1: path = escape(path, 4 + rng.int(path.length - 4)); break; // anywhere after "/v1/"
+      case 2: path = path.replace(room, escape(room, rng.int(room.length))); break;
+      case 3: path = path.replace(room, room.slice(0, rng.int(room.length))); break; // too short
+      case 4: path = path.replace(room, room + rng.pick(["A", "-", "_", "AA"])); break; // too long
+      case 5: path = path.replace(room, room.slice(0, 21) + rng.pick(["B", "Z", "_", "+", "="])); break; // trailing bits, alphabet
+      case 6: path = path.replace(`/${role}`, rng.pick([`/${role.toUpperCase()}`, `/${role}/`, `/${role};x`, `/./${role}`, `/x/../${role}`, `//${role}`, "/debugx", "/"])); break;
+      case 7: path += rng.pick(["?v=1", "?", "#x", "?room=AAAA"]); break;
+      default: path = path.replace("/rooms/", rng.pick(["/Rooms/", "/rooms//", "/room/", "/rooms/./"])); break;
+    }
+  }
+  return path;
+}
+
+describe(`relay route fuzz (seed ${SEED})`, () => {
+  it("answers every spelling of a room path exactly as predicted; only canonical paths upgrade, and nothing is stored for rooms without a host", { timeout: 60_000 }, async () => {
+    const rng = prng(SEED ^ 0x5eed);
+    const host = await newHost(relay.url);
+    const rooms = [host.room, roomIdFor(rng.bytes(32)), roomIdFor(rng.bytes(32))];
+    const counts: Record<string, number> = {};
+    for (let i = 0; i < 600; i++) {
+      const room = rng.pick(rooms);
+      const path = mutatedPath(rng, room);
+      // Non-GET upgrades cannot be sent through local workerd's dev proxy (it turns them into GETs).
+      const upgrade = rng.chance(0.7);
+      const method = upgrade ? "GET" : rng.pick(["GET", "GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]);
+      const expected = expectedRoute(method, path, upgrade);
+      const res = await rawRequest(relay.url, method, path, upgrade ? undefined : { "Content-Length": "0" });
+      const got: { status: number; error?: string } = { status: res.status };
+      if (res.status !== 101) got.error = (JSON.parse(res.body) as { error: string }).error;
+      if (res.status === 405) expect(res.allow).toBe("GET");
+      expect({ seed: SEED, method, path, upgrade, ...got }).toEqual({ seed: SEED, method, path, upgrade, ...expected });
+      counts[got.error ?? "101"] = (counts[got.error ?? "101"] ?? 0) + 1;
+    }
+    console.log(`relay route fuzz seed ${SEED}: ${JSON.stringify(counts)}`);
+    expect(Object.keys(counts).sort()).toEqual(["101", "BAD_PATH", "BAD_ROOM", "METHOD_NOT_ALLOWED", "NOT_FOUND", "UPGRADE_REQUIRED"]);
+    // Rooms that never had a host store nothing; the hosted room kept its one name.
+    for (const room of rooms.slice(1)) expect((await debugRoom(relay.url, room) as unknown as { storage: string[] }).storage).toEqual([]);
+    host.client.close();
+    const again = await reconnectHost(relay.url, host);
+    expect((await publishAllowlist(again.client, host.key, 1, [rng.bytes(32)])).ok).toBe(true);
+    again.client.close();
   });
 });
 

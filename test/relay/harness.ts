@@ -1,7 +1,8 @@
 // Starts the real relay (wrangler's unstable_startWorker on local workerd) and
 // drives it with real WebSocket clients (the `ws` package), as a host or a
 // device would. Shared by the relay tests and benchmarks.
-import { cpSync, mkdtempSync } from "node:fs";
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { unstable_startWorker } from "wrangler";
@@ -47,23 +48,48 @@ export async function startRelay(options: StartRelayOptions = {}): Promise<Relay
   // files' relays run, and wrangler reloads a worker whose assets change,
   // dropping every socket with 1006.
   const assets = mkdtempSync(join(tmpdir(), "airlock-relay-assets-"));
+  // Temp folders this relay owns, removed on dispose (a caller's persistDir is the caller's).
+  const owned = [assets];
+  const temp = (prefix: string) => {
+    const dir = mkdtempSync(join(tmpdir(), prefix));
+    owned.push(dir);
+    return dir;
+  };
+  const removeOwned = () => {
+    for (const dir of owned) rmSync(dir, { recursive: true, force: true });
+  };
   cpSync(new URL("../../web/public", import.meta.url).pathname, assets, { recursive: true });
-  const worker = await unstable_startWorker({
-    config: new URL("../../wrangler.toml", import.meta.url).pathname,
-    assets,
-    bindings,
-    dev: {
-      server: { hostname: "127.0.0.1", port: options.port ?? 0 },
-      inspector: false,
-      watch: false,
-      persist: options.persistDir ?? mkdtempSync(join(tmpdir(), "airlock-relay-")),
-      // A private dev registry per relay: every relay in the run has the same worker name.
-      registry: mkdtempSync(join(tmpdir(), "airlock-relay-registry-")),
-      logLevel: "error",
-    },
-  } as Parameters<typeof unstable_startWorker>[0]);
+  let worker: Awaited<ReturnType<typeof unstable_startWorker>>;
+  try {
+    worker = await unstable_startWorker({
+      config: new URL("../../wrangler.toml", import.meta.url).pathname,
+      assets,
+      bindings,
+      dev: {
+        server: { hostname: "127.0.0.1", port: options.port ?? 0 },
+        inspector: false,
+        watch: false,
+        persist: options.persistDir ?? temp("airlock-relay-"),
+        // A private dev registry per relay: every relay in the run has the same worker name.
+        registry: temp("airlock-relay-registry-"),
+        logLevel: "error",
+      },
+    } as Parameters<typeof unstable_startWorker>[0]);
+  } catch (e) {
+    removeOwned();
+    throw e;
+  }
   const url = (await worker.url).toString().replace(/\/$/, "");
-  return { url, dispose: () => worker.dispose() };
+  return {
+    url,
+    dispose: async () => {
+      try {
+        await worker.dispose();
+      } finally {
+        removeOwned();
+      }
+    },
+  };
 }
 
 export function wsUrl(relayUrl: string, room: string, role: "host" | "device"): string {
@@ -101,8 +127,9 @@ export class RelayClient {
     ws.on("error", () => undefined);
   }
 
-  static async connect(url: string): Promise<RelayClient> {
-    const ws = new WebSocket(url);
+  /** `headers` go on the upgrade request (e.g. CF-Connecting-IP, which local workerd passes through). */
+  static async connect(url: string, headers?: Record<string, string>): Promise<RelayClient> {
+    const ws = new WebSocket(url, headers ? { headers } : undefined);
     const client = new RelayClient(ws);
     await new Promise<void>((resolve, reject) => {
       ws.once("open", () => resolve());
@@ -236,4 +263,36 @@ export async function publishAllowlist(host: RelayClient, signer: Ed25519Signer,
 export async function debugRoom(relayUrl: string, room: string): Promise<{ instanceId: string; constructedAt: number; sockets: unknown[] }> {
   const res = await fetch(`${relayUrl}/v1/rooms/${room}/debug`);
   return (await res.json()) as never;
+}
+
+/** Headers of a WebSocket upgrade request (for raw requests that must look like one). */
+export const UPGRADE_HEADERS = { Upgrade: "websocket", Connection: "Upgrade", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version": "13" };
+
+/**
+ * A raw HTTP request whose path is sent exactly as given (fetch and ws would
+ * normalise it). Resolves with the status, Allow header and body; an accepted
+ * upgrade resolves with status 101 and its socket is closed at once.
+ */
+export function rawRequest(
+  relayUrl: string,
+  method: string,
+  path: string,
+  headers: Record<string, string> = UPGRADE_HEADERS,
+): Promise<{ status: number; allow?: string | undefined; body: string }> {
+  const { port } = new URL(relayUrl);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port, method, path, headers });
+    req.on("response", (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (d: string) => (body += d));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, allow: res.headers.allow, body }));
+    });
+    req.on("upgrade", (res, socket) => {
+      socket.destroy();
+      resolve({ status: res.statusCode ?? 101, body: "" });
+    });
+    req.on("error", reject);
+    req.end();
+  });
 }

@@ -65,7 +65,7 @@ describe.concurrent("after eviction", () => {
       { kind: "host", counters: { [a.slot]: "2", [b.slot]: "3" } },
       { kind: "device", slot: a.slot, via: "ticket", next: "3" },
       { kind: "device", slot: b.slot, via: "allowlist", next: "1" },
-      { kind: "pending" },
+      { kind: "pending", role: "device", addr: "127.0.0.1" },
     ]);
     expect(byKindAndSlot(before.sockets)).toEqual(expected);
 
