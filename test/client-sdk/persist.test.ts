@@ -4,8 +4,7 @@
 // OUTBOX_EXPIRED, bounds, and corrupt records ignored with a STORAGE error.
 // The relay here is a fake that admits the device with the host offline, so
 // nothing is ever sent; test/client-sdk/restart.test.ts does it for real.
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { encodeControl, nobleBackend, RelayFrame, roomIdFor, toBase64Url } from "../../protocol/src/index.ts";
@@ -22,7 +21,7 @@ import {
 import { HostConnection, type HostConnectionOptions } from "../../client-sdk/src/host-connection.ts";
 import { ConnectionSaver, MAX_SAVED_COMMAND_BYTES } from "../../client-sdk/src/persist.ts";
 import { FileStore } from "../../client-sdk/src/node/file-store.ts";
-import { until } from "./support.ts";
+import { tempDir, until } from "./support.ts";
 
 /** Admits the device and says the host is offline; answers nothing else. */
 class OfflineRelay implements WebSocketLike {
@@ -255,7 +254,7 @@ describe("HostConnection across a restart", () => {
 
 describe("AirlockClient with a FileStore", () => {
   it("a closed client's queued command is restored by the next client on the same directory; corrupt files are reported; forgetting the host deletes it", async () => {
-    const dir = join(mkdtempSync(join(tmpdir(), "airlock-client-")), "state");
+    const dir = join(tempDir("airlock-client-"), "state");
     const host = await fakeHost();
     await new FileStore(dir).set("trusted-hosts", [host]);
     const file = join(dir, `${connectionStateKey(host.id)}.json`);

@@ -6,8 +6,7 @@
 // is put back (as if the app had crashed after sending, before it learned the
 // answer): the resend is answered with the first outcome and the thread still
 // holds the message once.
-import { copyFileSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
 import { AirlockClient, connectionStateKey, type OutboxEntry, type SeqEvent } from "../../client-sdk/src/index.ts";
@@ -42,7 +41,7 @@ const userMessages = (events: SeqEvent[]) => events.filter((e) => e.event.kind =
 
 it("a command queued before an app restart is restored from the FileStore, resent once online, and acted on exactly once", async () => {
   const port = await freePort();
-  const persistDir = mkdtempSync(join(tmpdir(), "airlock-relay-state-"));
+  const persistDir = tempDir("airlock-relay-state-");
   let relay: RelayServer = await startRelay({ port, persistDir });
   cleanup.push(() => relay.dispose());
   const host: HostProcess = startHost(relay.url, ["--pair", "--yes"]);

@@ -4,14 +4,11 @@
 // event exactly once, in order. A decision made while the relay was down waits
 // in the outbox (queued), goes out after the reconnect and is acknowledged;
 // beyond the outbox bound a command fails at once with OUTBOX_FULL.
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
 import { AirlockClient, AirlockClientError, MemoryStore, type ThreadEventMessage } from "../../client-sdk/src/index.ts";
 import { NodeWebSocket } from "../../client-sdk/src/node/index.ts";
 import { startRelay, type RelayServer } from "../relay/harness.ts";
-import { driveTurn, FAST_TIMING, freePort, startHost, until, waitState, type HostProcess } from "./support.ts";
+import { driveTurn, FAST_TIMING, freePort, startHost, tempDir, until, waitState, type HostProcess } from "./support.ts";
 
 const cleanup: Array<() => Promise<unknown> | void> = [];
 afterAll(async () => {
@@ -20,7 +17,7 @@ afterAll(async () => {
 
 it("resumes after a relay restart mid-turn with no lost or duplicate events; offline commands are queued, then delivered", async () => {
   const port = await freePort();
-  const persistDir = mkdtempSync(join(tmpdir(), "airlock-relay-state-"));
+  const persistDir = tempDir("airlock-relay-state-");
   let relay: RelayServer = await startRelay({ port, persistDir });
   cleanup.push(() => relay.dispose());
   const host: HostProcess = startHost(relay.url, ["--pair", "--yes"]);

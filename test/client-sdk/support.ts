@@ -1,11 +1,12 @@
 // Test setup for the client SDK: a real relay (workerd) and real `airlock up`
 // host processes with the demo agent, plus small helpers to wait on SDK state.
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { afterAll } from "vitest";
 import type { ConnectionState, HostConnection } from "../../client-sdk/src/index.ts";
 
 export const AIRLOCK_BIN = new URL("../../host-agent/bin/airlock.js", import.meta.url).pathname;
@@ -21,9 +22,16 @@ export const FAST_TIMING = {
   ackDelayMs: 50,
 };
 
+const made: string[] = [];
+/** A fresh folder under the system temp dir, removed after the test file (after its own afterAll hooks stop the hosts). */
 export function tempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
 }
+afterAll(() => {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
 
 export async function freePort(): Promise<number> {
   const server = createServer();

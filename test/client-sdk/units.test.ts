@@ -1,8 +1,7 @@
 // Unit tests of the SDK's pure parts: outbox states and bounds, backoff,
 // thread streams (no gaps, no duplicates), close-code and error mapping, the
 // stores, and dead-link detection against a fake relay that stops answering.
-import { mkdtempSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { AirlockProtocolError, encodeControl, encodeFrame, nobleBackend, RelayClose, RelayFrame, roomIdFor, toBase64Url } from "../../protocol/src/index.ts";
@@ -15,7 +14,7 @@ import { ThreadStream, ThreadSubscription } from "../../client-sdk/src/thread-su
 import { FileStore } from "../../client-sdk/src/node/file-store.ts";
 import * as native from "../../client-sdk/src/native.ts";
 import * as main from "../../client-sdk/src/index.ts";
-import { until, waitState } from "./support.ts";
+import { tempDir, until, waitState } from "./support.ts";
 
 describe("Outbox", () => {
   it("moves commands queued → sent → acknowledged, resends unanswered ones with the same id after a reconnect", async () => {
@@ -159,7 +158,7 @@ describe("error mapping", () => {
 
 describe("stores", () => {
   it("FileStore writes 0600 files in a 0700 directory and round-trips values; the identity is stable", async () => {
-    const dir = join(mkdtempSync(join(tmpdir(), "airlock-client-")), "state");
+    const dir = join(tempDir("airlock-client-"), "state");
     const store = new FileStore(dir);
     expect(statSync(dir).mode & 0o777).toBe(0o700);
     const signer = await loadOrCreateIdentity(store, nobleBackend);
