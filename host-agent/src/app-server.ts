@@ -6,7 +6,6 @@
 // The app server is also the agent's AgentHost: it persists what the agent
 // emits and routes approvals and questions through the ApprovalBroker.
 import { hostname, platform } from "node:os";
-import { isAbsolute, relative, resolve } from "node:path";
 import {
   AirlockProtocolError,
   appProtocol,
@@ -21,7 +20,8 @@ import { AgentError, type Agent, type AgentHost } from "./agent.ts";
 import { ApprovalBroker, BrokerError, type PendingApproval } from "./approvals/broker.ts";
 import { builtinPolicy, type Policy } from "./policy/policy-file.ts";
 import type { CommandLedger } from "./command-ledger.ts";
-import type { EventStore } from "./event-store.ts";
+import { EventStoreError, type EventStore } from "./event-store.ts";
+import { resolveThreadCwd, WorkspaceError } from "./workspace.ts";
 import type { DeviceConnection } from "./host-core.ts";
 
 export const AIRLOCK_VERSION = "0.1.0";
@@ -32,6 +32,8 @@ export type CommandOutcome = { ok: true; type: "result" | "thread.list"; body: R
 interface Subscription {
   /** Highest seq sent to this connection. */
   sent: number;
+  /** Highest seq the device acknowledged (acks are kept for subscribed threads only, so memory stays bounded). */
+  acked: number;
   pumping: boolean;
   again: boolean;
 }
@@ -41,8 +43,6 @@ interface ConnState {
   /** A device's messages are handled one at a time, in the order they arrived. */
   queue: Promise<void>;
   subscriptions: Map<string, Subscription>;
-  /** Last seq each thread acknowledged by this device (for stats; delivery relies on subscribe). */
-  acked: Map<string, number>;
 }
 
 export type AuditHook = (type: string, actor: { kind: "device" | "host" | "policy" | "timeout"; id?: string; name?: string }, data: Record<string, unknown>) => void;
@@ -73,11 +73,23 @@ class CommandError extends Error {
   }
 }
 
+/** Event-store failures a device may learn the code of; every other one is INTERNAL (its detail can name local paths). */
+const STORE_CODES: Readonly<Record<string, string>> = { THREAD_LIMIT: "THREAD_LIMIT", UNKNOWN_THREAD: "THREAD_NOT_FOUND", SEQ_AHEAD: "SEQ_AHEAD" };
+
+/** The text sent with INTERNAL: the detail stays in the host's log. */
+const INTERNAL_MESSAGE = "the host failed to handle this command; the detail is in the host's log";
+
 export class AppServer {
   #o: AppServerOptions;
   #conns = new Map<DeviceConnection, ConnState>();
   #ids = 0;
   #models: ModelInfo[] = [];
+  /**
+   * Per thread, the names of devices whose prompts the agent has not echoed
+   * yet (FIFO): the next `message.user` the agent emits is attributed to the
+   * first. Bounded: a thread holds a few pending prompts at most.
+   */
+  #promptAuthors = new Map<string, string[]>();
   readonly broker: ApprovalBroker;
   /** What the agent reports through. */
   readonly agentHost: AgentHost;
@@ -87,6 +99,10 @@ export class AppServer {
     const audit: AuditHook = (type, actor, data) => this.#o.audit?.(type, actor, data);
     const emit = async (threadId: string, event: ThreadEvent) => {
       if (!this.#o.store.getThread(threadId)) return; // a thread deleted by retention while its turn ran
+      if (event.kind === "message.user" && event.device === undefined) {
+        const device = this.#promptAuthors.get(threadId)?.shift();
+        if (device !== undefined) event = { ...event, device };
+      }
       await this.#o.store.append(threadId, event);
       this.broker.observe(threadId, event);
       this.#wake(threadId);
@@ -102,6 +118,7 @@ export class AppServer {
       policyFor: this.#o.policyFor ?? (async () => builtinPolicy()),
       hostName: hostname(),
       audit,
+      log: (line) => this.#o.log?.(line),
       ...(this.#o.onHostOnly ? { onHostOnly: this.#o.onHostOnly } : {}),
     });
     this.agentHost = {
@@ -167,7 +184,7 @@ export class AppServer {
   }
 
   async onSessionOpen(conn: DeviceConnection): Promise<void> {
-    this.#conns.set(conn, { conn, queue: Promise.resolve(), subscriptions: new Map(), acked: new Map() });
+    this.#conns.set(conn, { conn, queue: Promise.resolve(), subscriptions: new Map() });
     const agent = this.#o.agent;
     await this.#send(conn, {
       type: "host.info",
@@ -187,11 +204,19 @@ export class AppServer {
     this.#conns.delete(conn);
   }
 
+  /** What the host keeps for a connection (diagnostics; every count is bounded by the threads that exist). */
+  connectionStats(conn: DeviceConnection): { subscriptions: number; ackedThreads: number } | undefined {
+    const state = this.#conns.get(conn);
+    if (!state) return undefined;
+    const subs = [...state.subscriptions.values()];
+    return { subscriptions: subs.length, ackedThreads: subs.filter((s) => s.acked > 0).length };
+  }
+
   onPayload(conn: DeviceConnection, payload: Uint8Array): Promise<void> {
     const state = this.#conns.get(conn);
     if (!state) return Promise.resolve();
     const run = state.queue.then(() => this.#handle(state, payload));
-    state.queue = run.catch((e: unknown) => this.#o.log?.(`message from ${conn.device.id} failed: ${String(e)}`));
+    state.queue = run.catch((e: unknown) => this.#o.log?.(`message from ${conn.device.id} failed: ${describe(e)}`));
     return state.queue;
   }
 
@@ -206,7 +231,12 @@ export class AppServer {
       await this.#sendError(conn, peekId(payload), code, e instanceof Error ? e.message : "invalid message");
       return;
     }
-    if (message.ack) for (const a of message.ack) state.acked.set(a.thread, Math.max(state.acked.get(a.thread) ?? 0, a.seq));
+    if (message.ack) {
+      for (const a of message.ack) {
+        const sub = state.subscriptions.get(a.thread);
+        if (sub) sub.acked = Math.max(sub.acked, a.seq);
+      }
+    }
     if (!(DEVICE_COMMANDS as readonly string[]).includes(message.type)) {
       await this.#sendError(conn, message.id, "NOT_ALLOWED", `devices cannot send "${message.type}"`);
       return;
@@ -226,12 +256,14 @@ export class AppServer {
     try {
       ({ outcome, duplicate } = await this.#o.ledger.once(conn.device.id, message.id, () => this.#run(state, message)));
     } catch (e) {
-      outcome = { ok: false, code: "INTERNAL", message: e instanceof Error ? e.message : String(e) };
+      // Not recorded in the ledger: a resend runs the command again.
+      this.#o.log?.(`${message.type} from ${conn.device.id} failed: ${describe(e)}`);
+      outcome = { ok: false, code: "INTERNAL", message: INTERNAL_MESSAGE };
     }
     if (outcome.ok) await this.#send(conn, { type: outcome.type, id: this.#id(), re: message.id, body: outcome.body } as never);
     else await this.#sendError(conn, message.id, outcome.code, outcome.message);
-    // A resent subscribe must still (re)start delivery on this connection.
-    if (duplicate && message.type === "thread.subscribe") this.#subscribe(state, message.body.thread, message.body.afterSeq);
+    // A resent subscribe that succeeded must still (re)start delivery on this connection.
+    if (duplicate && outcome.ok && message.type === "thread.subscribe") this.#resubscribe(state, message.body.thread, message.body.afterSeq);
   }
 
   async #run(state: ConnState, message: AppProtocolMessage): Promise<CommandOutcome> {
@@ -253,6 +285,10 @@ export class AppServer {
           };
         case "thread.subscribe": {
           const t = thread(message.body.thread);
+          // A device cannot hold events the host never wrote (it is talking to a host that lost its state, or lying).
+          if (message.body.afterSeq > t.lastSeq) {
+            return { ok: false, code: "SEQ_AHEAD", message: `thread ${t.id} ends at seq ${t.lastSeq}; afterSeq ${message.body.afterSeq} is ahead of it` };
+          }
           this.#subscribe(state, t.id, message.body.afterSeq);
           return { ok: true, type: "result", body: { data: { thread: t.id, lastSeq: t.lastSeq } } };
         }
@@ -260,7 +296,9 @@ export class AppServer {
           state.subscriptions.delete(message.body.thread);
           return { ok: true, type: "result", body: {} };
         case "thread.start": {
-          const cwd = this.#cwd(message.body.cwd);
+          const unsupported = this.#checkModel(message.body.model, message.body.effort);
+          if (unsupported) return unsupported;
+          const cwd = await this.#cwd(message.body.cwd);
           const t = await store.createThread({
             title: message.body.prompt.split("\n")[0]!.slice(0, 120) || "New thread",
             cwd,
@@ -274,18 +312,26 @@ export class AppServer {
             ...(message.body.model ? { model: message.body.model } : {}),
             ...(message.body.effort ? { effort: message.body.effort } : {}),
           };
+          this.#notePromptAuthor(t.id, state.conn.device.name);
           await agent.startThread(t.id, message.body.prompt, options);
           return { ok: true, type: "result", body: { data: { thread: t.id } } };
         }
         case "thread.send": {
           const t = thread(message.body.thread);
+          this.#notePromptAuthor(t.id, state.conn.device.name);
           await agent.sendMessage(t.id, message.body.text, { ...(t.model ? { model: t.model } : {}), ...(t.effort ? { effort: t.effort } : {}) });
           return { ok: true, type: "result", body: {} };
         }
-        case "turn.steer":
-          thread(message.body.thread);
+        case "turn.steer": {
+          // Steering only changes a running turn, like turn.interrupt; to start a turn, send.
+          const t = thread(message.body.thread);
+          if (t.status !== "running" && t.status !== "waiting") {
+            return { ok: false, code: "TURN_NOT_RUNNING", message: `thread ${t.id} has no running turn; use thread.send to start one` };
+          }
+          this.#notePromptAuthor(t.id, state.conn.device.name);
           await agent.steer(message.body.thread, message.body.text);
           return { ok: true, type: "result", body: {} };
+        }
         case "turn.interrupt":
           thread(message.body.thread);
           // Unblock an agent waiting on a human first, then stop its turn.
@@ -293,11 +339,10 @@ export class AppServer {
           await agent.interrupt(message.body.thread);
           return { ok: true, type: "result", body: {} };
         case "thread.settings": {
-          thread(message.body.thread);
+          const t = thread(message.body.thread);
           const patch = { ...(message.body.model ? { model: message.body.model } : {}), ...(message.body.effort ? { effort: message.body.effort } : {}) };
-          if (patch.model && this.#models.length > 0 && !this.#models.some((m) => m.id === patch.model)) {
-            return { ok: false, code: "MODEL_UNKNOWN", message: `the agent has no model "${patch.model}"` };
-          }
+          const unsupported = this.#checkModel(patch.model, patch.effort, t.model);
+          if (unsupported) return unsupported;
           await agent.setSettings(message.body.thread, patch);
           this.#broadcastThread(await store.updateThread(message.body.thread, patch));
           await this.agentHost.emit(message.body.thread, { kind: "settings", ...patch });
@@ -320,32 +365,72 @@ export class AppServer {
       }
     } catch (e) {
       if (e instanceof CommandError || e instanceof BrokerError || e instanceof AgentError) return { ok: false, code: e.code, message: e.message };
+      if (e instanceof EventStoreError && STORE_CODES[e.code]) {
+        // The store's own text can name files on this machine: send the code with a text of our own.
+        return { ok: false, code: STORE_CODES[e.code]!, message: storeErrorText(e.code) };
+      }
       throw e;
     }
   }
 
-  /** A device may pick a working directory only inside the host's workspace. */
-  #cwd(requested: string | undefined): string {
-    const root = resolve(this.#o.workspace);
-    if (requested === undefined || requested === "") return root;
-    const cwd = resolve(root, requested);
-    const rel = relative(root, cwd);
-    if (rel.startsWith("..") || isAbsolute(rel)) throw new CommandError("NOT_ALLOWED", `cwd must be inside the host's workspace (${root})`);
-    return cwd;
+  /**
+   * MODEL_UNKNOWN when the agent lists its models and the requested model is
+   * not among them, or the effort is not one the model (else the thread's
+   * current or the default model) offers.
+   */
+  #checkModel(model: string | undefined, effort: string | undefined, current?: string): CommandOutcome | undefined {
+    if (this.#models.length === 0) return undefined; // the agent does not say: let it decide
+    const id = model ?? current ?? this.#o.agent.defaultModel;
+    const info = id === undefined ? undefined : this.#models.find((m) => m.id === id);
+    if (model !== undefined && !info) return { ok: false, code: "MODEL_UNKNOWN", message: `the agent has no model "${model}"` };
+    if (effort !== undefined && info && info.efforts.length > 0 && !(info.efforts as readonly string[]).includes(effort)) {
+      return { ok: false, code: "MODEL_UNKNOWN", message: `model "${info.id}" has no effort "${effort}" (it offers ${info.efforts.join(", ")})` };
+    }
+    return undefined;
+  }
+
+  /** Remembers who sent a prompt so the agent's echo of it (`message.user`) names the device. */
+  #notePromptAuthor(threadId: string, deviceName: string): void {
+    const queue = this.#promptAuthors.get(threadId) ?? [];
+    queue.push(deviceName);
+    // An agent that never echoes prompts must not make this grow.
+    if (queue.length > 16) queue.shift();
+    this.#promptAuthors.set(threadId, queue);
+  }
+
+  /** A device may pick a working directory only inside the host's workspace (symbolic links resolved). */
+  async #cwd(requested: string | undefined): Promise<string> {
+    try {
+      return await resolveThreadCwd(this.#o.workspace, requested);
+    } catch (e) {
+      if (e instanceof WorkspaceError) throw new CommandError(e.code, e.message);
+      throw e;
+    }
   }
 
   /** Tells every connected device that a thread's summary changed. */
   #broadcastThread(thread: ThreadSummary): void {
-    for (const state of this.#conns.values()) void this.#send(state.conn, { type: "thread.updated", id: this.#id(), body: { thread } });
+    for (const state of this.#conns.values()) this.#contain(this.#send(state.conn, { type: "thread.updated", id: this.#id(), body: { thread } }), "thread.updated");
   }
 
   #subscribe(state: ConnState, threadId: string, afterSeq: number): void {
-    state.subscriptions.set(threadId, { sent: afterSeq, pumping: false, again: false });
-    void this.#pump(state, threadId);
+    state.subscriptions.set(threadId, { sent: afterSeq, acked: 0, pumping: false, again: false });
+    this.#contain(this.#pump(state, threadId), `delivery of ${threadId}`);
+  }
+
+  /** A resent subscribe: restart delivery unless the seq is ahead of the thread (answered with SEQ_AHEAD then). */
+  #resubscribe(state: ConnState, threadId: string, afterSeq: number): void {
+    const t = this.#o.store.getThread(threadId);
+    if (t && afterSeq <= t.lastSeq) this.#subscribe(state, threadId, afterSeq);
   }
 
   #wake(threadId: string): void {
-    for (const state of this.#conns.values()) if (state.subscriptions.has(threadId)) void this.#pump(state, threadId);
+    for (const state of this.#conns.values()) if (state.subscriptions.has(threadId)) this.#contain(this.#pump(state, threadId), `delivery of ${threadId}`);
+  }
+
+  /** Work started without awaiting it: a failure is logged and goes no further (never an unhandled rejection). */
+  #contain(work: Promise<unknown>, what: string): void {
+    work.catch((e: unknown) => this.#o.log?.(`${what} failed: ${describe(e)}`));
   }
 
   /** Sends everything after the subscription's last seq, in order; one pump per connection and thread. */
@@ -403,6 +488,16 @@ export class AppServer {
   #id(): string {
     return `h${++this.#ids}`;
   }
+}
+
+function describe(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function storeErrorText(code: string): string {
+  if (code === "THREAD_LIMIT") return "the host's thread limit is reached and every thread is running or waiting; finish or archive one first";
+  if (code === "SEQ_AHEAD") return "afterSeq is ahead of the thread's last event";
+  return "no such thread";
 }
 
 /** Best-effort read of an invalid message's id, to address the error reply. */

@@ -25,6 +25,7 @@ import { HostCore, type PairingRequest } from "./host-core.ts";
 import { IdentityError, loadIdentity, loadOrCreateIdentity } from "./identity.ts";
 import { statePaths, airlockHome, type StatePaths } from "./paths.ts";
 import { RelayLink } from "./relay-link.ts";
+import { terminalSafe } from "./terminal-text.ts";
 
 export const VERSION = "0.1.0";
 export const DEFAULT_RELAY = "http://127.0.0.1:8787";
@@ -171,6 +172,10 @@ function pickBackend(): CryptoBackend {
 // ------------------------------------------------------------------ commands
 
 async function cmdUp(ctx: Context, args: string[]): Promise<number> {
+  // Work started without awaiting it: a failure is logged, never an unhandled rejection.
+  const contain = (work: Promise<unknown>, what: string) => {
+    work.catch((e: unknown) => ctx.err(`${what} failed: ${e instanceof Error ? e.message : String(e)}`));
+  };
   const { values } = parseArgs({
     args,
     options: {
@@ -253,12 +258,12 @@ async function cmdUp(ctx: Context, args: string[]): Promise<number> {
       if (values.yes) return true;
       if (pairingWaiter) return pairingWaiter(request);
       if (process.stdin.isTTY) return askOperator(ctx, request);
-      ctx.err(`Refused pairing from "${request.deviceName}": no one to confirm it (use airlock pair, or --yes)`);
+      ctx.err(`Refused pairing from "${terminalSafe(request.deviceName)}": no one to confirm it (use airlock pair, or --yes)`);
       return false;
     },
     log: (line) => event("log", { message: line }, line),
-    onSessionOpen: (conn) => void app.onSessionOpen(conn),
-    onPayload: (conn, payload) => void app.onPayload(conn, payload),
+    onSessionOpen: (conn) => contain(app.onSessionOpen(conn), "session start"),
+    onPayload: (conn, payload) => contain(app.onPayload(conn, payload), "device message"),
     onSessionClosed: (conn) => app.onSessionClosed(conn),
     audit,
   });
@@ -277,12 +282,12 @@ async function cmdUp(ctx: Context, args: string[]): Promise<number> {
     void core.onWelcome(w.allowlistVersion).catch((e: unknown) => ctx.err(`allowlist sync failed: ${String(e)}`));
     if (values.pair) {
       values.pair = false;
-      void core.createPairing().then((p) => showPairing(ctx, p.link, p.expiresAt));
+      contain(core.createPairing().then((p) => showPairing(ctx, p.link, p.expiresAt)), "creating the pairing link");
     }
   });
   link.on("deviceJoined", (d) => core.onDeviceJoined(d.slot, d.key));
   link.on("deviceLeft", (d) => core.onDeviceLeft(d.slot));
-  link.on("frame", (f) => void core.onFrame(f.slot, f.frame));
+  link.on("frame", (f) => contain(core.onFrame(f.slot, f.frame), "device frame"));
   link.on("fatal", (f) => {
     fatal = f.code === 4003 ? Exit.REPLACED : Exit.ERROR;
     ctx.err(f.message);
@@ -323,8 +328,8 @@ async function cmdUp(ctx: Context, args: string[]): Promise<number> {
       const p = app.broker.decide(matches[0]!.approvalId, decision, { kind: "host" });
       reply({ type: "decided", approvalId: p.approvalId, decision, thread: p.threadId });
     } else if (request.type === "revoke" && typeof request.id === "string") {
-      const device = await core.revoke(request.id);
-      reply({ type: "revoked", id: device.id, name: device.name });
+      const { device, relayUpdated, relayError } = await core.revoke(request.id);
+      reply({ type: "revoked", id: device.id, name: device.name, relayUpdated, ...(relayError ? { relayError } : {}) });
     } else {
       reply({ type: "error", message: `unknown request ${request.type}` });
     }
@@ -340,7 +345,13 @@ async function cmdUp(ctx: Context, args: string[]): Promise<number> {
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  // Last line of defence: a rejection nobody handled is a bug to log, not a
+  // reason to drop every device session and the agent's running turns.
+  const onUnhandled = (reason: unknown) => ctx.err(`internal error (unhandled rejection), still serving: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);
+  process.on("unhandledRejection", onUnhandled);
   await stopped;
+  process.off("unhandledRejection", onUnhandled);
+  core.close();
   server.close();
   await link.stop();
   await app.close();
@@ -360,7 +371,7 @@ async function askOperator(ctx: Context, request: PairingRequest): Promise<boole
   try {
     if (ctx.json) ctx.out(JSON.stringify({ type: "confirm", ...request }));
     else {
-      ctx.err(`\nDevice "${request.deviceName}" (${request.deviceId}) wants to pair.`);
+      ctx.err(`\nDevice "${terminalSafe(request.deviceName)}" (${request.deviceId}) wants to pair.`);
       ctx.err(`Pair only if your phone shows:  ${request.sas}`);
       process.stderr.write("Pair this device? [y/N] ");
     }
@@ -403,7 +414,7 @@ async function cmdPair(ctx: Context, args: string[]): Promise<number> {
         const ok = values.yes || (await askOperator(ctx, request));
         control.send({ type: "answer", ok });
       } else if (m.type === "paired") {
-        ctx.out(ctx.json ? JSON.stringify(m) : `Paired "${String(m.deviceName)}" (${String(m.deviceId)}).`);
+        ctx.out(ctx.json ? JSON.stringify(m) : `Paired "${terminalSafe(String(m.deviceName))}" (${String(m.deviceId)}).`);
         return Exit.OK;
       } else if (m.type === "rejected" || m.type === "expired") {
         ctx.out(ctx.json ? JSON.stringify(m) : m.type === "expired" ? "The pairing link expired." : "Pairing rejected.");
@@ -423,7 +434,7 @@ async function cmdDevices(ctx: Context, args: string[]): Promise<number> {
     if (ctx.json) ctx.out(JSON.stringify(list.map(({ id, name, key, pairedAt, lastSeen }) => ({ id, name, key, pairedAt, lastSeen: lastSeen ?? null }))));
     else if (list.length === 0) ctx.out("No trusted devices. Pair one with: airlock pair");
     else {
-      const rows = list.map((d) => [d.id, d.name, d.pairedAt.slice(0, 16).replace("T", " "), d.lastSeen ? d.lastSeen.slice(0, 16).replace("T", " ") : "never"]);
+      const rows = list.map((d) => [d.id, terminalSafe(d.name), d.pairedAt.slice(0, 16).replace("T", " "), d.lastSeen ? d.lastSeen.slice(0, 16).replace("T", " ") : "never"]);
       const header = ["ID", "NAME", "PAIRED", "LAST SEEN"];
       const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
       for (const r of [header, ...rows]) ctx.out(r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd());
@@ -434,7 +445,7 @@ async function cmdDevices(ctx: Context, args: string[]): Promise<number> {
     const [id, ...nameParts] = rest;
     if (!id || nameParts.length === 0) throw new CliError("usage: airlock devices rename ID NAME", Exit.USAGE);
     const device = store.rename(id, nameParts.join(" "));
-    ctx.out(ctx.json ? JSON.stringify(device) : `Renamed ${device.id} to "${device.name}".`);
+    ctx.out(ctx.json ? JSON.stringify(device) : `Renamed ${device.id} to "${terminalSafe(device.name)}".`);
     return Exit.OK;
   }
   if (sub === "revoke") {
@@ -446,12 +457,13 @@ async function cmdDevices(ctx: Context, args: string[]): Promise<number> {
       const answer = await control.messages.next();
       control.close();
       if (answer.done || answer.value.type !== "revoked") throw new CliError(answer.done ? "airlock up did not answer" : String(answer.value.message), Exit.ERROR);
-      ctx.out(ctx.json ? JSON.stringify(answer.value) : `Revoked ${String(answer.value.id)} ("${String(answer.value.name)}"); its sessions were closed.`);
+      const relayNote = answer.value.relayUpdated === false ? ` The relay could not be told yet (${String(answer.value.relayError)}); airlock up keeps retrying, and refuses the device meanwhile.` : "";
+      ctx.out(ctx.json ? JSON.stringify(answer.value) : `Revoked ${String(answer.value.id)} ("${terminalSafe(String(answer.value.name))}"); its sessions were closed.${relayNote}`);
       return Exit.OK;
     }
     const device = store.remove(id);
     store.nextAllowlistVersion(); // the relay learns the new list when airlock up next connects
-    ctx.out(ctx.json ? JSON.stringify({ type: "revoked", id: device.id, name: device.name, relayUpdated: false }) : `Revoked ${device.id} ("${device.name}"). airlock up is not running: the relay is updated when it next connects.`);
+    ctx.out(ctx.json ? JSON.stringify({ type: "revoked", id: device.id, name: device.name, relayUpdated: false }) : `Revoked ${device.id} ("${terminalSafe(device.name)}"). airlock up is not running: the relay is updated when it next connects.`);
     return Exit.OK;
   }
   throw new CliError(`unknown devices command "${sub}"\n\n${HELP.devices}`, Exit.USAGE);

@@ -25,7 +25,7 @@ export function serveControl(
     const reply = (m: ControlMessage) => {
       if (!socket.destroyed) socket.write(JSON.stringify(m) + "\n");
     };
-    void (async () => {
+    (async () => {
       const first = await lines.next();
       if (first.done) return socket.end();
       try {
@@ -34,7 +34,7 @@ export function serveControl(
         reply({ type: "error", message: e instanceof Error ? e.message : String(e) });
       }
       socket.end();
-    })();
+    })().catch(() => socket.destroy()); // nothing here may take the host down
   });
   return new Promise((resolve, reject) => {
     server.once("error", reject);

@@ -3,7 +3,7 @@
 // the relay. The host is the only authority on this list.
 import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { fromBase64Url, sha256, toBase64Url } from "@airlock/protocol";
+import { fromBase64Url, isValidDeviceName, sha256, toBase64Url } from "@airlock/protocol";
 
 export interface TrustedDevice {
   /** Short stable id shown to people: "d_" + 10 base64url chars of SHA-256(key). */
@@ -35,11 +35,11 @@ export function deviceIdFor(key: Uint8Array): string {
   return "d_" + toBase64Url(sha256(key)).slice(0, 10);
 }
 
+/** The protocol's one rule for device names (the handshake applies it too); an operator's surrounding spaces are trimmed. */
 export function checkDeviceLabel(name: string): string {
   const trimmed = name.trim();
-  const bytes = new TextEncoder().encode(trimmed).length;
-  if (bytes < 1 || bytes > 64 || /[\u0000-\u001f\u007f-\u009f]/.test(trimmed)) {
-    throw new DeviceStoreError("device names are 1-64 bytes without control characters", "BAD_NAME");
+  if (!isValidDeviceName(trimmed)) {
+    throw new DeviceStoreError("device names are 1-64 bytes, not only whitespace, without control or bidi characters", "BAD_NAME");
   }
   return trimmed;
 }

@@ -13,7 +13,8 @@ import {
   type DeviceClaim,
   type ErrorCode,
 } from "@airlock/protocol";
-import { deviceIdFor, DeviceStore, type TrustedDevice } from "./device-store.ts";
+import { deviceIdFor, DeviceStore, DeviceStoreError, type TrustedDevice } from "./device-store.ts";
+import { terminalSafe } from "./terminal-text.ts";
 import type { HostIdentity } from "./identity.ts";
 
 /** What the host core needs from the relay connection. */
@@ -50,6 +51,8 @@ export interface HostCoreOptions {
   onSessionOpen?(session: DeviceConnection): void;
   onPayload?(session: DeviceConnection, payload: Uint8Array): void;
   onSessionClosed?(session: DeviceConnection, reason: string): void;
+  /** First delay before publishing the allowlist again after a failure (default 5 s; doubles up to 5 min). */
+  allowlistRetryMs?: number;
   /** Records security-relevant events (pairing, refusals, revocation, sessions) in the audit log. */
   audit?(type: string, actor: { kind: "device" | "host"; id?: string; name?: string }, data: Record<string, unknown>): void;
   now?: () => number;
@@ -68,6 +71,13 @@ interface SlotState {
   relayKey: string;
   session: HostSession;
   connection?: DeviceConnection;
+}
+
+export interface RevokeResult {
+  device: TrustedDevice;
+  /** False when the relay could not be told yet (the host retries); the host refuses the device regardless. */
+  relayUpdated: boolean;
+  relayError?: string;
 }
 
 export interface CreatedPairing {
@@ -113,7 +123,12 @@ export class HostCore {
     // Every device session died with the previous relay connection.
     for (const slot of [...this.#slots.keys()]) this.#closeSlot(slot, "relay connection restarted");
     if (relayAllowlistVersion !== this.#o.devices.allowlistVersion || relayAllowlistVersion === 0) {
-      await this.publishAllowlist(relayAllowlistVersion);
+      try {
+        await this.publishAllowlist(relayAllowlistVersion);
+      } catch (e) {
+        this.#scheduleAllowlistRetry();
+        throw e;
+      }
     }
   }
 
@@ -147,22 +162,32 @@ export class HostCore {
     for (const slot of [...this.#slots.keys()]) this.#closeSlot(slot, "relay connection lost");
   }
 
+  /**
+   * Handles one frame from a device slot. Never rejects: whatever a device or
+   * the relay sends, a failure ends that slot's session only.
+   */
   async onFrame(slot: number, frame: Uint8Array): Promise<void> {
     const state = this.#slots.get(slot);
     if (!state) return;
-    let result;
     try {
-      result = await state.session.receive(frame);
+      const result = await state.session.receive(frame);
+      if (result.reply) this.#o.transport.send(slot, result.reply);
+      if (result.claim) await this.#decide(state, result.claim);
+      if (result.payload && state.connection) this.#o.onPayload?.(state.connection, result.payload);
     } catch (e) {
-      return this.#failSlot(state, e);
+      if (this.#slots.get(slot) === state) this.#failSlot(state, e);
+      else this.#o.log?.(`device on slot ${slot}: ${describe(e)}`);
     }
-    if (result.reply) this.#o.transport.send(slot, result.reply);
-    if (result.claim) await this.#decide(state, result.claim);
-    if (result.payload && state.connection) this.#o.onPayload?.(state.connection, result.payload);
   }
 
-  /** Revokes a trusted device: removes it, republishes the allowlist and closes its live sessions now. */
-  async revoke(idOrPrefix: string): Promise<TrustedDevice> {
+  /**
+   * Revokes a trusted device: removes it, closes its live sessions now, audits
+   * it, then tells the relay. The first three hold even when the relay cannot
+   * be told (offline, refusing): the device is out of the host's list, so its
+   * handshakes are refused by the host itself, and the allowlist is published
+   * again at the next relay connection (see onWelcome) or retry.
+   */
+  async revoke(idOrPrefix: string): Promise<RevokeResult> {
     const device = this.#o.devices.remove(idOrPrefix);
     for (const state of [...this.#slots.values()]) {
       if (state.connection?.device.key === device.key || state.relayKey === device.key) {
@@ -170,11 +195,47 @@ export class HostCore {
         this.#closeSlot(state.slot, "revoked");
       }
     }
-    await this.publishAllowlist();
-    await this.#o.transport.kickDevice({ key: fromBase64Url(device.key)! });
-    this.#o.log?.(`revoked ${device.id} (${device.name})`);
-    this.#o.audit?.("revocation", { kind: "host" }, { deviceId: device.id, deviceName: device.name, key: device.key });
-    return device;
+    let relayError: string | undefined;
+    try {
+      await this.publishAllowlist();
+      await this.#o.transport.kickDevice({ key: fromBase64Url(device.key)! });
+    } catch (e) {
+      relayError = describe(e);
+      this.#scheduleAllowlistRetry();
+    }
+    this.#o.log?.(`revoked ${device.id} (${terminalSafe(device.name)})${relayError ? `; the relay was not updated yet (${relayError}); retrying` : ""}`);
+    this.#o.audit?.("revocation", { kind: "host" }, { deviceId: device.id, deviceName: device.name, key: device.key, relayUpdated: relayError === undefined });
+    return { device, relayUpdated: relayError === undefined, ...(relayError ? { relayError } : {}) };
+  }
+
+  #allowlistRetry: ReturnType<typeof setTimeout> | undefined;
+  #allowlistRetries = 0;
+
+  /** Publishes the allowlist again later (5 s, 10 s, … up to 5 min); a relay reconnect publishes it too. */
+  #scheduleAllowlistRetry(): void {
+    if (this.#allowlistRetry) return;
+    const delay = Math.min(300_000, (this.#o.allowlistRetryMs ?? 5000) * 2 ** Math.min(this.#allowlistRetries, 6));
+    this.#allowlistRetries += 1;
+    this.#allowlistRetry = setTimeout(() => {
+      this.#allowlistRetry = undefined;
+      this.publishAllowlist().then(
+        () => {
+          this.#allowlistRetries = 0;
+          this.#o.log?.("device allowlist published to the relay");
+        },
+        (e: unknown) => {
+          this.#o.log?.(`allowlist update failed: ${describe(e)}; retrying`);
+          this.#scheduleAllowlistRetry();
+        },
+      );
+    }, delay);
+    this.#allowlistRetry.unref?.();
+  }
+
+  /** Stops background retries (the host is shutting down). */
+  close(): void {
+    clearTimeout(this.#allowlistRetry);
+    this.#allowlistRetry = undefined;
   }
 
   async #decide(state: SlotState, claim: DeviceClaim): Promise<void> {
@@ -192,12 +253,26 @@ export class HostCore {
         this.#o.audit?.("pairing", { kind: "host" }, { outcome: "rejected", deviceId: request.deviceId, deviceName: request.deviceName });
         this.#o.transport.send(state.slot, await state.session.reject("SAS_REJECTED"));
         this.#closeSlot(state.slot, "pairing rejected");
-        this.#o.log?.(`pairing with "${claim.deviceName}" rejected`);
+        this.#o.log?.(`pairing with "${terminalSafe(claim.deviceName)}" rejected`);
         return;
       }
-      const added = devices.add(claim.devicePublicKey, claim.deviceName);
+      let added: TrustedDevice;
+      try {
+        added = devices.add(claim.devicePublicKey, claim.deviceName);
+      } catch (e) {
+        // The handshake already refuses invalid names (DEVICE_NAME_INVALID); here the
+        // store's own rule or a failed save: the device hears why, the host lives on.
+        const code = e instanceof DeviceStoreError && e.code === "BAD_NAME" ? "DEVICE_NAME_INVALID" : "HOST_BUSY";
+        this.#o.transport.send(state.slot, await state.session.reject(code));
+        this.#closeSlot(state.slot, code);
+        this.#o.log?.(`pairing refused: ${describe(e)}`);
+        return;
+      }
       this.#o.audit?.("pairing", { kind: "host" }, { outcome: "paired", deviceId: added.id, deviceName: added.name, key: added.key });
-      await this.publishAllowlist().catch((e: unknown) => this.#o.log?.(`allowlist update failed: ${String(e)}`));
+      await this.publishAllowlist().catch((e: unknown) => {
+        this.#o.log?.(`allowlist update failed: ${describe(e)}; retrying`);
+        this.#scheduleAllowlistRetry();
+      });
     }
     const device = devices.byKey(claim.devicePublicKey);
     if (!device) {
@@ -217,7 +292,7 @@ export class HostCore {
         return transport.send(state.slot, await session.send(payload));
       },
     };
-    this.#o.log?.(`${claim.mode === HandshakeMode.PAIR ? "paired" : "connected"}: ${device.name} (${device.id})`);
+    this.#o.log?.(`${claim.mode === HandshakeMode.PAIR ? "paired" : "connected"}: ${terminalSafe(device.name)} (${device.id})`);
     this.#o.audit?.("session", { kind: "device", id: device.id, name: device.name }, { event: "opened", slot: state.slot });
     this.#o.onSessionOpen?.(state.connection);
   }
@@ -244,4 +319,8 @@ export class HostCore {
     this.#o.transport.send(slot, state.session.abort(code));
     this.#closeSlot(slot, code);
   }
+}
+
+function describe(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }

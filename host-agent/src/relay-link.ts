@@ -454,7 +454,10 @@ export class RelayLink {
     }
     switch (msg.type) {
       case RelayFrame.CHALLENGE:
-        void this.#answerChallenge(conn, msg.body);
+        this.#answerChallenge(conn, msg.body).catch((e: unknown) => {
+          this.#log(`relay-link: answering the challenge failed: ${e instanceof Error ? e.message : String(e)}`);
+          conn.ws.terminate();
+        });
         return;
       case RelayFrame.WELCOME: {
         const body = msg.body;

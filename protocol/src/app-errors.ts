@@ -35,7 +35,7 @@ export const APP_ERRORS = {
   APP_UNKNOWN_TYPE: { description: "the message type is not part of the application protocol", commands: "*" },
   NOT_ALLOWED: {
     description:
-      "a device sent a type only hosts send; approval.decide on a request policy reserves for the host's terminal (where: host-only); thread.start with a cwd outside the host's workspace",
+      "a device sent a type only hosts send; approval.decide on a request policy reserves for the host's terminal (where: host-only)",
     commands: "*",
   },
   INTERNAL: { description: "an unexpected failure on the host; the message is always generic (the detail is logged on the host only)", commands: "*" },
@@ -44,8 +44,14 @@ export const APP_ERRORS = {
   THREAD_NOT_FOUND: { description: "no thread with this id on the host (or the agent lost it)", commands: THREAD_COMMANDS },
   SEQ_AHEAD: { description: "thread.subscribe afterSeq is beyond the thread's last seq", commands: ["thread.subscribe"] },
   THREAD_LIMIT: { description: "the host already holds its maximum number of threads (default 200)", commands: ["thread.start"] },
-  CWD_INVALID: { description: "the requested cwd does not exist or is not a directory", commands: ["thread.start"] },
-  MODEL_UNKNOWN: { description: "the agent has no model with this id (thread.start, thread.settings)", commands: ["thread.start", "thread.settings"] },
+  CWD_INVALID: {
+    description: "the requested cwd is not an existing folder inside the host's workspace once symbolic links are resolved (outside, missing, not a folder, or a link leading out)",
+    commands: ["thread.start"],
+  },
+  MODEL_UNKNOWN: {
+    description: "the agent lists its models and has none with this id, or the model (else the thread's or the default one) does not offer this effort",
+    commands: ["thread.start", "thread.settings"],
+  },
   TURN_NOT_RUNNING: { description: "turn.steer or turn.interrupt on a thread with no running turn", commands: ["turn.steer", "turn.interrupt"] },
   TURN_RUNNING: { description: "the agent cannot take a new turn while one runs (steer or interrupt it)", commands: ["thread.send"] },
   THREAD_EXISTS: { description: "the agent already has a thread with this id (a host fault; retry with a new command id)", commands: ["thread.start"] },

@@ -82,6 +82,14 @@ describe("application protocol through the relay", () => {
     expect(await nextApp(phone)).toMatchObject({ type: "error", body: { code: "APP_MESSAGE_TOO_LARGE" } });
     await command(phone, "event", { kind: "notice", level: "info", text: "spoof" }, "spoof");
     expect(await nextApp(phone)).toMatchObject({ type: "error", re: "spoof", body: { code: "NOT_ALLOWED" } });
+    // A subscribe past the thread's end once killed the host (an unhandled rejection in the delivery pump):
+    // it is answered, twice (a resend), and the host lives on.
+    for (let i = 0; i < 2; i++) {
+      await command(phone, "thread.subscribe", { thread: threadId, afterSeq: 1_000_000 }, "ahead");
+      expect(await nextApp(phone)).toMatchObject({ type: "error", re: "ahead", body: { code: "SEQ_AHEAD" } });
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    expect(host.child.exitCode).toBeNull();
     const listId = await command(phone, "threads.list", {});
     const list = await nextApp(phone);
     expect(list).toMatchObject({ type: "thread.list", re: listId });

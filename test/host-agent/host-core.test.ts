@@ -1,10 +1,10 @@
 // HostCore over an in-memory transport (the relay path is covered by the
 // relay-link and end-to-end tests): pairing with SAS confirmation, refusal,
 // resume of a trusted device, revocation of a live session.
-import { mkdtempSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import {
   derivePairingKeys,
   DeviceSession,
@@ -19,6 +19,8 @@ import { HostCore, type HostTransport, type PairingRequest } from "../../host-ag
 import { loadOrCreateIdentity } from "../../host-agent/src/identity.ts";
 
 class MemoryTransport implements HostTransport {
+  /** While set, relay commands fail as they do when the relay is unreachable or refuses. */
+  failing: string | undefined;
   sent: Array<{ slot: number; frame: Uint8Array }> = [];
   tickets: string[] = [];
   allowlists: Array<{ version: number; keys: string[] }> = [];
@@ -31,6 +33,7 @@ class MemoryTransport implements HostTransport {
     this.tickets.push(toBase64Url(hash));
   }
   async setAllowlist(version: number, keys: Uint8Array[]) {
+    if (this.failing) throw new Error(this.failing);
     this.allowlists.push({ version, keys: keys.map(toBase64Url) });
   }
   async kickDevice(target: unknown) {
@@ -43,13 +46,20 @@ class MemoryTransport implements HostTransport {
   }
 }
 
-async function setup(confirm: (r: PairingRequest) => Promise<boolean>) {
+const homes: string[] = [];
+afterAll(() => {
+  for (const h of homes) rmSync(h, { recursive: true, force: true });
+});
+
+async function setup(confirm: (r: PairingRequest) => Promise<boolean>, devicesPath?: (home: string) => string) {
   const home = mkdtempSync(join(tmpdir(), "airlock-core-"));
+  homes.push(home);
   const { identity } = await loadOrCreateIdentity(join(home, "identity.json"), nobleBackend);
-  const devices = DeviceStore.open(join(home, "devices.json"));
+  const devices = DeviceStore.open(devicesPath ? devicesPath(home) : join(home, "devices.json"));
   const transport = new MemoryTransport();
   const payloads: string[] = [];
   const requests: PairingRequest[] = [];
+  const audits: Array<{ type: string; data: Record<string, unknown> }> = [];
   const core = new HostCore({
     identity,
     backend: nobleBackend,
@@ -61,8 +71,10 @@ async function setup(confirm: (r: PairingRequest) => Promise<boolean>) {
       return confirm(r);
     },
     onPayload: (_c, p) => payloads.push(new TextDecoder().decode(p)),
+    audit: (type, _actor, data) => audits.push({ type, data }),
+    allowlistRetryMs: 20,
   });
-  return { core, transport, devices, identity, payloads, requests, home };
+  return { core, transport, devices, identity, payloads, requests, audits, home };
 }
 
 /** Drives a device through the handshake against the core on `slot`. */
@@ -148,5 +160,49 @@ describe("HostCore", () => {
     // And cannot resume any more: an authenticated refusal.
     const after = new DeviceSession({ backend: nobleBackend, hostPublicKey: env.identity.signer.publicKey, deviceSigner: signer, deviceName: "Ana's phone" });
     expect((await handshake(env, 8, after, signer)).error).toEqual({ code: "DEVICE_NOT_TRUSTED", remote: true });
+  });
+
+  it("revokes even when the relay cannot be told: sessions end, the audit says so, and the allowlist is published on retry", async () => {
+    const env = await setup(async () => true);
+    const signer = await nobleBackend.generateSigner();
+    await handshake(env, 1, pairingSession((await env.core.createPairing()).link, signer), signer);
+    const resumed = new DeviceSession({ backend: nobleBackend, hostPublicKey: env.identity.signer.publicKey, deviceSigner: signer, deviceName: "Ana's phone" });
+    expect((await handshake(env, 2, resumed, signer)).error).toBeUndefined();
+    const published = env.transport.allowlists.length;
+
+    env.transport.failing = "the relay refused: stale version";
+    const result = await env.core.revoke(env.devices.list()[0]!.id);
+    expect(result).toMatchObject({ relayUpdated: false, relayError: expect.stringContaining("stale version") });
+    expect(env.devices.list()).toEqual([]);
+    expect(env.core.connections).toEqual([]);
+    await expect(resumed.receive(env.transport.take(2))).rejects.toMatchObject({ code: "DEVICE_NOT_TRUSTED", remote: true });
+    expect(env.audits.filter((a) => a.type === "revocation").map((a) => a.data.relayUpdated)).toEqual([false]);
+    // The host itself refuses the device meanwhile (the relay may still admit it).
+    const again = new DeviceSession({ backend: nobleBackend, hostPublicKey: env.identity.signer.publicKey, deviceSigner: signer, deviceName: "Ana's phone" });
+    expect((await handshake(env, 3, again, signer)).error).toEqual({ code: "DEVICE_NOT_TRUSTED", remote: true });
+
+    // The relay comes back: the retry publishes the list without the revoked key.
+    env.transport.failing = undefined;
+    const deadline = Date.now() + 5000;
+    while (env.transport.allowlists.length === published && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(env.transport.allowlists.at(-1)!.keys).toEqual([]);
+    env.core.close();
+  });
+
+  it("never rejects from onFrame: a device store that cannot save ends that pairing only", async () => {
+    // devices.json is a folder: every save fails.
+    const env = await setup(async () => true, (home) => {
+      mkdirSync(join(home, "devices.json"));
+      return join(home, "devices.json");
+    });
+    const { link } = await env.core.createPairing();
+    const signer = await nobleBackend.generateSigner();
+    const result = await handshake(env, 5, pairingSession(link, signer), signer);
+    expect(result.error).toMatchObject({ code: "HOST_BUSY", remote: true });
+    expect(env.core.connections).toEqual([]);
+    // Garbage on a slot that is gone, and on an unknown slot: no rejection.
+    await expect(env.core.onFrame(5, new Uint8Array([1, 2, 3]))).resolves.toBeUndefined();
+    env.core.onDeviceJoined(6, "x");
+    await expect(env.core.onFrame(6, new Uint8Array(40))).resolves.toBeUndefined();
   });
 });

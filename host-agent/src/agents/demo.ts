@@ -293,12 +293,12 @@ export class DemoAgent implements Agent {
       child.on("error", (e) => {
         if (e.name === "AbortError") return; // interrupted: "close" follows
         clearTimeout(timer);
-        chain = chain.then(() => onOutput("stderr", `${e.message}\n`));
-        void chain.then(() => resolve(127));
+        chain = chain.then(() => onOutput("stderr", `${e.message}\n`)).catch(() => undefined);
+        chain.then(() => resolve(127), () => resolve(127));
       });
       child.on("close", (code) => {
         clearTimeout(timer);
-        void chain.then(() => resolve(code));
+        chain.then(() => resolve(code), () => resolve(code));
       });
     });
   }

@@ -53,6 +53,8 @@ export interface BrokerOptions {
   audit(type: string, actor: { kind: "device" | "host" | "policy" | "timeout"; id?: string; name?: string }, data: Record<string, unknown>): void;
   /** A request only the host's terminal may decide is waiting (printed by `airlock up`). */
   onHostOnly?(pending: PendingApproval): void;
+  /** Operational log lines (failures that must not stop a verdict reaching the agent). */
+  log?(line: string): void;
   now?: () => number;
 }
 
@@ -217,7 +219,10 @@ export class ApprovalBroker {
         clearTimeout(timer);
         this.#approvals.delete(approvalId);
         const note = verdict.by === "timeout" ? `nobody answered within ${policy.timeoutSeconds} s; policy fallback: ${policy.timeoutAction}` : why;
-        void this.#resolved(pending, verdict, actor, note).finally(() => resolve(verdict));
+        // The verdict reaches the agent even if recording it failed.
+        this.#resolved(pending, verdict, actor, note)
+          .catch((e: unknown) => this.#o.log?.(`recording the decision on ${approvalId} failed: ${e instanceof Error ? e.message : String(e)}`))
+          .finally(() => resolve(verdict));
       };
       this.#approvals.set(approvalId, { pending, finish });
     });

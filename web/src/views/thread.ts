@@ -59,8 +59,13 @@ export function threadView(ctx: AppContext, hostId: string, threadId: string): V
     if (!value) return;
     send.disabled = true;
     try {
-      if (running()) await conn.steer(threadId, value);
-      else await conn.send(threadId, value);
+      if (running()) {
+        // The turn may have ended since this screen last heard: then the text starts a new turn.
+        await conn.steer(threadId, value).catch((err: unknown) => {
+          if ((err as { code?: unknown }).code === "TURN_NOT_RUNNING") return conn.send(threadId, value);
+          throw err;
+        });
+      } else await conn.send(threadId, value);
       text.value = "";
     } catch (err) {
       ctx.toast(`Not sent: ${errorText(err)}`);

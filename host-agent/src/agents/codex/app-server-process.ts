@@ -86,7 +86,7 @@ export class AppServerProcess {
       });
       this.child.once("exit", (code, signal) => resolve({ code, signal }));
     });
-    void this.exited.then((info) => this.peer.close(`codex app-server exited (${describeExit(info)})`));
+    this.exited.then((info) => this.peer.close(`codex app-server exited (${describeExit(info)})`)).catch((error: unknown) => options.log(`codex: closing the JSON-RPC peer failed: ${String(error)}`));
   }
 
   get pid(): number | undefined {

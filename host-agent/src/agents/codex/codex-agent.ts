@@ -190,7 +190,7 @@ export class CodexAgent implements Agent {
       ...(this.options.requestTimeoutMs ? { requestTimeoutMs: this.options.requestTimeoutMs } : {}),
     });
     const running: Running = { proc, gen, startedAt: Date.now() };
-    void proc.exited.then((info) => this.onExit(running, info));
+    proc.exited.then((info) => this.onExit(running, info)).catch((error: unknown) => this.host.log(`codex: handling the app-server's exit failed: ${String(error)}`));
     try {
       const version = await proc.initialize(VERSION);
       if (version) this.info.version = version;

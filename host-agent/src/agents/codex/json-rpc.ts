@@ -168,7 +168,7 @@ export class JsonRpcPeer {
     const { id, method } = message;
     const validId = typeof id === "number" || typeof id === "string";
     if (typeof method === "string") {
-      if (validId) void this.answer(id, method, message.params);
+      if (validId) this.answer(id, method, message.params).catch((error: unknown) => this.options.log(`json-rpc: answering ${logName(method)} failed: ${String(error)}`));
       else if (id === undefined || id === null) this.safely(() => this.options.onNotification(method, message.params), method);
       else this.options.log(`json-rpc: skipping ${logName(method)} with an invalid id`);
       return;

@@ -1,0 +1,11 @@
+// Text from peers (device names, agent output in prompts) shown on the host's
+// terminal. A peer must not be able to move the cursor, recolour, hide or
+// reorder what the operator reads (ANSI escapes, bidi overrides), so every
+// control, format and bidi character is shown as a visible \u{…} escape.
+
+/** C0/C1 controls, DEL, and the bidi/format characters that reorder or hide text. */
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/gu;
+
+export function terminalSafe(text: string): string {
+  return text.replace(UNSAFE, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
+}
