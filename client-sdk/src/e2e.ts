@@ -88,7 +88,7 @@ export class E2ESession {
     }
     this.#h.onError(
       abort && (e as AirlockProtocolError | undefined)?.code === "DEVICE_NOT_TRUSTED"
-        ? new AirlockClientError("RELAY_REFUSED", "the relay refused this device; retrying (an unauthenticated ABORT)", { protocolCode: "DEVICE_NOT_TRUSTED", cause: e })
+        ? new AirlockClientError("RELAY_REFUSED", "the relay refused this device; retrying", { protocolCode: "DEVICE_NOT_TRUSTED", cause: e })
         : toClientError(e),
     );
   }

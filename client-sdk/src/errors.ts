@@ -132,7 +132,7 @@ export function closeMeaning(code: number, reason: string, pairing: boolean): Cl
     case RelayClose.REVOKED:
       // Unauthenticated: the relay is not the host, and only the host's own verdict ends the retries.
       return pairing && code === RelayClose.AUTH_FAILED
-        ? make("LINK_USED", "the relay refused the pairing ticket: the link was already used, expired or is unknown")
+        ? make("LINK_USED", "the relay refused the pairing link (used, expired or unknown)")
         : make("RELAY_REFUSED", "the relay refused this device; retrying");
     case RelayClose.HOST_RESTARTED:
       return make("CONNECTION_LOST", "the host reconnected to the relay", true);

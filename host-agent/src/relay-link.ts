@@ -157,6 +157,8 @@ function relayWsBase(relayUrl: string): string {
   if (url.protocol !== "https:" && url.protocol !== "http:" && url.protocol !== "wss:" && url.protocol !== "ws:") {
     throw new Error(`relay URL must be http(s) or ws(s): ${url.protocol}`);
   }
+  // The room path is appended to the URL's path: a query or fragment would end up in front of it.
+  if (url.search || url.hash) throw new Error("relay URL must not have a query or fragment");
   url.protocol = url.protocol === "https:" || url.protocol === "wss:" ? "wss:" : "ws:";
   return url.toString().replace(/\/+$/, "");
 }

@@ -49,7 +49,7 @@ export const secureRandom: RandomSource = (length) => {
   const crypto = (globalThis as unknown as { crypto?: Partial<Crypto> }).crypto;
   // Never fall back to a weak source: keys and nonces come from here.
   if (typeof crypto?.getRandomValues !== "function") {
-    throw new Error("no secure random source: globalThis.crypto.getRandomValues is missing (React Native needs a polyfill such as react-native-get-random-values)");
+    throw new Error("no secure random source: crypto.getRandomValues is missing (React Native: install react-native-get-random-values)");
   }
   const out = new Uint8Array(length);
   // crypto.getRandomValues caps one call at 65,536 bytes.

@@ -30,7 +30,7 @@ export const ERRORS = {
   LOW_ORDER_KEY: { wire: 0x1c, message: "the peer sent a low-order X25519 key" },
   HANDSHAKE_ABORTED: { wire: 0x1d, message: "the peer aborted the handshake" },
   HOST_BUSY: { wire: 0x1e, message: "the host cannot accept this device right now" },
-  DEVICE_NAME_INVALID: { wire: 0x1f, message: "the device name is invalid: 1-64 bytes, printable, not only whitespace" },
+  DEVICE_NAME_INVALID: { wire: 0x1f, message: "the device name is invalid" },
 
   // Channel
   FRAME_MALFORMED: { wire: 0x20, message: "a frame is malformed" },

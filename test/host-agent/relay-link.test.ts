@@ -143,6 +143,14 @@ afterAll(async () => {
 });
 
 describe("RelayLink", () => {
+  it("refuses a relay URL with a query or fragment (the room path would land after it)", async () => {
+    const signer = await nobleBackend.generateSigner();
+    for (const relayUrl of ["https://relay.example/base?x=1", "https://relay.example/#frag"]) {
+      expect(() => new RelayLink({ relayUrl, signer })).toThrow(/query or fragment/);
+    }
+    expect(new RelayLink({ relayUrl: "https://relay.example/base/", signer }).roomId).toMatch(/^[A-Za-z0-9_-]{22}$/);
+  });
+
   it("connects with perMessageDeflate off, authenticates and goes online at WELCOME", async () => {
     const signer = await nobleBackend.generateSigner();
     const options: unknown[] = [];
