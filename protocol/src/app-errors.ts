@@ -65,6 +65,12 @@ export const APP_ERRORS = {
   },
   AGENT_UNAVAILABLE: { description: "the agent is not running, restarting or closed; retry later", commands: AGENT_COMMANDS },
   AGENT_ERROR: { description: "the agent refused or failed the request", commands: AGENT_COMMANDS },
+  PUSH_UNAVAILABLE: {
+    description: "push cannot be used: the relay has no VAPID key, does not allow the subscription's push service, or cannot be reached",
+    commands: ["push.register", "push.test"],
+  },
+  PUSH_NOT_REGISTERED: { description: "push.test from a device that has no push subscription with this host", commands: ["push.test"] },
+  PUSH_FAILED: { description: "the push service refused the test push (the message gives its HTTP status)", commands: ["push.test"] },
 } as const satisfies Record<string, AppErrorInfo>;
 
 export type AppErrorCode = keyof typeof APP_ERRORS;

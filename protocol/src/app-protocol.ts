@@ -68,6 +68,26 @@ export type ApprovalEvidence = s.Infer<typeof approvalEvidence>;
 
 export const approvalDecision = s.enum(["approve_once", "approve_session", "deny"]);
 
+// ------------------------------------------------------------------ push (docs/protocol.md §10.6)
+
+/** What may wake a device: approval requests, questions, finished or failed turns. */
+export const pushKind = s.enum(["approval", "question", "turn"]);
+export type PushKind = s.Infer<typeof pushKind>;
+
+/**
+ * A Web Push subscription (PushSubscription.toJSON()): the push service's
+ * endpoint and the keys the host encrypts to (RFC 8291). The endpoint is a URL
+ * the relay POSTs to; it must be https (http only on loopback, for tests).
+ */
+export const pushSubscription = s.strictObject({
+  endpoint: s.string({ max: 2048, regex: /^https:\/\/[^\s/?#]+\/[^\s]*$|^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?\/[^\s]*$/ }),
+  /** The subscription's P-256 public key, uncompressed (65 bytes), base64url. */
+  p256dh: s.string({ regex: /^[A-Za-z0-9_-]{87}$/ }),
+  /** The subscription's 16-byte auth secret, base64url. */
+  auth: s.string({ regex: /^[A-Za-z0-9_-]{22}$/ }),
+});
+export type PushSubscriptionKeys = s.Infer<typeof pushSubscription>;
+
 // ------------------------------------------------------------------ thread events
 
 const eventBodies = [
@@ -151,6 +171,12 @@ export const appMessageBodies = {
     agent: s.strictObject({ kind: text(64), label: text(128), version: s.optional(text(64)) }),
     models: s.array(modelInfo, { max: 64 }),
     defaultModel: s.optional(text(128)),
+    /**
+     * What this host and its agent can do beyond the base protocol, so apps
+     * hide what is missing: "push" (push.register and friends), … Unknown
+     * entries are ignored.
+     */
+    capabilities: s.optional(s.array(s.string({ regex: /^[a-z][a-z0-9_.-]{0,63}$/ }), { max: 32 })),
   }),
   /** Answers threads.list. */
   "thread.list": s.strictObject({ threads: s.array(threadSummary, { max: 1000 }) }),
@@ -176,6 +202,20 @@ export const appMessageBodies = {
   "thread.settings": s.strictObject({ thread: id, model: s.optional(text(128)), effort: s.optional(effort) }),
   /** Pure acknowledgement carrier when a device has nothing else to send (envelope `ack`); never answered. */
   ack: s.strictObject({}),
+  /**
+   * Registers (or replaces) this device's push subscription with this host,
+   * with what may wake it and whether the lock screen may show details.
+   */
+  "push.register": s.strictObject({ subscription: pushSubscription, kinds: s.array(pushKind, { max: 3 }), details: s.boolean() }),
+  /** Forgets this device's push subscription on this host. */
+  "push.unregister": s.strictObject({}),
+  /** Asks the host to send this device a test push now. */
+  "push.test": s.strictObject({}),
+  /**
+   * Whether the app is in the foreground: a visible device subscribed to a
+   * thread is "looking at it" and gets no push for it. Sent on every change.
+   */
+  "device.visibility": s.strictObject({ visible: s.boolean() }),
 };
 
 export const appProtocol = defineAppProtocol(appMessageBodies);
@@ -196,6 +236,10 @@ export const DEVICE_COMMANDS = [
   "approval.decide",
   "thread.settings",
   "ack",
+  "push.register",
+  "push.unregister",
+  "push.test",
+  "device.visibility",
 ] as const;
 export type DeviceCommandType = (typeof DEVICE_COMMANDS)[number];
 

@@ -4,7 +4,7 @@
 // that hosts can add fields; these schemas are what today's host sends and
 // what docs/app-protocol.schema.json publishes.
 import * as s from "./schema.ts";
-import { approvalDecision, type DeviceCommandType } from "./app-protocol.ts";
+import { approvalDecision, pushKind, type DeviceCommandType } from "./app-protocol.ts";
 
 const id = s.string({ regex: /^[A-Za-z0-9_.:-]{1,128}$/ });
 
@@ -33,4 +33,10 @@ export const COMMAND_ANSWERS = {
   "approval.decide": { success: "result", data: s.strictObject({ approvalId: id, decision: approvalDecision }) },
   "thread.settings": { success: "result" },
   ack: { success: "none" },
+  /** The settings now in force for this device. */
+  "push.register": { success: "result", data: s.strictObject({ kinds: s.array(pushKind, { max: 3 }), details: s.boolean() }) },
+  "push.unregister": { success: "result" },
+  /** The push service's HTTP status for the test push (201: accepted), as relayed by the relay. */
+  "push.test": { success: "result", data: s.strictObject({ status: s.int(100, 599) }) },
+  "device.visibility": { success: "result" },
 } as const satisfies Record<DeviceCommandType, CommandAnswer>;

@@ -21,3 +21,4 @@ export * from "./relay.ts";
 export * from "./app-protocol.ts";
 export * from "./app-errors.ts";
 export * from "./app-results.ts";
+export * from "./push-payload.ts";

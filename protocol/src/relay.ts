@@ -29,6 +29,10 @@ export const MAX_CONTROL_BODY = 16 * 1024;
 export const CHALLENGE_LENGTH = 32;
 /** Most keys a host may publish in its device allowlist. */
 export const MAX_ALLOWLIST_KEYS = 64;
+/** RFC 8030/8291: a push message body (already encrypted by the host, aes128gcm) is at most 4096 bytes. */
+export const MAX_PUSH_BODY_BYTES = 4096;
+/** RFC 8030 §5.2: TTL in seconds; 28 days is what push services keep at most. */
+export const MAX_PUSH_TTL_SECONDS = 28 * 24 * 3600;
 
 /** Text message a client sends to keep its socket alive; the relay answers "pong" without waking. */
 export const PING_TEXT = "ping";
@@ -102,6 +106,10 @@ export const relayToClient = {
     id: s.string({ regex: /^[A-Za-z0-9_-]{1,64}$/ }),
     ok: s.boolean(),
     error: s.optional(s.string({ max: 256 })),
+    /** push.send: the push service's HTTP status (201 accepted; 404/410 the subscription is gone; 413, 429…). */
+    status: s.optional(s.int(100, 599)),
+    /** push.send answered 429 or 503: the push service's Retry-After, in seconds. */
+    retryAfter: s.optional(s.int(0, 86_400)),
   }),
 } as const;
 
@@ -136,6 +144,19 @@ export const clientToRelay = /* @__PURE__ */ (() => ({
       /** Close every connection of this device key (revocation), or one slot. */
       key: s.optional(key),
       slot: s.optional(slot),
+    }),
+    s.strictObject({
+      id: s.string({ regex: /^[A-Za-z0-9_-]{1,64}$/ }),
+      op: s.literal("push.send"),
+      /** The subscription's endpoint; the relay POSTs only to push services it allows (docs/protocol.md §9.4). */
+      endpoint: s.string({ max: 2048 }),
+      /** RFC 8030 TTL (seconds). */
+      ttl: s.int(0, MAX_PUSH_TTL_SECONDS),
+      urgency: s.enum(["very-low", "low", "normal", "high"]),
+      /** RFC 8030 Topic: a newer push with the same topic replaces an undelivered older one. */
+      topic: s.optional(s.string({ regex: /^[A-Za-z0-9_-]{1,32}$/ })),
+      /** The body the host encrypted to the subscription (RFC 8291 aes128gcm), base64url; the relay cannot read it. */
+      body: s.string({ max: Math.ceil((MAX_PUSH_BODY_BYTES * 4) / 3), regex: /^[A-Za-z0-9_-]+$/ }),
     }),
   ]),
 }) as const)();

@@ -168,7 +168,7 @@ describe("hostile device commands", () => {
     let sent = 0;
     for (const type of DEVICE_COMMANDS) {
       if (type === "ack") continue; // never answered; covered below
-      for (const body of [...hostile, ...specific[type]!]) {
+      for (const body of [...hostile, ...(specific[type] ?? [])]) {
         const answer = await phone.command(type, body);
         sent += 1;
         expect(["result", "error", "thread.list"]).toContain(answer.type);
