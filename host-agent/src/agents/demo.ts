@@ -54,6 +54,8 @@ export class DemoAgent implements Agent {
   #threads = new Map<string, ThreadState>();
   #turns = 0;
   #items = 0;
+  #nextNote = 1;
+  #notesScanned: Promise<void> | undefined;
 
   constructor(options: DemoAgentOptions = {}) {
     this.#o = options;
@@ -174,9 +176,8 @@ export class DemoAgent implements Agent {
     const host = this.#host!;
     const ws = this.#workspace;
     const words = prompt.toLowerCase();
-    const n = (await readdir(join(ws, "notes")).catch(() => [])).length + 1;
     const slug = prompt.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 40) || "note";
-    const note = `notes/${String(n).padStart(3, "0")}-${slug}.md`;
+    let note = noteName(await this.#allocateNote(), slug);
     const stopped = () => turn.interrupted;
 
     const steps = ["List the workspace", `Write ${note}`, "Check the note"];
@@ -226,8 +227,12 @@ export class DemoAgent implements Agent {
     if (v2.decision === "cancel" || stopped()) return "interrupted";
     const wrote = v2.decision !== "deny";
     if (wrote) {
-      await writeFile(join(ws, note), content, { flag: "wx" });
-      await host.emit(threadId, { kind: "file.change", itemId: fileItem, path: note, change: "add", diff });
+      const written = await this.#writeNote(note, slug, content);
+      if (written !== note) {
+        await host.emit(threadId, { kind: "notice", level: "info", text: `${note} appeared meanwhile; wrote ${written} instead.` });
+        note = written;
+      }
+      await host.emit(threadId, { kind: "file.change", itemId: fileItem, path: note, change: "add", diff: unifiedAddDiff(note, content) });
     } else {
       await host.emit(threadId, { kind: "notice", level: "info", text: `Not writing ${note}: denied by ${v2.by}.` });
     }
@@ -254,6 +259,38 @@ export class DemoAgent implements Agent {
     const files = await this.#workspaceFiles();
     await this.#say(threadId, `Done. ${wrote ? `Wrote ${note}.` : "Wrote nothing."} The workspace now has ${files.length} file${files.length === 1 ? "" : "s"}: ${files.slice(0, 10).join(", ")}${files.length > 10 ? ", …" : ""}.`, stopped);
     return stopped() ? "interrupted" : "completed";
+  }
+
+  /**
+   * The next note number. Numbers are handed out in memory (one per turn, never
+   * twice, also for turns running at once), starting after the highest number
+   * already in notes/.
+   */
+  async #allocateNote(): Promise<number> {
+    this.#notesScanned ??= readdir(join(this.#workspace, "notes"))
+      .catch(() => [] as string[])
+      .then((names) => {
+        for (const name of names) {
+          const n = /^(\d{1,9})-/.exec(name)?.[1];
+          if (n !== undefined) this.#nextNote = Math.max(this.#nextNote, Number(n) + 1);
+        }
+      });
+    await this.#notesScanned;
+    return this.#nextNote++;
+  }
+
+  /** Writes a new note; if its name was taken meanwhile (another process), the next free number. Returns the path used. */
+  async #writeNote(note: string, slug: string, content: string): Promise<string> {
+    let path = note;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await writeFile(join(this.#workspace, path), content, { flag: "wx" });
+        return path;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "EEXIST" || attempt >= 100) throw e;
+        path = noteName(await this.#allocateNote(), slug);
+      }
+    }
   }
 
   /** Asks for approval, then runs the command for real; "denied", "cancel" or the outcome. */
@@ -341,3 +378,6 @@ export function unifiedAddDiff(path: string, content: string): string {
   return [`--- /dev/null`, `+++ b/${path}`, `@@ -0,0 +1,${lines.length} @@`, ...lines.map((l) => `+${l}`)].join("\n") + "\n";
 }
 
+function noteName(n: number, slug: string): string {
+  return `notes/${String(n).padStart(3, "0")}-${slug}.md`;
+}
