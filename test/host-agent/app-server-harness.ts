@@ -26,12 +26,19 @@ export interface Env {
   close(): Promise<void>;
 }
 
-export async function setup(maxThreads?: number): Promise<Env> {
+export interface SetupOptions {
+  maxThreads?: number;
+  /** The demo agent's workspace (default: a fresh folder); created when missing. */
+  workspace?: string;
+  commandTimeoutMs?: number;
+}
+
+export async function setup(options: SetupOptions = {}): Promise<Env> {
   const dir = mkdtempSync(join(tmpdir(), "airlock-app-server-"));
   dirs.push(dir);
-  const workspace = join(dir, "ws");
-  mkdirSync(workspace);
-  const store = await EventStore.open(join(dir, "events"), maxThreads ? { maxThreads } : {});
+  const workspace = options.workspace ?? join(dir, "ws");
+  mkdirSync(workspace, { recursive: true });
+  const store = await EventStore.open(join(dir, "events"), options.maxThreads ? { maxThreads: options.maxThreads } : {});
   const ledger = await CommandLedger.open<CommandOutcome>(join(dir, "commands.jsonl"));
   const allowAll = builtinPolicy();
   allowAll.defaults = { steer: "allow", continue: "allow", expand: "allow", commit: "allow" };
@@ -39,7 +46,7 @@ export async function setup(maxThreads?: number): Promise<Env> {
   const app = new AppServer({
     store,
     ledger,
-    agent: new DemoAgent({ workspace, chunkDelayMs: 0 }),
+    agent: new DemoAgent({ workspace, chunkDelayMs: 0, ...(options.commandTimeoutMs ? { commandTimeoutMs: options.commandTimeoutMs } : {}) }),
     agentDataDir: join(dir, "agent"),
     workspace,
     policyFor: async () => allowAll,

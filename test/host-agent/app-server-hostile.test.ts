@@ -154,7 +154,7 @@ describe("hostile device commands", () => {
   });
 
   it("answers THREAD_LIMIT when every thread is busy, and INTERNAL without local detail", async () => {
-    const env = await setup(1);
+    const env = await setup({ maxThreads: 1 });
     const phone = device(env);
     await env.app.onSessionOpen(phone.conn);
     // The only thread stays running: its turn waits on a question nobody answers.

@@ -17,6 +17,7 @@ import { join, relative } from "node:path";
 import type { ModelInfo, ThreadEvent } from "@airlock/protocol";
 import type { Agent, AgentHost, AgentStartContext, AgentThreadInfo, StartThreadOptions, TurnSettings } from "../agent.ts";
 import { AgentError } from "../agent.ts";
+import { prepareDemoSandbox, type DemoSandbox } from "./demo-sandbox.ts";
 
 export interface DemoAgentOptions {
   /** The scratch workspace (default: <dataDir>/workspace). */
@@ -55,6 +56,7 @@ export class DemoAgent implements Agent {
   #turns = 0;
   #items = 0;
   #nextNote = 1;
+  #sandbox: DemoSandbox | undefined;
   #notesScanned: Promise<void> | undefined;
 
   constructor(options: DemoAgentOptions = {}) {
@@ -71,6 +73,8 @@ export class DemoAgent implements Agent {
     await mkdir(join(this.#workspace, "notes"), { recursive: true });
     const readme = join(this.#workspace, "README.md");
     await writeFile(readme, "# Airlock demo workspace\n\nThe demo agent writes notes here. Safe to delete.\n", { flag: "wx" }).catch(() => undefined);
+    // Its commands run for real: nothing they do may leave the workspace (demo-sandbox.ts).
+    this.#sandbox = await prepareDemoSandbox(this.#workspace);
   }
 
   async listModels(): Promise<ModelInfo[]> {
@@ -252,8 +256,12 @@ export class DemoAgent implements Agent {
     }
     if (words.includes("push")) {
       await host.emit(threadId, plan(next++));
-      const r = await this.#command(threadId, turn, "git push origin main", "Demonstrates a commit-tier request: publishing work.", "summarise");
-      if (r === "cancel" || stopped()) return "interrupted";
+      if (this.#sandbox?.ownOrigin) {
+        const r = await this.#command(threadId, turn, "git push origin main", "Demonstrates a commit-tier request: publishing work (to the workspace's own local origin).", "summarise");
+        if (r === "cancel" || stopped()) return "interrupted";
+      } else {
+        await host.emit(threadId, { kind: "notice", level: "info", text: `Skipping the push step: ${this.#sandbox?.pushSkipped ?? "the sandbox is not ready"}.` });
+      }
     }
     await host.emit(threadId, plan(steps.length));
     const files = await this.#workspaceFiles();
@@ -315,7 +323,8 @@ export class DemoAgent implements Agent {
 
   #run(command: string, signal: AbortSignal, onOutput: (stream: "stdout" | "stderr", chunk: string) => Promise<void>): Promise<number | null> {
     return new Promise((resolve) => {
-      const child = spawn("/bin/sh", ["-c", command], { cwd: this.#workspace, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" }, signal, killSignal: "SIGKILL" });
+      const env = this.#sandbox?.env ?? { ...process.env, NO_COLOR: "1" };
+      const child = spawn("/bin/sh", ["-c", command], { cwd: this.#workspace, stdio: ["ignore", "pipe", "pipe"], env, signal, killSignal: "SIGKILL" });
       let chain = Promise.resolve();
       const forward = (stream: "stdout" | "stderr") => (data: Buffer) => {
         const text = data.toString("utf8");
