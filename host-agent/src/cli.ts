@@ -26,6 +26,7 @@ import { IdentityError, loadIdentity, loadOrCreateIdentity } from "./identity.ts
 import { statePaths, airlockHome, type StatePaths } from "./paths.ts";
 import { RelayLink } from "./relay-link.ts";
 import { terminalSafe } from "./terminal-text.ts";
+import { airlockCommand } from "./hint.ts";
 
 export const VERSION = "0.1.0";
 export const DEFAULT_RELAY = "http://127.0.0.1:8787";
@@ -226,7 +227,7 @@ async function cmdUp(ctx: Context, args: string[]): Promise<number> {
   const onHostOnly = (p: PendingApproval) =>
     ctx.json
       ? ctx.out(JSON.stringify({ type: "approval.host-only", approvalId: p.approvalId, tier: p.tier, rule: p.rule, action: p.evidence.action, cwd: p.evidence.cwd }))
-      : ctx.out(`\nApproval needed at this terminal (${p.tier}, ${p.rule}):\n  ${p.evidence.action.split("\n").join("\n  ")}\n  in ${p.evidence.cwd}\n  airlock approve ${p.approvalId}   |   airlock deny ${p.approvalId}\n`);
+      : ctx.out(`\nApproval needed at this terminal (${p.tier}, ${p.rule}):\n  ${p.evidence.action.split("\n").join("\n  ")}\n  in ${p.evidence.cwd}\n  ${airlockCommand(ctx.paths.home)} approve ${p.approvalId}   |   ${airlockCommand(ctx.paths.home)} deny ${p.approvalId}\n`);
   const app = new AppServer({
     store,
     ledger,
@@ -258,7 +259,7 @@ async function cmdUp(ctx: Context, args: string[]): Promise<number> {
       if (values.yes) return true;
       if (pairingWaiter) return pairingWaiter(request);
       if (process.stdin.isTTY) return askOperator(ctx, request);
-      ctx.err(`Refused pairing from "${terminalSafe(request.deviceName)}": no one to confirm it (use airlock pair, or --yes)`);
+      ctx.err(`Refused pairing from "${terminalSafe(request.deviceName)}": no one to confirm it (use ${airlockCommand(ctx.paths.home)} pair, or --yes)`);
       return false;
     },
     log: (line) => event("log", { message: line }, line),
@@ -321,7 +322,7 @@ async function cmdUp(ctx: Context, args: string[]): Promise<number> {
       const prefix = request.id;
       const matches = app.broker.pendingApprovals().filter((p) => p.approvalId.startsWith(prefix));
       if (matches.length !== 1) {
-        reply({ type: "error", code: "NOT_PENDING", message: matches.length === 0 ? `no waiting request ${prefix} (see airlock approvals)` : `${prefix} matches ${matches.length} requests; give more characters` });
+        reply({ type: "error", code: "NOT_PENDING", message: matches.length === 0 ? `no waiting request ${prefix} (see ${airlockCommand(ctx.paths.home)} approvals)` : `${prefix} matches ${matches.length} requests; give more characters` });
         return;
       }
       const decision = request.decision === "approve_session" ? "approve_session" : request.decision === "approve_once" ? "approve_once" : "deny";
@@ -401,7 +402,7 @@ async function cmdPair(ctx: Context, args: string[]): Promise<number> {
   const ttl = values.ttl === undefined ? undefined : Number(values.ttl);
   if (ttl !== undefined && (!Number.isInteger(ttl) || ttl < 1 || ttl > 3600)) throw new CliError("--ttl must be 1..3600 seconds", Exit.USAGE);
   const control = await connectControl(controlSocketPath(ctx.paths.home));
-  if (!control) throw new CliError("airlock up is not running: start it (airlock up), or use airlock up --pair", Exit.NOT_FOUND);
+  if (!control) throw new CliError(`airlock up is not running: start it (${airlockCommand(ctx.paths.home)} up), or use ${airlockCommand(ctx.paths.home)} up --pair`, Exit.NOT_FOUND);
   try {
     control.send({ type: "pair", ...(ttl ? { ttl } : {}) });
     for (;;) {
@@ -432,7 +433,7 @@ async function cmdDevices(ctx: Context, args: string[]): Promise<number> {
   if (sub === undefined) {
     const list = store.list();
     if (ctx.json) ctx.out(JSON.stringify(list.map(({ id, name, key, pairedAt, lastSeen }) => ({ id, name, key, pairedAt, lastSeen: lastSeen ?? null }))));
-    else if (list.length === 0) ctx.out("No trusted devices. Pair one with: airlock pair");
+    else if (list.length === 0) ctx.out(`No trusted devices. Pair one with: ${airlockCommand(ctx.paths.home)} pair`);
     else {
       const rows = list.map((d) => [d.id, terminalSafe(d.name), d.pairedAt.slice(0, 16).replace("T", " "), d.lastSeen ? d.lastSeen.slice(0, 16).replace("T", " ") : "never"]);
       const header = ["ID", "NAME", "PAIRED", "LAST SEEN"];
@@ -522,7 +523,7 @@ async function cmdApprovals(ctx: Context, args: string[]): Promise<number> {
       if (e.filesChanged.length) ctx.out(`  files changed so far: ${e.filesChanged.join(", ")}`);
       if (e.checksRun.length) ctx.out(`  checks: ${e.checksRun.map((c) => `${c.name} ${c.status}`).join("; ")}`);
       if (e.next) ctx.out(`  next: ${e.next}`);
-      ctx.out(`  expires ${new Date(p.expiresAt).toLocaleTimeString()}; answer: airlock approve ${p.approvalId} [--session] | airlock deny ${p.approvalId}\n`);
+      ctx.out(`  expires ${new Date(p.expiresAt).toLocaleTimeString()}; answer: ${airlockCommand(ctx.paths.home)} approve ${p.approvalId} [--session] | ${airlockCommand(ctx.paths.home)} deny ${p.approvalId}\n`);
     }
     for (const q of questions) ctx.out(`${q.questionId}  question in ${q.threadId}: ${q.text} (answer it from a device)`);
     return Exit.OK;
