@@ -391,10 +391,29 @@ async function showPairing(ctx: Context, link: string, expiresAt: number): Promi
     ctx.out(JSON.stringify({ type: "pairing", link, expiresAt }));
     return;
   }
-  const qr = await QRCode.toString(link, { type: "terminal", small: true, errorCorrectionLevel: "L" });
-  ctx.out(`\nScan with your phone's camera (valid until ${new Date(expiresAt * 1000).toLocaleTimeString()}):\n${qr}`);
-  ctx.out(`Or open this link on the phone:\n${link}\n`);
+  const until = new Date(expiresAt * 1000).toLocaleTimeString();
+  if (loopbackLink(link)) {
+    // A phone cannot reach 127.0.0.1: a QR code would only send it nowhere.
+    ctx.out(`\nOpen this link in a browser on this machine (valid until ${until}):\n${link}\n`);
+    ctx.out("A phone cannot reach this relay: it listens on loopback only. To pair a phone, run a relay it can reach (your own deployment: docs/operations.md) and start airlock up with --relay https://…");
+  } else {
+    const qr = await QRCode.toString(link, { type: "terminal", small: true, errorCorrectionLevel: "L" });
+    ctx.out(`\nScan with your phone's camera (valid until ${until}):\n${qr}`);
+    ctx.out(`Or open this link on the phone:\n${link}\n`);
+  }
   ctx.out("Anyone with this link can ask to pair until it is used or expires: keep it to yourself.");
+}
+
+/** Whether the link's app or relay is on loopback (127.0.0.0/8, localhost, ::1): reachable from this machine only. */
+function loopbackLink(link: string): boolean {
+  try {
+    const app = new URL(link);
+    const relay = new URLSearchParams(app.hash.slice(1)).get("relay");
+    const hosts = [app.hostname, relay ? new URL(relay).hostname : ""];
+    return hosts.some((h) => h === "localhost" || h === "[::1]" || /^127\./.test(h));
+  } catch {
+    return false;
+  }
 }
 
 async function cmdPair(ctx: Context, args: string[]): Promise<number> {
