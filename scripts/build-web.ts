@@ -1,6 +1,7 @@
 // Builds the reference web app (web/src + client-sdk) into web/public/:
-// app.js, app.css and their source maps, next to the committed index.html,
-// manifest, icons and service worker. Run by `npm start`, `.ci/run` and the
+// app.js, app.css, the service worker sw.js (web/src/sw.ts: offline shell and
+// push notifications) and their source maps, next to the committed
+// index.html, manifest and icons. Run by `npm start`, `.ci/run` and the
 // browser tests; by hand: `npx tsx scripts/build-web.ts`.
 //
 // For a deployment of its own (docs/web-app.md, "Serving from another origin"):
@@ -26,7 +27,7 @@ const common: esbuild.BuildOptions = {
 };
 
 /** The committed files of web/public, copied next to the build when it goes elsewhere. */
-export const SHELL_FILES = ["index.html", "manifest.webmanifest", "sw.js", "icon.svg", "icon-192.png", "icon-512.png", "_headers"];
+export const SHELL_FILES = ["index.html", "manifest.webmanifest", "icon.svg", "icon-192.png", "icon-512.png", "_headers"];
 
 /** connect-src of the committed index.html: this origin, any wss: relay, and ws: relays on loopback. */
 const CONNECT_SRC = /connect-src [^;"]*/;
@@ -50,8 +51,8 @@ export function pinnedIndexHtml(html: string, relays: string[]): string {
 }
 
 /**
- * Builds app.js and app.css; returns their Subresource Integrity hashes (also
- * written to integrity.json). With an `outdir` other than web/public the
+ * Builds app.js, app.css and sw.js; returns their Subresource Integrity
+ * hashes (also written to integrity.json). With an `outdir` other than web/public the
  * committed shell files are copied there too, so it is a complete site;
  * `relays` (only with such an outdir) pins the CSP's connect-src.
  */
@@ -65,22 +66,36 @@ export async function buildWeb(options: { minify?: boolean; outdir?: string; rel
     for (const f of SHELL_FILES) copyFileSync(`${WEB_PUBLIC}${f}`, `${outdir}${f}`);
     if (options.relays?.length) writeFileSync(`${outdir}index.html`, pinnedIndexHtml(readFileSync(`${WEB_PUBLIC}index.html`, "utf8"), options.relays));
   }
-  const built = await esbuild.build({
-    ...common,
-    // main.ts imports app.css, so esbuild writes app.js and app.css.
-    entryPoints: { app: `${root}web/src/main.ts` },
-    outdir,
-    entryNames: "[name]",
-    minify: options.minify ?? true,
-    sourcemap: "linked",
-    write: false,
-  });
+  const [built, worker] = await Promise.all([
+    esbuild.build({
+      ...common,
+      // main.ts imports app.css, so esbuild writes app.js and app.css.
+      entryPoints: { app: `${root}web/src/main.ts` },
+      outdir,
+      entryNames: "[name]",
+      minify: options.minify ?? true,
+      sourcemap: "linked",
+      write: false,
+    }),
+    // The service worker: one classic script (service workers cannot import() at run time,
+    // so the SDK's lazily loaded noble fallback is bundled in).
+    esbuild.build({
+      ...common,
+      format: "iife",
+      entryPoints: { sw: `${root}web/src/sw.ts` },
+      outdir,
+      entryNames: "[name]",
+      minify: options.minify ?? true,
+      sourcemap: "linked",
+      write: false,
+    }),
+  ]);
   // Each file is replaced whole (write, then rename), so a server reading web/public
   // while another build runs (the browser test files build in parallel) never sees half a file.
-  for (const f of built.outputFiles) writeAtomic(f.path, f.contents);
+  for (const f of [...built.outputFiles, ...worker.outputFiles]) writeAtomic(f.path, f.contents);
   // For pages served from another origin that pin this build (docs/web-app.md).
   const integrity = Object.fromEntries(
-    ["app.js", "app.css"].map((f) => [f, `sha384-${createHash("sha384").update(readFileSync(`${outdir}${f}`)).digest("base64")}`]),
+    ["app.js", "app.css", "sw.js"].map((f) => [f, `sha384-${createHash("sha384").update(readFileSync(`${outdir}${f}`)).digest("base64")}`]),
   );
   writeAtomic(`${outdir}integrity.json`, `${JSON.stringify(integrity, null, 2)}\n`);
   return integrity;

@@ -36,6 +36,20 @@ export type ConnectionState = "connecting" | "online" | "host-offline" | "offlin
 export type HostInfo = Extract<AppProtocolMessage, { type: "host.info" }>["body"];
 export type Effort = NonNullable<ThreadSummary["effort"]>;
 export type Decision = "approve_once" | "approve_session" | "deny";
+export type PushKind = "approval" | "question" | "turn";
+
+/** What may wake this device, and whether the lock screen may show details (the command, the tier, the thread's title). */
+export interface PushSettings {
+  kinds: PushKind[];
+  details: boolean;
+}
+
+/**
+ * A push subscription as the platform gives it: a browser's
+ * `PushSubscription.toJSON()` ({ endpoint, keys: { p256dh, auth } }) or the
+ * flat { endpoint, p256dh, auth }. The keys are base64url (RFC 8291).
+ */
+export type PushSubscriptionLike = { endpoint: string; keys: { p256dh: string; auth: string } } | { endpoint: string; p256dh: string; auth: string };
 
 export interface ThreadEventMessage {
   thread: string;
@@ -126,6 +140,8 @@ export class HostConnection {
   #restoring: Promise<void> = Promise.resolve();
   /** What to save when close() came before the restore finished. */
   #closedState: SavedState | undefined;
+  /** The last setVisible(), re-sent on every new session. */
+  #visible: boolean | undefined;
 
   constructor(options: HostConnectionOptions) {
     this.#o = options;
@@ -198,6 +214,47 @@ export class HostConnection {
 
   settings(thread: string, settings: { model?: string; effort?: Effort }): Promise<Record<string, unknown>> {
     return this.#command("thread.settings", { thread, ...settings }, thread);
+  }
+
+  // ---------------------------------------------------------------- push (docs/client-sdk.md, "Push notifications")
+
+  /** The host can send push notifications (its host.info lists the "push" capability). */
+  get supportsPush(): boolean {
+    return !!this.hostInfo?.capabilities?.includes("push");
+  }
+
+  /**
+   * Registers (or replaces) this device's push subscription with this host;
+   * resolves with the settings now in force. Fails with PUSH_UNAVAILABLE when
+   * the relay cannot send pushes to that push service.
+   */
+  enablePush(subscription: PushSubscriptionLike, settings: PushSettings): Promise<Record<string, unknown>> {
+    const { endpoint, keys = subscription as { p256dh: string; auth: string } } = subscription as { endpoint: string; keys?: { p256dh: string; auth: string } };
+    return this.#command("push.register", { subscription: { endpoint, p256dh: keys.p256dh, auth: keys.auth }, kinds: settings.kinds, details: settings.details });
+  }
+
+  /** The host forgets this device's push subscription. */
+  disablePush(): Promise<Record<string, unknown>> {
+    return this.#command("push.unregister", {});
+  }
+
+  /** Asks the host for a test push now; resolves with the push service's HTTP { status }. */
+  testPush(): Promise<Record<string, unknown>> {
+    return this.#command("push.test", {});
+  }
+
+  /**
+   * Tells the host whether the app is in the foreground (a visible device
+   * following a thread gets no push for it). Sent now if online, and again on
+   * every new session.
+   */
+  setVisible(visible: boolean): void {
+    this.#visible = visible;
+    this.#sendVisibility();
+  }
+
+  #sendVisibility(): void {
+    if (this.#visible !== undefined) this.#request("device.visibility", { visible: this.#visible }).catch(() => undefined);
   }
 
   /** Asks the host for its thread list (also done on every new session). */
@@ -401,6 +458,7 @@ export class HostConnection {
     this.#setPresence({ hostOnline: true });
     this.#o.onHostSeen?.(Date.now());
     this.#setState("online");
+    this.#sendVisibility();
     this.#request("threads.list", {}).catch(() => undefined);
     for (const stream of this.#streams.values()) if (stream.subscribed) this.#subscribeOnHost(stream);
     this.#flush();

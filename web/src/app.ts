@@ -4,6 +4,7 @@
 import { AirlockClient, IndexedDbStore, type HostConnection, type ThreadSummary } from "@airlock/client-sdk";
 import { errorText, type AppContext, type View } from "./context.ts";
 import { Notifier, openRequests } from "./notify.ts";
+import { PushController } from "./push.ts";
 import { parseRoute, routeUrl, type Route } from "./router.ts";
 import { h, replace } from "./ui.ts";
 import { hostsView } from "./views/hosts.ts";
@@ -40,6 +41,7 @@ export async function startApp(root: HTMLElement, pairingLink: string | undefine
   const ctx: AppContext = {
     client,
     notifier: new Notifier((host, thread) => ctx.navigate({ view: "thread", host, thread })),
+    push: new PushController(client, (hostId) => ctx.connection(hostId)),
     navigate(next, options = {}) {
       if (options.replace) history.replaceState(null, "", routeUrl(next));
       else history.pushState(null, "", routeUrl(next));
@@ -78,6 +80,10 @@ export async function startApp(root: HTMLElement, pairingLink: string | undefine
       renderDocumentTitle();
     };
     conn.on("threads", check);
+    // Push: the host sends none for a thread this device is looking at; keep its registration current.
+    conn.setVisible(document.visibilityState === "visible");
+    conn.on("state", (state) => state === "online" && void ctx.push.sync(conn));
+    conn.on("hostInfo", () => void ctx.push.sync(conn));
     return conn;
   }
 
@@ -118,6 +124,14 @@ export async function startApp(root: HTMLElement, pairingLink: string | undefine
   }
 
   window.addEventListener("popstate", () => show(parseRoute(location.search)));
+  document.addEventListener("visibilitychange", () => client.connections().forEach((c) => c.setVisible(document.visibilityState === "visible")));
+  // A tapped push notification (sw.ts) takes an open app to its thread.
+  navigator.serviceWorker?.addEventListener("message", (e: MessageEvent<{ type?: unknown; url?: unknown }>) => {
+    if (e.data?.type !== "airlock.open" || typeof e.data.url !== "string") return;
+    const url = new URL(e.data.url, location.href);
+    if (url.origin !== location.origin) return;
+    ctx.navigate(parseRoute(url.search));
+  });
   // Keep every trusted host connected, so waiting approvals are noticed anywhere.
   for (const host of client.hosts()) ctx.connection(host.id);
   client.on("hosts", (hosts) => hosts.forEach((host) => ctx.connection(host.id)));

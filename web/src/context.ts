@@ -2,6 +2,7 @@
 import type { AirlockClient, HostConnection } from "@airlock/client-sdk";
 import type { Route } from "./router.ts";
 import type { Notifier } from "./notify.ts";
+import type { PushController } from "./push.ts";
 
 export interface View {
   el: HTMLElement;
@@ -15,6 +16,8 @@ export interface View {
 export interface AppContext {
   client: AirlockClient;
   notifier: Notifier;
+  /** Push notifications (web/src/push.ts). */
+  push: PushController;
   navigate(route: Route, options?: { replace?: boolean }): void;
   /** The connection to a host, opened on first use and kept while the app runs. */
   connection(hostId: string): HostConnection;

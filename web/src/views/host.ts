@@ -4,6 +4,7 @@ import type { HostInfo, ThreadSummary } from "@airlock/client-sdk";
 import { ago, errorText, type AppContext, type View } from "../context.ts";
 import { field, h, replace, select } from "../ui.ts";
 import { connectionBanner } from "./banner.ts";
+import { pushSection } from "./push.ts";
 
 const STATUS_LABEL: Record<ThreadSummary["status"], string> = { idle: "Idle", running: "Running", waiting: "Needs you", failed: "Failed", archived: "Archived" };
 
@@ -71,9 +72,12 @@ export function hostView(ctx: AppContext, hostId: string): View {
       replace(list, h("li", { class: "empty" }, conn.state === "online" ? "No threads yet." : "Threads appear when the host is reachable."));
       return;
     }
+    // "Needs you" first (something waits for a decision), then running, then the most recent.
+    const rank = (t: ThreadSummary) => (t.pending > 0 || t.status === "waiting" ? 0 : t.status === "running" ? 1 : 2);
+    const sorted = [...threads].sort((a, b) => rank(a) - rank(b) || b.updatedAt - a.updatedAt);
     replace(
       list,
-      ...threads.map((t) => {
+      ...sorted.map((t) => {
         const a = h(
           "a",
           { href: `?host=${encodeURIComponent(hostId)}&thread=${encodeURIComponent(t.id)}`, class: "row-main" },
@@ -119,7 +123,9 @@ export function hostView(ctx: AppContext, hostId: string): View {
   };
   renderAbout();
 
+  const push = pushSection(ctx, ctx.push, conn, host.relayUrl);
   const offs = [
+    push.dispose,
     conn.on("threads", renderThreads),
     conn.on("hostInfo", () => {
       renderSettings();
@@ -128,7 +134,7 @@ export function hostView(ctx: AppContext, hostId: string): View {
     conn.on("state", () => renderThreads(conn.threads)),
   ];
   return {
-    el: h("section", { class: "page stack" }, banner.el, about, form, h("h2", null, "Threads"), list, notify),
+    el: h("section", { class: "page stack" }, banner.el, about, form, h("h2", null, "Threads"), list, push.el, notify),
     title: host.name,
     back: { view: "hosts" },
     dispose() {
