@@ -23,6 +23,7 @@ import type { CommandLedger } from "./command-ledger.ts";
 import { EventStoreError, type EventStore } from "./event-store.ts";
 import { resolveThreadCwd, WorkspaceError } from "./workspace.ts";
 import type { DeviceConnection } from "./host-core.ts";
+import { PushError, type PushNotifier } from "./push/notifier.ts";
 
 export const AIRLOCK_VERSION = "0.1.0";
 
@@ -43,6 +44,8 @@ interface ConnState {
   /** A device's messages are handled one at a time, in the order they arrived. */
   queue: Promise<void>;
   subscriptions: Map<string, Subscription>;
+  /** device.visibility: whether the app is in the foreground (a device that never says is taken as visible). */
+  visible: boolean;
 }
 
 export type AuditHook = (type: string, actor: { kind: "device" | "host" | "policy" | "timeout"; id?: string; name?: string }, data: Record<string, unknown>) => void;
@@ -62,6 +65,8 @@ export interface AppServerOptions {
   log?(line: string): void;
   /** Records prompts, approvals and decisions in the audit log. */
   audit?: AuditHook;
+  /** Push notifications (push.register and friends; host.info says "push"). Absent: PUSH_UNAVAILABLE. */
+  push?: PushNotifier;
 }
 
 class CommandError extends Error {
@@ -106,6 +111,7 @@ export class AppServer {
       await this.#o.store.append(threadId, event);
       this.broker.observe(threadId, event);
       this.#wake(threadId);
+      this.#notify(threadId, event);
     };
     this.broker = new ApprovalBroker({
       emit,
@@ -184,7 +190,7 @@ export class AppServer {
   }
 
   async onSessionOpen(conn: DeviceConnection): Promise<void> {
-    this.#conns.set(conn, { conn, queue: Promise.resolve(), subscriptions: new Map() });
+    this.#conns.set(conn, { conn, queue: Promise.resolve(), subscriptions: new Map(), visible: true });
     const agent = this.#o.agent;
     await this.#send(conn, {
       type: "host.info",
@@ -196,12 +202,37 @@ export class AppServer {
         agent: agent.info,
         models: this.#models.slice(0, 64),
         ...(agent.defaultModel ? { defaultModel: agent.defaultModel } : {}),
+        ...(this.#o.push ? { capabilities: ["push"] } : {}),
       },
     });
   }
 
   onSessionClosed(conn: DeviceConnection): void {
     this.#conns.delete(conn);
+  }
+
+  /**
+   * Whether a device is looking at a thread: one of its connections is
+   * visible (device.visibility) and subscribed to it. Such a device gets no
+   * push for the thread; the event reaches it on the open connection.
+   */
+  watching(deviceId: string, threadId: string): boolean {
+    for (const state of this.#conns.values()) if (state.conn.device.id === deviceId && state.visible && state.subscriptions.has(threadId)) return true;
+    return false;
+  }
+
+  /** Hands a persisted event to the push notifier: it decides and queues, never waits. */
+  #notify(threadId: string, event: ThreadEvent): void {
+    const push = this.#o.push;
+    if (!push) return;
+    if (event.kind !== "approval.request" && event.kind !== "question" && event.kind !== "turn.status" && event.kind !== "approval.resolved" && event.kind !== "question.answered") return;
+    try {
+      const title = this.#o.store.getThread(threadId)?.title;
+      const expiresAt = event.kind === "question" ? this.broker.pendingQuestions(threadId).find((q) => q.questionId === event.questionId)?.expiresAt : undefined;
+      push.onEvent(threadId, event, { ...(title !== undefined ? { title } : {}), ...(expiresAt !== undefined ? { expiresAt } : {}) });
+    } catch (e) {
+      this.#o.log?.(`push decision failed: ${describe(e)}`); // the event was delivered regardless
+    }
   }
 
   /** What the host keeps for a connection (diagnostics; every count is bounded by the threads that exist). */
@@ -360,11 +391,28 @@ export class AppServer {
           const p = this.broker.decide(message.body.approvalId, message.body.decision, { kind: "device", id: device.id, name: device.name }, message.body.thread);
           return { ok: true, type: "result", body: { data: { approvalId: p.approvalId, decision: message.body.decision } } };
         }
+        case "push.register": {
+          const push = this.#o.push;
+          if (!push) return { ok: false, code: "PUSH_UNAVAILABLE", message: "this host does not send push notifications" };
+          const { subscription, kinds, details } = message.body;
+          return { ok: true, type: "result", body: { data: push.register(state.conn.device.id, subscription, kinds, details) } };
+        }
+        case "push.unregister":
+          this.#o.push?.unregister(state.conn.device.id);
+          return { ok: true, type: "result", body: {} };
+        case "push.test": {
+          const push = this.#o.push;
+          if (!push) return { ok: false, code: "PUSH_UNAVAILABLE", message: "this host does not send push notifications" };
+          return { ok: true, type: "result", body: { data: await push.test(state.conn.device.id) } };
+        }
+        case "device.visibility":
+          state.visible = message.body.visible;
+          return { ok: true, type: "result", body: {} };
         default:
           return { ok: false, code: "NOT_ALLOWED", message: `unsupported command ${message.type}` };
       }
     } catch (e) {
-      if (e instanceof CommandError || e instanceof BrokerError || e instanceof AgentError) return { ok: false, code: e.code, message: e.message };
+      if (e instanceof CommandError || e instanceof BrokerError || e instanceof AgentError || e instanceof PushError) return { ok: false, code: e.code, message: e.message };
       if (e instanceof EventStoreError && STORE_CODES[e.code]) {
         // The store's own text can name files on this machine: send the code with a text of our own.
         return { ok: false, code: STORE_CODES[e.code]!, message: storeErrorText(e.code) };

@@ -25,6 +25,10 @@ import { HostCore, type PairingRequest } from "./host-core.ts";
 import { IdentityError, loadIdentity, loadOrCreateIdentity } from "./identity.ts";
 import { statePaths, airlockHome, type StatePaths } from "./paths.ts";
 import { RelayLink } from "./relay-link.ts";
+import { encryptWebPush } from "@airlock/protocol/web-push";
+import { PushNotifier } from "./push/notifier.ts";
+import { PushStore, PushStoreError } from "./push/push-store.ts";
+import { fetchRelayPushSupport } from "./push/relay-info.ts";
 import { terminalSafe } from "./terminal-text.ts";
 import { airlockCommand } from "./hint.ts";
 
@@ -228,7 +232,29 @@ async function cmdUp(ctx: Context, args: string[]): Promise<number> {
     ctx.json
       ? ctx.out(JSON.stringify({ type: "approval.host-only", approvalId: p.approvalId, tier: p.tier, rule: p.rule, action: p.evidence.action, cwd: p.evidence.cwd }))
       : ctx.out(`\nApproval needed at this terminal (${p.tier}, ${p.rule}):\n  ${p.evidence.action.split("\n").join("\n  ")}\n  in ${p.evidence.cwd}\n  ${airlockCommand(ctx.paths.home)} approve ${p.approvalId}   |   ${airlockCommand(ctx.paths.home)} deny ${p.approvalId}\n`);
-  const app = new AppServer({
+  const link = new RelayLink({ relayUrl, signer: identity.signer, log: (line) => ctx.json || ctx.err(`  ${line}`) });
+  // Push: subscriptions of trusted devices only (a device revoked while airlock up was not running is dropped here).
+  let pushStore: PushStore;
+  try {
+    pushStore = PushStore.open(join(ctx.paths.home, "push.json"));
+  } catch (e) {
+    if (!(e instanceof PushStoreError)) throw e;
+    ctx.err(`${e.message}: starting without push subscriptions (devices register again)`);
+    pushStore = PushStore.empty(join(ctx.paths.home, "push.json"));
+  }
+  const isTrusted = (deviceId: string) => devices.list().some((d) => d.id === deviceId);
+  pushStore.retainOnly(isTrusted);
+  const push: PushNotifier = new PushNotifier({
+    store: pushStore,
+    transport: link,
+    encrypt: (subscription, plaintext, options) => encryptWebPush(subscription, plaintext, options),
+    host: { id: identity.roomId, name: hostname() },
+    isTrusted,
+    isWatching: (deviceId, threadId): boolean => app.watching(deviceId, threadId),
+    audit,
+    log: (line) => ctx.json || ctx.err(`  ${line}`),
+  });
+  const app: AppServer = new AppServer({
     store,
     ledger,
     agent,
@@ -238,6 +264,7 @@ async function cmdUp(ctx: Context, args: string[]): Promise<number> {
     onHostOnly,
     audit,
     log: (line) => ctx.json || ctx.err(`  ${line}`),
+    push,
   });
   await app.start();
   const event = (type: string, fields: Record<string, unknown>, text: string) =>
@@ -245,7 +272,6 @@ async function cmdUp(ctx: Context, args: string[]): Promise<number> {
   if (created) event("identity.created", { path: ctx.paths.identity }, `Created host identity ${ctx.paths.identity}`);
   event("host", { room: identity.roomId, relay: relayUrl }, `Host ${identity.roomId} → relay ${relayUrl}`);
 
-  const link = new RelayLink({ relayUrl, signer: identity.signer, log: (line) => ctx.json || ctx.err(`  ${line}`) });
   // A pairing waiting for an operator: answered from this terminal or by `airlock pair`.
   let pairingWaiter: ((request: PairingRequest) => Promise<boolean>) | undefined;
   const core = new HostCore({
@@ -266,6 +292,7 @@ async function cmdUp(ctx: Context, args: string[]): Promise<number> {
     onSessionOpen: (conn) => contain(app.onSessionOpen(conn), "session start"),
     onPayload: (conn, payload) => contain(app.onPayload(conn, payload), "device message"),
     onSessionClosed: (conn) => app.onSessionClosed(conn),
+    onRevoked: (device) => push.onRevoked(device.id),
     audit,
   });
 
@@ -281,6 +308,8 @@ async function cmdUp(ctx: Context, args: string[]): Promise<number> {
   });
   link.on("welcome", (w) => {
     void core.onWelcome(w.allowlistVersion).catch((e: unknown) => ctx.err(`allowlist sync failed: ${String(e)}`));
+    // Whether this relay can send pushes (its VAPID key), asked again at every connection.
+    contain(fetchRelayPushSupport(relayUrl).then((support) => push.setRelaySupport(support)), "asking the relay about push");
     if (values.pair) {
       values.pair = false;
       contain(core.createPairing().then((p) => showPairing(ctx, p.link, p.expiresAt)), "creating the pairing link");
@@ -352,6 +381,7 @@ async function cmdUp(ctx: Context, args: string[]): Promise<number> {
   process.on("unhandledRejection", onUnhandled);
   await stopped;
   process.off("unhandledRejection", onUnhandled);
+  push.close();
   core.close();
   server.close();
   await link.stop();
@@ -483,6 +513,11 @@ async function cmdDevices(ctx: Context, args: string[]): Promise<number> {
     }
     const device = store.remove(id);
     store.nextAllowlistVersion(); // the relay learns the new list when airlock up next connects
+    try {
+      PushStore.open(join(ctx.paths.home, "push.json")).remove(device.id);
+    } catch {
+      // an unreadable push.json: airlock up drops subscriptions of untrusted devices when it starts
+    }
     ctx.out(ctx.json ? JSON.stringify({ type: "revoked", id: device.id, name: device.name, relayUpdated: false }) : `Revoked ${device.id} ("${terminalSafe(device.name)}"). airlock up is not running: the relay is updated when it next connects.`);
     return Exit.OK;
   }

@@ -53,6 +53,8 @@ export interface HostCoreOptions {
   onSessionClosed?(session: DeviceConnection, reason: string): void;
   /** First delay before publishing the allowlist again after a failure (default 5 s; doubles up to 5 min). */
   allowlistRetryMs?: number;
+  /** A device was revoked (after it left the trusted list): forget what the host keeps for it elsewhere (its push subscription). */
+  onRevoked?(device: TrustedDevice): void;
   /** Records security-relevant events (pairing, refusals, revocation, sessions) in the audit log. */
   audit?(type: string, actor: { kind: "device" | "host"; id?: string; name?: string }, data: Record<string, unknown>): void;
   now?: () => number;
@@ -189,6 +191,11 @@ export class HostCore {
    */
   async revoke(idOrPrefix: string): Promise<RevokeResult> {
     const device = this.#o.devices.remove(idOrPrefix);
+    try {
+      this.#o.onRevoked?.(device);
+    } catch (e) {
+      this.#o.log?.(`after revoking ${device.id}: ${describe(e)}`);
+    }
     for (const state of [...this.#slots.values()]) {
       if (state.connection?.device.key === device.key || state.relayKey === device.key) {
         this.#o.transport.send(state.slot, state.session.abort("DEVICE_NOT_TRUSTED"));

@@ -173,8 +173,27 @@ function closeMessage(code: number, reason: string): string | undefined {
   return undefined;
 }
 
+/** A relay command's RESULT (push.send carries the push service's status in it). */
+export interface RelayCommandResult {
+  ok: boolean;
+  error?: string | undefined;
+  status?: number | undefined;
+  retryAfter?: number | undefined;
+}
+
+/** What the relay answered to push.send: the push service's HTTP status when it reached one. */
+export interface PushSendResult {
+  ok: boolean;
+  /** The push service's status (201 accepted; 404/410 gone; 413; 429…); absent when the relay refused before posting. */
+  status?: number;
+  /** Seconds, from the push service's Retry-After (429/503). */
+  retryAfter?: number;
+  /** The relay's reason when it refused (no VAPID key, push service not allowed, rate limit…). */
+  error?: string;
+}
+
 interface PendingCommand {
-  resolve: () => void;
+  resolve: (result: RelayCommandResult) => void;
   reject: (e: RelayCommandError) => void;
   timer: ReturnType<typeof setTimeout>;
 }
@@ -503,8 +522,7 @@ export class RelayLink {
         if (!pending) return; // timed out already
         this.#pending.delete(msg.body.id);
         clearTimeout(pending.timer);
-        if (msg.body.ok) pending.resolve();
-        else pending.reject(new RelayCommandError(msg.body.error ?? "command failed", "REJECTED"));
+        pending.resolve(msg.body);
         return;
       }
     }
@@ -593,7 +611,36 @@ export class RelayLink {
   }
 
   /** Sends a relay command and resolves on its RESULT (rejects with RelayCommandError). */
-  command(body: HostCommandBody): Promise<void> {
+  async command(body: HostCommandBody): Promise<void> {
+    const result = await this.#request(body);
+    if (!result.ok) throw new RelayCommandError(result.error ?? "command failed", "REJECTED");
+  }
+
+  /**
+   * Asks the relay to POST a push message the host already encrypted to the
+   * device's subscription (RFC 8291), docs/protocol.md §9.4. Resolves with the
+   * RESULT whether or not the push service accepted it (`ok` false with a
+   * `status` is the push service's refusal, without one the relay's); rejects
+   * with RelayCommandError when offline, on timeout, or for an invalid request.
+   */
+  async pushSend(request: { endpoint: string; ttl: number; urgency: "very-low" | "low" | "normal" | "high"; topic?: string; body: Uint8Array }): Promise<PushSendResult> {
+    const result = await this.#request({
+      op: "push.send",
+      endpoint: request.endpoint,
+      ttl: request.ttl,
+      urgency: request.urgency,
+      ...(request.topic !== undefined ? { topic: request.topic } : {}),
+      body: toBase64Url(request.body),
+    });
+    return {
+      ok: result.ok,
+      ...(result.status !== undefined ? { status: result.status } : {}),
+      ...(result.retryAfter !== undefined ? { retryAfter: result.retryAfter } : {}),
+      ...(result.error !== undefined ? { error: result.error } : {}),
+    };
+  }
+
+  #request(body: HostCommandBody): Promise<RelayCommandResult> {
     const id = `${this.#commandPrefix}-${++this.#commandSeq}`;
     const full = { id, ...body };
     const bytes = textEncoder.encode(JSON.stringify(full));
@@ -606,7 +653,7 @@ export class RelayLink {
     if (!conn || conn.phase !== "online" || conn.ws.readyState !== WebSocket.OPEN) {
       return Promise.reject(new RelayCommandError("not connected to the relay", "OFFLINE"));
     }
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<RelayCommandResult>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(id);
         reject(new RelayCommandError(`no answer to ${body.op} within ${this.#commandTimeoutMs} ms`, "TIMEOUT"));

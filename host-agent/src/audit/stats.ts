@@ -5,7 +5,10 @@
 // - approvals per thread,
 // - the share decided by policy without asking anyone,
 // - the failure rate of commands a human approved,
-// - all of it per device as well.
+// - all of it per device as well,
+// - pushes (push.sent / push.failed / push.gone, recorded by the push
+//   notifier) and the time before a person answered, split by whether a
+//   push was sent for the request.
 import type { AuditRecord } from "./audit-log.ts";
 
 export interface LatencySummary {
@@ -38,6 +41,11 @@ export interface ApprovalStats {
   approvedCommandFailureRate: number | null;
   byTier: Record<string, number>;
   perDevice: DeviceStats[];
+  /** Push messages the host sent (accepted by the push service), that failed, and subscriptions found gone (404/410). */
+  push: { sent: number; failed: number; gone: number };
+  /** Time before a person answered requests a push was sent for ("request" push accepted), and the others. */
+  humanLatencyPushed: LatencySummary;
+  humanLatencyNotPushed: LatencySummary;
 }
 
 /** Nearest-rank percentile of sorted values. */
@@ -66,6 +74,17 @@ export function approvalStats(records: readonly AuditRecord[], since?: number): 
   const approvedBy = new Map<string, string | null>();
   let approvedCommands = 0;
   let approvedCommandsFailed = 0;
+  const push = { sent: 0, failed: 0, gone: 0 };
+  const pushedLatencies: number[] = [];
+  const notPushedLatencies: number[] = [];
+  // Requests a push was sent for; the push may be recorded after the decision (it is sent in the background).
+  const pushed = new Set<string>();
+  for (const r of records) {
+    if (r.type !== "push.sent") continue;
+    const data = r.data as Record<string, unknown>;
+    const approvalId = str(data.approvalId);
+    if (data.push === "request" && approvalId) pushed.add(approvalId);
+  }
 
   const device = (name: string) => {
     let e = devices.get(name);
@@ -92,7 +111,10 @@ export function approvalStats(records: readonly AuditRecord[], since?: number): 
       else {
         decided.byHuman++;
         const ms = num(data.latencyMs);
-        if (ms !== undefined) humanLatencies.push(ms);
+        if (ms !== undefined) {
+          humanLatencies.push(ms);
+          (approvalId && pushed.has(approvalId) ? pushedLatencies : notPushedLatencies).push(ms);
+        }
         if (r.actor.kind === "device") {
           const e = device(r.actor.name ?? r.actor.id ?? "device");
           e.d.decisions++;
@@ -115,7 +137,9 @@ export function approvalStats(records: readonly AuditRecord[], since?: number): 
         if (failed) e.d.approvedCommandsFailed++;
       }
       approvedBy.delete(approvalId);
-    }
+    } else if (r.type === "push.sent") push.sent++;
+    else if (r.type === "push.failed") push.failed++;
+    else if (r.type === "push.gone") push.gone++;
   }
   const decidedTotal = decided.byPolicy + decided.byHuman + decided.byTimeout;
   return {
@@ -131,6 +155,9 @@ export function approvalStats(records: readonly AuditRecord[], since?: number): 
     approvedCommandFailureRate: approvedCommands === 0 ? null : approvedCommandsFailed / approvedCommands,
     byTier,
     perDevice: [...devices.values()].map(({ d, latencies }) => ({ ...d, latency: latency(latencies) })).sort((a, b) => b.decisions - a.decisions),
+    push,
+    humanLatencyPushed: latency(pushedLatencies),
+    humanLatencyNotPushed: latency(notPushedLatencies),
   };
 }
 
@@ -145,6 +172,8 @@ export function formatStats(s: ApprovalStats): string {
     `  auto-decided:     ${pct(s.autoDecidedShare)}`,
     `  idle before a person answered: p50 ${dur(s.humanLatency.p50Ms)}, p90 ${dur(s.humanLatency.p90Ms)} (${s.humanLatency.count} answers)`,
     `  approved commands that failed: ${s.approvedCommandsFailed} of ${s.approvedCommands} (${pct(s.approvedCommandFailureRate)})`,
+    `  pushes:           sent ${s.push.sent}, failed ${s.push.failed}, subscriptions gone ${s.push.gone}`,
+    `  idle with a push: p50 ${dur(s.humanLatencyPushed.p50Ms)}, p90 ${dur(s.humanLatencyPushed.p90Ms)} (${s.humanLatencyPushed.count} answers); without: p50 ${dur(s.humanLatencyNotPushed.p50Ms)}, p90 ${dur(s.humanLatencyNotPushed.p90Ms)} (${s.humanLatencyNotPushed.count})`,
   ];
   if (s.perDevice.length > 0) {
     lines.push("", "Per device:");
