@@ -72,7 +72,7 @@ export interface PushNotifierOptions {
   now?: () => number;
   /** Most pushes waiting to be sent (default 128); beyond it the oldest is dropped. */
   maxQueue?: number;
-  /** Pushes in flight at once (default 2). */
+  /** Pushes in flight at once (default 2; one per device). */
   concurrency?: number;
 }
 
@@ -176,6 +176,8 @@ export class PushNotifier {
   #now: () => number;
   #queue: Job[] = [];
   #active = 0;
+  /** Devices with a push in flight. */
+  #busy = new Set<string>();
   #maxQueue: number;
   #concurrency: number;
   /** Per device: no push before this time (429/503). */
@@ -448,19 +450,27 @@ export class PushNotifier {
     this.#drain();
   }
 
+  /**
+   * Starts queued pushes, one at a time per device (so a device's pushes reach
+   * its push service in order: a "resolved" never overtakes the next request).
+   */
   #drain(): void {
-    while (!this.#closed && this.#active < this.#concurrency && this.#queue.length > 0) {
-      const job = this.#queue.shift()!;
+    while (!this.#closed && this.#active < this.#concurrency) {
+      const i = this.#queue.findIndex((j) => !this.#busy.has(j.deviceId));
+      if (i < 0) break;
+      const job = this.#queue.splice(i, 1)[0]!;
       const until = this.#backoffUntil.get(job.deviceId) ?? 0;
       if (until > this.#now()) {
         this.#defer(job, until);
         continue;
       }
       this.#active += 1;
+      this.#busy.add(job.deviceId);
       this.#run(job)
         .catch((e: unknown) => this.#o.log?.(`push: sending failed: ${e instanceof Error ? scrub(e.message) : "error"}`))
         .finally(() => {
           this.#active -= 1;
+          this.#busy.delete(job.deviceId);
           this.#drain();
         });
     }
