@@ -20,6 +20,7 @@ import {
   frameBody,
   fromBase64Url,
   isEndToEndType,
+  MAX_PUSH_BODY_BYTES,
   relayAuthMessage,
   RelayClose,
   RelayFrame,
@@ -36,7 +37,21 @@ import {
   type RelayLimits,
 } from "@airlock/protocol";
 import { webCryptoBackend } from "@airlock/protocol/webcrypto";
-import { limitsFrom, MAX_AUTH_FAILURES_PER_MINUTE, MAX_TICKET_TTL_MS, PENDING_LIMITS, type Env } from "../src/config.ts";
+import { vapidAuthorization } from "@airlock/protocol/web-push";
+import {
+  limitsFrom,
+  MAX_AUTH_FAILURES_PER_MINUTE,
+  MAX_TICKET_TTL_MS,
+  PENDING_LIMITS,
+  PUSH_JWT_LIFETIME_S,
+  PUSH_JWT_REUSE_MS,
+  PUSH_TIMEOUT_MS,
+  pushConfigFrom,
+  pushOriginAllowed,
+  vapidReady,
+  type Env,
+  type PushConfig,
+} from "../src/config.ts";
 import { clientAddress, parseRoomPath } from "../src/paths.ts";
 import { fullBucket, take, type Bucket } from "./token-bucket.ts";
 
@@ -91,6 +106,23 @@ interface Index {
   slots: Map<number, WebSocket>;
 }
 
+type PushCommand = Extract<HostCommand, { op: "push.send" }>;
+type ResultBody = { id: string; ok: boolean; error?: string; status?: number; retryAfter?: number };
+
+/** RFC 9110 Retry-After (delta-seconds or an HTTP-date) as seconds from now, clamped to 0..86400. */
+function retryAfterSeconds(value: string | null, now: number): number | undefined {
+  if (value === null) return undefined;
+  const text = value.trim();
+  let seconds: number;
+  if (/^\d{1,10}$/.test(text)) seconds = Number(text);
+  else {
+    const at = Date.parse(text);
+    if (Number.isNaN(at)) return undefined;
+    seconds = Math.ceil((at - now) / 1000);
+  }
+  return Math.min(86_400, Math.max(0, seconds));
+}
+
 const MAX_CLOSE_REASON_BYTES = 123;
 const encoder = new TextEncoder();
 
@@ -117,10 +149,21 @@ export class Room extends DurableObject<Env> {
   #index?: Index;
   #allowlist?: Allowlist;
   #authFailures: number[] = [];
+  readonly #push: PushConfig | undefined;
+  /**
+   * The room's push rate (token bucket, PUSH_PER_MINUTE / PUSH_BURST). In
+   * memory only: an evicted room starts again with a full burst, so the bound
+   * is one burst per eviction (a room is only evicted after seconds of
+   * quiet), on top of the rate. Nothing about pushes is ever stored.
+   */
+  #pushBucket?: Bucket;
+  /** Signed VAPID headers by audience (push-service origin), reused for PUSH_JWT_REUSE_MS. */
+  readonly #vapidHeaders = new Map<string, { header: string; signedAt: number }>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#limits = limitsFrom(env);
+    this.#push = pushConfigFrom(env);
     // Keepalives are answered by the runtime without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
   }
@@ -459,7 +502,97 @@ export class Room extends DurableObject<Env> {
         }
         return result();
       }
+      case "push.send": {
+        // The POST can take seconds: answer it on its own, so frames keep flowing meanwhile.
+        const sending = this.#pushSend(command).then(
+          (answer) => this.#send(ws, encodeControl(RelayFrame.RESULT, { id: command.id, ...answer })),
+          () => this.#send(ws, encodeControl(RelayFrame.RESULT, { id: command.id, ok: false, error: "push failed in the relay" })),
+        );
+        this.ctx.waitUntil(sending);
+        return;
+      }
     }
+  }
+
+  // ------------------------------------------------------------ push (docs/protocol.md §9.4)
+
+  /**
+   * Delivers a body the host already encrypted (RFC 8291) to a push service
+   * on the allowlist, with the relay's VAPID authorization. Blind: the relay
+   * cannot read the body, keeps nothing about the subscription and never logs
+   * the endpoint or the body. Answers with the push service's status.
+   */
+  async #pushSend(command: PushCommand): Promise<Omit<ResultBody, "id">> {
+    const config = this.#push;
+    if (!config || !(await vapidReady(config))) return { ok: false, error: "push is not configured on this relay" };
+    let url: URL;
+    try {
+      url = new URL(command.endpoint);
+    } catch {
+      return { ok: false, error: "endpoint is not a URL" };
+    }
+    if (url.protocol !== "https:" && url.protocol !== "http:") return { ok: false, error: "endpoint must be an https URL" };
+    if (url.username !== "" || url.password !== "") return { ok: false, error: "endpoint must not carry credentials" };
+    if (url.hash !== "") return { ok: false, error: "endpoint must not have a fragment" };
+    if (!pushOriginAllowed(url, config.origins)) return { ok: false, error: "endpoint is not on a push service this relay allows" };
+    const body = fromBase64Url(command.body);
+    if (!body || body.length === 0) return { ok: false, error: "body is not base64url" };
+    if (body.length > MAX_PUSH_BODY_BYTES) return { ok: false, error: `body is over ${MAX_PUSH_BODY_BYTES} bytes` };
+
+    const now = Date.now();
+    const rate = config.perMinute / 60;
+    this.#pushBucket ??= fullBucket(config.burst, now);
+    if (!take(this.#pushBucket, rate, config.burst, now)) {
+      const wait = Math.ceil((1 - this.#pushBucket.tokens) / rate);
+      return { ok: false, error: `push rate limit (${config.perMinute} per minute) exceeded`, retryAfter: Math.min(86_400, Math.max(1, wait)) };
+    }
+
+    const headers: Record<string, string> = {
+      TTL: String(command.ttl),
+      Urgency: command.urgency,
+      "Content-Encoding": "aes128gcm",
+      "Content-Type": "application/octet-stream",
+      Authorization: await this.#vapidHeader(config, url.origin, now),
+    };
+    if (command.topic !== undefined) headers.Topic = command.topic;
+    let res: Response;
+    try {
+      res = await fetch(url.href, { method: "POST", headers, body, redirect: "manual", signal: AbortSignal.timeout(PUSH_TIMEOUT_MS) });
+    } catch (e) {
+      const timedOut = e instanceof Error && (e.name === "TimeoutError" || e.name === "AbortError");
+      return { ok: false, error: timedOut ? `push service did not answer within ${PUSH_TIMEOUT_MS / 1000} s` : "push service unreachable" };
+    }
+    // Nothing of the answer's body is read or passed on.
+    try {
+      await res.body?.cancel();
+    } catch {
+      // already consumed or closed
+    }
+    const status = res.status;
+    const retryAfter = status === 429 || status === 503 ? retryAfterSeconds(res.headers.get("Retry-After"), Date.now()) : undefined;
+    const ok = status >= 200 && status < 300;
+    if (status < 100 || status > 599) return { ok: false, error: "push service gave no valid HTTP status" };
+    return {
+      ok,
+      status,
+      ...(retryAfter !== undefined ? { retryAfter } : {}),
+      ...(ok ? {} : { error: status >= 300 && status < 400 ? `push service redirected (${status}); not followed` : `push service answered ${status}` }),
+    };
+  }
+
+  /** "vapid t=…, k=…" for a push-service origin: signed with exp 12 h ahead, reused for up to an hour. */
+  async #vapidHeader(config: PushConfig, audience: string, now: number): Promise<string> {
+    const hit = this.#vapidHeaders.get(audience);
+    if (hit && now - hit.signedAt < PUSH_JWT_REUSE_MS) return hit.header;
+    const header = await vapidAuthorization({
+      keys: config.vapid,
+      audience,
+      subject: config.subject,
+      expiresAt: Math.floor(now / 1000) + PUSH_JWT_LIFETIME_S,
+    });
+    if (this.#vapidHeaders.size >= 16) this.#vapidHeaders.clear();
+    this.#vapidHeaders.set(audience, { header, signedAt: now });
+    return header;
   }
 
   // ------------------------------------------------------------ state

@@ -2,7 +2,7 @@
 // Object. It never parses frame payloads (they are end-to-end encrypted).
 import { Hono } from "hono";
 import { PROTOCOL_VERSION } from "@airlock/protocol";
-import { limitsFrom, RELAY_VERSION, type Env } from "./config.ts";
+import { limitsFrom, pushConfigFrom, RELAY_VERSION, vapidReady, type Env } from "./config.ts";
 import { isRoomId, parseRoomPath } from "./paths.ts";
 
 export { Room } from "../durable-objects/room.ts";
@@ -21,15 +21,19 @@ app.use("*", async (c, next) => {
 
 app.get("/health", (c) => c.json({ ok: true }));
 
-app.get("/v1/info", (c) =>
-  c.json({
+app.get("/v1/info", async (c) => {
+  // Push is published only when the relay can send: a VAPID key pair that belongs together and a subject.
+  const push = pushConfigFrom(c.env);
+  const vapidPublicKey = push && (await vapidReady(push)) ? push.vapid.publicKey : undefined;
+  return c.json({
     name: "airlock-relay",
     version: RELAY_VERSION,
     protocol: PROTOCOL_VERSION,
     time: Date.now(),
     limits: limitsFrom(c.env),
-  }),
-);
+    ...(vapidPublicKey ? { push: { vapidPublicKey } } : {}),
+  });
+});
 
 app.all("/v1/rooms/:room/:role", async (c) => {
   const { room, role } = c.req.param();

@@ -23,6 +23,7 @@ import {
   type Ed25519Signer,
   type RelayMessage,
 } from "../../protocol/src/index.ts";
+import type { VapidKeyPair } from "../../protocol/src/web-push.ts";
 
 export interface RelayServer {
   /** http://127.0.0.1:PORT */
@@ -33,6 +34,12 @@ export interface RelayServer {
 export interface StartRelayOptions {
   /** Overrides for wrangler.toml [vars]. */
   vars?: Record<string, string>;
+  /**
+   * Web Push: the relay's VAPID key pair and subject (VAPID_PUBLIC_KEY,
+   * VAPID_PRIVATE_KEY as a secret binding, VAPID_SUBJECT) and the push-service
+   * origins it may POST to (PUSH_ORIGINS; tests list the mock's http origin).
+   */
+  push?: { vapid: VapidKeyPair & { subject: string }; origins: string[] };
   /** Directory for Durable Object storage; a fresh temp dir by default. */
   persistDir?: string;
   port?: number;
@@ -41,9 +48,14 @@ export interface StartRelayOptions {
 export async function startRelay(options: StartRelayOptions = {}): Promise<RelayServer> {
   // Tests run offline: don't let wrangler try to fetch Cloudflare's Request.cf sample.
   process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
-  const bindings = Object.fromEntries(
-    Object.entries({ AIRLOCK_DEBUG: "1", ...options.vars }).map(([k, v]) => [k, { type: "plain_text" as const, value: v }]),
+  const push = options.push;
+  const pushVars = push
+    ? { VAPID_PUBLIC_KEY: push.vapid.publicKey, VAPID_SUBJECT: push.vapid.subject, PUSH_ORIGINS: push.origins.join(",") }
+    : {};
+  const bindings: Record<string, { type: "plain_text" | "secret_text"; value: string }> = Object.fromEntries(
+    Object.entries({ AIRLOCK_DEBUG: "1", ...pushVars, ...options.vars }).map(([k, v]) => [k, { type: "plain_text" as const, value: v }]),
   );
+  if (push) bindings.VAPID_PRIVATE_KEY = { type: "secret_text", value: push.vapid.privateKey };
   // Serve a snapshot of web/public: browser tests rebuild web/public while other
   // files' relays run, and wrangler reloads a worker whose assets change,
   // dropping every socket with 1006.
