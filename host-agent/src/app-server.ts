@@ -395,6 +395,7 @@ export class AppServer {
           const push = this.#o.push;
           if (!push) return { ok: false, code: "PUSH_UNAVAILABLE", message: "this host does not send push notifications" };
           const { subscription, kinds, details } = message.body;
+          await push.checkSubscription(subscription);
           return { ok: true, type: "result", body: { data: push.register(state.conn.device.id, subscription, kinds, details) } };
         }
         case "push.unregister":

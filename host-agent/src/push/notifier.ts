@@ -76,7 +76,7 @@ export interface PushNotifierOptions {
   concurrency?: number;
 }
 
-export type PushErrorCode = "PUSH_UNAVAILABLE" | "PUSH_NOT_REGISTERED" | "PUSH_FAILED";
+export type PushErrorCode = "PUSH_UNAVAILABLE" | "PUSH_NOT_REGISTERED" | "PUSH_FAILED" | "APP_MESSAGE_INVALID";
 
 export class PushError extends Error {
   constructor(
@@ -220,6 +220,19 @@ export class PushNotifier {
   }
 
   // ---------------------------------------------------------------- registration
+
+  /**
+   * Whether the host can encrypt to these keys (p256dh a point on P-256): a
+   * probe encryption, so a subscription nothing could ever be sent to is
+   * refused at push.register instead of failing every push later.
+   */
+  async checkSubscription(subscription: { p256dh: string; auth: string }): Promise<void> {
+    try {
+      await this.#o.encrypt({ p256dh: subscription.p256dh, auth: subscription.auth }, new Uint8Array(1), { padding: 0 });
+    } catch {
+      throw new PushError("APP_MESSAGE_INVALID", "subscription.p256dh is not an uncompressed P-256 public key the host can encrypt to");
+    }
+  }
 
   /** A device's push.register: stored (replacing an older one); answers the settings in force. */
   register(deviceId: string, subscription: { endpoint: string; p256dh: string; auth: string }, kinds: readonly PushKind[], details: boolean): { kinds: PushKind[]; details: boolean } {

@@ -15,7 +15,8 @@ import { EventStore } from "../../../host-agent/src/event-store.ts";
 import { PushNotifier, type PushSendOutcome, type PushSendRequest } from "../../../host-agent/src/push/notifier.ts";
 import { PushStore } from "../../../host-agent/src/push/push-store.ts";
 import { builtinPolicy } from "../../../host-agent/src/policy/policy-file.ts";
-import { APP_ERRORS, COMMAND_ANSWERS, decodePushPayload, type AppProtocolMessage, type PushPayload } from "../../../protocol/src/index.ts";
+import { APP_ERRORS, COMMAND_ANSWERS, decodePushPayload, toBase64Url, type AppProtocolMessage, type PushPayload } from "../../../protocol/src/index.ts";
+import { decryptWebPush, encryptWebPush, generateSubscriptionKeys } from "../../../protocol/src/web-push.ts";
 import { device, type Env } from "../app-server-harness.ts";
 
 const dirs: string[] = [];
@@ -41,10 +42,10 @@ async function setup(options: { push?: boolean; answer?: () => Answer } = {}) {
       ? undefined
       : new PushNotifier({
           store: PushStore.open(join(dir, "push.json")),
-          encrypt: async (_s, plaintext) => plaintext.slice(),
+          encrypt: encryptWebPush, // the real RFC 8291 encryption; the fake relay decrypts as the phone would
           transport: {
             pushSend: async ({ body, ...request }) => {
-              sent.push({ request, payload: decodePushPayload(body) });
+              sent.push({ request, payload: decodePushPayload(await decryptWebPush(body, keys)) });
               const answer = options.answer?.() ?? { ok: true, status: 201 };
               if (answer === "hang") return new Promise((resolve) => hanging.push(() => resolve({ ok: true, status: 201 })));
               return answer;
@@ -82,7 +83,8 @@ async function setup(options: { push?: boolean; answer?: () => Answer } = {}) {
   return { env, push, sent, hanging };
 }
 
-const subscription = { endpoint: "http://127.0.0.1:9/push/secret-endpoint", p256dh: "B".repeat(87), auth: "a".repeat(22) };
+const keys = await generateSubscriptionKeys();
+const subscription = { endpoint: "http://127.0.0.1:9/push/secret-endpoint", p256dh: toBase64Url(keys.publicKey), auth: toBase64Url(keys.auth) };
 const isEvent = (kind: string) => (m: AppProtocolMessage) => m.type === "event" && m.body.kind === kind;
 
 describe("push commands on the app server", () => {
@@ -120,6 +122,9 @@ describe("push commands on the app server", () => {
       }
       expect([...codes]).toEqual(["APP_MESSAGE_INVALID"]);
       // Valid bodies.
+      // Well formed, but not a point on P-256: nothing could ever be encrypted to it.
+      const offCurve = await phone.command("push.register", { subscription: { ...subscription, p256dh: "B".repeat(87) }, kinds: ["approval"], details: false });
+      expect(offCurve).toMatchObject({ type: "error", body: { code: withPush ? "APP_MESSAGE_INVALID" : "PUSH_UNAVAILABLE" } });
       const registered = await phone.command("push.register", { subscription, kinds: ["turn", "approval"], details: true });
       if (withPush) {
         expect(registered).toMatchObject({ type: "result", body: { data: { kinds: ["approval", "turn"], details: true } } });
