@@ -4,6 +4,7 @@
 import { spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { unstable_startWorker } from "wrangler";
+import { devVapidBindings, loadOrCreateDevVapid } from "./dev-vapid.ts";
 
 const port = Number(process.env.AIRLOCK_RELAY_PORT ?? 8787);
 const devDir = new URL("../.dev/", import.meta.url).pathname;
@@ -15,9 +16,14 @@ mkdirSync(hostHome, { recursive: true, mode: 0o700 });
 process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
 
 console.log("Airlock on loopback (state in .dev/)");
+// Web Push: one VAPID key pair for this checkout, made once (.dev/vapid.json, 0600).
+const { vapid, created } = await loadOrCreateDevVapid(devDir);
+console.log(`  push: VAPID key ${created ? "generated" : "loaded"} (.dev/vapid.json); public key ${vapid.publicKey.slice(0, 12)}…`);
 console.log(`  relay: starting on http://127.0.0.1:${port} (local workerd) …`);
 const relay = await unstable_startWorker({
   config: new URL("../wrangler.toml", import.meta.url).pathname,
+  // The private key goes in as a secret binding: not argv, not env, not a .dev.vars file.
+  bindings: devVapidBindings(vapid),
   dev: { server: { hostname: "127.0.0.1", port }, inspector: false, watch: false, persist: relayState, logLevel: "warn" },
 } as Parameters<typeof unstable_startWorker>[0]);
 const relayUrl = (await relay.url).toString().replace(/\/$/, "");
