@@ -110,6 +110,14 @@ export interface AgentThreadInfo {
 
 export interface Agent {
   readonly info: { kind: string; label: string; version?: string };
+  /**
+   * What the agent can do beyond prompts and approvals, sent to devices in
+   * host.info `capabilities` so apps hide the rest: "agent.steer" (turn.steer),
+   * "agent.questions" (it asks the user), "agent.usage" (token counts),
+   * "agent.interrupt", "agent.resume" (threads survive a restart). Absent:
+   * an adapter that does not say (apps show everything).
+   */
+  readonly capabilities?: readonly string[];
   /** Spawns whatever the adapter needs; called once before any other call. */
   start(context: AgentStartContext): Promise<void>;
   listModels(): Promise<ModelInfo[]>;
