@@ -259,16 +259,18 @@ export async function encryptWebPush(
   const salt = options.salt ?? randomBytes(SALT_BYTES);
   checkLength(salt, SALT_BYTES, "salt");
 
-  let asPrivate: Uint8Array;
+  let privateKey: CryptoKey;
   let asPublic: Uint8Array;
   if (options.senderPrivateKey !== undefined) {
-    asPrivate = options.senderPrivateKey;
-    asPublic = await publicKeyOf(asPrivate);
+    asPublic = await publicKeyOf(options.senderPrivateKey);
+    privateKey = await importEcdhPrivate(asPublic, options.senderPrivateKey);
   } else {
-    ({ privateKey: asPrivate, publicKey: asPublic } = await generateP256("ECDH"));
+    // A fresh, non-extractable ephemeral key: its private half never leaves WebCrypto.
+    const pair = (await subtle().generateKey({ name: "ECDH", namedCurve: "P-256" }, false, ["deriveBits"])) as CryptoKeyPair;
+    privateKey = pair.privateKey;
+    asPublic = new Uint8Array((await subtle().exportKey("raw", pair.publicKey)) as ArrayBuffer);
+    checkPoint(asPublic, "sender public key");
   }
-  const privateKey = await importEcdhPrivate(asPublic, asPrivate);
-  if (options.senderPrivateKey === undefined) asPrivate.fill(0);
   const peer = await importEcdhPublic(uaPublic, "subscription p256dh");
   const ikm = await webPushIkm(privateKey, peer, auth, uaPublic, asPublic);
   const keys = await contentKeys(ikm, salt);
