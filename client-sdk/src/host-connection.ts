@@ -187,7 +187,7 @@ export class HostConnection {
     const { prompt, model, effort, cwd } = options;
     return this.#command("thread.start", { prompt, model, effort, cwd }).then((data) => {
       const thread = data.thread;
-      if (!isThreadId(thread)) throw new AirlockClientError("PROTOCOL_ERROR", "the host answered thread.start without a thread id");
+      if (!isThreadId(thread)) throw new AirlockClientError("PROTOCOL_ERROR", "thread.start answered without a thread id");
       return { thread };
     });
   }
@@ -435,7 +435,7 @@ export class HostConnection {
         // stop until the app asks again with reconnectNow().
         const impostor = error.protocolCode === "HOST_SIGNATURE_INVALID" && !(error.cause as AirlockProtocolError).remote;
         this.#lost(
-          impostor ? new AirlockClientError("WRONG_HOST_KEY", "the host's identity did not verify: someone may be impersonating the host", { protocolCode: "HOST_SIGNATURE_INVALID", cause: error }) : error,
+          impostor ? new AirlockClientError("WRONG_HOST_KEY", "the host's identity did not verify: maybe an impostor", { protocolCode: "HOST_SIGNATURE_INVALID", cause: error }) : error,
           !impostor && error.code !== "DEVICE_REVOKED",
           "session failed",
         );

@@ -29,7 +29,7 @@ async function fromStored(value: unknown, backend: CryptoBackend, keys: CryptoKe
   }
   const signer = keys?.load(v);
   if (signer) return signer;
-  throw new AirlockClientError("STORAGE", "the stored device identity is unreadable; remove it and pair again");
+  throw new AirlockClientError("STORAGE", "the stored identity is unreadable; remove it and pair again");
 }
 
 export async function loadOrCreateIdentity(store: Store, backend: CryptoBackend, keys?: CryptoKeyIdentities): Promise<Ed25519Signer> {

@@ -98,7 +98,7 @@ export class Outbox {
       const entry: Item["entry"] = { id, type, state: "queued", createdAt: this.#now(), attempts: 0, thread };
       const item: Item = { entry, body, resolve, reject };
       if (this.#pending.size >= this.max) {
-        this.#finish(item, "failed", new AirlockClientError("OUTBOX_FULL", `${this.max} commands are already waiting for this host; try again once it is back online`));
+        this.#finish(item, "failed", new AirlockClientError("OUTBOX_FULL", `${this.max} commands already wait for this host`));
         return;
       }
       this.#pending.set(id, item);

@@ -80,7 +80,7 @@ export async function runPairing(linkText: string, ctx: PairContext, options: Pa
     timing: ctx.timing,
     onFrame: (frame) => e2e?.receive(frame),
     onPresence: (p) => {
-      if (!p.hostOnline) fail(new AirlockClientError("HOST_OFFLINE", "the host disconnected from the relay during pairing; ask for a new link"));
+      if (!p.hostOnline) fail(new AirlockClientError("HOST_OFFLINE", "the host left the relay during pairing; ask for a new link"));
     },
     onClose: (closed) => fail(closeMeaning(closed.code, closed.reason, true).error),
   });
@@ -98,7 +98,7 @@ export async function runPairing(linkText: string, ctx: PairContext, options: Pa
   try {
     if (signal?.aborted) throw aborted();
     // The ticket is spent on admission, so a host that is not there cannot be waited for.
-    if (!presence.hostOnline) throw new AirlockClientError("HOST_OFFLINE", "the host is not connected to the relay; start it and ask for a new link");
+    if (!presence.hostOnline) throw new AirlockClientError("HOST_OFFLINE", "the host is not at the relay; start it and ask for a new link");
     await new Promise<void>((resolve, reject) => {
       fail = reject;
       timer = setTimeout(() => reject(new AirlockClientError("TIMEOUT", "the host did not confirm the pairing in time")), options.timeoutMs ?? 5 * 60_000);

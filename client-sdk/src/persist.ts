@@ -138,7 +138,7 @@ export class ConnectionSaver {
       const n = size(c);
       if (!SAVED_TYPES.has(c.type)) continue;
       if (n > MAX_SAVED_COMMAND_BYTES || total + n > MAX_SAVED_STATE_BYTES) {
-        if (!this.#warned.has(c.id)) this.#o.onError(new AirlockClientError("STORAGE", `command ${c.id} is too large to save: it will not survive an app restart`));
+        if (!this.#warned.has(c.id)) this.#o.onError(new AirlockClientError("STORAGE", `command ${c.id} is too large to save`));
         this.#warned.add(c.id);
         continue;
       }

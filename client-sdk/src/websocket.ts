@@ -23,7 +23,7 @@ export type WebSocketConstructor = new (url: string) => WebSocketLike;
 
 export function resolveWebSocket(injected?: WebSocketConstructor): WebSocketConstructor {
   const ctor = injected ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-  if (!ctor) throw new Error("no WebSocket implementation: pass one as the WebSocket option (e.g. the ws package on Node)");
+  if (!ctor) throw new Error("no WebSocket: pass the WebSocket option (e.g. the ws package)");
   return ctor;
 }
 

@@ -25,7 +25,7 @@ export interface Session {
   close(): Promise<void>;
 }
 
-export async function pairedSession(name: string, options: { permissions?: string[] } = {}): Promise<Session> {
+export async function pairedSession(name: string, options: { permissions?: string[]; relay?: Parameters<typeof startRelay>[0] } = {}): Promise<Session> {
   const home = mkdtempSync(join(tmpdir(), `airlock-web-${name}-home-`));
   const workspace = mkdtempSync(join(tmpdir(), `airlock-web-${name}-ws-`));
   const s: Partial<Session> = { home };
@@ -36,7 +36,7 @@ export async function pairedSession(name: string, options: { permissions?: strin
   };
   try {
     await buildWeb();
-    [s.relay, s.browser] = await Promise.all([startRelay(), launchBrowser(options)]);
+    [s.relay, s.browser] = await Promise.all([startRelay(options.relay), launchBrowser(options)]);
     s.host = airlock(["--home", home, "--json", "up", "--relay", s.relay.url, "--agent", "demo", "--workspace", workspace]);
     await s.host.next("relay.online");
     const page = (s.page = await s.browser.newPage());

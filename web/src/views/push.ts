@@ -28,7 +28,7 @@ export function pushSection(ctx: AppContext, push: PushController, conn: HostCon
   const test = h("button", { type: "button" }, "Send a test notification");
   const kinds = KIND_LABELS.map(([kind, label]) => ({ kind, ...check(label, false) }));
   const details = check("Show details on the lock screen", false, "The command and the thread's title. Off: only “Approval needed on this host”.");
-  const settings = h("fieldset", { class: "stack" }, h("legend", null, "Wake me for"), ...kinds.map((k) => k.el), details.el);
+  const settings = h("div", { class: "stack" }, h("fieldset", { class: "stack" }, h("legend", null, "Wake me for"), ...kinds.map((k) => k.el)), details.el);
   const el = h("section", { class: "card stack push", "aria-labelledby": `push-${hostId}` }, h("h2", { id: `push-${hostId}` }, "Push notifications"), status);
 
   /** undefined: not asked yet; null: the relay sends no pushes; "error": could not ask. */
@@ -61,9 +61,12 @@ export function pushSection(ctx: AppContext, push: PushController, conn: HostCon
       toggle.className = on ? "" : "primary";
       toggle.disabled = busy;
       parts.push(toggle);
-      for (const k of kinds) k.input.checked = pref.kinds.includes(k.kind);
-      details.input.checked = pref.details;
-      settings.toggleAttribute("disabled", busy);
+      if (!busy) {
+        // (While a change is being saved, the boxes keep what the user just set.)
+        for (const k of kinds) k.input.checked = pref.kinds.includes(k.kind);
+        details.input.checked = pref.details;
+      }
+      settings.querySelectorAll("input").forEach((i) => (i.disabled = busy));
       parts.push(settings);
       if (on) {
         test.disabled = busy;
