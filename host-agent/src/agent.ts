@@ -114,8 +114,10 @@ export interface Agent {
    * What the agent can do beyond prompts and approvals, sent to devices in
    * host.info `capabilities` so apps hide the rest: "agent.steer" (turn.steer),
    * "agent.questions" (it asks the user), "agent.usage" (token counts),
-   * "agent.interrupt", "agent.resume" (threads survive a restart). Absent:
-   * an adapter that does not say (apps show everything).
+   * "agent.interrupt", "agent.resume" (threads survive a restart). Apps
+   * read it as: when any "agent." entry is present, what is not listed is
+   * missing (hide it); when none is, the adapter does not say (show everything,
+   * as for the demo and Codex agents, which do all of it).
    */
   readonly capabilities?: readonly string[];
   /** Spawns whatever the adapter needs; called once before any other call. */

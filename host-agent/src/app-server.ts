@@ -202,7 +202,7 @@ export class AppServer {
         agent: agent.info,
         models: this.#models.slice(0, 64),
         ...(agent.defaultModel ? { defaultModel: agent.defaultModel } : {}),
-        ...(this.#o.push ? { capabilities: ["push"] } : {}),
+        ...capabilityList([...(this.#o.push ? ["push"] : []), ...(agent.capabilities ?? [])]),
       },
     });
   }
@@ -558,4 +558,10 @@ function peekId(payload: Uint8Array): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** host.info `capabilities`: the host's and the agent's (e.g. "agent.steer"), valid names only; absent when none. */
+function capabilityList(names: readonly string[]): { capabilities?: string[] } {
+  const valid = [...new Set(names)].filter((n) => /^[a-z][a-z0-9_.-]{0,63}$/.test(n)).slice(0, 32);
+  return valid.length > 0 ? { capabilities: valid } : {};
 }

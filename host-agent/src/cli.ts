@@ -8,9 +8,7 @@ import QRCode from "qrcode";
 import { nobleBackend, PROTOCOL_VERSION, type CryptoBackend } from "@airlock/protocol";
 import { webCryptoBackend } from "@airlock/protocol/webcrypto";
 import { join, resolve } from "node:path";
-import { spawnSync } from "node:child_process";
-import { AGENT_NAMES, createAgent } from "./agents/index.ts";
-import { resolveCodexBinary } from "./agents/codex/app-server-process.ts";
+import { AGENT_NAMES, agentChecks, createAgent } from "./agents/index.ts";
 import { AppServer, type CommandOutcome } from "./app-server.ts";
 import type { PendingApproval } from "./approvals/broker.ts";
 import { approvalStats, formatStats } from "./audit/stats.ts";
@@ -83,7 +81,7 @@ Global options:
   --version    print the version
 
 Run 'airlock <command> --help' for a command's options.`,
-  up: `Usage: airlock up [--relay URL] [--agent NAME] [--workspace DIR] [--app-url URL] [--pair] [--yes] [--json]
+  up: `Usage: airlock up [--relay URL] [--agent NAME] [--workspace DIR] [--app-url URL] [--pair] [--yes] [--json] [-- AGENT COMMAND…]
 
 Connects out to the relay (no inbound ports), keeps the link up with
 reconnects, and serves paired devices. Creates the host identity on first run.
@@ -93,7 +91,9 @@ decide are printed here: answer them with airlock approve/deny.
 
   --relay URL      relay base URL (saved for next time; default ${DEFAULT_RELAY})
   --agent NAME     the coding agent to drive: ${AGENT_NAMES.join(", ")} (default: demo,
-                   an offline scripted stand-in that runs real commands in a scratch folder)
+                   an offline scripted stand-in that runs real commands in a scratch folder;
+                   claude: Claude Code, after npm run install:claude; acp: any ACP agent,
+                   its command after --, e.g. airlock up --agent acp -- gemini --acp)
   --workspace DIR  where the agent works (demo default: <home>/demo-workspace)
   --app-url URL  where pairing links open the web app (default: the relay)
   --pair         show a pairing QR code once connected
@@ -181,8 +181,11 @@ async function cmdUp(ctx: Context, args: string[]): Promise<number> {
   const contain = (work: Promise<unknown>, what: string) => {
     work.catch((e: unknown) => ctx.err(`${what} failed: ${e instanceof Error ? e.message : String(e)}`));
   };
+  // Everything after `--` is the agent's own command line (--agent acp).
+  const dash = args.indexOf("--");
+  const agentCommand = dash >= 0 ? args.slice(dash + 1) : [];
   const { values } = parseArgs({
-    args,
+    args: dash >= 0 ? args.slice(0, dash) : args,
     options: {
       relay: { type: "string" },
       agent: { type: "string", default: "demo" },
@@ -212,7 +215,13 @@ async function cmdUp(ctx: Context, args: string[]): Promise<number> {
   const devices = DeviceStore.open(ctx.paths.devices);
   const store = await EventStore.open(join(ctx.paths.home, "events"));
   const ledger = await CommandLedger.open<CommandOutcome>(join(ctx.paths.home, "commands.jsonl"));
-  const { agent, workspace } = createAgent(values.agent, { home: ctx.paths.home, ...(values.workspace ? { workspace: resolve(values.workspace) } : {}) });
+  let made: ReturnType<typeof createAgent>;
+  try {
+    made = createAgent(values.agent, { home: ctx.paths.home, command: agentCommand, ...(values.workspace ? { workspace: resolve(values.workspace) } : {}) });
+  } catch (e) {
+    throw new CliError((e as Error).message, Exit.USAGE);
+  }
+  const { agent, workspace } = made;
   const auditLog = await AuditLog.open(join(ctx.paths.home, "audit.jsonl"));
   const audit = (type: string, actor: AuditActor, data: Record<string, unknown>) =>
     void auditLog.append(type, actor, data).catch((e: unknown) => ctx.err(`audit log write failed: ${String(e)}`));
@@ -674,23 +683,13 @@ async function cmdDoctor(ctx: Context): Promise<number> {
     ok: relay.ok && relay.protocol === PROTOCOL_VERSION,
     detail: relay.ok ? `${relayUrl}: version ${relay.version}, protocol ${relay.protocol}${relay.protocol === PROTOCOL_VERSION ? "" : ` (this agent speaks ${PROTOCOL_VERSION})`}` : `${relayUrl}: ${relay.error}`,
   });
-  checks.push(codexCheck());
+  const agents = agentChecks();
+  // Informational: an agent that is not installed does not fail the doctor (the demo always runs).
+  checks.push({ name: "agent", ok: true, detail: agents.map((a) => `${a.name}: ${a.ok ? "" : "unavailable, "}${a.detail}`).join("; ") });
   checks.push({ name: "crypto", ok: true, detail: `${ctx.backend.name} backend, Node ${process.version}` });
   if (ctx.json) ctx.out(JSON.stringify({ ok: checks.every((c) => c.ok), checks }));
   else for (const c of checks) ctx.out(`${c.ok ? "ok  " : "FAIL"}  ${c.name.padEnd(8)} ${c.detail}`);
   return checks.every((c) => c.ok) ? Exit.OK : checks.find((c) => c.name === "relay" && !c.ok) ? Exit.RELAY_UNREACHABLE : Exit.ERROR;
-}
-
-/** The demo agent is always there; Codex needs its binary. */
-function codexCheck(): { name: string; ok: boolean; detail: string } {
-  try {
-    const binary = resolveCodexBinary();
-    const r = spawnSync(binary, ["--version"], { encoding: "utf8", timeout: 10_000 });
-    const version = r.status === 0 ? r.stdout.trim() : null;
-    return { name: "agent", ok: true, detail: `demo built in; codex: ${version ?? `${binary} did not run (${r.error?.message ?? `exit ${String(r.status)}`})`}` };
-  } catch (e) {
-    return { name: "agent", ok: true, detail: `demo built in; codex not found (${e instanceof Error ? e.message : String(e)})` };
-  }
 }
 
 // ------------------------------------------------------------------ entry
