@@ -81,6 +81,20 @@ it("pairs via stdin, lists hosts and threads, starts, sends, watches and approve
   const human = await cli(home, ["watch", thread, "--once"]);
   expect(human.stdout).toMatch(/#1 turn\.status: started/);
   expect(human.stdout).toContain(`approval.resolved: ${approval!.approvalId}: approve_once`);
+  // Deltas joined into one line, hints with the real ids (no placeholders).
+  expect(human.stdout).toMatch(/message(\.completed)?: Demo agent \(offline, a fixed script, not a model\)\. I will list the workspace/);
+  expect(human.stdout).not.toContain("message.delta");
+  expect(human.stdout).not.toMatch(/\bTHREAD\b/);
+  expect(human.stdout).toContain(`airlock-client approve ${thread} `);
+
+  // A reader that goes away (`watch … | head`) ends the watch quietly: no EPIPE crash.
+  const piped = spawn(process.execPath, [CLIENT_BIN, "--home", home, "watch", thread, "--once"]);
+  piped.stdout.destroy();
+  let pipedErr = "";
+  piped.stderr.on("data", (d) => (pipedErr += d));
+  const pipedCode = await new Promise((resolve) => piped.on("exit", (code) => resolve(code)));
+  expect(pipedErr).not.toMatch(/EPIPE|Unhandled|at /);
+  expect(pipedCode).toBe(0);
 
   const usage = await cli(home, ["frobnicate"]);
   expect(usage.code).toBe(2);

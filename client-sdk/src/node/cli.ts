@@ -98,6 +98,10 @@ export async function main(argv: string[], io: { stdin?: NodeJS.ReadableStream; 
     stdout.write(HELP + "\n");
     return values.help ? Exit.OK : Exit.USAGE;
   }
+  // A reader that goes away (`… | head`) must not crash the CLI with EPIPE.
+  stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code !== "EPIPE") stderr.write(`airlock-client: ${e.message}\n`);
+  });
   const json = values.json === true;
   const home = typeof values.home === "string" ? values.home : clientHome();
   let client: AirlockClient | undefined;
@@ -112,13 +116,15 @@ export async function main(argv: string[], io: { stdin?: NodeJS.ReadableStream; 
     });
     const ctx: Ctx = {
       json,
-      out: (line) => stdout.write(line + "\n"),
+      out: (line) => {
+        if (!(stdout as { destroyed?: boolean }).destroyed && !(stdout as { writableEnded?: boolean }).writableEnded) stdout.write(line + "\n");
+      },
       err: (line) => stderr.write(line + "\n"),
       client,
       ...(typeof values.host === "string" ? { host: values.host } : {}),
       flags: values,
     };
-    return await run(ctx, positionals, io.stdin ?? process.stdin);
+    return await run(ctx, positionals, io.stdin ?? process.stdin, stdout);
   } catch (e) {
     if (e instanceof UsageError) {
       stderr.write(`airlock-client: ${e.message}\n`);
@@ -160,7 +166,7 @@ function need(args: string[], n: number, usage: string): string[] {
   return args;
 }
 
-async function run(ctx: Ctx, positionals: string[], stdin: NodeJS.ReadableStream): Promise<number> {
+async function run(ctx: Ctx, positionals: string[], stdin: NodeJS.ReadableStream, stdout: NodeJS.WritableStream): Promise<number> {
   const [command, ...args] = positionals;
   const str = (k: string) => (typeof ctx.flags[k] === "string" ? (ctx.flags[k] as string) : undefined);
   switch (command) {
@@ -217,7 +223,7 @@ async function run(ctx: Ctx, positionals: string[], stdin: NodeJS.ReadableStream
     }
     case "watch": {
       const [thread] = need(args, 1, "watch THREAD [--once]");
-      return watch(ctx, thread!);
+      return watch(ctx, thread!, stdout);
     }
     default:
       throw new UsageError(`unknown command ${JSON.stringify(command)}`);
@@ -319,71 +325,147 @@ async function online(ctx: Ctx, timeoutMs = 20_000): Promise<HostConnection> {
   return conn;
 }
 
-async function watch(ctx: Ctx, thread: string): Promise<number> {
+async function watch(ctx: Ctx, thread: string, stdout: NodeJS.WritableStream): Promise<number> {
   const conn = await online(ctx);
   const threads = await conn.refreshThreads();
   const summary = threads.find((t) => t.id === thread);
   if (!summary) throw new AirlockClientError("THREAD_NOT_FOUND", `no thread ${thread}`);
   const sub = conn.subscribe(thread);
+  // The reader went away (`watch … | head`): stop quietly instead of dying on EPIPE.
+  let closed = false;
+  let onClosed: () => void = () => {};
+  const stdoutClosed = new Promise<void>((resolve) => (onClosed = resolve));
+  const onError = (e: NodeJS.ErrnoException) => {
+    if (e.code !== "EPIPE" && e.code !== "ERR_STREAM_DESTROYED") ctx.err(`airlock-client: ${e.message}`);
+    closed = true;
+    onClosed();
+  };
+  stdout.on("error", onError);
   const stop = new Promise<void>((resolve) => {
     process.once("SIGINT", resolve);
     process.once("SIGTERM", resolve);
   });
-  const print = (e: SeqEvent) => ctx.out(ctx.json ? JSON.stringify({ thread, seq: e.seq, event: e.event }) : describe(e));
+  const view = new WatchView(thread);
+  const print = (e: SeqEvent) => {
+    if (closed) return;
+    if (ctx.json) ctx.out(JSON.stringify({ thread, seq: e.seq, event: e.event }));
+    else for (const line of view.lines(e)) ctx.out(line);
+  };
   const iterator = sub[Symbol.asyncIterator]();
-  for (;;) {
-    if (ctx.flags.once && sub.lastSeq >= summary.lastSeq) break;
-    const next = await Promise.race([iterator.next(), stop.then(() => null)]);
-    if (next === null || next.done) break;
-    print(next.value);
-    if (ctx.flags.once && next.value.seq >= summary.lastSeq) break;
+  try {
+    for (;;) {
+      if (closed || (ctx.flags.once && sub.lastSeq >= summary.lastSeq)) break;
+      const next = await Promise.race([iterator.next(), stop.then(() => null), stdoutClosed.then(() => null)]);
+      if (next === null || next.done) break;
+      print(next.value);
+      if (ctx.flags.once && next.value.seq >= summary.lastSeq) break;
+    }
+    if (!closed && !ctx.json) for (const line of view.flush()) ctx.out(line);
+  } finally {
+    sub.close();
   }
-  sub.close();
   return Exit.OK;
 }
 
-/** One line per event for people; control characters from the host are neutralised. */
-function describe({ seq, event }: SeqEvent): string {
-  const clean = (s: string, max = 200) => s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, "?").slice(0, max);
-  const e = event;
-  let text: string;
-  switch (e.kind) {
-    case "message.user":
-    case "message.completed":
-      text = clean(e.text);
-      break;
-    case "message.delta":
-      text = clean(e.text);
-      break;
-    case "turn.status":
-      text = `${e.status}${e.error ? `: ${clean(e.error)}` : ""}`;
-      break;
-    case "command.started":
-      text = `$ ${clean(e.command)}`;
-      break;
-    case "command.output":
-      text = clean(e.chunk);
-      break;
-    case "command.finished":
-      text = `exit ${e.exitCode ?? "killed"} in ${e.durationMs} ms`;
-      break;
-    case "approval.request":
-      text = `${e.approvalId} [${e.tier}, ${e.where}] ${clean(e.evidence.action)} — approve with: airlock-client approve THREAD ${e.approvalId}`;
-      break;
-    case "approval.resolved":
-      text = `${e.approvalId}: ${e.decision} by ${clean(e.by)}`;
-      break;
-    case "question":
-      text = `${e.questionId}: ${clean(e.text)}${e.options ? ` (${e.options.map((o) => `${o.id}=${clean(o.label, 40)}`).join(", ")})` : ""}`;
-      break;
-    case "file.change":
-      text = `${e.change} ${clean(e.path)}`;
-      break;
-    case "notice":
-      text = `${e.level}: ${clean(e.text)}`;
-      break;
-    default:
-      text = clean(JSON.stringify(e).slice(0, 200));
+const clean = (s: string, max = 200) => s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, "?").slice(0, max);
+/** Diff lines, indented, at most `max` of them. */
+function diffLines(diff: string, max = 80): string[] {
+  const lines = diff.replace(/\n$/, "").split("\n");
+  const out = lines.slice(0, max).map((l) => `    ${clean(l, 400)}`);
+  if (lines.length > max) out.push(`    … ${lines.length - max} more diff lines`);
+  return out;
+}
+
+/**
+ * Turns events into lines for people: message deltas are joined and printed
+ * a line at a time (the rest when the message completes), diffs are shown for
+ * file changes and approvals, hints name the real thread and request ids.
+ */
+export class WatchView {
+  #partial = new Map<string, { seq: number; text: string; printed: boolean }>();
+
+  constructor(readonly thread: string) {}
+
+  lines({ seq, event: e }: SeqEvent): string[] {
+    const head = (text: string) => `#${seq} ${e.kind}: ${text}`;
+    switch (e.kind) {
+      case "message.delta": {
+        const m = this.#partial.get(e.itemId) ?? { seq, text: "", printed: false };
+        m.text += e.text;
+        this.#partial.set(e.itemId, m);
+        const out: string[] = [];
+        let nl: number;
+        while ((nl = m.text.indexOf("\n")) >= 0) {
+          out.push(this.#messageLine(m, m.text.slice(0, nl)));
+          m.text = m.text.slice(nl + 1);
+        }
+        return out;
+      }
+      case "message.completed": {
+        const m = this.#partial.get(e.itemId);
+        this.#partial.delete(e.itemId);
+        // Deltas already printed their complete lines: print only what is left.
+        if (m && m.printed) return m.text ? [this.#messageLine(m, m.text)] : [];
+        return e.text.split("\n").map((l, i) => (i === 0 ? head(clean(l, 2000)) : `  ${clean(l, 2000)}`));
+      }
+      case "message.user":
+        return [head(clean(e.text, 2000))];
+      case "turn.status":
+        return [...this.flush(), head(`${e.status}${e.error ? `: ${clean(e.error)}` : ""}`)];
+      case "command.started":
+        return [head(`$ ${clean(e.command, 2000)}`)];
+      case "command.output":
+        return e.chunk.replace(/\n$/, "").split("\n").map((l) => `  ${clean(l, 2000)}`);
+      case "command.finished":
+        return [head(`exit ${e.exitCode ?? "killed"} in ${e.durationMs} ms`)];
+      case "approval.request": {
+        const hint =
+          e.where === "host-only"
+            ? `decide at the host: airlock approve ${e.approvalId} (or airlock deny ${e.approvalId})`
+            : `approve: airlock-client approve ${this.thread} ${e.approvalId}  ·  deny: airlock-client deny ${this.thread} ${e.approvalId}`;
+        const flags = Object.entries(e.evidence.flags ?? {}).filter(([, on]) => on === true).map(([k]) => k);
+        return [
+          head(`${e.approvalId} [${e.tier}, ${e.where}] ${clean(e.evidence.action.split("\n")[0] ?? "")}`),
+          ...e.evidence.action.split("\n").slice(1).map((l) => `  ${clean(l)}`),
+          ...(e.evidence.reason ? [`  why: ${clean(e.evidence.reason, 500)}`] : ["  why: (the agent gave no reason)"]),
+          ...(flags.length ? [`  uses: ${flags.join(", ")}`] : []),
+          ...(typeof e.diff === "string" && e.diff ? diffLines(e.diff) : []),
+          `  ${hint}`,
+        ];
+      }
+      case "approval.resolved":
+        return [head(`${e.approvalId}: ${e.decision} by ${clean(e.by)}${e.note ? ` (${clean(e.note)})` : ""}`)];
+      case "question":
+        return [
+          head(`${e.questionId}: ${clean(e.text, 2000)}${e.options ? ` (${e.options.map((o) => `${o.id}=${clean(o.label, 40)}`).join(", ")})` : ""}`),
+          `  answer: airlock-client answer ${this.thread} ${e.questionId} TEXT${e.options?.length ? ` --option ${e.options[0]!.id}` : ""}`,
+        ];
+      case "file.change":
+        return [head(`${e.change} ${clean(e.path)}`), ...diffLines(e.diff)];
+      case "notice":
+        return [head(`${e.level}: ${clean(e.text)}`)];
+      case "plan.update":
+        return [head(""), ...e.steps.map((st) => `  ${st.status === "completed" ? "[x]" : st.status === "in_progress" ? "[>]" : "[ ]"} ${clean(st.text)}`)];
+      case "test.result":
+        return [head(`${e.status} ${clean(e.name)}${e.summary ? `: ${clean(e.summary)}` : ""}`)];
+      default:
+        return [head(clean(JSON.stringify(e).slice(0, 200)))];
+    }
   }
-  return `#${seq} ${e.kind}: ${text}`;
+
+  /** Partial message lines still buffered (at the end of a turn or of the watch). */
+  flush(): string[] {
+    const out: string[] = [];
+    for (const [id, m] of this.#partial) {
+      if (m.text) out.push(this.#messageLine(m, m.text));
+      this.#partial.delete(id);
+    }
+    return out;
+  }
+
+  #messageLine(m: { seq: number; printed: boolean }, text: string): string {
+    const first = !m.printed;
+    m.printed = true;
+    return first ? `#${m.seq} message: ${clean(text, 2000)}` : `  ${clean(text, 2000)}`;
+  }
 }
