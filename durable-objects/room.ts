@@ -45,7 +45,6 @@ import {
   PENDING_LIMITS,
   PUSH_JWT_LIFETIME_S,
   PUSH_JWT_REUSE_MS,
-  PUSH_TIMEOUT_MS,
   pushConfigFrom,
   pushOriginAllowed,
   vapidReady,
@@ -557,10 +556,10 @@ export class Room extends DurableObject<Env> {
     if (command.topic !== undefined) headers.Topic = command.topic;
     let res: Response;
     try {
-      res = await fetch(url.href, { method: "POST", headers, body, redirect: "manual", signal: AbortSignal.timeout(PUSH_TIMEOUT_MS) });
+      res = await fetch(url.href, { method: "POST", headers, body, redirect: "manual", signal: AbortSignal.timeout(config.timeoutMs) });
     } catch (e) {
       const timedOut = e instanceof Error && (e.name === "TimeoutError" || e.name === "AbortError");
-      return { ok: false, error: timedOut ? `push service did not answer within ${PUSH_TIMEOUT_MS / 1000} s` : "push service unreachable" };
+      return { ok: false, error: timedOut ? `push service did not answer within ${config.timeoutMs / 1000} s` : "push service unreachable" };
     }
     // Nothing of the answer's body is read or passed on.
     try {

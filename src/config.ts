@@ -25,6 +25,8 @@ export interface Env {
   /** Push messages per room per minute (token bucket), and its burst. */
   PUSH_PER_MINUTE?: string;
   PUSH_BURST?: string;
+  /** How long a push.send waits for the push service, in ms (1000–10000; default 10000). */
+  PUSH_TIMEOUT_MS?: string;
 }
 
 export const RELAY_VERSION = "0.1.0";
@@ -76,8 +78,6 @@ export const DEFAULT_PUSH_ORIGINS = [
   "https://web.push.apple.com",
   "https://*.notify.windows.com",
 ] as const;
-/** How long a push.send waits for the push service. */
-export const PUSH_TIMEOUT_MS = 10_000;
 /** A signed VAPID JWT is reused per audience for this long; it is valid for PUSH_JWT_LIFETIME_S. */
 export const PUSH_JWT_REUSE_MS = 60 * 60 * 1000;
 export const PUSH_JWT_LIFETIME_S = 12 * 3600;
@@ -98,6 +98,8 @@ export interface PushConfig {
   origins: PushOriginRule[];
   perMinute: number;
   burst: number;
+  /** How long one POST to a push service may take. */
+  timeoutMs: number;
 }
 
 /** Parses one PUSH_ORIGINS entry; undefined for anything that is not scheme://host[:port] (an entry with a path, credentials… is ignored). */
@@ -157,6 +159,7 @@ export function pushConfigFrom(env: Env): PushConfig | undefined {
     origins: parsePushOrigins(env.PUSH_ORIGINS),
     perMinute: int(env.PUSH_PER_MINUTE, 60, 1, 100_000),
     burst: int(env.PUSH_BURST, 20, 1, 10_000),
+    timeoutMs: int(env.PUSH_TIMEOUT_MS, 10_000, 1_000, 10_000),
   };
 }
 

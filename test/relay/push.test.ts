@@ -3,6 +3,7 @@
 // subscription, the relay adds VAPID and POSTs; the mock verifies the JWT,
 // decrypts, and answers as told. Negative paths: origins off the allowlist,
 // oversized bodies, floods, devices, a relay without (valid) VAPID keys.
+import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeControl, RelayClose, RelayFrame, toBase64Url, type RelayMessage } from "../../protocol/src/index.ts";
@@ -23,6 +24,9 @@ let plainRelay: RelayServer;
 let mismatchedRelay: RelayServer;
 /** An allowed origin where nothing listens. */
 let deadOrigin: string;
+/** An allowed origin that accepts the request and never answers. */
+let hanging: Server;
+let hangingOrigin: string;
 const hosts: Host[] = [];
 
 async function freePort(): Promise<number> {
@@ -38,10 +42,13 @@ beforeAll(async () => {
   const other = await generateVapidKeys();
   mock = await startMockPushService({ vapidPublicKey: vapid.publicKey });
   deadOrigin = `http://127.0.0.1:${await freePort()}`;
+  hanging = createHttpServer(() => undefined);
+  await new Promise<void>((resolve) => hanging.listen(0, "127.0.0.1", resolve));
+  hangingOrigin = `http://127.0.0.1:${(hanging.address() as { port: number }).port}`;
   [relay, plainRelay, mismatchedRelay] = await Promise.all([
     startRelay({
-      push: { vapid: { ...vapid, subject: SUBJECT }, origins: [mock.origin, deadOrigin] },
-      vars: { PUSH_PER_MINUTE: String(PER_MINUTE), PUSH_BURST: String(BURST) },
+      push: { vapid: { ...vapid, subject: SUBJECT }, origins: [mock.origin, deadOrigin, hangingOrigin] },
+      vars: { PUSH_PER_MINUTE: String(PER_MINUTE), PUSH_BURST: String(BURST), PUSH_TIMEOUT_MS: "1000" },
     }),
     startRelay(),
     // A public key that is not the private key's: the relay must not publish it nor send.
@@ -51,7 +58,17 @@ beforeAll(async () => {
 
 afterAll(async () => {
   closeAll(...hosts.map((h) => h.client));
-  await Promise.all([relay?.dispose(), plainRelay?.dispose(), mismatchedRelay?.dispose(), mock?.close()]);
+  await Promise.all([
+    relay?.dispose(),
+    plainRelay?.dispose(),
+    mismatchedRelay?.dispose(),
+    mock?.close(),
+    new Promise<void>((resolve) => {
+      if (!hanging) return resolve();
+      hanging.close(() => resolve());
+      hanging.closeAllConnections();
+    }),
+  ]);
 });
 
 async function host(url = relay.url): Promise<Host> {
@@ -157,6 +174,24 @@ describe("push.send delivers through the relay", () => {
     const sub = await mock.subscribe();
     const result = await pushSend(h, `${deadOrigin}/push/x`, (await hostEncrypts(h, sub)).body);
     expect(result).toEqual({ id: expect.any(String), ok: false, error: "push service unreachable" });
+  });
+
+  it("a push service that does not answer in time (PUSH_TIMEOUT_MS, here 1 s): ok false, an error, no status; other pushes go on meanwhile", async () => {
+    const h = await host();
+    const sub = await mock.subscribe();
+    const body = toBase64Url((await hostEncrypts(h, sub)).body);
+    const started = Date.now();
+    const send = (id: string, endpoint: string) =>
+      h.client.send(encodeControl(RelayFrame.COMMAND, { id, op: "push.send", endpoint, ttl: 60, urgency: "high", body }));
+    send("slow", `${hangingOrigin}/push/x`);
+    send("quick", sub.endpoint);
+    const first = await h.client.nextControl(RelayFrame.RESULT, 5000);
+    // The quick push is answered while the slow one still waits.
+    expect(first).toEqual({ id: "quick", ok: true, status: 201 });
+    expect(Date.now() - started).toBeLessThan(900);
+    const second = await h.client.nextControl(RelayFrame.RESULT, 5000);
+    expect(second).toEqual({ id: "slow", ok: false, error: "push service did not answer within 1 s" });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
   });
 
   it("stores nothing about pushes in the room", async () => {
