@@ -793,7 +793,7 @@ export class AcpAgent implements Agent {
       const command = commandOf(tool.rawInput);
       if (tool.startedAt === undefined && (command !== undefined || tool.status !== "pending")) this.startCommand(live, tool, cwd);
       if (tool.startedAt !== undefined) {
-        const text = textOf(tool.content, MAX_OUTPUT);
+        const text = textOf(tool.content, MAX_OUTPUT, reasonOf(tool.rawInput));
         if (text.length > tool.sent.length) {
           const chunk = text.startsWith(tool.sent) ? text.slice(tool.sent.length) : text;
           tool.sent = text;

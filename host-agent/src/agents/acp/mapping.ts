@@ -80,14 +80,21 @@ export function diffsOf(content: unknown): DiffContent[] {
   return out;
 }
 
-/** Text of a tool call's `content` blocks (command output, results), bounded. */
-export function textOf(content: unknown, max = 1024 * 1024): string {
+/**
+ * Text of a tool call's `content` blocks (command output, results), bounded.
+ * `skip`: a block that only repeats the tool's description (Claude Code sends
+ * it first). A block fenced as code (```console … ```) is unwrapped.
+ */
+export function textOf(content: unknown, max = 1024 * 1024, skip?: string): string {
   if (!Array.isArray(content)) return "";
   let out = "";
   for (const c of content.slice(0, 200)) {
     if (!isObject(c) || c.type !== "content" || !isObject(c.content)) continue;
     const block = c.content;
-    if (block.type === "text" && typeof block.text === "string") out += (out ? "\n" : "") + block.text;
+    if (block.type !== "text" || typeof block.text !== "string" || (skip !== undefined && block.text === skip)) continue;
+    const fenced = /^```[a-z]*\n([\s\S]*?)\n?```\s*$/.exec(block.text);
+    const text = fenced ? `${fenced[1]!}\n` : block.text;
+    out += out && !out.endsWith("\n") ? `\n${text}` : text;
     if (out.length >= max) return out.slice(0, max);
   }
   return out;
