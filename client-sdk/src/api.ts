@@ -11,9 +11,6 @@ export {
   type Decision,
   type Effort,
   type HostInfo,
-  type PushKind,
-  type PushSettings,
-  type PushSubscriptionLike,
   type ThreadEventMessage,
 } from "./host-connection.ts";
 export { ThreadSubscription, MAX_EVENTS_PER_THREAD, type SeqEvent } from "./thread-subscription.ts";

@@ -8,7 +8,7 @@
 // comes from what the relay and host say: presence frames, close codes,
 // handshake verdicts — never from guesses.
 import {
-  appProtocol,
+  deviceAppProtocol,
   DeviceSession,
   type AirlockProtocolError,
   fromBase64Url,
@@ -17,6 +17,7 @@ import {
   type Ed25519Signer,
   type ThreadEvent,
   type ThreadSummary,
+  type DeviceCommandType,
 } from "@airlock/protocol";
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from "./backoff.ts";
 import { E2ESession } from "./e2e.ts";
@@ -36,20 +37,6 @@ export type ConnectionState = "connecting" | "online" | "host-offline" | "offlin
 export type HostInfo = Extract<AppProtocolMessage, { type: "host.info" }>["body"];
 export type Effort = NonNullable<ThreadSummary["effort"]>;
 export type Decision = "approve_once" | "approve_session" | "deny";
-export type PushKind = "approval" | "question" | "turn";
-
-/** What may wake this device, and whether the lock screen may show details (the command, the tier, the thread's title). */
-export interface PushSettings {
-  kinds: PushKind[];
-  details: boolean;
-}
-
-/**
- * A push subscription as the platform gives it: a browser's
- * `PushSubscription.toJSON()` ({ endpoint, keys: { p256dh, auth } }) or the
- * flat { endpoint, p256dh, auth }. The keys are base64url (RFC 8291).
- */
-export type PushSubscriptionLike = { endpoint: string; keys: { p256dh: string; auth: string } } | { endpoint: string; p256dh: string; auth: string };
 
 export interface ThreadEventMessage {
   thread: string;
@@ -224,23 +211,13 @@ export class HostConnection {
   }
 
   /**
-   * Registers (or replaces) this device's push subscription with this host;
-   * resolves with the settings now in force. Fails with PUSH_UNAVAILABLE when
-   * the relay cannot send pushes to that push service.
+   * Sends any device command (docs/protocol.md §10.3) like the methods above:
+   * queued while offline, resolved with the result's data, rejected with the
+   * host's error. For commands without a method here, such as the push
+   * commands (`@airlock/client-sdk/push`: enablePush, disablePush, testPush).
    */
-  enablePush(subscription: PushSubscriptionLike, settings: PushSettings): Promise<Record<string, unknown>> {
-    const { endpoint, keys = subscription as { p256dh: string; auth: string } } = subscription as { endpoint: string; keys?: { p256dh: string; auth: string } };
-    return this.#command("push.register", { subscription: { endpoint, p256dh: keys.p256dh, auth: keys.auth }, kinds: settings.kinds, details: settings.details });
-  }
-
-  /** The host forgets this device's push subscription. */
-  disablePush(): Promise<Record<string, unknown>> {
-    return this.#command("push.unregister", {});
-  }
-
-  /** Asks the host for a test push now; resolves with the push service's HTTP { status }. */
-  testPush(): Promise<Record<string, unknown>> {
-    return this.#command("push.test", {});
+  command(type: DeviceCommandType, body: Record<string, unknown>): Promise<Record<string, unknown>> {
+    return this.#command(type, body);
   }
 
   /**
@@ -503,7 +480,7 @@ export class HostConnection {
     const id = newMessageId();
     try {
       // Validate now: a malformed command fails at once instead of waiting in the outbox.
-      appProtocol.encode({ type, id, body } as never);
+      deviceAppProtocol.encode({ type, id, body } as never);
     } catch (e) {
       return Promise.reject(new AirlockClientError("INVALID_ARGUMENT", messageOf(e)));
     }
@@ -535,7 +512,7 @@ export class HostConnection {
   #sendMessage(e2e: E2ESession, type: string, id: string, body: Record<string, unknown>, ack?: Array<{ thread: string; seq: number }>): void {
     let bytes: Uint8Array;
     try {
-      bytes = appProtocol.encode({ type, id, body, ack } as never); // an absent ack stays out of the JSON
+      bytes = deviceAppProtocol.encode({ type, id, body, ack } as never); // an absent ack stays out of the JSON
     } catch (e) {
       const error = new AirlockClientError("INVALID_ARGUMENT", messageOf(e));
       if (!this.#outbox.fail(id, error)) this.#waiters.get(id)?.reject(error);
@@ -578,7 +555,7 @@ export class HostConnection {
   #onPayload(payload: Uint8Array): void {
     let m: AppProtocolMessage;
     try {
-      m = appProtocol.decode(payload);
+      m = deviceAppProtocol.decode(payload);
     } catch (e) {
       this.#emitter.emit("error", new AirlockClientError("PROTOCOL_ERROR", `the host sent an invalid message: ${messageOf(e)}`, { cause: e }));
       return;

@@ -4,7 +4,7 @@
 // function and never appears in an error message.
 import {
   AirlockProtocolError,
-  appProtocol,
+  deviceAppProtocol,
   derivePairingKeys,
   DeviceSession,
   parsePairingLink,
@@ -123,7 +123,7 @@ export async function runPairing(linkText: string, ctx: PairContext, options: Pa
         onOpen: () => resolve(),
         onPayload: (payload) => {
           try {
-            const m = appProtocol.decode(payload);
+            const m = deviceAppProtocol.decode(payload);
             if (m.type === "host.info") {
               hostInfo = m.body;
               gotInfo();

@@ -11,7 +11,7 @@
 // MAX_SAVED_THREADS threads, commands up to MAX_SAVED_COMMAND_BYTES each and
 // MAX_SAVED_STATE_BYTES together (larger ones live in memory only). A record
 // that does not validate is ignored (reported, never trusted, never a crash).
-import { appProtocol, fromBase64Url, textEncoder, toHex } from "@airlock/protocol";
+import { deviceAppProtocol, fromBase64Url, textEncoder, toHex } from "@airlock/protocol";
 import { AirlockClientError, messageOf } from "./errors.ts";
 import { isThreadId } from "./ids.ts";
 import type { SavedCommand } from "./outbox.ts";
@@ -40,11 +40,13 @@ const size = (value: unknown) => textEncoder.encode(JSON.stringify(value)).lengt
 function validCommand(c: unknown): c is SavedCommand {
   const o = (c ?? {}) as Record<string, unknown>;
   try {
-    appProtocol.encode({ type: o.type, id: o.id, body: o.body } as never); // checks the id, and the body for its type
+    deviceAppProtocol.encode({ type: o.type, id: o.id, body: o.body } as never); // checks the id and the envelope (the host checks the body)
   } catch {
     return false;
   }
-  return SAVED_TYPES.has(o.type as string) && typeof o.createdAt === "number" && o.createdAt > 0;
+  // Every saved command but thread.start names its thread: the outbox routes it by that.
+  const thread = (o.body as Record<string, unknown>).thread;
+  return SAVED_TYPES.has(o.type as string) && typeof o.createdAt === "number" && o.createdAt > 0 && (o.type === "thread.start" || isThreadId(thread));
 }
 
 /**

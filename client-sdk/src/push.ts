@@ -1,8 +1,9 @@
-// @airlock/client-sdk/push: what a device needs to show a push notification
-// from an Airlock host, for a browser's service worker or a native app's
-// notification extension. The core SDK does not import this (its size is
-// budgeted); HostConnection.enablePush/disablePush/testPush/setVisible are in
-// the core.
+// @airlock/client-sdk/push: push for a device: registering its subscription
+// with a host (enablePush, disablePush, testPush over HostConnection.command),
+// and showing a push notification from an Airlock host, for a browser's
+// service worker or a native app's notification extension. The core SDK does
+// not import this (its size is budgeted); HostConnection.setVisible and
+// supportsPush are in the core.
 //
 // The host encrypts the payload to the device's push subscription (RFC 8291);
 // the browser (or the app, with the subscription's keys) decrypts it, and
@@ -11,8 +12,45 @@
 // ("Approval needed on mac-mini"); the command, tier and thread title only
 // when the device opted in to details and the host put them in.
 import { decodePushPayload, MAX_PUSH_PAYLOAD_BYTES, type PushPayload } from "@airlock/protocol";
+import type { HostConnection } from "./host-connection.ts";
 
 export { decodePushPayload, MAX_PUSH_PAYLOAD_BYTES, type PushPayload };
+
+export type PushKind = "approval" | "question" | "turn";
+
+/** What may wake this device, and whether the lock screen may show details (the command, the tier, the thread's title). */
+export interface PushSettings {
+  kinds: PushKind[];
+  details: boolean;
+}
+
+/**
+ * A push subscription as the platform gives it: a browser's
+ * `PushSubscription.toJSON()` ({ endpoint, keys: { p256dh, auth } }) or the
+ * flat { endpoint, p256dh, auth }. The keys are base64url (RFC 8291).
+ */
+export type PushSubscriptionLike = { endpoint: string; keys: { p256dh: string; auth: string } } | { endpoint: string; p256dh: string; auth: string };
+
+/**
+ * Registers (or replaces) this device's push subscription with the host of
+ * `conn`; resolves with the settings now in force ({ kinds, details }). Fails
+ * with PUSH_UNAVAILABLE when the relay cannot send pushes to that push
+ * service. A command: queued while offline, like the others.
+ */
+export function enablePush(conn: HostConnection, subscription: PushSubscriptionLike, settings: PushSettings): Promise<Record<string, unknown>> {
+  const keys = "keys" in subscription ? subscription.keys : subscription;
+  return conn.command("push.register", { subscription: { endpoint: subscription.endpoint, p256dh: keys.p256dh, auth: keys.auth }, kinds: settings.kinds, details: settings.details });
+}
+
+/** The host forgets this device's push subscription. */
+export function disablePush(conn: HostConnection): Promise<Record<string, unknown>> {
+  return conn.command("push.unregister", {});
+}
+
+/** Asks the host for a test push now; resolves with the push service's HTTP { status } (PUSH_NOT_REGISTERED, PUSH_FAILED). */
+export function testPush(conn: HostConnection): Promise<Record<string, unknown>> {
+  return conn.command("push.test", {});
+}
 
 export type NotificationDecision = "approve_once" | "approve_session" | "deny";
 

@@ -118,13 +118,26 @@ export const errorBodySchema = s.strictObject({
   message: s.string({ max: 1024 }),
 });
 
-export function defineAppProtocol<S extends BodySchemas>(schemas: S, maxBytes: number = MAX_APP_MESSAGE_BYTES): AppProtocol<S & { error: typeof errorBodySchema }> {
+/** Any JSON object: the body check for a type this side sends but never validates (see `unchecked`). */
+const anyObject = /* @__PURE__ */ s.record(s.unknown());
+
+/**
+ * `encodeAny`: encode also takes types without a schema here, requiring only
+ * an object body (decode stays strict). A device uses it for the commands it
+ * sends — the host checks them strictly — so its bundle need not carry their
+ * schemas.
+ */
+export function defineAppProtocol<S extends BodySchemas>(
+  schemas: S,
+  maxBytes: number = MAX_APP_MESSAGE_BYTES,
+  encodeAny = false,
+): AppProtocol<S & { error: typeof errorBodySchema }> {
   const all = { error: errorBodySchema, ...schemas } as S & { error: typeof errorBodySchema };
   const lookup = (type: string): s.Schema<unknown> | undefined =>
     Object.prototype.hasOwnProperty.call(all, type) ? (all as BodySchemas)[type] : undefined;
   /** The validated body of a message of `type` (decode and encode check it the same way). */
-  const checkBody = (type: string, value: unknown): unknown => {
-    const schema = lookup(type);
+  const checkBody = (type: string, value: unknown, encoding = false): unknown => {
+    const schema = lookup(type) ?? (encoding && encodeAny ? anyObject : undefined);
     if (!schema) throw new AirlockProtocolError("APP_UNKNOWN_TYPE", type);
     const body = schema.safeParse(value);
     if (!body.success) fail("APP_MESSAGE_INVALID", `${type} body: ${summarizeIssues(body.error)}`);
@@ -137,7 +150,7 @@ export function defineAppProtocol<S extends BodySchemas>(schemas: S, maxBytes: n
       return { ...envelope, body: checkBody(envelope.type, envelope.body) } as never;
     },
     encode(message) {
-      return encodeAppEnvelope({ ...message, v: APP_PROTOCOL_VERSION, body: checkBody(message.type, message.body) } as AppEnvelope, maxBytes);
+      return encodeAppEnvelope({ ...message, v: APP_PROTOCOL_VERSION, body: checkBody(message.type, message.body, true) } as AppEnvelope, maxBytes);
     },
   };
 }

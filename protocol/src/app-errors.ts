@@ -65,6 +65,14 @@ export const APP_ERRORS = {
   },
   AGENT_UNAVAILABLE: { description: "the agent is not running, restarting or closed; retry later", commands: AGENT_COMMANDS },
   AGENT_ERROR: { description: "the agent refused or failed the request", commands: AGENT_COMMANDS },
+  UNSUPPORTED: {
+    description: "the agent cannot do this (e.g. turn.steer on an ACP agent, which has no steering; host.info capabilities say what it can)",
+    commands: ["turn.steer"],
+  },
+  THREAD_LOST: {
+    description: "the agent cannot continue this thread after a restart (it cannot reload its session); start a new thread",
+    commands: ["thread.send", "turn.steer", "thread.settings"],
+  },
   PUSH_UNAVAILABLE: {
     description: "push cannot be used: the relay has no VAPID key, does not allow the subscription's push service, or cannot be reached",
     commands: ["push.register", "push.test"],

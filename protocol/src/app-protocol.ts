@@ -71,7 +71,9 @@ export const approvalDecision = s.enum(["approve_once", "approve_session", "deny
 // ------------------------------------------------------------------ push (docs/protocol.md §10.6)
 
 /** What may wake a device: approval requests, questions, finished or failed turns. */
-export const pushKind = s.enum(["approval", "question", "turn"]);
+// Pure calls around these: schema calls through the `s` namespace are not known to esbuild as
+// side-effect free, and a bundle that never uses them (the client SDK's core) should drop them.
+export const pushKind = /* @__PURE__ */ (() => s.enum(["approval", "question", "turn"]))();
 export type PushKind = s.Infer<typeof pushKind>;
 
 /**
@@ -79,13 +81,13 @@ export type PushKind = s.Infer<typeof pushKind>;
  * endpoint and the keys the host encrypts to (RFC 8291). The endpoint is a URL
  * the relay POSTs to; it must be https (http only on loopback, for tests).
  */
-export const pushSubscription = s.strictObject({
+export const pushSubscription = /* @__PURE__ */ (() => s.strictObject({
   endpoint: s.string({ max: 2048, regex: /^https:\/\/[^\s/?#]+\/[^\s]*$|^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?\/[^\s]*$/ }),
   /** The subscription's P-256 public key, uncompressed (65 bytes), base64url. */
   p256dh: s.string({ regex: /^[A-Za-z0-9_-]{87}$/ }),
   /** The subscription's 16-byte auth secret, base64url. */
   auth: s.string({ regex: /^[A-Za-z0-9_-]{22}$/ }),
-});
+}))();
 export type PushSubscriptionKeys = s.Infer<typeof pushSubscription>;
 
 // ------------------------------------------------------------------ thread events
@@ -161,9 +163,8 @@ export type ThreadEvent = s.Infer<typeof threadEvent>;
 
 // ------------------------------------------------------------------ messages
 
-/** The body schema of every message type but `error` (app-envelope.ts errorBodySchema). */
-export const appMessageBodies = {
-  // host → device
+/** Bodies of host → device messages (a device validates every one it receives). */
+const hostMessageBodies = {
   "host.info": s.strictObject({
     name: text(128),
     platform: text(64),
@@ -186,8 +187,14 @@ export const appMessageBodies = {
   event: threadEvent,
   /** Success answer to a command (envelope `re`). */
   result: s.strictObject({ data: s.optional(s.record(s.unknown())) }),
+};
 
-  // device → host
+/**
+ * Bodies of device → host commands (the host validates every one it
+ * receives). Built in a pure call: the client SDK encodes commands without
+ * them (deviceAppProtocol), so its bundle drops them.
+ */
+const deviceCommandBodies = /* @__PURE__ */ (() => ({
   "device.hello": s.strictObject({ app: text(64), appVersion: text(32) }),
   "threads.list": s.strictObject({ includeArchived: s.optional(s.boolean()) }),
   /** Start or resume receiving a thread's events after `afterSeq` (0 = from the start). */
@@ -216,9 +223,13 @@ export const appMessageBodies = {
    * thread is "looking at it" and gets no push for it. Sent on every change.
    */
   "device.visibility": s.strictObject({ visible: s.boolean() }),
-};
+}))();
 
-export const appProtocol = defineAppProtocol(appMessageBodies);
+/** The body schema of every message type but `error` (app-envelope.ts errorBodySchema). */
+export const appMessageBodies = /* @__PURE__ */ (() => ({ ...hostMessageBodies, ...deviceCommandBodies }))();
+
+/** Both directions, every body checked: what hosts (and tests) use. */
+export const appProtocol = /* @__PURE__ */ defineAppProtocol(appMessageBodies);
 
 export type AppProtocolMessage = ReturnType<typeof appProtocol.decode>;
 
@@ -245,3 +256,10 @@ export type DeviceCommandType = (typeof DEVICE_COMMANDS)[number];
 
 /** Messages only a host sends. */
 export const HOST_MESSAGES = ["host.info", "thread.list", "thread.updated", "event", "result", "error"] as const;
+
+/**
+ * The device's side: every host message it receives is checked in full; the
+ * commands it sends only as an envelope with an object body (the host checks
+ * them strictly and answers APP_MESSAGE_INVALID). Typed like appProtocol.
+ */
+export const deviceAppProtocol = defineAppProtocol(hostMessageBodies, undefined, true) as unknown as typeof appProtocol;

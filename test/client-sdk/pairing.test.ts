@@ -377,7 +377,7 @@ describe("host authentication on a trusted connection", () => {
     expect(conn.error!.code).toBe("WRONG_HOST_KEY");
     expect(conn.error!.protocolCode).toBe("HOST_SIGNATURE_INVALID");
     expect(conn.error!.message).toMatch(/identity did not verify/);
-    expect(conn.error!.message).toMatch(/impersonat/);
+    expect(conn.error!.message).toMatch(/impostor/);
     expect(conn.error!.message).not.toContain(seed);
     await expectCode(conn.send("t_whatever", "hi"), "WRONG_HOST_KEY"); // refused: commands fail at once
 

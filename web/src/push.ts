@@ -2,7 +2,7 @@
 //
 // The browser's push subscription (one per app install, bound to the relay's
 // VAPID public key from <relay>/v1/info) is registered with each trusted host
-// over the end-to-end channel (HostConnection.enablePush) with that host's
+// over the end-to-end channel (enablePush from @airlock/client-sdk/push) with that host's
 // settings: which kinds may wake the device, and whether the lock screen may
 // show details (off by default). The host encrypts each push to the
 // subscription; the relay and the push service see only ciphertext. The
@@ -10,7 +10,8 @@
 //
 // Permission is requested only from the "Notify me" tap. Settings are kept
 // per host in localStorage; the subscription itself lives in the browser.
-import type { AirlockClient, HostConnection, PushKind, PushSettings } from "@airlock/client-sdk";
+import type { AirlockClient, HostConnection } from "@airlock/client-sdk";
+import { disablePush, enablePush, testPush, type PushKind, type PushSettings } from "@airlock/client-sdk/push";
 
 const PREF = "airlock.push";
 const KINDS: readonly PushKind[] = ["approval", "question", "turn"];
@@ -178,7 +179,7 @@ export class PushController {
     const sub = await pushSubscription(key, !othersOn);
     const json = subscriptionJson(sub);
     const pref = { ...hostPref(hostId), on: true };
-    await this.#connection(hostId).enablePush(json, pref);
+    await enablePush(this.#connection(hostId), json, pref);
     savePref(hostId, pref);
     this.#synced.add(hostId);
     // The other hosts of this relay (never explicitly turned off) follow.
@@ -187,7 +188,7 @@ export class PushController {
       const conn = this.#connection(h.id);
       const p = { ...hostPref(h.id), on: true };
       savePref(h.id, p);
-      conn.enablePush(json, p).then(() => this.#synced.add(h.id), () => undefined);
+      enablePush(conn, json, p).then(() => this.#synced.add(h.id), () => undefined);
     }
     return permission;
   }
@@ -196,7 +197,7 @@ export class PushController {
   async disable(hostId: string): Promise<void> {
     savePref(hostId, { ...hostPref(hostId), on: false });
     this.#synced.delete(hostId);
-    const done = this.#connection(hostId).disablePush();
+    const done = disablePush(this.#connection(hostId));
     if (!this.#client.hosts().some((h) => hostPref(h.id).on)) {
       await (await currentSubscription().catch(() => null))?.unsubscribe().catch(() => false);
     }
@@ -210,11 +211,11 @@ export class PushController {
     if (!pref.on) return;
     const sub = await currentSubscription();
     if (!sub) throw new Error("this browser has no push subscription any more: turn notifications on again");
-    await this.#connection(hostId).enablePush(subscriptionJson(sub), pref);
+    await enablePush(this.#connection(hostId), subscriptionJson(sub), pref);
   }
 
   test(hostId: string): Promise<Record<string, unknown>> {
-    return this.#connection(hostId).testPush();
+    return testPush(this.#connection(hostId));
   }
 
   /**
@@ -229,7 +230,7 @@ export class PushController {
     this.#synced.add(conn.hostId);
     try {
       const sub = await currentSubscription();
-      if (sub) await conn.enablePush(subscriptionJson(sub), pref);
+      if (sub) await enablePush(conn, subscriptionJson(sub), pref);
     } catch {
       this.#synced.delete(conn.hostId);
     }

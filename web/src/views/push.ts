@@ -3,7 +3,8 @@
 // whether the lock screen may show details (off by default), a test button,
 // and a clear sentence when push cannot work here (unsupported browser, iOS
 // outside the Home Screen, permission denied, relay or host without push).
-import type { HostConnection, PushKind } from "@airlock/client-sdk";
+import type { HostConnection } from "@airlock/client-sdk";
+import type { PushKind } from "@airlock/client-sdk/push";
 import { errorText, type AppContext } from "../context.ts";
 import { pushSupport, relayVapidKey, type PushController } from "../push.ts";
 import { h, replace } from "../ui.ts";
