@@ -73,6 +73,8 @@ export async function startRelay(vars: Record<string, string> = {}): Promise<Rel
   // Miniflare otherwise fetches a Request.cf sample from workers.cloudflare.com
   // (up to a 3 s timeout, and a warning when offline); the relay never reads request.cf.
   process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
+  // Serve the web app as built (npm run bench does not rebuild it at every relay start).
+  process.env.AIRLOCK_WEB_BUILT ??= "1";
   const persist = mkdtempSync(join(tmpdir(), "airlock-bench-relay-"));
   const devEnv = new TappedDevEnv();
   const bindings = Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, { type: "plain_text" as const, value: v }]));

@@ -14,6 +14,8 @@ mkdirSync(relayState, { recursive: true });
 mkdirSync(hostHome, { recursive: true, mode: 0o700 });
 // Offline machines cannot fetch Cloudflare's Request.cf sample; don't try.
 process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
+// `npm start` built the web app just before this script (package.json): wrangler's [build] need not.
+process.env.AIRLOCK_WEB_BUILT ??= "1";
 
 console.log("Airlock on loopback (state in .dev/)");
 // Web Push: one VAPID key pair for this checkout, made once (.dev/vapid.json, 0600).

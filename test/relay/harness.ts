@@ -48,6 +48,8 @@ export interface StartRelayOptions {
 export async function startRelay(options: StartRelayOptions = {}): Promise<RelayServer> {
   // Tests run offline: don't let wrangler try to fetch Cloudflare's Request.cf sample.
   process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
+  // The web app is built once before the tests (.ci/run, the browser tests): not at every relay start.
+  process.env.AIRLOCK_WEB_BUILT ??= "1";
   const push = options.push;
   const pushVars = push
     ? { VAPID_PUBLIC_KEY: push.vapid.publicKey, VAPID_SUBJECT: push.vapid.subject, PUSH_ORIGINS: push.origins.join(",") }
