@@ -119,6 +119,9 @@ export function pushSection(ctx: AppContext, push: PushController, conn: HostCon
   let disposed = false;
   const askRelay = () => {
     if (relayKey !== undefined || pushSupport() !== "ok") return;
+    // Ask ahead only a relay on this page's own origin: an app served from another origin may not be
+    // allowed to read another relay (its CSP connect-src); it asks when the user turns push on.
+    if (!sameOrigin(relayUrl)) return;
     relayVapidKey(relayUrl).then(
       (key) => {
         relayKey = key ?? null;
@@ -140,4 +143,12 @@ export function pushSection(ctx: AppContext, push: PushController, conn: HostCon
       offs.forEach((off) => off());
     },
   };
+}
+
+function sameOrigin(url: string): boolean {
+  try {
+    return new URL(url).origin === location.origin;
+  } catch {
+    return false;
+  }
 }
