@@ -3,7 +3,10 @@
 // ({approvalId, decision}); the host's `approval.resolved` then goes into
 // `resolved`. Requests the host reserves for its own terminal show no buttons.
 import { BASE_CSS } from "./theme.ts";
-import { adoptStyles, h, parseJsonAttr, replace, revealInvisible, str, uid } from "./dom.ts";
+import { adoptStyles, formatDuration, h, parseJsonAttr, replace, revealInvisible, str, uid } from "./dom.ts";
+import { defineOnce } from "./registry.ts";
+import { AirlockDiffElement } from "./diff.ts";
+import { parseUnifiedDiff } from "./diff-parse.ts";
 import type { ApprovalRequest, ApprovalResolved, DecideDetail, Decision } from "./types.ts";
 
 export const TIERS = {
@@ -36,42 +39,89 @@ const FLAGS = [
 ] as const;
 
 const CHECK_ICON = { passed: "✓", failed: "✗", running: "…", unknown: "?" } as const;
+const RESOLVED_ICON = { approve_once: "✓", approve_session: "✓", deny: "✗", cancel: "–" } as const;
 
 const MAX_FILES_SHOWN = 8;
+/** Diff lines shown per file before "Show all": enough to judge, short enough to keep the buttons in view. */
+const DIFF_PREVIEW_LINES = 6;
 
+// Decision first: tier and the exact action on top, the risky facts as chips,
+// the reason, the diff for file changes, then the buttons; everything else is
+// one tap away under "Evidence". A decided card folds to one line.
 const CSS = `
-.card { border-left: 6px solid var(--tier); display: grid; gap: 0.625rem; }
+/* minmax(0, 1fr): a one-line (nowrap) folded summary must not widen the card past the screen. */
+.card { border-left: 6px solid var(--tier); display: grid; grid-template-columns: minmax(0, 1fr); gap: var(--_space-2); padding: var(--_space-3) var(--_space-3); }
 .tier-steer { --tier: var(--_tier-steer); } .tier-continue { --tier: var(--_tier-continue); }
 .tier-expand { --tier: var(--_tier-expand); } .tier-commit { --tier: var(--_tier-commit); }
-header { display: flex; flex-wrap: wrap; align-items: center; gap: 0.5rem; }
-h3 { margin: 0; font-size: 1.0625rem; flex: 1 1 auto; }
-.badge { display: inline-block; padding: 0.125rem 0.5rem; border-radius: 999px; background: var(--tier); color: var(--_bg);
-  font-size: 0.8125rem; font-weight: 700; letter-spacing: 0.02em; text-transform: uppercase; }
-.tier-help { margin: 0; font-size: 0.875rem; color: var(--_muted); }
-.action { margin: 0; padding: 0.625rem 0.75rem; background: var(--_code-bg); border-radius: 8px; white-space: pre-wrap;
-  overflow-wrap: anywhere; max-height: 14rem; overflow: auto; }
-dl { margin: 0; display: grid; grid-template-columns: 6.25rem 1fr; gap: 0.375rem 0.75rem; font-size: 0.9375rem; }
-dt { color: var(--_muted); font-weight: 600; font-size: 0.875rem; overflow-wrap: break-word; }
+header { display: flex; align-items: center; gap: var(--_space-2); min-width: 0; }
+h3 { margin: 0; font-size: var(--_text-md); line-height: 1.3; flex: 1 1 auto; min-width: 0; overflow-wrap: anywhere; }
+.badge { flex: none; display: inline-block; padding: 0.125rem 0.5rem; border-radius: 999px; background: var(--tier); color: var(--_bg);
+  font-size: var(--_text-xs); font-weight: 700; letter-spacing: 0.04em; text-transform: uppercase; }
+.tier-help { margin: 0; font-size: var(--_text-sm); color: var(--_muted); }
+.action { margin: 0; padding: var(--_space-2) var(--_space-3); background: var(--_code-bg); border-radius: 8px; white-space: pre-wrap;
+  overflow-wrap: anywhere; max-height: 7.5rem; overflow: auto; font-size: var(--_text-sm); }
+.chips { display: flex; flex-wrap: wrap; gap: var(--_space-1); margin: 0; padding: 0; list-style: none; }
+.chip { padding: 0.0625rem 0.5rem; border-radius: 999px; border: 1px solid var(--_warning); color: var(--_warning); font-size: var(--_text-xs); font-weight: 700; }
+.why { margin: 0; font-size: var(--_text-sm); display: -webkit-box; -webkit-line-clamp: 3; -webkit-box-orient: vertical; overflow: hidden; overflow-wrap: anywhere; }
+.why b { color: var(--_muted); font-weight: 600; }
+dl { margin: 0; display: grid; grid-template-columns: 6.25rem 1fr; gap: 0.375rem 0.75rem; font-size: var(--_text-sm); }
+dt { color: var(--_muted); font-weight: 600; overflow-wrap: break-word; }
 dd { margin: 0; overflow-wrap: anywhere; min-width: 0; }
 ul { margin: 0; padding: 0; list-style: none; }
 .flags { display: flex; flex-wrap: wrap; gap: 0.375rem; }
-.flag { padding: 0.0625rem 0.5rem; border-radius: 999px; border: 1px solid var(--_border); font-size: 0.8125rem; }
+.flag { padding: 0.0625rem 0.5rem; border-radius: 999px; border: 1px solid var(--_border); font-size: var(--_text-xs); }
 .flag.on { border-color: var(--_warning); color: var(--_warning); font-weight: 700; }
 .check.passed .icon { color: var(--_success); } .check.failed .icon { color: var(--_danger); }
 .missing { color: var(--_warning); font-weight: 600; }
-.actions { display: flex; flex-wrap: wrap; gap: 0.5rem; }
-.actions button { flex: 1 1 9rem; }
-.host-only { margin: 0; padding: 0.75rem; border-radius: 8px; border: 1px dashed var(--_border); background: var(--_surface); }
-.host-only strong { display: block; margin-bottom: 0.25rem; }
-.status { margin: 0; font-weight: 600; min-height: 1.2em; }
+.actions { display: grid; grid-template-columns: 1fr 1fr; gap: var(--_space-2); }
+.actions button[data-decision="approve_once"]:first-child:nth-last-child(3) { grid-column: 1 / -1; }
+.actions button { padding-inline: var(--_space-2); }
+.host-only { margin: 0; padding: var(--_space-3); border-radius: 8px; border: 1px dashed var(--_border); background: var(--_surface); font-size: var(--_text-sm); }
+.host-only strong { display: block; margin-bottom: 0.25rem; font-size: var(--_text-md); }
+.host-only code { display: inline-block; padding: 0.125rem 0.375rem; border-radius: 4px; background: var(--_code-bg); user-select: all; overflow-wrap: anywhere; }
+.host-only .cmds { display: grid; gap: var(--_space-1); margin: var(--_space-2) 0; }
+.status { margin: 0; font-weight: 600; }
 .status:empty { display: none; }
 .status.error { color: var(--_danger); }
-.resolved-deny, .resolved-cancel { color: var(--_danger); }
+.resolved-deny, .resolved-cancel, .resolved-expired { color: var(--_danger); }
 .resolved-approve_once, .resolved-approve_session { color: var(--_success); }
-.rule, .expiry { font-size: 0.8125rem; color: var(--_muted); }
+.rule { margin: 0; font-size: var(--_text-xs); color: var(--_muted); }
+.expiry { flex: none; font-size: var(--_text-xs); color: var(--_muted); font-variant-numeric: tabular-nums; }
 .expiry.soon { color: var(--_danger); font-weight: 700; }
+details.evidence > summary, details.fold > summary { min-height: 44px; display: flex; align-items: center; gap: var(--_space-2); cursor: pointer;
+  color: var(--_accent); font-size: var(--_text-sm); font-weight: 600; list-style: none; }
+details > summary::-webkit-details-marker { display: none; }
+details.evidence > summary::before, details.fold > summary::after { content: "▸"; display: inline-block; transition: transform 0.15s; color: var(--_muted); }
+details.evidence[open] > summary::before, details.fold[open] > summary::after { transform: rotate(90deg); }
+/* Space between the opened evidence blocks. */
+details.evidence > :not(summary) + * { margin-top: var(--_space-2); }
+.card.folded { padding: 0 var(--_space-3); border-left-width: 4px; }
+details.fold, details.fold > summary { min-width: 0; }
+details.fold > summary { color: var(--_fg); font-weight: 400; white-space: nowrap; overflow: hidden; }
+details.fold > summary .status { flex: none; }
+details.fold > summary code { flex: 1 1 auto; min-width: 0; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; color: var(--_muted); }
+details.fold > summary .took { flex: none; color: var(--_muted); font-size: var(--_text-xs); }
+details.fold[open] { padding-bottom: var(--_space-3); }
+details.fold[open] > :not(summary) { margin-top: var(--_space-2); }
 @media (max-width: 300px) { dl { grid-template-columns: 1fr; } dt { margin-top: 0.25rem; } }
 `;
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+/** The one-line title: what will happen, in words ("Run a command?", "Write 2 files (+14 −3)?"). */
+export function approvalTitle(req: ApprovalRequest): string {
+  if (req.type === "file_change" && typeof req.diff === "string" && req.diff !== "") {
+    const files = parseUnifiedDiff(req.diff);
+    if (files.length) {
+      const add = files.reduce((n, f) => n + f.added, 0);
+      const del = files.reduce((n, f) => n + f.removed, 0);
+      return `Write ${plural(files.length, "file")} (+${add} −${del})?`;
+    }
+  }
+  return `${TYPE_LABEL[req.type] ?? "Approval"}?`;
+}
 
 export class AirlockApprovalElement extends HTMLElement {
   static observedAttributes = ["request", "resolved"];
@@ -86,10 +136,30 @@ export class AirlockApprovalElement extends HTMLElement {
   #buttons: HTMLButtonElement[] = [];
   #statusEl: HTMLElement | undefined;
 
+  #since: number | undefined;
+  #took: number | undefined;
+
   constructor() {
     super();
+    defineOnce("airlock-diff", AirlockDiffElement);
     this.#root = this.attachShadow({ mode: "open" });
     adoptStyles(this.#root, BASE_CSS, CSS);
+  }
+
+  /**
+   * When this device first showed the request (ms since the epoch); set it for
+   * live requests so a folded card can say how long the decision took.
+   */
+  get since(): number | undefined {
+    return this.#since;
+  }
+  set since(value: number | undefined) {
+    this.#since = value;
+  }
+
+  /** True once decided or expired: the card is one line. */
+  get folded(): boolean {
+    return this.#resolved !== undefined || (this.#request !== undefined && this.expired);
   }
 
   /** The `approval.request` event. */
@@ -109,6 +179,7 @@ export class AirlockApprovalElement extends HTMLElement {
   }
   set resolved(value: ApprovalResolved | undefined) {
     this.#resolved = value;
+    this.#took = value && this.#since !== undefined ? Date.now() - this.#since : undefined;
     this.#busy = false;
     this.#render();
   }
@@ -183,62 +254,73 @@ export class AirlockApprovalElement extends HTMLElement {
       return;
     }
     const tier = TIERS[req.tier] ?? TIERS.expand;
-    const ev = req.evidence;
+    const ev = req.evidence ?? ({} as ApprovalRequest["evidence"]);
     const titleId = uid("approval-title");
     const resolved = this.#resolved;
     const hostOnly = req.where === "host-only";
+    const title = approvalTitle(req);
+    const action = h("pre", { class: "action", "aria-label": "Action" }, h("code", null, revealInvisible(str(ev.action))));
+    const diff = req.type === "file_change" && typeof req.diff === "string" && req.diff !== "" ? new AirlockDiffElement() : null;
+    if (diff) {
+      diff.previewLines = DIFF_PREVIEW_LINES;
+      diff.diff = req.diff!;
+      diff.setAttribute("aria-label", "Changes to approve");
+    }
+    const evidence = this.#evidence(req, tier);
 
-    const expiry = req.expiresAt !== undefined && !resolved ? h("span", { class: "expiry", role: "timer", "aria-live": "off" }) : null;
+    if (this.folded) {
+      // One line: outcome, who, the action, how long it took. The rest is one tap away.
+      const expiredHere = !resolved;
+      const outcome = expiredHere ? "expired" : resolved.by === "timeout" ? "expired" : resolved.decision;
+      const label = expiredHere ? "This request expired" : resolved.by === "timeout" ? "Expired without a decision" : `${RESOLVED_LABEL[resolved.decision] ?? "Resolved"} by ${str(resolved.by)}`;
+      const icon = outcome === "expired" ? "⏱" : (RESOLVED_ICON[resolved!.decision] ?? "•");
+      const firstLine = str(ev.action).split("\n")[0] ?? "";
+      const summary = h(
+        "summary",
+        { id: titleId },
+        h("span", { "aria-hidden": "true" }, icon),
+        h("span", { class: `status resolved-${outcome}` }, label),
+        h("code", null, revealInvisible(firstLine)),
+        this.#took !== undefined ? h("span", { class: "took" }, formatDuration(this.#took)) : null,
+      );
+      const fold = h(
+        "details",
+        { class: "fold" },
+        summary,
+        h("header", null, h("span", { class: "badge" }, tier.label), h("h3", null, title)),
+        action,
+        resolved?.note ? h("p", { class: "why" }, h("b", null, "Note: "), str(resolved.note)) : null,
+        diff,
+        ...evidence.body,
+      );
+      replace(this.#root, h("article", { class: `card folded tier-${req.tier}`, "aria-labelledby": titleId, "data-state": resolved ? "resolved" : "expired" }, fold));
+      return;
+    }
+
+    const expiry = req.expiresAt !== undefined ? h("span", { class: "expiry", role: "timer", "aria-live": "off" }) : null;
     this.#expiryEl = expiry ?? undefined;
-
-    const files = ev.filesChanged ?? [];
-    const filesList = files.length
-      ? files.length > MAX_FILES_SHOWN
-        ? h("details", null, h("summary", null, `${files.length} files`), h("ul", null, ...files.map((f) => h("li", { class: "mono" }, revealInvisible(str(f))))))
-        : h("ul", null, ...files.map((f) => h("li", { class: "mono" }, revealInvisible(str(f)))))
-      : h("span", { class: "muted" }, "None yet");
-    const checks = ev.checksRun ?? [];
-    const checksList = checks.length
-      ? h(
-          "ul",
-          null,
-          ...checks.map((c) =>
-            h("li", { class: `check ${str(c.status)}` }, h("span", { class: "icon", "aria-hidden": "true" }, CHECK_ICON[c.status] ?? "?"), " ", str(c.name), h("span", { class: "muted" }, ` — ${str(c.status)}`)),
-          ),
-        )
-      : h("span", { class: "muted" }, "None");
-    const flags = h(
-      "ul",
-      { class: "flags" },
-      ...FLAGS.map(([key, label]) => {
-        const on = ev.flags?.[key] === true;
-        return h("li", { class: on ? "flag on" : "flag" }, `${label}: ${on ? "yes" : "no"}`);
-      }),
-    );
-
-    const row = (term: string, ...value: Array<Node | string>) => [h("dt", null, term), h("dd", null, ...value)];
+    const chips = FLAGS.filter(([key]) => ev.flags?.[key] === true);
     const reason = ev.reason
-      ? str(ev.reason)
-      : h("span", { class: "missing" }, "The agent gave no reason. If you cannot explain this decision in one sentence, deny it.");
+      ? h("p", { class: "why" }, h("b", null, "Why: "), str(ev.reason))
+      : h("p", { class: "why missing" }, "The agent gave no reason. If you cannot explain this decision in one sentence, deny it.");
 
     let controls: Node;
-    if (resolved) {
-      const who = str(resolved.by);
-      const label = resolved.by === "timeout" ? "Expired without a decision" : `${RESOLVED_LABEL[resolved.decision] ?? "Resolved"} by ${who}`;
-      controls = h("p", { class: `status resolved-${resolved.decision}` }, label, resolved.note ? h("span", { class: "muted" }, ` — ${str(resolved.note)}`) : null);
-    } else if (hostOnly) {
+    if (hostOnly) {
+      const id = str(req.approvalId);
       controls = h(
-        "p",
+        "div",
         { class: "host-only", role: "note" },
         h("strong", null, "Needs the host's terminal"),
-        "The host's policy does not allow deciding this from a device. At ",
-        h("span", { class: "mono" }, str(ev.host)),
-        ", run ",
+        "The host's policy does not let a phone decide this. On ",
+        h("span", { class: "mono" }, str(ev.host) || "the host"),
+        ", run:",
+        h("div", { class: "cmds" }, h("code", null, `airlock approve ${id}`), h("code", null, `airlock deny ${id}`)),
+        "Add ",
+        h("code", null, "--home DIR"),
+        " if airlock runs there with its own home. ",
         h("code", null, "airlock approvals"),
-        " to approve or deny it.",
+        " lists everything waiting.",
       );
-    } else if (this.expired) {
-      controls = h("p", { class: "status error" }, "This request expired.");
     } else {
       const order: Decision[] = ["approve_once", "approve_session", "deny"];
       this.#buttons = order
@@ -256,28 +338,68 @@ export class AirlockApprovalElement extends HTMLElement {
 
     const card = h(
       "article",
-      { class: `card tier-${req.tier}`, "aria-labelledby": titleId, "data-state": resolved ? "resolved" : hostOnly ? "host-only" : "pending" },
-      h("header", null, h("span", { class: "badge" }, tier.label), h("h3", { id: titleId }, `${TYPE_LABEL[req.type] ?? "Approval"}?`), expiry),
-      h("p", { class: "tier-help" }, `${tier.label} tier: ${tier.help}`),
-      h("pre", { class: "action", "aria-label": "Action" }, h("code", null, revealInvisible(str(ev.action)))),
-      h(
-        "dl",
-        null,
-        ...row("Why", reason),
-        ...row("Host", str(ev.host)),
-        ...row("Directory", h("span", { class: "mono" }, revealInvisible(str(ev.cwd)))),
-        ...row("Uses", flags),
-        ...(ev.sideEffects ? row("Side effects", str(ev.sideEffects)) : []),
-        ...row("Files changed so far", filesList),
-        ...row("Checks run", checksList),
-        ...(ev.next ? row("Then", str(ev.next)) : []),
-      ),
-      h("p", { class: "rule" }, `Policy rule: ${str(req.rule)}`),
+      { class: `card tier-${req.tier}`, "aria-labelledby": titleId, "data-state": hostOnly ? "host-only" : "pending" },
+      h("header", null, h("span", { class: "badge" }, tier.label), h("h3", { id: titleId }, title), expiry),
+      action,
+      chips.length ? h("ul", { class: "chips", "aria-label": "Risks" }, ...chips.map(([, label]) => h("li", { class: "chip" }, `⚠ ${label}`))) : null,
+      reason,
+      diff,
       controls,
       status,
+      h("details", { class: "evidence" }, h("summary", null, "Evidence: where, files, checks, policy"), ...evidence.body),
     );
     replace(this.#root, card);
     this.#tick();
     this.#startTimer();
+  }
+
+  /** The full evidence, for the "Evidence" disclosure. */
+  #evidence(req: ApprovalRequest, tier: (typeof TIERS)[keyof typeof TIERS]): { body: Node[] } {
+    const ev = req.evidence ?? ({} as ApprovalRequest["evidence"]);
+    const files = Array.isArray(ev.filesChanged) ? ev.filesChanged : [];
+    const li = (f: unknown) => h("li", { class: "mono" }, revealInvisible(str(f)));
+    const filesList = files.length
+      ? files.length > MAX_FILES_SHOWN
+        ? h("details", null, h("summary", null, `${files.length} files`), h("ul", null, ...files.map(li)))
+        : h("ul", null, ...files.map(li))
+      : h("span", { class: "muted" }, "None yet");
+    const checks = Array.isArray(ev.checksRun) ? ev.checksRun : [];
+    const checksList = checks.length
+      ? h(
+          "ul",
+          null,
+          ...checks.map((c) =>
+            h("li", { class: `check ${str(c.status)}` }, h("span", { class: "icon", "aria-hidden": "true" }, CHECK_ICON[c.status] ?? "?"), " ", str(c.name), h("span", { class: "muted" }, ` — ${str(c.status)}`)),
+          ),
+        )
+      : h("span", { class: "muted" }, "None");
+    const flags = h(
+      "ul",
+      { class: "flags" },
+      ...FLAGS.map(([key, label]) => {
+        const on = ev.flags?.[key] === true;
+        return h("li", { class: on ? "flag on" : "flag" }, `${label}: ${on ? "yes" : "no"}`);
+      }),
+    );
+    const row = (term: string, ...value: Array<Node | string>) => [h("dt", null, term), h("dd", null, ...value)];
+    const reason = ev.reason ? str(ev.reason) : h("span", { class: "missing" }, "None given");
+    return {
+      body: [
+        h("p", { class: "tier-help" }, `${tier.label} tier: ${tier.help}`),
+        h(
+          "dl",
+          null,
+          ...row("Why", reason),
+          ...row("Host", str(ev.host)),
+          ...row("Directory", h("span", { class: "mono" }, revealInvisible(str(ev.cwd)))),
+          ...row("Uses", flags),
+          ...(ev.sideEffects ? row("Side effects", str(ev.sideEffects)) : []),
+          ...row("Files changed so far", filesList),
+          ...row("Checks run", checksList),
+          ...(ev.next ? row("Then", str(ev.next)) : []),
+        ),
+        h("p", { class: "rule" }, `Policy rule: ${str(req.rule)}`),
+      ],
+    };
   }
 }

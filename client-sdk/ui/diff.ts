@@ -40,12 +40,13 @@ summary .path { flex: 1; min-width: 0; }
 const CHANGE_SR = { add: "added: ", del: "removed: ", ctx: "", note: "" } as const;
 
 export class AirlockDiffElement extends HTMLElement {
-  static observedAttributes = ["diff", "path"];
+  static observedAttributes = ["diff", "path", "preview-lines"];
 
   #root: ShadowRoot;
   #diff = "";
   #path = "";
   #files: DiffFile[] = [];
+  #preview = 0;
 
   constructor() {
     super();
@@ -69,6 +70,18 @@ export class AirlockDiffElement extends HTMLElement {
     this.#render();
   }
 
+  /**
+   * Shows at most this many lines of each file at first, then a "Show all"
+   * button (0: no limit). An approval uses it so the decision stays in view.
+   */
+  get previewLines(): number {
+    return this.#preview;
+  }
+  set previewLines(value: number) {
+    this.#preview = Number.isSafeInteger(value) && value > 0 ? value : 0;
+    this.#render();
+  }
+
   /** Parsed files, for integrators that want counts. */
   get files(): readonly DiffFile[] {
     return this.#files;
@@ -76,6 +89,7 @@ export class AirlockDiffElement extends HTMLElement {
 
   attributeChangedCallback(name: string, _old: string | null, value: string | null): void {
     if (name === "diff") this.diff = value ?? "";
+    else if (name === "preview-lines") this.previewLines = Number(value);
     else this.path = value ?? "";
   }
 
@@ -85,10 +99,10 @@ export class AirlockDiffElement extends HTMLElement {
       replace(this.#root, h("p", { class: "empty" }, "No changes."));
       return;
     }
-    replace(this.#root, ...this.#files.map((f) => this.#renderFile(f)));
+    replace(this.#root, ...this.#files.map((f, i) => this.#renderFile(f, i)));
   }
 
-  #renderFile(file: DiffFile): HTMLElement {
+  #renderFile(file: DiffFile, index: number): HTMLElement {
     const total = file.hunks.reduce((n, hk) => n + hk.lines.length, 0);
     const maxNo = Math.max(1, ...file.hunks.flatMap((hk) => hk.lines.map((l) => Math.max(l.oldNo ?? 0, l.newNo ?? 0))));
     const code = h("div", { class: "code" });
@@ -107,22 +121,27 @@ export class AirlockDiffElement extends HTMLElement {
       ...file.meta.map((m) => h("div", { class: "meta" }, revealInvisible(m))),
       h("div", { class: "scroll" }, code),
     );
-    details.open = total <= AUTO_COLLAPSE_LINES;
+    // With a preview the first file opens (their first lines are short); later ones wait for a tap.
+    details.open = this.#preview > 0 ? index === 0 : total <= AUTO_COLLAPSE_LINES;
 
     // Rows are produced lazily so a huge file costs nothing until opened / expanded.
     const lang = languageFor(file.path);
     const rows = this.#rows(file, lang);
     let more: HTMLButtonElement | undefined;
+    const preview = this.#preview;
     const renderSlice = () => {
       let n = 0;
+      const first = code.childElementCount === 0 && preview > 0;
+      const limit = first ? preview : LINES_PER_SLICE;
       for (let r = rows.next(); !r.done; r = rows.next()) {
         code.appendChild(r.value);
-        if (++n >= LINES_PER_SLICE) break;
+        if (++n >= limit) break;
       }
       const shown = code.childElementCount;
       more?.remove();
       if (shown < total + file.hunks.length) {
-        more = h("button", { type: "button", class: "more" }, `Show more lines (${total + file.hunks.length - shown} left)`);
+        const left = total + file.hunks.length - shown;
+        more = h("button", { type: "button", class: "more" }, first ? `Show all (${left} more line${left === 1 ? "" : "s"})` : `Show more lines (${left} left)`);
         more.addEventListener("click", renderSlice);
         details.appendChild(more);
       }

@@ -17,6 +17,9 @@ textarea { flex: 1; font: inherit; min-height: 44px; padding: 0.5rem 0.75rem; bo
 .status:empty { display: none; }
 .status.error { color: var(--_danger); }
 .answered { color: var(--_success); }
+.options button.picked { border-color: var(--_success); color: var(--_fg); font-weight: 700; opacity: 1; }
+.options button.picked::before { content: "✓ "; color: var(--_success); }
+.picked-text { margin: 0; padding: 0.5rem 0.75rem; border-radius: 8px; background: var(--_surface); white-space: pre-wrap; overflow-wrap: anywhere; }
 `;
 
 export class AirlockQuestionElement extends HTMLElement {
@@ -27,6 +30,8 @@ export class AirlockQuestionElement extends HTMLElement {
   #answered: EventOf<"question.answered"> | undefined;
   #busy = false;
   #error = "";
+  /** What this device sent, so the answered card can say which answer was picked. */
+  #sent: { answer: string; optionId?: string } | undefined;
 
   constructor() {
     super();
@@ -39,6 +44,7 @@ export class AirlockQuestionElement extends HTMLElement {
   }
   set question(value: Question | undefined) {
     this.#question = value;
+    this.#sent = undefined;
     this.#busy = false;
     this.#render();
   }
@@ -73,6 +79,7 @@ export class AirlockQuestionElement extends HTMLElement {
     this.#busy = true;
     this.#error = "";
     const detail: AnswerDetail = optionId === undefined ? { questionId: q.questionId, answer } : { questionId: q.questionId, answer, optionId };
+    this.#sent = optionId === undefined ? { answer } : { answer, optionId };
     this.#render();
     this.dispatchEvent(new CustomEvent("answer", { detail, bubbles: true, composed: true }));
   }
@@ -88,7 +95,8 @@ export class AirlockQuestionElement extends HTMLElement {
     const done = this.#answered !== undefined;
     const disabled = done || this.#busy;
     const options = (q.options ?? []).map((o) => {
-      const b = h("button", { type: "button", "data-option": str(o.id) }, str(o.label));
+      const picked = done && this.#sent?.optionId === str(o.id);
+      const b = h("button", { type: "button", "data-option": str(o.id), class: picked ? "picked" : null }, str(o.label), picked ? h("span", { class: "sr-only" }, " (picked)") : null);
       b.disabled = disabled;
       b.addEventListener("click", () => this.#send(str(o.label), str(o.id)));
       return b;
@@ -105,8 +113,10 @@ export class AirlockQuestionElement extends HTMLElement {
         this.#send(input.value);
       });
     }
+    const sent = this.#sent;
+    const pickedLabel = sent ? (sent.optionId !== undefined ? (q.options ?? []).find((o) => str(o.id) === sent.optionId)?.label : undefined) ?? sent.answer : undefined;
     const status = done
-      ? h("p", { class: "status answered" }, `Answered by ${str(this.#answered!.by)}`)
+      ? h("p", { class: "status answered" }, `Answered by ${str(this.#answered!.by)}`, pickedLabel !== undefined ? `: “${str(pickedLabel)}”` : "")
       : h("p", { class: this.#error ? "status error" : "status", role: "status" }, this.#error ? `Could not send: ${this.#error}` : this.#busy ? "Sending…" : "");
     replace(
       this.#root,
@@ -117,6 +127,7 @@ export class AirlockQuestionElement extends HTMLElement {
         h("p", { class: "text", id: textId }, str(q.text)),
         options.length ? h("div", { class: "options", role: "group", "aria-label": "Options" }, ...options) : null,
         form,
+        done && sent && sent.optionId === undefined ? h("p", { class: "picked-text" }, sent.answer) : null,
         status,
       ),
     );

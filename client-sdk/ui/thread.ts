@@ -11,25 +11,38 @@ import { AirlockQuestionElement } from "./question.ts";
 import { AirlockDiffElement } from "./diff.ts";
 import { AirlockTerminalElement } from "./terminal.ts";
 import { ImageAssembler } from "./image.ts";
+import { MARKDOWN_CSS, renderMarkdown } from "./markdown.ts";
+import { parseUnifiedDiff } from "./diff-parse.ts";
 import type { EventOf, SequencedEvent, ThreadEvent } from "./types.ts";
 
 const CSS = `
 .list { display: flex; flex-direction: column; gap: 0.75rem; }
-.msg { max-width: 92%; padding: 0.625rem 0.875rem; border-radius: var(--_radius); white-space: pre-wrap; overflow-wrap: anywhere; }
+.msg { max-width: 92%; padding: 0.625rem 0.875rem; border-radius: var(--_radius); white-space: pre-wrap; overflow-wrap: anywhere; overflow-anchor: none; }
+.msg.agent { white-space: normal; min-width: 0; }
+.msg .md { overflow-wrap: anywhere; }
 .msg.user { align-self: flex-end; background: var(--_accent); color: var(--_accent-fg); border-bottom-right-radius: 4px; }
 .msg.agent { align-self: flex-start; background: var(--_surface); border-bottom-left-radius: 4px; }
-.msg.streaming::after { content: "▍"; animation: blink 1s steps(2) infinite; }
+.msg.streaming .md > :last-child::after { content: "▍"; animation: blink 1s steps(2) infinite; }
 @keyframes blink { 50% { opacity: 0; } }
-.who { display: block; font-size: 0.75rem; opacity: 0.8; margin-bottom: 0.125rem; }
-.cmd { display: grid; gap: 0.375rem; }
-.cmd-line { margin: 0; padding: 0.5rem 0.75rem; background: var(--_code-bg); border-radius: 8px; white-space: pre-wrap; overflow-wrap: anywhere; }
-.cmd-meta { font-size: 0.8125rem; color: var(--_muted); display: flex; flex-wrap: wrap; gap: 0.5rem; overflow-wrap: anywhere; }
+.who { display: block; font-size: 0.75rem; margin-bottom: 0.125rem; }
+.cmd { border: 1px solid var(--_border); border-radius: var(--_radius); overflow: hidden; background: var(--_bg); }
+.cmd > summary { min-height: 44px; display: grid; grid-template-columns: auto 1fr; gap: 0.125rem 0.5rem; padding: 0.375rem 0.75rem; cursor: pointer;
+  list-style: none; background: var(--_surface); }
+.cmd > summary::-webkit-details-marker { display: none; }
+.cmd > summary::before { content: "▸"; color: var(--_muted); transition: transform 0.15s; grid-row: 1; align-self: center; }
+.cmd[open] > summary::before { transform: rotate(90deg); }
+.cmd-line { font-family: var(--_mono-font); font-size: var(--_text-sm); white-space: pre-wrap; overflow-wrap: anywhere; min-width: 0; }
+.cmd-meta { grid-column: 2; font-size: 0.8125rem; color: var(--_muted); display: flex; flex-wrap: wrap; gap: 0 0.5rem; overflow-wrap: anywhere; min-width: 0; }
+.cmd airlock-terminal { margin: 0.5rem; }
 .exit-ok { color: var(--_success); font-weight: 700; } .exit-fail { color: var(--_danger); font-weight: 700; }
 .change { font-size: 0.8125rem; color: var(--_muted); margin: 0 0 0.25rem; }
 .plan h4, .tests h4 { margin: 0 0 0.375rem; font-size: 0.875rem; }
 .plan ol { margin: 0; padding-left: 1.5rem; }
 .plan li[data-status="completed"] { color: var(--_muted); text-decoration: line-through; }
 .plan li[data-status="in_progress"] { font-weight: 700; }
+.plan li[data-status="stopped"] { color: var(--_muted); }
+.plan li[data-status="denied"] { color: var(--_danger); }
+.plan h4 .muted { font-weight: 400; }
 .test { display: flex; gap: 0.5rem; align-items: baseline; }
 .test.passed .icon { color: var(--_success); } .test.failed .icon { color: var(--_danger); } .test.skipped .icon { color: var(--_muted); }
 .test details { font-size: 0.875rem; } .test pre { white-space: pre-wrap; margin: 0.25rem 0 0; }
@@ -47,8 +60,9 @@ figcaption { font-size: 0.8125rem; color: var(--_muted); }
 type Kind = ThreadEvent["kind"];
 type Handlers = { [K in Kind]: (e: EventOf<K>) => void };
 
-const PLAN_ICON = { pending: "○", in_progress: "▶", completed: "✓" } as const;
-const PLAN_SR = { pending: "to do", in_progress: "in progress", completed: "done" } as const;
+const PLAN_ICON = { pending: "○", in_progress: "▶", completed: "✓", stopped: "■", denied: "✗" } as const;
+const PLAN_SR = { pending: "to do", in_progress: "in progress", completed: "done", stopped: "stopped: the turn ended", denied: "not done: denied" } as const;
+type StepStatus = keyof typeof PLAN_ICON;
 const TEST_ICON = { passed: "✓", failed: "✗", skipped: "–" } as const;
 const CHANGE_LABEL = { add: "Added", modify: "Modified", delete: "Deleted", rename: "Renamed" } as const;
 
@@ -59,14 +73,19 @@ export class AirlockThreadElement extends HTMLElement {
   #lastSeq = 0;
   #live = false;
   #running = false;
-  #messages = new Map<string, { el: HTMLElement; text: Text }>();
-  #commands = new Map<string, { term: AirlockTerminalElement; meta: HTMLElement; state: HTMLElement }>();
+  #messages = new Map<string, { el: HTMLElement; body: HTMLElement; source: string; queued: boolean }>();
+  #commands = new Map<string, { term: AirlockTerminalElement; meta: HTMLElement; state: HTMLElement; el: HTMLDetailsElement }>();
   #approvals = new Map<string, AirlockApprovalElement>();
   #questions = new Map<string, AirlockQuestionElement>();
   #images = new Map<string, { asm?: ImageAssembler; el: HTMLElement; done: boolean }>();
   #urls: string[] = [];
-  #plan: { el: HTMLElement; turn: string } | undefined;
+  /** One plan card per turn, with the steps as the agent last sent them. */
+  #plans = new Map<string, { el: HTMLElement; steps: EventOf<"plan.update">["steps"]; ended?: "interrupted" | "failed" }>();
+  /** What was denied in each turn (file paths, commands), so a plan does not call it done. */
+  #denied = new Map<string, Set<string>>();
+  #approvalTurn = new Map<string, string>();
   #turn = "";
+  #turns = 0;
 
   constructor() {
     super();
@@ -75,7 +94,7 @@ export class AirlockThreadElement extends HTMLElement {
     defineOnce("airlock-diff", AirlockDiffElement);
     defineOnce("airlock-terminal", AirlockTerminalElement);
     this.#root = this.attachShadow({ mode: "open" });
-    adoptStyles(this.#root, BASE_CSS, CSS);
+    adoptStyles(this.#root, BASE_CSS, MARKDOWN_CSS, CSS);
     this.#list = h("div", { class: "list" });
     this.#status = h("div", { class: "status", role: "status", "aria-live": "polite" });
     this.#root.append(this.#list, this.#status);
@@ -113,7 +132,10 @@ export class AirlockThreadElement extends HTMLElement {
     this.#approvals.clear();
     this.#questions.clear();
     this.#images.clear();
-    this.#plan = undefined;
+    this.#plans.clear();
+    this.#denied.clear();
+    this.#approvalTurn.clear();
+    this.#turns = 0;
     this.#lastSeq = 0;
     this.#running = false;
     this.#live = true;
@@ -158,6 +180,7 @@ export class AirlockThreadElement extends HTMLElement {
 
   #handlers: Handlers = {
     "turn.status": (e) => {
+      if (e.status === "started" && e.turnId !== this.#turn) this.#turns += 1;
       this.#turn = e.turnId;
       this.#running = e.status === "started";
       if (e.status === "started") {
@@ -165,6 +188,12 @@ export class AirlockThreadElement extends HTMLElement {
         return;
       }
       this.#list.querySelectorAll(".msg.streaming").forEach((m) => m.classList.remove("streaming"));
+      // A turn that ended early has no running step any more.
+      const plan = this.#plans.get(e.turnId);
+      if (plan && (e.status === "interrupted" || e.status === "failed")) {
+        plan.ended = e.status;
+        this.#renderPlan(e.turnId);
+      }
       const text = e.status === "completed" ? "Turn finished" : e.status === "interrupted" ? "Turn interrupted" : `Turn failed${e.error ? `: ${str(e.error)}` : ""}`;
       this.#add(h("p", { class: `turn ${e.status}` }, text));
       this.#announce(text);
@@ -174,23 +203,27 @@ export class AirlockThreadElement extends HTMLElement {
     },
     "message.delta": (e) => {
       const m = this.#message(e.itemId);
-      m.text.appendData(str(e.text));
+      m.source += str(e.text);
       m.el.classList.add("streaming");
+      this.#renderMessage(m);
       this.#announce("The agent is responding…");
     },
     "message.completed": (e) => {
       const m = this.#message(e.itemId);
-      m.text.data = str(e.text);
+      m.source = str(e.text);
       m.el.classList.remove("streaming");
+      this.#renderMessage(m, true);
     },
     "command.started": (e) => {
       const term = new AirlockTerminalElement();
       term.setAttribute("label", `Output of ${str(e.command).slice(0, 80)}`);
       term.hidden = true;
       const state = h("span", null, "Running…");
-      const meta = h("div", { class: "cmd-meta" }, h("span", { class: "mono" }, `in ${revealInvisible(str(e.cwd))}`), state);
-      const el = h("section", { class: "cmd", "data-item": e.itemId, "aria-label": "Command" }, h("pre", { class: "cmd-line" }, h("code", null, `$ ${revealInvisible(str(e.command))}`)), meta, term);
-      this.#commands.set(e.itemId, { term, meta, state });
+      const meta = h("span", { class: "cmd-meta" }, state, h("span", { class: "mono" }, `in ${revealInvisible(str(e.cwd))}`));
+      // A collapsible terminal block: open while it runs; finished ones from history start folded.
+      const el = h("details", { class: "cmd", "data-item": e.itemId }, h("summary", null, h("span", { class: "cmd-line" }, `$ ${revealInvisible(str(e.command))}`), meta), term);
+      el.open = true;
+      this.#commands.set(e.itemId, { term, meta, state, el });
       this.#add(el);
     },
     "command.output": (e) => {
@@ -206,6 +239,7 @@ export class AirlockThreadElement extends HTMLElement {
         h("span", { class: ok ? "exit-ok" : "exit-fail" }, e.exitCode === null ? "killed" : `exit ${e.exitCode}`),
         ` · ${formatDuration(e.durationMs)}`,
       );
+      if (!this.#live && ok) c.el.open = false;
     },
     "file.change": (e) => {
       const diff = new AirlockDiffElement();
@@ -215,21 +249,16 @@ export class AirlockThreadElement extends HTMLElement {
       this.#add(h("section", { class: "file", "data-item": e.itemId, "aria-label": `File change: ${str(e.path)}` }, h("p", { class: "change" }, revealInvisible(label)), diff));
     },
     "plan.update": (e) => {
-      const list = h(
-        "ol",
-        null,
-        ...(e.steps ?? []).map((s) =>
-          h("li", { "data-status": s.status }, h("span", { "aria-hidden": "true" }, `${PLAN_ICON[s.status] ?? "○"} `), str(s.text), h("span", { class: "sr-only" }, ` (${PLAN_SR[s.status] ?? ""})`)),
-        ),
-      );
-      // One plan per turn, updated in place.
-      if (this.#plan && this.#plan.turn === this.#turn) {
-        replace(this.#plan.el, h("h4", null, "Plan"), list);
-      } else {
-        const el = h("section", { class: "plan card", "aria-label": "Plan" }, h("h4", null, "Plan"), list);
-        this.#plan = { el, turn: this.#turn };
+      const turn = this.#turn;
+      const steps = Array.isArray(e.steps) ? e.steps : [];
+      const plan = this.#plans.get(turn);
+      if (plan) plan.steps = steps;
+      else {
+        const el = h("section", { class: "plan card", "aria-label": this.#turns > 1 ? `Plan, turn ${this.#turns}` : "Plan", "data-turn": turn });
+        this.#plans.set(turn, { el, steps });
         this.#add(el);
       }
+      this.#renderPlan(turn);
     },
     "test.result": (e) => {
       const name = h("span", null, str(e.name), h("span", { class: "sr-only" }, ` ${e.status}`));
@@ -249,7 +278,9 @@ export class AirlockThreadElement extends HTMLElement {
     },
     "approval.request": (e) => {
       const card = new AirlockApprovalElement();
+      if (this.#live) card.since = Date.now();
       card.request = e;
+      this.#approvalTurn.set(e.approvalId, this.#turn);
       card.dataset.approval = e.approvalId;
       this.#approvals.set(e.approvalId, card);
       this.#add(card);
@@ -258,6 +289,21 @@ export class AirlockThreadElement extends HTMLElement {
     "approval.resolved": (e) => {
       const card = this.#approvals.get(e.approvalId);
       if (card) card.resolved = e;
+      // A denied (or cancelled) write or command is not done, whatever a later plan says.
+      const req = card?.request;
+      const turn = this.#approvalTurn.get(e.approvalId);
+      if (req && turn !== undefined && (e.decision === "deny" || e.decision === "cancel")) {
+        const denied = this.#denied.get(turn) ?? new Set<string>();
+        if (req.type === "file_change") {
+          for (const f of parseUnifiedDiff(str(req.diff))) if (f.path && f.path !== "/dev/null") denied.add(f.path);
+          for (const line of str(req.evidence?.action).split("\n")) {
+            const path = line.replace(/^(add|modify|delete|rename) (.* → )?/, "").trim();
+            if (path) denied.add(path);
+          }
+        } else if (str(req.evidence?.action).trim()) denied.add(str(req.evidence.action).trim());
+        this.#denied.set(turn, denied);
+        if (this.#plans.has(turn)) this.#renderPlan(turn);
+      }
       this.#announce(e.decision === "deny" ? "Approval denied" : e.decision === "cancel" ? "Approval cancelled" : "Approved");
     },
     question: (e) => {
@@ -281,16 +327,55 @@ export class AirlockThreadElement extends HTMLElement {
     },
   };
 
-  #message(itemId: string): { el: HTMLElement; text: Text } {
+  #message(itemId: string) {
     let m = this.#messages.get(itemId);
     if (!m) {
-      const text = document.createTextNode("");
-      const el = h("div", { class: "msg agent", "data-item": itemId }, h("span", { class: "who" }, "Agent"), text);
-      m = { el, text };
+      const body = h("div", { class: "md" });
+      const el = h("div", { class: "msg agent", "data-item": itemId }, h("span", { class: "who" }, "Agent"), body);
+      m = { el, body, source: "", queued: false };
       this.#messages.set(itemId, m);
       this.#add(el);
     }
     return m;
+  }
+
+  /** Markdown, re-rendered at most once a frame while deltas stream in. */
+  #renderMessage(m: { el: HTMLElement; body: HTMLElement; source: string; queued: boolean }, now = false): void {
+    if (now || !this.#live || typeof requestAnimationFrame !== "function") {
+      m.queued = false;
+      renderMarkdown(m.source, m.body);
+      return;
+    }
+    if (m.queued) return;
+    m.queued = true;
+    requestAnimationFrame(() => {
+      if (!m.queued) return;
+      m.queued = false;
+      renderMarkdown(m.source, m.body);
+    });
+  }
+
+  #renderPlan(turn: string): void {
+    const plan = this.#plans.get(turn);
+    if (!plan) return;
+    const denied = this.#denied.get(turn);
+    const state = (s: { text: string; status: string }): StepStatus => {
+      const text = str(s.text);
+      if (denied && [...denied].some((d) => d && text.includes(d))) return "denied";
+      if (s.status === "in_progress" && plan.ended) return "stopped";
+      return s.status in PLAN_ICON ? (s.status as StepStatus) : "pending";
+    };
+    const list = h(
+      "ol",
+      null,
+      ...plan.steps.map((s) => {
+        const st = state(s);
+        return h("li", { "data-status": st }, h("span", { "aria-hidden": "true" }, `${PLAN_ICON[st]} `), str(s.text), h("span", { class: "sr-only" }, ` (${PLAN_SR[st]})`));
+      }),
+    );
+    const n = plan.el.getAttribute("aria-label")?.match(/turn (\d+)/)?.[1];
+    const ended = plan.ended ? h("span", { class: "muted" }, plan.ended === "interrupted" ? " · interrupted" : " · failed") : null;
+    replace(plan.el, h("h4", null, "Plan", n ? h("span", { class: "muted" }, ` · turn ${n}`) : null, ended), list);
   }
 
   /** Output for a command whose start we never saw (history trimmed): still show it. */

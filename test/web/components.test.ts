@@ -66,7 +66,7 @@ describe("<airlock-approval>", () => {
           border: getComputedStyle(card).borderLeftColor,
           labelledBy: root.getElementById(card.getAttribute("aria-labelledby")!)?.textContent,
           buttons: Array.from(root.querySelectorAll("button")).map((b) => ({ text: b.textContent, h: b.getBoundingClientRect().height, w: b.getBoundingClientRect().width })),
-          dl: root.querySelector("dl")!.innerText,
+          dl: root.querySelector("dl")!.textContent,
         };
       }),
     );

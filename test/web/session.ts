@@ -2,7 +2,7 @@
 // real `airlock up --agent demo`, Chromium at phone size, and a page paired
 // with the host by opening `airlock pair`'s link (SAS confirmed at the host),
 // as app-e2e.test.ts does step by step.
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
@@ -33,6 +33,8 @@ export async function pairedSession(name: string, options: { permissions?: strin
     await s.browser?.close();
     await s.host?.stop();
     await s.relay?.dispose();
+    // No temp folders left behind.
+    for (const dir of [home, workspace]) rmSync(dir, { recursive: true, force: true });
   };
   try {
     await buildWeb();

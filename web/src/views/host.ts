@@ -72,9 +72,12 @@ export function hostView(ctx: AppContext, hostId: string): View {
       replace(list, h("li", { class: "empty" }, conn.state === "online" ? "No threads yet." : "Threads appear when the host is reachable."));
       return;
     }
+    // "Needs you" first (something waits for a decision), then running, then the most recent.
+    const rank = (t: ThreadSummary) => (t.pending > 0 || t.status === "waiting" ? 0 : t.status === "running" ? 1 : 2);
+    const sorted = [...threads].sort((a, b) => rank(a) - rank(b) || b.updatedAt - a.updatedAt);
     replace(
       list,
-      ...threads.map((t) => {
+      ...sorted.map((t) => {
         const a = h(
           "a",
           { href: `?host=${encodeURIComponent(hostId)}&thread=${encodeURIComponent(t.id)}`, class: "row-main" },

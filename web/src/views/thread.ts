@@ -2,7 +2,7 @@
 // (or steers a running turn), interrupt, and model/effort for later turns.
 import type { ThreadSummary } from "@airlock/client-sdk";
 import type { AirlockThreadElement } from "../../../client-sdk/ui/index.ts";
-import { errorText, type AppContext, type View } from "../context.ts";
+import { ago, errorText, type AppContext, type View } from "../context.ts";
 import { button, field, h, replace } from "../ui.ts";
 import { connectionBanner } from "./banner.ts";
 import { modelControls } from "./host.ts";
@@ -11,6 +11,18 @@ export function threadView(ctx: AppContext, hostId: string, threadId: string): V
   const host = ctx.client.hosts().find((x) => x.id === hostId);
   const conn = ctx.connection(hostId);
   const banner = connectionBanner(conn, () => host?.name ?? "The host");
+
+  // Sticky state: is the host reachable (a dot and words, never colour alone), and the model.
+  const dot = h("span", { class: "dot", "aria-hidden": "true" });
+  const stateText = h("span", { class: "state-text" });
+  const renderState = () => {
+    const state = conn.state === "online" ? "online" : conn.state === "host-offline" ? "offline" : conn.state === "connecting" ? "connecting" : "unreachable";
+    dot.dataset.state = state;
+    stateText.textContent = `${host?.name ?? "Host"} · ${
+      state === "online" ? "online" : state === "offline" ? `offline, seen ${ago(conn.presence.lastSeen)}` : state === "connecting" ? "connecting…" : "no connection"
+    }`;
+  };
+  renderState();
   const summary = (): ThreadSummary | undefined => conn.threads.find((t) => t.id === threadId);
 
   const threadEl = document.createElement("airlock-thread") as AirlockThreadElement;
@@ -78,10 +90,12 @@ export function threadView(ctx: AppContext, hostId: string, threadId: string): V
   const settingsBody = h("div", { class: "row-fields" });
   const settingsSummary = h("summary", null, "Model");
   const settings = h("details", { class: "settings" }, settingsSummary, settingsBody);
+  const stateBar = h("div", { class: "thread-state" }, h("p", { class: "host-state", role: "status", "aria-live": "polite" }, dot, stateText), settings);
   const renderSettings = () => {
     const s = summary();
     const c = modelControls(conn.hostInfo, { model: s?.model, effort: s?.effort });
-    settingsSummary.textContent = `Model: ${s?.model ?? conn.hostInfo?.defaultModel ?? "default"}${s?.effort ? ` · ${s.effort}` : ""}`;
+    settingsSummary.textContent = `${s?.model ?? conn.hostInfo?.defaultModel ?? "default"}${s?.effort ? ` · ${s.effort}` : ""}`;
+    settingsSummary.setAttribute("aria-label", `Model: ${settingsSummary.textContent}`);
     const apply = async () => {
       try {
         await conn.settings(threadId, { model: c.model.value, ...(c.effort.value ? { effort: c.effort.value as "low" } : {}) });
@@ -104,11 +118,13 @@ export function threadView(ctx: AppContext, hostId: string, threadId: string): V
       ctx.retitle(title());
     }),
     conn.on("hostInfo", renderSettings),
+    conn.on("state", renderState),
+    conn.on("presence", renderState),
   ];
   renderComposer();
 
   return {
-    el: h("section", { class: "page thread-page" }, banner.el, settings, threadEl, composer),
+    el: h("section", { class: "page thread-page" }, h("div", { class: "sticky-state" }, stateBar, banner.el), threadEl, composer),
     title: title(),
     back: { view: "host", host: hostId },
     dispose() {
