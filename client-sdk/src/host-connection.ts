@@ -205,10 +205,6 @@ export class HostConnection {
 
   // ---------------------------------------------------------------- push (docs/client-sdk.md, "Push notifications")
 
-  /** The host can send push notifications (its host.info lists the "push" capability). */
-  get supportsPush(): boolean {
-    return !!this.hostInfo?.capabilities?.includes("push");
-  }
 
   /**
    * Sends any device command (docs/protocol.md §10.3) like the methods above:

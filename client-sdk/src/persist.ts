@@ -44,9 +44,8 @@ function validCommand(c: unknown): c is SavedCommand {
   } catch {
     return false;
   }
-  // Every saved command but thread.start names its thread: the outbox routes it by that.
-  const thread = (o.body as Record<string, unknown>).thread;
-  return SAVED_TYPES.has(o.type as string) && typeof o.createdAt === "number" && o.createdAt > 0 && (o.type === "thread.start" || isThreadId(thread));
+  // A thread the command names must be a thread id: the outbox routes by it (the host checks the rest of the body).
+  return SAVED_TYPES.has(o.type as string) && typeof o.createdAt === "number" && o.createdAt > 0 && isThreadId((o.body as { thread?: unknown }).thread ?? "t");
 }
 
 /**

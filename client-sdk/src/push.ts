@@ -2,8 +2,8 @@
 // with a host (enablePush, disablePush, testPush over HostConnection.command),
 // and showing a push notification from an Airlock host, for a browser's
 // service worker or a native app's notification extension. The core SDK does
-// not import this (its size is budgeted); HostConnection.setVisible and
-// supportsPush are in the core.
+// not import this (its size is budgeted); HostConnection.setVisible is in the
+// core.
 //
 // The host encrypts the payload to the device's push subscription (RFC 8291);
 // the browser (or the app, with the subscription's keys) decrypts it, and
@@ -40,6 +40,11 @@ export type PushSubscriptionLike = { endpoint: string; keys: { p256dh: string; a
 export function enablePush(conn: HostConnection, subscription: PushSubscriptionLike, settings: PushSettings): Promise<Record<string, unknown>> {
   const keys = "keys" in subscription ? subscription.keys : subscription;
   return conn.command("push.register", { subscription: { endpoint: subscription.endpoint, p256dh: keys.p256dh, auth: keys.auth }, kinds: settings.kinds, details: settings.details });
+}
+
+/** The host can send push notifications (its host.info lists the "push" capability). */
+export function supportsPush(conn: HostConnection): boolean {
+  return conn.hostInfo?.capabilities?.includes("push") === true;
 }
 
 /** The host forgets this device's push subscription. */

@@ -11,7 +11,7 @@
 // Permission is requested only from the "Notify me" tap. Settings are kept
 // per host in localStorage; the subscription itself lives in the browser.
 import type { AirlockClient, HostConnection } from "@airlock/client-sdk";
-import { disablePush, enablePush, testPush, type PushKind, type PushSettings } from "@airlock/client-sdk/push";
+import { disablePush, enablePush, supportsPush, testPush, type PushKind, type PushSettings } from "@airlock/client-sdk/push";
 
 const PREF = "airlock.push";
 const KINDS: readonly PushKind[] = ["approval", "question", "turn"];
@@ -225,7 +225,7 @@ export class PushController {
    */
   async sync(conn: HostConnection): Promise<void> {
     const pref = hostPref(conn.hostId);
-    if (!pref.on || this.#synced.has(conn.hostId) || !conn.supportsPush) return;
+    if (!pref.on || this.#synced.has(conn.hostId) || !supportsPush(conn)) return;
     if (typeof Notification === "undefined" || Notification.permission !== "granted") return;
     this.#synced.add(conn.hostId);
     try {

@@ -4,7 +4,7 @@
 // and a clear sentence when push cannot work here (unsupported browser, iOS
 // outside the Home Screen, permission denied, relay or host without push).
 import type { HostConnection } from "@airlock/client-sdk";
-import type { PushKind } from "@airlock/client-sdk/push";
+import { supportsPush, type PushKind } from "@airlock/client-sdk/push";
 import { errorText, type AppContext } from "../context.ts";
 import { pushSupport, relayVapidKey, type PushController } from "../push.ts";
 import { h, replace } from "../ui.ts";
@@ -43,7 +43,7 @@ export function pushSection(ctx: AppContext, push: PushController, conn: HostCon
     if (Notification.permission === "denied") return "Notifications are blocked for this site. Allow them in the browser's site settings, then come back here.";
     if (relayKey === null) return "This host's relay does not send push notifications (its operator has not set a push key).";
     if (relayKey === "error") return "Could not ask the relay whether it sends push notifications. Try again later.";
-    if (conn.hostInfo && !conn.supportsPush) return "This host cannot send push notifications yet (its airlock needs an update).";
+    if (conn.hostInfo && !supportsPush(conn)) return "This host cannot send push notifications yet (its airlock needs an update).";
     return undefined;
   };
 
