@@ -241,7 +241,11 @@ async function cmdUp(ctx: Context, args: string[]): Promise<number> {
     ctx.json
       ? ctx.out(JSON.stringify({ type: "approval.host-only", approvalId: p.approvalId, tier: p.tier, rule: p.rule, action: p.evidence.action, cwd: p.evidence.cwd }))
       : ctx.out(`\nApproval needed at this terminal (${p.tier}, ${p.rule}):\n  ${p.evidence.action.split("\n").join("\n  ")}\n  in ${p.evidence.cwd}\n  ${airlockCommand(ctx.paths.home)} approve ${p.approvalId}   |   ${airlockCommand(ctx.paths.home)} deny ${p.approvalId}\n`);
-  const link = new RelayLink({ relayUrl, signer: identity.signer, log: (line) => ctx.json || ctx.err(`  ${line}`) });
+  // Operational lines from the relay link, the push sender and the app server: on stderr for a
+  // person, as {"type":"log"} JSON lines with --json (scripts and tests see them too).
+  const operational = (source: string) => (line: string) =>
+    ctx.json ? ctx.out(JSON.stringify({ type: "log", source, message: line })) : ctx.err(`  ${line}`);
+  const link = new RelayLink({ relayUrl, signer: identity.signer, log: operational("relay") });
   // Push: subscriptions of trusted devices only (a device revoked while airlock up was not running is dropped here).
   let pushStore: PushStore;
   try {
@@ -261,7 +265,7 @@ async function cmdUp(ctx: Context, args: string[]): Promise<number> {
     isTrusted,
     isWatching: (deviceId, threadId): boolean => app.watching(deviceId, threadId),
     audit,
-    log: (line) => ctx.json || ctx.err(`  ${line}`),
+    log: operational("push"),
   });
   const app: AppServer = new AppServer({
     store,
@@ -272,7 +276,7 @@ async function cmdUp(ctx: Context, args: string[]): Promise<number> {
     policyFor,
     onHostOnly,
     audit,
-    log: (line) => ctx.json || ctx.err(`  ${line}`),
+    log: operational("host"),
     push,
   });
   await app.start();

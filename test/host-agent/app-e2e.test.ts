@@ -90,6 +90,8 @@ describe("application protocol through the relay", () => {
     }
     await new Promise((r) => setTimeout(r, 200));
     expect(host.child.exitCode).toBeNull();
+    // With --json the operational log comes as JSON lines too (it used to be dropped).
+    expect(host.lines.some((l) => l.type === "log" && l.source === "relay" && String(l.message).includes("online in room"))).toBe(true);
     const listId = await command(phone, "threads.list", {});
     const list = await nextApp(phone);
     expect(list).toMatchObject({ type: "thread.list", re: listId });
