@@ -167,14 +167,15 @@ describe("ACP adapter (scripted agent)", () => {
     await expect(s.agent.interrupt("t1")).rejects.toMatchObject({ code: "TURN_NOT_RUNNING" });
   });
 
-  it("steer: a clear error while a turn runs (ACP has none); a follow-up turn when idle", { timeout: 20_000 }, async () => {
+  it("steer: a clear error while a turn runs (ACP has none); TURN_NOT_RUNNING when idle (send starts a turn)", { timeout: 20_000 }, async () => {
     s = await setupAcp();
     await s.agent.startThread("t1", "long sleep 100", { cwd: s.workspace });
     await s.host.waitFor("command", () => of(s.host.of("t1"), "command.started").length === 1);
     await expect(s.agent.steer("t1", "faster")).rejects.toMatchObject({ code: "UNSUPPORTED", message: expect.stringContaining("cannot take instructions during a turn") });
     await expect(s.agent.sendMessage("t1", "reply x", {})).rejects.toMatchObject({ code: "TURN_RUNNING" });
     await s.agent.interrupt("t1");
-    await s.agent.steer("t1", "reply steered");
+    await expect(s.agent.steer("t1", "reply steered")).rejects.toMatchObject({ code: "TURN_NOT_RUNNING" });
+    await s.agent.sendMessage("t1", "reply sent", {});
     expect((await s.host.waitTurnEnd("t1", 2)).status).toBe("completed");
   });
 

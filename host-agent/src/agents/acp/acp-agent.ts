@@ -433,12 +433,13 @@ export class AcpAgent implements Agent {
     this.beginTurn(running, live, text);
   }
 
-  async steer(threadId: string, text: string): Promise<void> {
+  async steer(threadId: string, _text: string): Promise<void> {
     this.record(threadId);
     if (this.sessions.get(threadId)?.turn) {
       throw new AgentError("UNSUPPORTED", `${this.info.label} cannot take instructions during a turn (ACP has no steering): interrupt the turn, then send them`);
     }
-    await this.sendMessage(threadId, text, {});
+    // The protocol's rule (docs/protocol.md §10.3): steering changes a running turn only; to start one, send.
+    throw new AgentError("TURN_NOT_RUNNING", "no turn is running in this thread; send the message instead");
   }
 
   async interrupt(threadId: string): Promise<void> {
