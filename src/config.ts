@@ -1,9 +1,10 @@
 // Relay limits, read from Worker vars (wrangler.toml [vars]) with safe
 // defaults. Invalid values fall back to the default rather than fail open.
 import type { RelayLimits } from "@airlock/protocol";
+import type { AdmissionEnv } from "./admission.ts";
 import type { PushEnv } from "./push-config.ts";
 
-export interface Env extends PushEnv {
+export interface Env extends PushEnv, AdmissionEnv {
   ROOMS: DurableObjectNamespace;
   ASSETS: Fetcher;
   MAX_FRAME_BYTES?: string;

@@ -4,6 +4,7 @@ import { Hono } from "hono";
 import { PROTOCOL_VERSION } from "@airlock/protocol";
 import { limitsFrom, pushConfigFrom, RELAY_VERSION, vapidReady, type Env } from "./config.ts";
 import { isRoomId, parseRoomPath } from "./paths.ts";
+import { admissionFrom, roomAllowed } from "./admission.ts";
 
 export { Room } from "../durable-objects/room.ts";
 
@@ -31,6 +32,8 @@ app.get("/v1/info", async (c) => {
     protocol: PROTOCOL_VERSION,
     time: Date.now(),
     limits: limitsFrom(c.env),
+    // "open": any host may open a room; "allowlist": only the rooms in ALLOWED_ROOMS (src/admission.ts).
+    admission: admissionFrom(c.env).mode,
     ...(vapidPublicKey ? { push: { vapidPublicKey } } : {}),
   });
 });
@@ -47,6 +50,11 @@ app.all("/v1/rooms/:room/:role", async (c) => {
   // The Durable Object re-parses the raw path; it must be exactly what was validated.
   if (parseRoomPath(new URL(c.req.url).pathname)?.room !== room) {
     return c.json({ error: "BAD_PATH", message: "path is not in canonical form" }, 400);
+  }
+  const admission = admissionFrom(c.env);
+  if (admission.invalid) console.error("ALLOWED_ROOMS holds entries that are not room ids; no room is served:", admission.invalid.join(", "));
+  if (!roomAllowed(admission, room)) {
+    return c.json({ error: "ROOM_NOT_ALLOWED", message: "this relay serves only the rooms its operator listed (ALLOWED_ROOMS)" }, 403);
   }
   if (debug) return c.env.ROOMS.getByName(room).fetch(c.req.raw);
   if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {

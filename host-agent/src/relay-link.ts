@@ -210,6 +210,8 @@ interface Conn {
   watchdog?: ReturnType<typeof setTimeout>;
   watchdogAt: number;
   devices: Map<number, ConnectedDevice>;
+  /** The HTTP status when the relay refused the upgrade (403: this relay does not serve this room). */
+  httpStatus?: number;
   closed: Promise<void>;
   markClosed: () => void;
 }
@@ -404,6 +406,12 @@ export class RelayLink {
     ws.on("error", (e: Error) => {
       if (this.#conn === conn) this.#log(`relay-link: socket error: ${e.message.slice(0, 200)}`);
     });
+    // The relay answered the upgrade with an HTTP error: remember the status (403 is final).
+    ws.on("unexpected-response", (_req, res) => {
+      if (res.statusCode !== undefined) conn.httpStatus = res.statusCode;
+      res.resume();
+      ws.terminate();
+    });
     ws.on("close", (code: number, reason: Buffer) => {
       // Always, even for a socket stop() already let go of (start() may have made a new one).
       if (conn.pingTimer) clearInterval(conn.pingTimer);
@@ -565,7 +573,9 @@ export class RelayLink {
     const fatal =
       code === RelayClose.REPLACED || (code === RelayClose.AUTH_FAILED && this.#authFailures >= this.#maxAuthFailures)
         ? closeMessage(code, reason)
-        : undefined;
+        : conn.httpStatus === 403
+          ? `the relay does not serve this host's room ${this.roomId} (HTTP 403 ROOM_NOT_ALLOWED): ask its operator to add the room id to ALLOWED_ROOMS (docs/operations.md), or use another relay`
+          : undefined;
     if (fatal !== undefined && this.#running) {
       this.#running = false;
       this.#log(`relay-link: giving up: ${fatal}`);
