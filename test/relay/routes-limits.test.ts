@@ -72,7 +72,7 @@ describe("HTTP routes", () => {
     const before = Date.now();
     const { status, body } = await getJson("/v1/info");
     expect(status).toBe(200);
-    expect(body).toEqual({ name: "airlock-relay", version: "0.1.0", protocol: PROTOCOL_VERSION, time: expect.any(Number), limits: LIMITS });
+    expect(body).toEqual({ name: "airlock-relay", version: "0.1.0", protocol: PROTOCOL_VERSION, time: expect.any(Number), limits: LIMITS, admission: "open" });
     expect(Math.abs((body as { time: number }).time - before)).toBeLessThan(60_000);
   });
 
