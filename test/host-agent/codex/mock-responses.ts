@@ -10,7 +10,7 @@ const MAX_BODY = 8 * 1024 * 1024;
 
 export type Step =
   /** A shell call through the `exec_command` tool. */
-  | { kind: "exec"; cmd: string; sandboxPermissions?: "use_default" | "require_escalated"; justification?: string }
+  | { kind: "exec"; cmd: string; sandboxPermissions?: "use_default" | "require_escalated"; justification?: string; yieldTimeMs?: number }
   /** An `apply_patch` custom tool call (offered for known slugs such as gpt-5.5). */
   | { kind: "patch"; patch: string }
   /** A `request_user_input` call. */
@@ -108,7 +108,7 @@ export class MockResponses {
         const args = {
           cmd: step.cmd,
           login: false,
-          yield_time_ms: 10_000,
+          yield_time_ms: step.yieldTimeMs ?? 10_000,
           ...(step.sandboxPermissions ? { sandbox_permissions: step.sandboxPermissions } : {}),
           ...(step.justification ? { justification: step.justification } : {}),
         };

@@ -1,5 +1,6 @@
 // Turns through the real `codex app-server` (mock model): interrupt, user
 // questions, per-turn model/effort, steer, models and the thread's own record.
+import { readdirSync, readFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { AgentError } from "../../../host-agent/src/agent.ts";
 import { MODEL, setupCodex, type CodexSetup } from "./helpers.ts";
@@ -11,6 +12,24 @@ beforeEach(async () => {
 afterEach(async () => {
   await s.cleanup();
 });
+
+/** A sleep command no other process runs, to find it in /proc. */
+function uniqueSleep(): string {
+  return `sleep 30.${process.pid}${Math.floor(Math.random() * 1e6)}`;
+}
+
+/** Whether a process whose command line contains `needle` runs (read from /proc, Linux only). */
+function running(needle: string): boolean {
+  for (const pid of readdirSync("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ").includes(needle)) return true;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return false;
+}
 
 const question = {
   id: "color",
@@ -43,6 +62,43 @@ describe("Codex turns", () => {
     expect(Date.now() - t0).toBeLessThan(10_000);
     expect(s.host.turnEnds("t1")).toEqual([expect.objectContaining({ status: "interrupted" })]);
     await expect(s.agent.interrupt("t1")).rejects.toMatchObject({ code: "TURN_NOT_RUNNING" });
+  });
+
+  it("interrupt stops an approved command running in the background (past its yield time)", { timeout: 30_000 }, async () => {
+    const sleep = uniqueSleep();
+    // The command yields after 300 ms (Codex keeps it as a background terminal) and the model goes on.
+    s.mock.script({ kind: "exec", cmd: `echo started; ${sleep}`, yieldTimeMs: 300 }, { kind: "hang", text: "waiting" });
+    await s.agent.startThread("t1", "sleep long", { cwd: s.workspace, model: MODEL });
+    await s.mock.waitForRequests(2);
+    await s.host.waitFor("a delta", () => s.host.kinds("t1", "message.delta").length > 0);
+    expect(running(sleep)).toBe(true);
+    const t0 = Date.now();
+    await s.agent.interrupt("t1");
+    expect(s.host.turnEnds("t1")).toEqual([expect.objectContaining({ status: "interrupted" })]);
+    const finished = await s.host.waitFor("command.finished", () => s.host.kinds("t1", "command.finished")[0], 5_000);
+    expect(Date.now() - t0).toBeLessThan(6_000);
+    const started = s.host.kinds("t1", "command.started")[0];
+    expect(finished).toMatchObject({ itemId: started?.kind === "command.started" ? started.itemId : "?" });
+    expect(finished.kind === "command.finished" && finished.exitCode).not.toBe(0);
+    await s.host.waitFor("the sleep to end", () => !running(sleep), 2_000);
+    expect(s.host.kinds("t1", "command.finished")).toHaveLength(1);
+    expect(s.host.invalid).toEqual([]);
+  });
+
+  it("interrupt inside a command's yield time: the command is closed even though Codex never ends its item", { timeout: 30_000 }, async () => {
+    const sleep = uniqueSleep();
+    s.mock.script({ kind: "exec", cmd: `echo started; ${sleep}` }, { kind: "text", text: "unreachable" });
+    await s.agent.startThread("t1", "sleep long", { cwd: s.workspace, model: MODEL });
+    await s.host.waitFor("the sleep", () => running(sleep), 5_000);
+    const t0 = Date.now();
+    await s.agent.interrupt("t1");
+    expect(Date.now() - t0).toBeLessThan(6_000);
+    expect(s.host.turnEnds("t1")).toEqual([expect.objectContaining({ status: "interrupted" })]);
+    expect(s.host.kinds("t1", "command.finished")).toEqual([expect.objectContaining({ exitCode: null })]);
+    expect(s.host.kinds("t1", "notice")).toEqual([expect.objectContaining({ level: "warning", text: expect.stringMatching(/interrupt/) })]);
+    expect(running(sleep)).toBe(false);
+    expect(s.mock.requests).toHaveLength(1);
+    expect(s.host.invalid).toEqual([]);
   });
 
   it("interrupt while the model streams, then the thread continues", { timeout: 30_000 }, async () => {

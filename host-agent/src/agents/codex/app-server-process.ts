@@ -98,11 +98,15 @@ export class AppServerProcess {
     return this.stopping;
   }
 
-  /** Handshake; resolves with Codex's version when its user agent names one. */
+  /**
+   * Handshake; resolves with Codex's version when its user agent names one.
+   * `experimentalApi` is on for `thread/backgroundTerminals/clean`, the only way
+   * to stop a command that `turn/interrupt` leaves running (0.169–0.171).
+   */
   async initialize(version: string): Promise<string | undefined> {
     const result = await this.peer.request(
       "initialize",
-      { clientInfo: { name: "airlock", title: "Airlock", version }, capabilities: { experimentalApi: false, requestAttestation: false } },
+      { clientInfo: { name: "airlock", title: "Airlock", version }, capabilities: { experimentalApi: true, requestAttestation: false } },
       30_000,
     );
     this.peer.notify("initialized");

@@ -80,6 +80,8 @@ const READY_TIMEOUT_MS = 20_000;
 const MAX_TRACKED_ITEMS = 1000;
 const MAX_STREAMED_OUTPUT = 1024 * 1024;
 const MAX_QUESTIONS = 20;
+/** How long interrupt() waits for Codex to end the commands it stopped before closing them itself. */
+const COMMAND_END_GRACE_MS = 2000;
 
 interface LiveThread {
   hostId: string;
@@ -121,6 +123,11 @@ export class CodexAgent implements Agent {
   private readonly fileItems = new Map<string, FileChangeInfo[]>();
   /** Output streamed per command item, to fill in what deltas missed. */
   private readonly streamed = new Map<string, string>();
+  /** Commands started but not finished, per host thread: item id → start time. */
+  private readonly openCommands = new Map<string, Map<string, number>>();
+  /** Commands the adapter closed itself: a late item/completed for them is dropped. */
+  private readonly closedCommands = new Map<string, true>();
+  private commandWaiters: Array<() => void> = [];
   private emitChain: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: CodexAgentOptions = {}) {
@@ -376,6 +383,14 @@ export class CodexAgent implements Agent {
     }
     const stopped = new Promise<void>((resolve) => live.stopWaiters.push(resolve));
     await this.rpc(running, "turn/interrupt", { threadId: live.codexId, turnId });
+    // turn/interrupt does not stop a command that already runs in the background (past
+    // its yield time): Codex keeps it as a background terminal. Cleaning those kills it,
+    // and its item completes as failed.
+    try {
+      await this.rpc(running, "thread/backgroundTerminals/clean", { threadId: live.codexId });
+    } catch (error) {
+      this.host.log(`codex: stopping the thread's running commands failed: ${clip((error as Error).message, 300)}`);
+    }
     const timeoutMs = this.options.interruptTimeoutMs ?? 15_000;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = await Promise.race([
@@ -390,6 +405,10 @@ export class CodexAgent implements Agent {
       this.emit(threadId, { kind: "turn.status", turnId: safeId(turnId), status: "interrupted", error: "Codex did not confirm the interrupt" });
       this.setStatus(threadId, "idle");
     }
+    // A command stopped inside its yield time is killed without an item/completed:
+    // close what Codex does not end itself, so devices do not show it running forever.
+    await this.waitCommandsEnd(threadId, COMMAND_END_GRACE_MS);
+    this.closeCommands(threadId, "The interrupt stopped this command; Codex did not report how it ended.");
     await this.emitChain;
   }
 
@@ -586,6 +605,7 @@ export class CodexAgent implements Agent {
       case "commandExecution":
         if (started) {
           this.track(this.streamed, itemId, "");
+          this.commandOpened(hostId, itemId);
           this.emit(hostId, {
             kind: "command.started",
             itemId,
@@ -613,6 +633,13 @@ export class CodexAgent implements Agent {
   }
 
   private finishCommand(hostId: string, itemId: string, item: Record<string, unknown>): void {
+    if (this.closedCommands.has(itemId)) {
+      // Already reported finished by the adapter (interrupt, crash): once is enough.
+      this.closedCommands.delete(itemId);
+      this.streamed.delete(itemId);
+      return;
+    }
+    this.commandEnded(hostId, itemId);
     // Codex does not stream every chunk as a delta (the first one often comes only in
     // aggregatedOutput): emit what the deltas missed so the device sees the whole output.
     const aggregated = str(item.aggregatedOutput) ?? "";
@@ -631,6 +658,51 @@ export class CodexAgent implements Agent {
       exitCode: item.status === "declined" ? null : exitCode(item.exitCode),
       durationMs: nonNegInt(item.durationMs, 0),
     });
+  }
+
+  private commandOpened(hostId: string, itemId: string): void {
+    let open = this.openCommands.get(hostId);
+    if (!open) this.openCommands.set(hostId, (open = new Map()));
+    this.track(open, itemId, Date.now());
+  }
+
+  private commandEnded(hostId: string, itemId: string): void {
+    const open = this.openCommands.get(hostId);
+    if (!open?.delete(itemId)) return;
+    if (open.size === 0) this.openCommands.delete(hostId);
+    for (const wake of this.commandWaiters.splice(0)) wake();
+  }
+
+  /** Resolves when the thread has no open command or after timeoutMs. */
+  private async waitCommandsEnd(hostId: string, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.openCommands.has(hostId) && Date.now() < deadline) {
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        this.commandWaiters.push(resolve);
+        timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+      });
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Reports the thread's open commands finished (exit code unknown) with a notice
+   * saying why: they will never end through Codex (interrupted, app-server gone).
+   */
+  private closeCommands(hostId: string, reason: string): void {
+    const open = this.openCommands.get(hostId);
+    if (!open) return;
+    this.openCommands.delete(hostId);
+    const now = Date.now();
+    for (const [itemId, startedAt] of open) {
+      this.streamed.delete(itemId);
+      this.track(this.closedCommands, itemId, true);
+      this.emit(hostId, { kind: "command.finished", itemId, exitCode: null, durationMs: Math.max(0, now - startedAt) });
+    }
+    const n = open.size;
+    this.emit(hostId, { kind: "notice", level: "warning", text: clip(`${n === 1 ? "A command" : `${n} commands`} ended without an exit code: ${reason}`, 4096) });
+    for (const wake of this.commandWaiters.splice(0)) wake();
   }
 
   private rememberFiles(itemId: string, files: FileChangeInfo[]): void {
