@@ -5,7 +5,7 @@ import { hostname, platform } from "node:os";
 import { createInterface } from "node:readline/promises";
 import { parseArgs } from "node:util";
 import QRCode from "qrcode";
-import { nobleBackend, PROTOCOL_VERSION, type CryptoBackend } from "@airlock/protocol";
+import { nobleBackend, roomIdFor, secureRandom, type CryptoBackend } from "@airlock/protocol";
 import { webCryptoBackend } from "@airlock/protocol/webcrypto";
 import { join, resolve } from "node:path";
 import { AGENT_NAMES, agentChecks, createAgent } from "./agents/index.ts";
@@ -23,6 +23,7 @@ import { HostCore, type PairingRequest } from "./host-core.ts";
 import { IdentityError, loadIdentity, loadOrCreateIdentity } from "./identity.ts";
 import { statePaths, airlockHome, type StatePaths } from "./paths.ts";
 import { RelayLink } from "./relay-link.ts";
+import { checkRelay } from "./relay-check.ts";
 import { encryptWebPush } from "@airlock/protocol/web-push";
 import { PushNotifier } from "./push/notifier.ts";
 import { PushStore, PushStoreError } from "./push/push-store.ts";
@@ -134,9 +135,12 @@ Approves a waiting request (ID from airlock approvals; any unambiguous prefix).
 Approval loop metrics from the audit log: time before a person answered
 (p50/p90), approvals per thread, share decided by policy alone, failure rate of
 approved commands, and the same per device. --days limits to the last N days.`,
-  doctor: `Usage: airlock doctor [--json]
+  doctor: `Usage: airlock doctor [--relay URL] [--json]
 
-Checks the identity file, the relay (reachable, protocol version), and the agent.`,
+Checks the identity file, the relay as this host would use it (reachable,
+protocol version, clock skew, the WebSocket upgrade on this host's room,
+whether the relay's admission list serves it, push), and the agents.
+--relay checks another relay than the configured one (e.g. a new deployment).`,
 };
 
 interface Context {
@@ -671,29 +675,28 @@ async function cmdStatus(ctx: Context): Promise<number> {
   return Exit.OK;
 }
 
-async function cmdDoctor(ctx: Context): Promise<number> {
+async function cmdDoctor(ctx: Context, args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { relay: { type: "string" } }, strict: true });
   const checks: Array<{ name: string; ok: boolean; detail: string }> = [];
+  // The room to probe: this host's own, or (before the first airlock up) a throwaway one.
+  let room = roomIdFor(secureRandom(32));
   try {
     const identity = await loadIdentity(ctx.paths.identity, ctx.backend);
+    room = identity.roomId;
     checks.push({ name: "identity", ok: true, detail: `${ctx.paths.identity} (room ${identity.roomId}, mode 0600)` });
   } catch (e) {
     const missing = e instanceof IdentityError && e.code === "IDENTITY_MISSING";
     checks.push({ name: "identity", ok: missing, detail: missing ? "not created yet; airlock up creates it" : (e as Error).message });
   }
-  const relayUrl = readConfig(ctx.paths).relayUrl ?? DEFAULT_RELAY;
-  const relay = await relayInfo(relayUrl);
-  checks.push({
-    name: "relay",
-    ok: relay.ok && relay.protocol === PROTOCOL_VERSION,
-    detail: relay.ok ? `${relayUrl}: version ${relay.version}, protocol ${relay.protocol}${relay.protocol === PROTOCOL_VERSION ? "" : ` (this agent speaks ${PROTOCOL_VERSION})`}` : `${relayUrl}: ${relay.error}`,
-  });
+  const relayUrl = values.relay ? checkUrl(values.relay, "--relay") : (readConfig(ctx.paths).relayUrl ?? DEFAULT_RELAY);
+  checks.push(...(await checkRelay(relayUrl, room)));
   const agents = agentChecks();
   // Informational: an agent that is not installed does not fail the doctor (the demo always runs).
   checks.push({ name: "agent", ok: true, detail: agents.map((a) => `${a.name}: ${a.ok ? "" : "unavailable, "}${a.detail}`).join("; ") });
   checks.push({ name: "crypto", ok: true, detail: `${ctx.backend.name} backend, Node ${process.version}` });
   if (ctx.json) ctx.out(JSON.stringify({ ok: checks.every((c) => c.ok), checks }));
   else for (const c of checks) ctx.out(`${c.ok ? "ok  " : "FAIL"}  ${c.name.padEnd(8)} ${c.detail}`);
-  return checks.every((c) => c.ok) ? Exit.OK : checks.find((c) => c.name === "relay" && !c.ok) ? Exit.RELAY_UNREACHABLE : Exit.ERROR;
+  return checks.every((c) => c.ok) ? Exit.OK : checks.find((c) => (c.name === "relay" || c.name === "upgrade" || c.name === "admission") && !c.ok) ? Exit.RELAY_UNREACHABLE : Exit.ERROR;
 }
 
 // ------------------------------------------------------------------ entry
@@ -735,7 +738,7 @@ export async function main(argv: string[], io: { out?: (s: string) => void; err?
       case "status":
         return await cmdStatus(ctx);
       case "doctor":
-        return await cmdDoctor(ctx);
+        return await cmdDoctor(ctx, args);
       case "audit":
         return await cmdAudit(ctx, args);
       case "approvals":

@@ -6,6 +6,20 @@ import { afterAll, describe, expect, it } from "vitest";
 import { nobleBackend, roomIdFor } from "../../protocol/src/index.ts";
 import { RelayLink, type FatalEvent } from "../../host-agent/src/relay-link.ts";
 import { rawRequest, startRelay, type RelayServer } from "./harness.ts";
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { BIN } from "../host-agent/app-client.ts";
+
+/** `airlock doctor --relay URL --json`: its exit code and checks (async: the relay runs in this process). */
+function doctor(relayUrl: string, home: string): Promise<{ code: number | null; checks: Array<{ name: string; ok: boolean; detail: string }> }> {
+  return new Promise((resolve) => {
+    const child = execFile(process.execPath, [BIN, "--home", home, "--json", "doctor", "--relay", relayUrl], { encoding: "utf8", timeout: 30_000 }, (_err, stdout) => {
+      resolve({ code: child.exitCode, checks: (JSON.parse(stdout.trim().split("\n").pop()!) as { checks: Array<{ name: string; ok: boolean; detail: string }> }).checks });
+    });
+  });
+}
 
 const relays: RelayServer[] = [];
 afterAll(async () => {
@@ -61,5 +75,27 @@ describe("relay admission policy (ALLOWED_ROOMS)", () => {
     const l = link(open.url, host);
     expect(await l.outcome).toBe("online");
     await l.link.stop();
+  });
+
+  it("airlock doctor checks a relay end to end: the upgrade on the host's room, and whether the relay serves it", async () => {
+    const home = mkdtempSync(join(tmpdir(), "airlock-doctor-"));
+    try {
+      // No identity yet: the doctor probes a throwaway room (after airlock up, this host's own).
+      const open = await relayWith({});
+      const first = await doctor(open.url, home);
+      expect(first.checks.find((c) => c.name === "upgrade")).toMatchObject({ ok: true });
+      expect(first.checks.find((c) => c.name === "relay")).toMatchObject({ ok: true });
+      expect(first.checks.find((c) => c.name === "clock")).toMatchObject({ ok: true });
+      const other = await nobleBackend.generateSigner();
+      const closed = await relayWith({ ALLOWED_ROOMS: roomIdFor(other.publicKey) });
+      const refused = await doctor(closed.url, home);
+      expect(refused.checks.find((c) => c.name === "admission")).toMatchObject({ ok: false, detail: expect.stringContaining("ALLOWED_ROOMS") });
+      expect(refused.code).toBe(4);
+      const gone = await doctor("http://127.0.0.1:9", home);
+      expect(gone.checks.find((c) => c.name === "relay")).toMatchObject({ ok: false });
+      expect(gone.code).toBe(4);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 });
