@@ -82,6 +82,46 @@ describe("Codex restarts", () => {
     expect(s.host.invalid).toEqual([]);
   });
 
+  it("a crash while a command runs closes the command (exit code unknown, with the reason)", { timeout: 30_000 }, async () => {
+    s.mock.script({ kind: "exec", cmd: "echo started; sleep 30" });
+    await s.agent.startThread("t1", "long command", { cwd: s.workspace, model: MODEL });
+    await s.host.waitFor("command.started", () => s.host.kinds("t1", "command.started").length > 0);
+    await new Promise((r) => setTimeout(r, 300));
+    kill(s.agent.appServerPid);
+    expect((await s.host.waitTurnEnd("t1")).status).toBe("failed");
+    const events = s.host.of("t1");
+    const finished = events.findIndex((e) => e.kind === "command.finished");
+    expect(events[finished]).toMatchObject({ exitCode: null });
+    // Closed before the turn is reported failed.
+    expect(finished).toBeLessThan(events.findIndex((e) => e.kind === "turn.status" && e.status === "failed"));
+    expect(s.host.kinds("t1", "notice")).toContainEqual(expect.objectContaining({ level: "warning", text: expect.stringMatching(/without an exit code: Codex app-server exited unexpectedly/) }));
+    await waitRestarted();
+    s.mock.release();
+    s.mock.script({ kind: "text", text: "fine" });
+    await s.agent.sendMessage("t1", "go on", {});
+    expect((await s.host.waitTurnEnd("t1", 2)).status).toBe("completed");
+    expect(s.host.kinds("t1", "command.finished")).toHaveLength(1);
+    expect(s.host.invalid).toEqual([]);
+  });
+
+  it("a host restart while a command runs closes the command once (exit code unknown, with the reason)", { timeout: 30_000 }, async () => {
+    s.mock.script({ kind: "exec", cmd: "echo started; sleep 30" });
+    await s.agent.startThread("t1", "long command", { cwd: s.workspace, model: MODEL });
+    await s.host.waitFor("command.started", () => s.host.kinds("t1", "command.started").length > 0);
+    await new Promise((r) => setTimeout(r, 300));
+    await s.agent.close();
+    expect(s.host.kinds("t1", "command.finished")).toEqual([]);
+
+    const again = await s.newAgent();
+    const itemId = s.host.kinds("t1", "command.started")[0]!;
+    expect(s.host.kinds("t1", "command.finished")).toEqual([expect.objectContaining({ exitCode: null, itemId: "itemId" in itemId ? itemId.itemId : "?" })]);
+    expect(s.host.kinds("t1", "notice")).toEqual([expect.objectContaining({ level: "warning", text: expect.stringMatching(/host restarted/) })]);
+    await again.close();
+    await s.newAgent();
+    expect(s.host.kinds("t1", "command.finished")).toHaveLength(1);
+    expect(s.host.invalid).toEqual([]);
+  });
+
   it("a crash withdraws the thread's pending approval at once (not at the timeout)", { timeout: 30_000 }, async () => {
     // The host double holds the approval until the adapter withdraws it (as the broker would).
     let withdraw!: () => void;

@@ -148,6 +148,7 @@ export class CodexAgent implements Agent {
     this.store = new ThreadStore(context.dataDir, (line) => this.host.log(line));
     await this.store.load();
     for (const [hostId, record] of this.store.all()) this.byCodexId.set(record.codexThreadId, hostId);
+    this.closeLeftoverCommands();
     this.ready = this.launch();
     try {
       await this.ready;
@@ -167,6 +168,19 @@ export class CodexAgent implements Agent {
     this.running = undefined;
     if (running) await running.proc.stop(2000);
     await this.emitChain;
+    await this.store?.flush();
+  }
+
+  /**
+   * Commands a previous run of the host left running: their app-server is gone,
+   * they will never finish through Codex. Report them ended, once.
+   */
+  private closeLeftoverCommands(): void {
+    for (const [hostId, record] of this.store.all()) {
+      if (!record.openCommands?.length) continue;
+      this.openCommands.set(hostId, new Map(record.openCommands.map((c) => [c.itemId, c.startedAt])));
+      this.closeCommands(hostId, "the host restarted while it ran, so Codex cannot report how it ended.");
+    }
   }
 
   /** Test hook: the current app-server's pid (to simulate crashes). */
@@ -221,6 +235,8 @@ export class CodexAgent implements Agent {
     const why = `Codex app-server exited unexpectedly (${describeExit(info)})`;
     this.host.log(`codex: ${why}; restarting`);
     if (Date.now() - running.startedAt > STABLE_AFTER_MS) this.restartDelay = this.baseDelay;
+    // Commands the dead process ran will never finish through Codex.
+    for (const hostId of [...this.openCommands.keys()]) this.closeCommands(hostId, `${why}.`);
     for (const live of this.threads.values()) {
       if (live.loadedIn !== running.gen) continue;
       live.loadedIn = undefined;
@@ -664,12 +680,20 @@ export class CodexAgent implements Agent {
     let open = this.openCommands.get(hostId);
     if (!open) this.openCommands.set(hostId, (open = new Map()));
     this.track(open, itemId, Date.now());
+    this.saveOpenCommands(hostId);
+  }
+
+  private saveOpenCommands(hostId: string): void {
+    if (!this.store.get(hostId)) return;
+    const open = [...(this.openCommands.get(hostId) ?? [])].map(([itemId, startedAt]) => ({ itemId, startedAt }));
+    void this.store.setOpenCommands(hostId, open).catch((error: Error) => this.host.log(`codex: saving threads failed: ${error.message}`));
   }
 
   private commandEnded(hostId: string, itemId: string): void {
     const open = this.openCommands.get(hostId);
     if (!open?.delete(itemId)) return;
     if (open.size === 0) this.openCommands.delete(hostId);
+    this.saveOpenCommands(hostId);
     for (const wake of this.commandWaiters.splice(0)) wake();
   }
 
@@ -694,6 +718,7 @@ export class CodexAgent implements Agent {
     const open = this.openCommands.get(hostId);
     if (!open) return;
     this.openCommands.delete(hostId);
+    this.saveOpenCommands(hostId);
     const now = Date.now();
     for (const [itemId, startedAt] of open) {
       this.streamed.delete(itemId);

@@ -17,7 +17,19 @@ export interface ThreadRecord {
   effort?: Effort;
   createdAt: number;
   updatedAt: number;
+  /**
+   * Commands started and not finished yet. After a host restart nothing will
+   * finish them (their app-server is gone), so the adapter closes them.
+   */
+  openCommands?: OpenCommand[];
 }
+
+export interface OpenCommand {
+  itemId: string;
+  startedAt: number;
+}
+
+const MAX_OPEN_COMMANDS = 100;
 
 const FILE = "codex-threads.json";
 const MAX_THREADS = 10_000;
@@ -83,6 +95,21 @@ export class ThreadStore {
     await this.save();
   }
 
+  /** Replaces the thread's open commands; does not count as activity (updatedAt stays). */
+  async setOpenCommands(hostId: string, open: OpenCommand[]): Promise<void> {
+    const record = this.records.get(hostId);
+    if (!record) return;
+    const { openCommands: _old, ...rest } = record;
+    const kept = open.slice(-MAX_OPEN_COMMANDS);
+    this.records.set(hostId, kept.length ? { ...rest, openCommands: kept } : rest);
+    await this.save();
+  }
+
+  /** Resolves once every write started so far has landed (or failed). */
+  async flush(): Promise<void> {
+    await this.writing;
+  }
+
   /** Serialised so an older snapshot never lands after a newer one. */
   private save(): Promise<void> {
     const next = this.writing.then(() => this.writeNow());
@@ -107,6 +134,7 @@ function toRecord(value: unknown): ThreadRecord | undefined {
   const num = (v: unknown) => (typeof v === "number" && Number.isSafeInteger(v) && v >= 0 ? v : 0);
   const model = str(value.model);
   const effort = toEffort(value.effort);
+  const openCommands = toOpenCommands(value.openCommands);
   return {
     codexThreadId,
     cwd,
@@ -115,5 +143,19 @@ function toRecord(value: unknown): ThreadRecord | undefined {
     ...(effort ? { effort } : {}),
     createdAt: num(value.createdAt),
     updatedAt: num(value.updatedAt),
+    ...(openCommands.length ? { openCommands } : {}),
   };
+}
+
+function toOpenCommands(value: unknown): OpenCommand[] {
+  if (!Array.isArray(value)) return [];
+  const out: OpenCommand[] = [];
+  for (const c of value.slice(-MAX_OPEN_COMMANDS)) {
+    if (!isObject(c)) continue;
+    const itemId = str(c.itemId);
+    const startedAt = c.startedAt;
+    if (!itemId || itemId.length > 256 || typeof startedAt !== "number" || !Number.isSafeInteger(startedAt) || startedAt < 0) continue;
+    out.push({ itemId, startedAt });
+  }
+  return out;
 }
