@@ -14,8 +14,8 @@ export interface Cli {
   exited: Promise<number | null>;
 }
 
-export function airlock(args: string[]): Cli {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, NO_COLOR: "1" } });
+export function airlock(args: string[], env: NodeJS.ProcessEnv = {}): Cli {
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, NO_COLOR: "1", ...env } });
   const lines: Record<string, unknown>[] = [];
   const waiters = new Set<() => void>();
   let stderr = "";

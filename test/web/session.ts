@@ -25,7 +25,14 @@ export interface Session {
   close(): Promise<void>;
 }
 
-export async function pairedSession(name: string, options: { permissions?: string[]; relay?: Parameters<typeof startRelay>[0] } = {}): Promise<Session> {
+export interface SessionOptions {
+  permissions?: string[];
+  relay?: Parameters<typeof startRelay>[0];
+  /** Another agent than the demo: `airlock up` arguments after `--workspace`, and its environment. */
+  agent?: { args: string[]; env?: NodeJS.ProcessEnv };
+}
+
+export async function pairedSession(name: string, options: SessionOptions = {}): Promise<Session> {
   const home = mkdtempSync(join(tmpdir(), `airlock-web-${name}-home-`));
   const workspace = mkdtempSync(join(tmpdir(), `airlock-web-${name}-ws-`));
   const s: Partial<Session> = { home };
@@ -39,7 +46,8 @@ export async function pairedSession(name: string, options: { permissions?: strin
   try {
     await buildWeb();
     [s.relay, s.browser] = await Promise.all([startRelay(options.relay), launchBrowser(options)]);
-    s.host = airlock(["--home", home, "--json", "up", "--relay", s.relay.url, "--agent", "demo", "--workspace", workspace]);
+    const agentArgs = options.agent?.args ?? ["--agent", "demo"];
+    s.host = airlock(["--home", home, "--json", "up", "--relay", s.relay.url, "--workspace", workspace, ...agentArgs], options.agent?.env);
     await s.host.next("relay.online");
     const page = (s.page = await s.browser.newPage());
     page.setDefaultTimeout(20_000);

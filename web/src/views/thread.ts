@@ -58,10 +58,19 @@ export function threadView(ctx: AppContext, hostId: string, threadId: string): V
     }
   }, { class: "danger", "aria-label": "Stop the running turn" });
   const running = () => threadEl.running || summary()?.status === "running";
+  // An agent that declares what it can do (host.info capabilities, "agent.*") and lacks "agent.steer"
+  // (ACP agents) cannot take instructions during a turn: offer Stop, not Steer.
+  const canSteer = () => {
+    const caps = conn.hostInfo?.capabilities ?? [];
+    return !caps.some((c) => c.startsWith("agent.")) || caps.includes("agent.steer");
+  };
   const renderComposer = () => {
     const r = running();
-    send.textContent = r ? "Steer" : "Send";
-    text.placeholder = r ? "Steer the running turn" : "Message the agent";
+    const steer = r && canSteer();
+    send.textContent = steer ? "Steer" : "Send";
+    send.hidden = r && !steer;
+    text.disabled = r && !steer;
+    text.placeholder = steer ? "Steer the running turn" : r ? "This agent cannot be steered: stop the turn, then send" : "Message the agent";
     stop.hidden = !r;
   };
   const composer = h("form", { class: "composer", "aria-label": "Reply" }, field("Message", text), h("div", { class: "composer-buttons" }, stop, send));
@@ -117,7 +126,10 @@ export function threadView(ctx: AppContext, hostId: string, threadId: string): V
       if (!settings.open) renderSettings();
       ctx.retitle(title());
     }),
-    conn.on("hostInfo", renderSettings),
+    conn.on("hostInfo", () => {
+      renderSettings();
+      renderComposer();
+    }),
     conn.on("state", renderState),
     conn.on("presence", renderState),
   ];
