@@ -1,6 +1,6 @@
 // Approvals through the real `codex app-server` (mock model): the adapter asks
 // the host, maps the verdict and Codex acts on it.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MODEL, setupCodex, type CodexSetup } from "./helpers.ts";
@@ -95,11 +95,26 @@ describe("Codex approvals", () => {
     const ask = s.host.approvals[0]!.ask;
     expect(ask.type).toBe("file_change");
     expect(ask.files).toEqual([expect.objectContaining({ path: join(s.workspace, "notes.txt"), change: "add" })]);
-    expect(ask.files?.[0]?.diff).toContain("first line");
+    // A unified diff from /dev/null (Codex itself sends the new file's content as `diff`).
+    const added = "--- /dev/null\n+++ b/notes.txt\n@@ -0,0 +1,2 @@\n+first line\n+second line\n";
+    expect(ask.files?.[0]?.diff).toBe(added);
     expect(readFileSync(join(s.workspace, "notes.txt"), "utf8")).toBe("first line\nsecond line\n");
     const change = s.host.kinds("t1", "file.change");
-    expect(change).toEqual([expect.objectContaining({ path: join(s.workspace, "notes.txt"), change: "add", itemId: ask.itemId })]);
+    expect(change).toEqual([expect.objectContaining({ path: join(s.workspace, "notes.txt"), change: "add", itemId: ask.itemId, diff: added })]);
+    // The thread's own record (readThread) says the same.
+    expect((await s.agent.readThread("t1")).filter((e) => e.kind === "file.change")).toEqual([expect.objectContaining({ change: "add", diff: added })]);
     expect(s.host.invalid).toEqual([]);
+  });
+
+  it("file change deleting a file: the diff is a unified diff to /dev/null", { timeout: 30_000 }, async () => {
+    writeFileSync(join(s.workspace, "gone.txt"), "old one\nold two\n");
+    s.mock.script({ kind: "patch", patch: "*** Begin Patch\n*** Delete File: gone.txt\n*** End Patch\n" }, { kind: "text", text: "deleted" });
+    await s.agent.startThread("t1", "delete it", { cwd: s.workspace, model: MODEL });
+    expect((await s.host.waitTurnEnd("t1")).status).toBe("completed");
+    const removed = "--- a/gone.txt\n+++ /dev/null\n@@ -1,2 +0,0 @@\n-old one\n-old two\n";
+    expect(s.host.approvals[0]?.ask.files).toEqual([expect.objectContaining({ change: "delete", diff: removed })]);
+    expect(existsSync(join(s.workspace, "gone.txt"))).toBe(false);
+    expect(s.host.kinds("t1", "file.change")).toEqual([expect.objectContaining({ change: "delete", diff: removed })]);
   });
 
   it("file change denied: nothing is written and no file.change is emitted", { timeout: 30_000 }, async () => {

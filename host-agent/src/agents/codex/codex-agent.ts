@@ -334,7 +334,7 @@ export class CodexAgent implements Agent {
     const record = this.record(threadId);
     const running = await this.current();
     const res = await this.rpc<unknown>(running, "thread/read", { threadId: record.codexThreadId, includeTurns: true });
-    return readThreadEvents(res).filter(isValidEvent);
+    return readThreadEvents(res, record.cwd).filter(isValidEvent);
   }
 
   async startThread(threadId: string, prompt: string, options: StartThreadOptions): Promise<void> {
@@ -565,7 +565,7 @@ export class CodexAgent implements Agent {
         return;
       }
       case "item/fileChange/patchUpdated":
-        this.rememberFiles(safeId(params.itemId), toFileChanges(params.changes));
+        this.rememberFiles(safeId(params.itemId), toFileChanges(params.changes, this.store.get(hostId)?.cwd));
         return;
       case "turn/plan/updated": {
         const event = planEvent(params.plan);
@@ -633,7 +633,7 @@ export class CodexAgent implements Agent {
         }
         return;
       case "fileChange": {
-        const files = toFileChanges(item.changes);
+        const files = toFileChanges(item.changes, this.store.get(hostId)?.cwd);
         if (started) {
           this.rememberFiles(itemId, files);
           return;

@@ -6,7 +6,7 @@ import { clip, displayCommand, exitCode, fileChangeEvents, nonNegInt, pieces, sa
 
 const MAX_EVENTS = 20_000;
 
-export function readThreadEvents(response: unknown): ThreadEvent[] {
+export function readThreadEvents(response: unknown, cwd?: string): ThreadEvent[] {
   const out: ThreadEvent[] = [];
   const thread = isObject(response) && isObject(response.thread) ? response.thread : undefined;
   const turns = thread && Array.isArray(thread.turns) ? thread.turns : [];
@@ -15,7 +15,7 @@ export function readThreadEvents(response: unknown): ThreadEvent[] {
     const turnId = safeId(turn.id);
     out.push({ kind: "turn.status", turnId, status: "started" });
     for (const item of Array.isArray(turn.items) ? turn.items : []) {
-      if (isObject(item)) out.push(...itemEvents(item));
+      if (isObject(item)) out.push(...itemEvents(item, cwd));
       if (out.length > MAX_EVENTS) return out.slice(0, MAX_EVENTS);
     }
     if (turn.status === "completed" || turn.status === "interrupted" || turn.status === "failed") {
@@ -26,7 +26,7 @@ export function readThreadEvents(response: unknown): ThreadEvent[] {
   return out;
 }
 
-function itemEvents(item: Record<string, unknown>): ThreadEvent[] {
+function itemEvents(item: Record<string, unknown>, cwd: string | undefined): ThreadEvent[] {
   const itemId = safeId(item.id);
   switch (item.type) {
     case "userMessage":
@@ -42,7 +42,7 @@ function itemEvents(item: Record<string, unknown>): ThreadEvent[] {
       ];
     }
     case "fileChange":
-      return item.status === "completed" ? fileChangeEvents(itemId, toFileChanges(item.changes)) : [];
+      return item.status === "completed" ? fileChangeEvents(itemId, toFileChanges(item.changes, cwd)) : [];
     default:
       return [];
   }

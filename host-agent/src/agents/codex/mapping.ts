@@ -2,6 +2,8 @@
 // JSON: fields are checked one by one, ids are made schema-safe, texts are cut
 // to the event schema's limits, so a strange payload yields fewer events,
 // never an exception or an event the host's schema rejects.
+import { isAbsolute, relative } from "node:path";
+import { createTwoFilesPatch } from "diff";
 import { threadEvent, type ModelInfo, type ThreadEvent } from "@airlock/protocol";
 import type { Effort, FileChangeInfo } from "../../agent.ts";
 import { isObject } from "./json-rpc.ts";
@@ -97,7 +99,15 @@ function unquoteSingle(word: string): string | undefined {
 }
 
 /** A fileChange item's `changes` → FileChangeInfo (paths as Codex gives them: absolute). */
-export function toFileChanges(changes: unknown): FileChangeInfo[] {
+/** Larger added files are not diffed (a placeholder line says so). */
+const MAX_DIFF_INPUT = 2 * 1024 * 1024;
+
+/**
+ * Codex's changes → FileChangeInfo. For an added or deleted file Codex's
+ * `diff` is the file's content, not a diff: it becomes a unified diff from or
+ * to /dev/null (paths shown relative to cwd when inside it).
+ */
+export function toFileChanges(changes: unknown, cwd?: string): FileChangeInfo[] {
   const out: FileChangeInfo[] = [];
   if (!Array.isArray(changes)) return out;
   for (const c of changes.slice(0, 500)) {
@@ -108,8 +118,8 @@ export function toFileChanges(changes: unknown): FileChangeInfo[] {
     const diff = str(c.diff);
     const movePath = isObject(c.kind) ? str(c.kind.move_path) : undefined;
     const base = diff === undefined ? {} : { diff };
-    if (kind === "add") out.push({ path, change: "add", ...base });
-    else if (kind === "delete") out.push({ path, change: "delete", ...base });
+    if (kind === "add") out.push({ path, change: "add", ...(diff === undefined ? {} : { diff: wholeFileDiff(path, diff, "add", cwd) }) });
+    else if (kind === "delete") out.push({ path, change: "delete", ...(diff === undefined ? {} : { diff: wholeFileDiff(path, diff, "delete", cwd) }) });
     else if (movePath) out.push({ path: movePath, change: "rename", oldPath: path, ...base });
     else out.push({ path, change: "modify", ...base });
   }
@@ -174,4 +184,21 @@ export function nonNegInt(value: unknown, fallback: number): number {
 /** A safe integer exit code, or null. */
 export function exitCode(value: unknown): number | null {
   return typeof value === "number" && Number.isSafeInteger(value) ? value : null;
+}
+
+/** A unified diff that creates (add) or removes (delete) `path` whose content is `content`. */
+export function wholeFileDiff(path: string, content: string, change: "add" | "delete", cwd?: string): string {
+  const name = cwd && isAbsolute(path) ? relativeInside(cwd, path) : path;
+  if (content.length > MAX_DIFF_INPUT) return `# ${name}: ${change === "add" ? "new" : "deleted"} file, too large to show here\n`;
+  const add = change === "add";
+  const patch = createTwoFilesPatch(add ? "/dev/null" : `a/${name}`, add ? `b/${name}` : "/dev/null", add ? "" : content, add ? content : "", undefined, undefined, {
+    context: 3,
+    headerOptions: { includeIndex: false, includeUnderline: false, includeFileHeaders: true },
+  });
+  return patch;
+}
+
+function relativeInside(cwd: string, path: string): string {
+  const rel = relative(cwd, path);
+  return rel && !rel.startsWith("..") && !isAbsolute(rel) ? rel : path;
 }
