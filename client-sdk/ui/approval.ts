@@ -307,6 +307,9 @@ export class AirlockApprovalElement extends HTMLElement {
     let controls: Node;
     if (hostOnly) {
       const id = str(req.approvalId);
+      // The host says how its CLI runs there (npx, --home); an older host does not, so say what to add.
+      const hostCli = req.hostCli ? str(req.hostCli) : "";
+      const cli = hostCli || "airlock";
       controls = h(
         "div",
         { class: "host-only", role: "note" },
@@ -314,11 +317,9 @@ export class AirlockApprovalElement extends HTMLElement {
         "The host's policy does not let a phone decide this. On ",
         h("span", { class: "mono" }, str(ev.host) || "the host"),
         ", run:",
-        h("div", { class: "cmds" }, h("code", null, `airlock approve ${id}`), h("code", null, `airlock deny ${id}`)),
-        "Add ",
-        h("code", null, "--home DIR"),
-        " if airlock runs there with its own home. ",
-        h("code", null, "airlock approvals"),
+        h("div", { class: "cmds" }, h("code", null, `${cli} approve ${id}`), h("code", null, `${cli} deny ${id}`)),
+        ...(hostCli ? [] : ["Add ", h("code", null, "--home DIR"), " if airlock runs there with its own home. "]),
+        h("code", null, `${cli} approvals`),
         " lists everything waiting.",
       );
     } else {

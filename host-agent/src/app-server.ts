@@ -60,6 +60,8 @@ export interface AppServerOptions {
   workspace: string;
   /** The approval policy for a working directory (default: built-in). */
   policyFor?(cwd: string): Promise<Policy>;
+  /** The command that runs this host's CLI in a shell on the host; devices show it with host-only requests. */
+  hostCli?: string;
   /** A request only the host's terminal may decide is waiting. */
   onHostOnly?(pending: PendingApproval): void;
   log?(line: string): void;
@@ -124,6 +126,7 @@ export class AppServer {
       policyFor: this.#o.policyFor ?? (async () => builtinPolicy()),
       hostName: hostname(),
       audit,
+      ...(this.#o.hostCli ? { hostCli: this.#o.hostCli } : {}),
       log: (line) => this.#o.log?.(line),
       ...(this.#o.onHostOnly ? { onHostOnly: this.#o.onHostOnly } : {}),
     });

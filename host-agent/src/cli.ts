@@ -279,6 +279,7 @@ async function cmdUp(ctx: Context, args: string[]): Promise<number> {
     workspace,
     policyFor,
     onHostOnly,
+    hostCli: airlockCommand(ctx.paths.home),
     audit,
     log: operational("host"),
     push,

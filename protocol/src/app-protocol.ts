@@ -138,6 +138,11 @@ const eventBodies = [
     diff: s.optional(text(262144)),
     options: s.array(approvalDecision, { min: 1, max: 3 }),
     expiresAt: s.optional(millis),
+    /**
+     * where "host-only": the command that runs the host's airlock CLI in a shell on the host, with its
+     * state folder (e.g. "npx airlock --home .dev/host"); `<hostCli> approve|deny <approvalId>` decides.
+     */
+    hostCli: s.optional(text(512)),
   }),
   s.strictObject({
     kind: s.literal("approval.resolved"),

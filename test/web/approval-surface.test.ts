@@ -14,7 +14,6 @@ import { createRequire } from "node:module";
 import type { Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundleComponents } from "../../scripts/build-web.ts";
-import { airlockJson } from "../host-agent/airlock-cli.ts";
 import { join } from "node:path";
 import { SCREENSHOTS, screenshot } from "./browser.ts";
 import { APPROVALS, DIFF, HOSTILE } from "./fixtures.ts";
@@ -215,15 +214,19 @@ describe("the approval surface on a phone, against the real host", () => {
     expect(await card.locator("article").getAttribute("data-state")).toBe("host-only");
     expect(await card.getByRole("button").count()).toBe(0);
     const note = card.getByRole("note");
-    const command = note.locator("code", { hasText: "airlock deny " });
+    const command = note.locator("code", { hasText: " deny " });
     await assertInView(page, command, "the host-only command");
     const text = (await command.textContent()) ?? "";
-    const id = text.replace("airlock deny ", "");
-    expect(id).toMatch(/\S{6,}/);
-    expect(await note.textContent()).toContain("--home");
+    // The host sent how its CLI runs there: this test host's own --home, so the command works as shown.
+    expect(text).toContain(`--home ${s.home}`);
+    expect(text.split(" deny ")[1]).toMatch(/\S{6,}/);
     await shots(page, "thread-approval-host-only");
-    // Exactly what the card says (plus this test host's --home, as the card tells).
-    expect(await airlockJson(["--home", s.home, "--json", "deny", id])).toMatchObject({ type: "decided", decision: "deny" });
+    // Exactly what the card says, pasted into a shell on the host (plus --json to read the answer).
+    const { execFile } = await import("node:child_process");
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile("/bin/sh", ["-c", `${text.replace(" deny ", " --json deny ")}`], { cwd: new URL("../..", import.meta.url).pathname, timeout: 30_000 }, (e, stdout, stderr) => (e ? reject(new Error(`${e.message}\n${stderr}`)) : resolve(stdout))),
+    );
+    expect(JSON.parse(out.trim().split("\n").pop()!)).toMatchObject({ type: "decided", decision: "deny" });
     await expect.poll(() => card.locator("article").getAttribute("data-state"), { timeout: 20_000 }).toBe("resolved");
     await page.locator("airlock-thread .turn.completed").last().waitFor({ timeout: 30_000 });
   });

@@ -53,6 +53,8 @@ export interface BrokerOptions {
   audit(type: string, actor: { kind: "device" | "host" | "policy" | "timeout"; id?: string; name?: string }, data: Record<string, unknown>): void;
   /** A request only the host's terminal may decide is waiting (printed by `airlock up`). */
   onHostOnly?(pending: PendingApproval): void;
+  /** The command that runs this host's CLI from a shell on the host (hint.ts airlockCommand), sent with host-only requests. */
+  hostCli?: string;
   /** Operational log lines (failures that must not stop a verdict reaching the agent). */
   log?(line: string): void;
   now?: () => number;
@@ -196,6 +198,8 @@ export class ApprovalBroker {
       ...(diff ? { diff } : {}),
       options: pending.options,
       ...(autoDecided(action.action) ? {} : { expiresAt }),
+      // A host-only request says how to decide it at the host, exactly (a device cannot know --home).
+      ...(where === "host-only" && this.#o.hostCli ? { hostCli: this.#o.hostCli } : {}),
     };
 
     if (autoDecided(action.action)) {
