@@ -201,7 +201,8 @@ describe("web app served from another origin", () => {
     await expect.poll(() => article.getAttribute("data-state"), { timeout: 20_000 }).toBe("host-only");
     expect(await push.locator(".badge").textContent()).toBe("Commit");
     expect(await push.getByRole("note").textContent()).toContain("Needs the host's terminal");
-    expect(await push.getByRole("note").textContent()).toContain("airlock approvals");
+    // The host's own command line for its CLI, with this test host's --home.
+    expect(await push.getByRole("note").textContent()).toContain(`airlock --home ${home} approvals`);
     expect(await push.locator("button").count()).toBe(0);
     expect(await push.getByRole("group", { name: "Decision" }).count()).toBe(0);
     await push.screenshot({ path: `${SCREENSHOTS}app-host-only-waiting.png` });
