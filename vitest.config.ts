@@ -6,8 +6,6 @@ const BROWSER = ["test/web/**/*.test.ts"];
 export default defineConfig({
   test: {
     testTimeout: 60_000,
-    // One temporary folder per run, removed at the end (test/support/global-setup.ts).
-    globalSetup: ["test/support/global-setup.ts"],
     // Two cores on CI: keep the fork count at the core count.
     pool: "forks",
     maxWorkers: 2,
