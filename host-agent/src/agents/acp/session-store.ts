@@ -4,12 +4,10 @@
 // offers them per session; host.info needs them before the first one).
 // Writes are atomic (temp file + rename) and serialised; a damaged file is
 // set aside and reported, never fatal.
-import { randomBytes } from "node:crypto";
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import type { ModelInfo } from "@airlock/protocol";
 import { modelInfo } from "@airlock/protocol";
 import type { Effort } from "../../agent.ts";
+import { AdapterStateFile } from "../state-file.ts";
 import { toEffort } from "../codex/mapping.ts";
 import { isObject, str } from "./mapping.ts";
 
@@ -27,38 +25,21 @@ export interface SessionRecord {
 
 const FILE = "acp-sessions.json";
 const MAX_THREADS = 10_000;
-const MAX_FILE = 16 * 1024 * 1024;
 
 export class SessionStore {
   private readonly records = new Map<string, SessionRecord>();
-  private writing: Promise<void> = Promise.resolve();
+  private readonly file: AdapterStateFile;
   models: ModelInfo[] = [];
 
   constructor(
-    private readonly dir: string,
+    dir: string,
     private readonly log: (line: string) => void,
-  ) {}
+  ) {
+    this.file = new AdapterStateFile(dir, FILE, "acp", log);
+  }
 
   async load(): Promise<void> {
-    await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    const path = join(this.dir, FILE);
-    let text: string;
-    try {
-      text = await readFile(path, "utf8");
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
-      throw error;
-    }
-    let parsed: unknown;
-    try {
-      if (text.length > MAX_FILE) throw new Error("too large");
-      parsed = JSON.parse(text);
-    } catch {
-      const aside = join(this.dir, `${FILE}.damaged-${Date.now()}`);
-      await rename(path, aside);
-      this.log(`acp: ${FILE} is not valid JSON; moved it to ${aside} and starting empty`);
-      return;
-    }
+    const parsed = await this.file.read();
     const threads = isObject(parsed) && isObject(parsed.threads) ? parsed.threads : {};
     for (const [hostId, r] of Object.entries(threads).slice(0, MAX_THREADS)) {
       const record = toRecord(r);
@@ -97,19 +78,8 @@ export class SessionStore {
     await this.save();
   }
 
-  /** Serialised so an older snapshot never lands after a newer one. */
   save(): Promise<void> {
-    const next = this.writing.then(() => this.writeNow());
-    this.writing = next.catch(() => undefined);
-    return next;
-  }
-
-  private async writeNow(): Promise<void> {
-    const path = join(this.dir, FILE);
-    const tmp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
-    const body = JSON.stringify({ version: 1, threads: Object.fromEntries(this.records), models: this.models }, null, 1);
-    await writeFile(tmp, body, { mode: 0o600 });
-    await rename(tmp, path);
+    return this.file.write(() => ({ version: 1, threads: Object.fromEntries(this.records), models: this.models }));
   }
 }
 

@@ -2,10 +2,8 @@
 // one JSON file under the adapter's dataDir so threads reattach after an
 // app-server or host restart. Writes are atomic (temp file + rename) and
 // serialised; a damaged file is reported and set aside, never fatal.
-import { randomBytes } from "node:crypto";
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import type { Effort } from "../../agent.ts";
+import { AdapterStateFile } from "../state-file.ts";
 import { isObject } from "./json-rpc.ts";
 import { str, toEffort } from "./mapping.ts";
 
@@ -36,33 +34,19 @@ const MAX_THREADS = 10_000;
 
 export class ThreadStore {
   private readonly records = new Map<string, ThreadRecord>();
-  private writing: Promise<void> = Promise.resolve();
+  private readonly file: AdapterStateFile;
 
   constructor(
-    private readonly dir: string,
+    dir: string,
     private readonly log: (line: string) => void,
-  ) {}
+  ) {
+    this.file = new AdapterStateFile(dir, FILE, "codex", log);
+  }
 
   async load(): Promise<void> {
-    await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    let text: string;
-    try {
-      text = await readFile(join(this.dir, FILE), "utf8");
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
-      throw error;
-    }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      const aside = join(this.dir, `${FILE}.damaged-${Date.now()}`);
-      await rename(join(this.dir, FILE), aside);
-      this.log(`codex: ${FILE} is not valid JSON; moved it to ${aside} and starting empty`);
-      return;
-    }
+    const parsed = await this.file.read();
     const threads = isObject(parsed) && isObject(parsed.threads) ? parsed.threads : {};
-    for (const [hostId, r] of Object.entries(threads)) {
+    for (const [hostId, r] of Object.entries(threads).slice(0, MAX_THREADS)) {
       const record = toRecord(r);
       if (record) this.records.set(hostId, record);
       else this.log(`codex: ignoring a malformed thread record in ${FILE}`);
@@ -106,23 +90,12 @@ export class ThreadStore {
   }
 
   /** Resolves once every write started so far has landed (or failed). */
-  async flush(): Promise<void> {
-    await this.writing;
+  flush(): Promise<void> {
+    return this.file.flush();
   }
 
-  /** Serialised so an older snapshot never lands after a newer one. */
   private save(): Promise<void> {
-    const next = this.writing.then(() => this.writeNow());
-    this.writing = next.catch(() => undefined);
-    return next;
-  }
-
-  private async writeNow(): Promise<void> {
-    const path = join(this.dir, FILE);
-    const tmp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
-    const body = JSON.stringify({ version: 1, threads: Object.fromEntries(this.records) }, null, 1);
-    await writeFile(tmp, body, { mode: 0o600 });
-    await rename(tmp, path);
+    return this.file.write(() => ({ version: 1, threads: Object.fromEntries(this.records) }));
   }
 }
 
