@@ -63,6 +63,7 @@ import {
   type ToolStatus,
 } from "./mapping.ts";
 import { SessionStore, type SessionRecord } from "./session-store.ts";
+import { pipeLines } from "../stderr-lines.ts";
 
 export interface AcpAgentOptions {
   /** The agent's executable and arguments (it must speak ACP on stdio). */
@@ -93,7 +94,6 @@ const MAX_TOOLS = 1000;
 const MAX_OUTPUT = 1024 * 1024;
 const MAX_MESSAGE_TEXT = 262144;
 const MAX_HISTORY = 5000;
-const MAX_STDERR_LINE = 2000;
 
 type PermissionOutcome = { outcome: { outcome: "cancelled" } | { outcome: "selected"; optionId: string } };
 
@@ -975,23 +975,4 @@ function pickOption(options: PermissionOption[], verdict: ApprovalVerdict): stri
     default:
       return find("reject_once", "reject_always");
   }
-}
-
-/** Stderr as trimmed, bounded, escape-free lines. */
-function pipeLines(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
-  let rest = "";
-  stream.setEncoding("utf8");
-  stream.on("data", (chunk: string) => {
-    rest += chunk;
-    const lines = rest.split("\n");
-    rest = lines.pop() ?? "";
-    if (rest.length > MAX_STDERR_LINE * 4) rest = rest.slice(0, MAX_STDERR_LINE);
-    for (const line of lines) emitLine(line, onLine);
-  });
-  stream.on("end", () => emitLine(rest, onLine));
-}
-
-function emitLine(raw: string, onLine: (line: string) => void): void {
-  const line = raw.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "").replace(/[\x00-\x08\x0b-\x1f\x7f]/g, "").trim();
-  if (line) onLine(line.length > MAX_STDERR_LINE ? `${line.slice(0, MAX_STDERR_LINE)}…` : line);
 }

@@ -6,6 +6,7 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { JsonRpcPeer, type NotificationHandler, type RequestHandler } from "./json-rpc.ts";
+import { pipeLines } from "../stderr-lines.ts";
 
 const PLATFORM_PACKAGES: Record<string, [pkg: string, triple: string]> = {
   "linux-x64": ["@openai/codex-linux-x64", "x86_64-unknown-linux-musl"],
@@ -54,7 +55,6 @@ export interface ExitInfo {
   signal: NodeJS.Signals | null;
 }
 
-const MAX_STDERR_LINE = 2000;
 
 export class AppServerProcess {
   readonly peer: JsonRpcPeer;
@@ -132,24 +132,4 @@ export class AppServerProcess {
 
 export function describeExit(info: ExitInfo): string {
   return info.signal ? `signal ${info.signal}` : `code ${info.code ?? "unknown"}`;
-}
-
-/** Stderr as trimmed, bounded, escape-free lines. */
-function pipeLines(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
-  let rest = "";
-  stream.setEncoding("utf8");
-  stream.on("data", (chunk: string) => {
-    rest += chunk;
-    const lines = rest.split("\n");
-    rest = lines.pop() ?? "";
-    if (rest.length > MAX_STDERR_LINE * 4) rest = rest.slice(0, MAX_STDERR_LINE);
-    for (const line of lines) emitLine(line, onLine);
-  });
-  stream.on("end", () => emitLine(rest, onLine));
-}
-
-function emitLine(raw: string, onLine: (line: string) => void): void {
-  // Strip ANSI colour codes and other control characters before they reach a terminal.
-  const line = raw.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "").replace(/[\x00-\x08\x0b-\x1f\x7f]/g, "").trim();
-  if (line) onLine(line.length > MAX_STDERR_LINE ? `${line.slice(0, MAX_STDERR_LINE)}…` : line);
 }
