@@ -24,6 +24,7 @@ import { EventStoreError, type EventStore } from "./event-store.ts";
 import { resolveThreadCwd, WorkspaceError } from "./workspace.ts";
 import type { DeviceConnection } from "./host-core.ts";
 import { PushError, type PushNotifier } from "./push/notifier.ts";
+import { messageOf } from "./error-message.ts";
 
 export const AIRLOCK_VERSION = "0.1.0";
 
@@ -234,7 +235,7 @@ export class AppServer {
       const expiresAt = event.kind === "question" ? this.broker.pendingQuestions(threadId).find((q) => q.questionId === event.questionId)?.expiresAt : undefined;
       push.onEvent(threadId, event, { ...(title !== undefined ? { title } : {}), ...(expiresAt !== undefined ? { expiresAt } : {}) });
     } catch (e) {
-      this.#o.log?.(`push decision failed: ${describe(e)}`); // the event was delivered regardless
+      this.#o.log?.(`push decision failed: ${messageOf(e)}`); // the event was delivered regardless
     }
   }
 
@@ -250,7 +251,7 @@ export class AppServer {
     const state = this.#conns.get(conn);
     if (!state) return Promise.resolve();
     const run = state.queue.then(() => this.#handle(state, payload));
-    state.queue = run.catch((e: unknown) => this.#o.log?.(`message from ${conn.device.id} failed: ${describe(e)}`));
+    state.queue = run.catch((e: unknown) => this.#o.log?.(`message from ${conn.device.id} failed: ${messageOf(e)}`));
     return state.queue;
   }
 
@@ -291,7 +292,7 @@ export class AppServer {
       ({ outcome, duplicate } = await this.#o.ledger.once(conn.device.id, message.id, () => this.#run(state, message)));
     } catch (e) {
       // Not recorded in the ledger: a resend runs the command again.
-      this.#o.log?.(`${message.type} from ${conn.device.id} failed: ${describe(e)}`);
+      this.#o.log?.(`${message.type} from ${conn.device.id} failed: ${messageOf(e)}`);
       outcome = { ok: false, code: "INTERNAL", message: INTERNAL_MESSAGE };
     }
     if (outcome.ok) await this.#send(conn, { type: outcome.type, id: this.#id(), re: message.id, body: outcome.body } as never);
@@ -482,7 +483,7 @@ export class AppServer {
 
   /** Work started without awaiting it: a failure is logged and goes no further (never an unhandled rejection). */
   #contain(work: Promise<unknown>, what: string): void {
-    work.catch((e: unknown) => this.#o.log?.(`${what} failed: ${describe(e)}`));
+    work.catch((e: unknown) => this.#o.log?.(`${what} failed: ${messageOf(e)}`));
   }
 
   /** Sends everything after the subscription's last seq, in order; one pump per connection and thread. */
@@ -542,9 +543,6 @@ export class AppServer {
   }
 }
 
-function describe(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
 
 function storeErrorText(code: string): string {
   if (code === "THREAD_LIMIT") return "the host's thread limit is reached and every thread is running or waiting; finish or archive one first";

@@ -16,6 +16,7 @@ import {
 import { deviceIdFor, DeviceStore, DeviceStoreError, type TrustedDevice } from "./device-store.ts";
 import { terminalSafe } from "./terminal-text.ts";
 import type { HostIdentity } from "./identity.ts";
+import { messageOf } from "./error-message.ts";
 
 /** What the host core needs from the relay connection. */
 export interface HostTransport {
@@ -178,7 +179,7 @@ export class HostCore {
       if (result.payload && state.connection) this.#o.onPayload?.(state.connection, result.payload);
     } catch (e) {
       if (this.#slots.get(slot) === state) this.#failSlot(state, e);
-      else this.#o.log?.(`device on slot ${slot}: ${describe(e)}`);
+      else this.#o.log?.(`device on slot ${slot}: ${messageOf(e)}`);
     }
   }
 
@@ -194,7 +195,7 @@ export class HostCore {
     try {
       this.#o.onRevoked?.(device);
     } catch (e) {
-      this.#o.log?.(`after revoking ${device.id}: ${describe(e)}`);
+      this.#o.log?.(`after revoking ${device.id}: ${messageOf(e)}`);
     }
     for (const state of [...this.#slots.values()]) {
       if (state.connection?.device.key === device.key || state.relayKey === device.key) {
@@ -207,7 +208,7 @@ export class HostCore {
       await this.publishAllowlist();
       await this.#o.transport.kickDevice({ key: fromBase64Url(device.key)! });
     } catch (e) {
-      relayError = describe(e);
+      relayError = messageOf(e);
       this.#scheduleAllowlistRetry();
     }
     this.#o.log?.(`revoked ${device.id} (${terminalSafe(device.name)})${relayError ? `; the relay was not updated yet (${relayError}); retrying` : ""}`);
@@ -231,7 +232,7 @@ export class HostCore {
           this.#o.log?.("device allowlist published to the relay");
         },
         (e: unknown) => {
-          this.#o.log?.(`allowlist update failed: ${describe(e)}; retrying`);
+          this.#o.log?.(`allowlist update failed: ${messageOf(e)}; retrying`);
           this.#scheduleAllowlistRetry();
         },
       );
@@ -272,12 +273,12 @@ export class HostCore {
         const code = e instanceof DeviceStoreError && e.code === "BAD_NAME" ? "DEVICE_NAME_INVALID" : "HOST_BUSY";
         this.#o.transport.send(state.slot, await state.session.reject(code));
         this.#closeSlot(state.slot, code);
-        this.#o.log?.(`pairing refused: ${describe(e)}`);
+        this.#o.log?.(`pairing refused: ${messageOf(e)}`);
         return;
       }
       this.#o.audit?.("pairing", { kind: "host" }, { outcome: "paired", deviceId: added.id, deviceName: added.name, key: added.key });
       await this.publishAllowlist().catch((e: unknown) => {
-        this.#o.log?.(`allowlist update failed: ${describe(e)}; retrying`);
+        this.#o.log?.(`allowlist update failed: ${messageOf(e)}; retrying`);
         this.#scheduleAllowlistRetry();
       });
     }
@@ -328,6 +329,3 @@ export class HostCore {
   }
 }
 
-function describe(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
