@@ -6,6 +6,9 @@ const BROWSER = ["test/web/**/*.test.ts"];
 export default defineConfig({
   test: {
     testTimeout: 60_000,
+    // expect.poll's own default (1 s) is a timing assertion in disguise: on a loaded two-core CI
+    // machine a service worker's start alone can take longer. Polls wait for an outcome, not a speed.
+    expect: { poll: { timeout: 15_000 } },
     // Two cores on CI: keep the fork count at the core count.
     pool: "forks",
     maxWorkers: 2,
