@@ -49,7 +49,9 @@ describe("Codex turns", () => {
     for (const m of models) for (const e of m.efforts) expect(known.has(e)).toBe(true);
     expect(models.find((m) => m.id === MODEL)?.efforts).toEqual(["low", "medium", "high", "xhigh"]);
     expect(models.map((m) => m.id)).toContain(s.agent.defaultModel);
-    expect(s.agent.info).toEqual({ kind: "codex", label: "Codex", version: "0.169.0" });
+    // The version the app-server reports is the installed package's (pinned in package.json).
+    const pinned = (JSON.parse(readFileSync("node_modules/@openai/codex/package.json", "utf8")) as { version: string }).version;
+    expect(s.agent.info).toEqual({ kind: "codex", label: "Codex", version: pinned });
   });
 
   it("interrupt while a command runs: resolves when Codex reports the turn interrupted", { timeout: 30_000 }, async () => {
