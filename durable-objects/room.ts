@@ -12,6 +12,7 @@
 import { DurableObject } from "cloudflare:workers";
 import {
   AirlockProtocolError,
+  allowlistExpiryMessage,
   allowlistMessage,
   CHALLENGE_LENGTH,
   decodeClientMessage,
@@ -89,6 +90,8 @@ interface DeviceConn {
   bucket: Bucket;
   /** Next expected device→host counter. */
   next: bigint;
+  /** Unix ms after which the host's allowlist no longer admits this key (automation tokens). */
+  expiresAt?: number;
 }
 
 type Conn = PendingConn | HostConn | DeviceConn;
@@ -96,6 +99,15 @@ type Conn = PendingConn | HostConn | DeviceConn;
 interface Allowlist {
   version: number;
   keys: string[];
+  /** Parallel to keys: unix ms after which the key is refused, 0 = never (absent: none expires). */
+  expires?: number[];
+}
+
+/** When the allowlist stops admitting `key`: undefined when it is not on the list, 0 when it never expires. */
+function allowlistExpiry(list: Allowlist, key: string): number | undefined {
+  const i = list.keys.indexOf(key);
+  if (i < 0) return undefined;
+  return list.expires?.[i] ?? 0;
 }
 
 /** In-memory view of the sockets, rebuilt from attachments after eviction. */
@@ -277,6 +289,7 @@ export class Room extends DurableObject<Env> {
         return this.#drop(ws, RelayClose.FRAME_INVALID, `frame type ${header.type} not allowed from a host`);
       case "device":
         conn.lastActive = now;
+        if (conn.expiresAt !== undefined && conn.expiresAt <= now) return this.#drop(ws, RelayClose.REVOKED, "device key expired");
         if (isEndToEndType(header.type)) return this.#fromDevice(ws, conn, header, frame);
         return this.#drop(ws, RelayClose.FRAME_INVALID, `frame type ${header.type} not allowed from a device`);
     }
@@ -301,6 +314,13 @@ export class Room extends DurableObject<Env> {
         if (conn.deadline <= now) this.#drop(ws, RelayClose.AUTH_TIMEOUT, "authentication deadline passed");
         else nextDeadline = Math.min(nextDeadline, conn.deadline);
         continue;
+      }
+      if (conn.kind === "device" && conn.expiresAt !== undefined) {
+        if (conn.expiresAt <= now) {
+          this.#drop(ws, RelayClose.REVOKED, "device key expired");
+          continue;
+        }
+        nextDeadline = Math.min(nextDeadline, conn.expiresAt);
       }
       const pinged = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
       if (now - Math.max(conn.lastActive, pinged) > this.#limits.idleTimeoutMs) {
@@ -363,20 +383,27 @@ export class Room extends DurableObject<Env> {
 
   async #admitDevice(ws: WebSocket, conn: PendingConn, key: string, ticket: string | undefined): Promise<void> {
     let via: DeviceConn["via"];
+    let expiresAt = 0;
     if (ticket !== undefined) {
       if (!(await this.#redeemTicket(fromBase64Url(ticket)!))) return this.#authFailed(ws, "pairing ticket unknown, used or expired");
       via = "ticket";
     } else {
       const list = await this.#loadAllowlist();
-      if (!list.keys.includes(key)) return this.#authFailed(ws, "device not allowed by the host");
+      const expiry = allowlistExpiry(list, key);
+      if (expiry === undefined) return this.#authFailed(ws, "device not allowed by the host");
+      // An expired key stays out even while its host is offline and cannot say so.
+      if (expiry !== 0 && expiry <= Date.now()) return this.#authFailed(ws, "device key expired");
+      expiresAt = expiry;
       via = "allowlist";
     }
     if (this.#state().conns.get(ws) !== conn) return;
     if (this.#state().slots.size >= this.#limits.maxDevices) return this.#drop(ws, RelayClose.ROOM_FULL, "too many devices");
     const slot = await this.#allocateSlot();
     const now = Date.now();
-    const device: DeviceConn = { kind: "device", slot, key, via, since: now, lastActive: now, bucket: conn.bucket, next: 0n };
+    const device: DeviceConn = { kind: "device", slot, key, via, since: now, lastActive: now, bucket: conn.bucket, next: 0n, ...(expiresAt ? { expiresAt } : {}) };
     this.#save(ws, device);
+    // The alarm closes the connection when the key expires, even if it sends nothing.
+    if (expiresAt) await this.#alarmBy(expiresAt);
     const host = this.#state().host;
     const lastSeen = (await this.ctx.storage.get<number>("lastSeen")) ?? undefined;
     this.#send(
@@ -388,6 +415,12 @@ export class Room extends DurableObject<Env> {
       }),
     );
     if (host) this.#send(host, encodeControl(RelayFrame.PRESENCE, { device: "joined", slot, key, via }));
+  }
+
+  /** Makes sure the alarm runs no later than `at`. */
+  async #alarmBy(at: number): Promise<void> {
+    const alarm = await this.ctx.storage.getAlarm();
+    if (alarm === null || alarm > at) await this.ctx.storage.setAlarm(at);
   }
 
   #authFailed(ws: WebSocket, reason: string): void {
@@ -477,17 +510,29 @@ export class Room extends DurableObject<Env> {
         const current = await this.#loadAllowlist();
         if (command.version <= current.version) return result(`stale version (current ${current.version})`);
         if (new Set(command.keys).size !== command.keys.length) return result("duplicate keys");
+        if (command.expires !== undefined && command.expires.length !== command.keys.length) return result("one expiry per key");
         const room = fromBase64Url(await this.#room())!;
-        const message = allowlistMessage(room, command.version, command.keys.map((k) => fromBase64Url(k)!));
-        const ok = await verifyWithPurpose(webCryptoBackend, fromBase64Url(host.key)!, SignaturePurpose.DEVICE_ALLOWLIST, message, fromBase64Url(command.sig)!);
+        const keyBytes = command.keys.map((k) => fromBase64Url(k)!);
+        const [purpose, message] =
+          command.expires === undefined
+            ? [SignaturePurpose.DEVICE_ALLOWLIST, allowlistMessage(room, command.version, keyBytes)]
+            : [SignaturePurpose.DEVICE_ALLOWLIST_EXPIRY, allowlistExpiryMessage(room, command.version, keyBytes, command.expires)];
+        const ok = await verifyWithPurpose(webCryptoBackend, fromBase64Url(host.key)!, purpose, message, fromBase64Url(command.sig)!);
         if (!ok) return result("bad allowlist signature");
-        const list: Allowlist = { version: command.version, keys: command.keys };
+        const list: Allowlist = { version: command.version, keys: command.keys, ...(command.expires ? { expires: command.expires } : {}) };
         await this.ctx.storage.put("allowlist", list);
         this.#allowlist = list;
-        // Revocation takes effect at once for devices admitted by the allowlist.
+        // Revocation takes effect at once for devices admitted by the allowlist; an expiry moved earlier does too.
+        const now = Date.now();
         for (const [ws2, conn] of [...this.#state().conns]) {
-          if (conn.kind === "device" && conn.via === "allowlist" && !list.keys.includes(conn.key)) {
-            this.#drop(ws2, RelayClose.REVOKED, "device revoked by the host");
+          if (conn.kind !== "device" || conn.via !== "allowlist") continue;
+          const expiry = allowlistExpiry(list, conn.key);
+          if (expiry === undefined) this.#drop(ws2, RelayClose.REVOKED, "device revoked by the host");
+          else if (expiry !== 0 && expiry <= now) this.#drop(ws2, RelayClose.REVOKED, "device key expired");
+          else if ((conn.expiresAt ?? 0) !== expiry) {
+            const { expiresAt: _previous, ...rest } = conn;
+            this.#save(ws2, expiry ? { ...rest, expiresAt: expiry } : rest);
+            if (expiry) await this.#alarmBy(expiry);
           }
         }
         return result();

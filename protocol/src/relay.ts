@@ -136,6 +136,11 @@ export const clientToRelay = /* @__PURE__ */ (() => ({
       op: s.literal("allowlist.set"),
       version: s.int(1, Number.MAX_SAFE_INTEGER),
       keys: s.array(key, { max: MAX_ALLOWLIST_KEYS }),
+      /**
+       * Optional, one per key: unix ms after which the relay refuses that key (0: never).
+       * Present: sig covers allowlistExpiryMessage() with DEVICE_ALLOWLIST_EXPIRY.
+       */
+      expires: s.optional(s.array(millis, { max: MAX_ALLOWLIST_KEYS })),
       sig: b64u(64),
     }),
     s.strictObject({
@@ -226,4 +231,17 @@ export function allowlistMessage(roomId: Uint8Array, version: number, keys: read
   if (roomId.length !== ROOM_ID_LENGTH) throw new Error("bad room id");
   if (keys.length > MAX_ALLOWLIST_KEYS) throw new Error("allowlist too long");
   return concatBytes(roomId, u64be(BigInt(version)), u16be(keys.length), ...keys);
+}
+
+/**
+ * What a host signs to publish an allowlist with expiry times: room id ||
+ * u64 version || u16 count || per key (32 bytes || u64 expiresAt, 0 = never),
+ * in the order sent. Signed with its own purpose, so neither form can pass
+ * for the other.
+ */
+export function allowlistExpiryMessage(roomId: Uint8Array, version: number, keys: readonly Uint8Array[], expires: readonly number[]): Uint8Array {
+  if (roomId.length !== ROOM_ID_LENGTH) throw new Error("bad room id");
+  if (keys.length > MAX_ALLOWLIST_KEYS) throw new Error("allowlist too long");
+  if (expires.length !== keys.length) throw new Error("one expiry per key");
+  return concatBytes(roomId, u64be(BigInt(version)), u16be(keys.length), ...keys.flatMap((k, i) => [k, u64be(BigInt(expires[i]!))]));
 }

@@ -17,6 +17,8 @@ export const SignaturePurpose = {
   RELAY_DEVICE_AUTH: "relay device auth",
   /** Host publishes its device allowlist to the relay. */
   DEVICE_ALLOWLIST: "device allowlist",
+  /** Host publishes its device allowlist with per-key expiry times (automation tokens). */
+  DEVICE_ALLOWLIST_EXPIRY: "device allowlist with expiry",
 } as const;
 
 export type SignaturePurpose = (typeof SignaturePurpose)[keyof typeof SignaturePurpose];
