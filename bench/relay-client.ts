@@ -301,3 +301,19 @@ export function closeSocket(ws: WebSocket, graceMs = 2000): Promise<void> {
     if (ws.readyState !== WebSocket.CLOSING) ws.close(1000);
   });
 }
+
+/**
+ * A device socket admitted to `room` (with a pairing ticket, or as a trusted
+ * device without one). After admission the caller installs its own handlers.
+ */
+export async function admitDevice(relayUrl: string, room: string, signer: Ed25519Signer, ticket?: Uint8Array, options: ClientOptions = {}): Promise<AdmittedDevice> {
+  const d = await connect(roomUrl(relayUrl, room, "device"), options);
+  try {
+    const welcome = await answer(d.ws, d.challenge, signer, SignaturePurpose.RELAY_DEVICE_AUTH, ticket);
+    if (welcome.role !== "device") throw new Error("device was welcomed as a host");
+    return { ws: d.ws, limits: d.challenge.limits, slot: welcome.slot };
+  } catch (e) {
+    d.ws.terminate();
+    throw e;
+  }
+}

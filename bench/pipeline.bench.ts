@@ -1,0 +1,461 @@
+// The host's event pipeline, end to end (issue 16): a phone-side device in
+// this process, the relay on local workerd, and the host stack in a child
+// process (bench/pipeline-host.ts: event store, ledger, audit log, HostCore,
+// AppServer, RelayLink and a scripted agent behind the real Agent interface).
+// Every latency is measured at the device, in the same run as the floor:
+//
+//   floor              an unknown message type → its `error` (device → relay → host → back, no disk)
+//   decide → result    approval.decide → its `result`
+//   decide → resolved  approval.decide → the approval.resolved event
+//   decide → acting    approval.decide → the agent's next event (command.started, emitted on the verdict)
+//   request → device   the agent asks (its wall-clock time is in the ask) → the device has approval.request
+//   stream             agent output (message deltas; command output) host → device: events/s, MB/s,
+//                      with the device's view checked: every seq once, in order, the content complete
+//   many threads       8 threads streaming to 4 devices while one more thread asks for approvals:
+//                      decide → acting under that load
+// Floor probes and decisions alternate (one probe while the agent waits for each decision),
+// so whatever else the machine does lands on both.
+import { fork, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type WebSocket from "ws";
+import {
+  appProtocol,
+  decodeHeader,
+  derivePairingKeys,
+  DeviceSession,
+  isRelayControlType,
+  nobleBackend,
+  parsePairingLink,
+  textEncoder,
+  type AppProtocolMessage,
+  type ThreadEvent,
+} from "../protocol/src/index.ts";
+import { formatMs, formatRate, now, result, summarize, type BenchContext, type BenchResult, type SuiteReport, type TargetResult } from "./lib.ts";
+import { streamChunk, wallNow } from "./pipeline-host.ts";
+import { admitDevice, closeSocket, startRelay } from "./relay-client.ts";
+
+const APPROVALS = 60;
+const APPROVAL_WARMUP = 5;
+const DELTA_EVENTS = 20_000;
+const DELTA_BYTES = 64;
+const OUTPUT_EVENTS = 2_000;
+const OUTPUT_BYTES = 16 * 1024;
+const MANY_THREADS = 8;
+const MANY_DEVICES = 4;
+const MANY_EVENTS = 3_000;
+const MANY_BYTES = 1024;
+const MANY_APPROVALS = 20;
+
+const ACTING_RATIO = 3;
+const REPLY_RATIO = 1.5;
+const EVENTS_PER_SEC = 5000;
+const MB_PER_SEC = 20;
+
+// ------------------------------------------------------------------ a device
+
+type Listener = (m: AppProtocolMessage, at: number) => void;
+
+/** A paired phone: relay admission, the end-to-end session, app messages with their arrival time. */
+class BenchDevice {
+  #ids = 0;
+  #listeners = new Set<Listener>();
+  #incoming: Promise<void> = Promise.resolve();
+  #failure: Error | undefined;
+
+  private constructor(
+    readonly ws: WebSocket,
+    readonly session: DeviceSession,
+  ) {}
+
+  static async pair(relayUrl: string, link: string, name: string): Promise<BenchDevice> {
+    const parsed = parsePairingLink(link);
+    const keys = derivePairingKeys(parsed.secret);
+    const signer = await nobleBackend.generateSigner();
+    const admitted = await admitDevice(relayUrl, parsed.roomId, signer, keys.relayTicket);
+    const session = new DeviceSession({ backend: nobleBackend, hostPublicKey: parsed.hostPublicKey, deviceSigner: signer, deviceName: name, pairing: { pairingId: keys.pairingId, psk: keys.psk } });
+    const device = new BenchDevice(admitted.ws, session);
+    const opened = new Promise<void>((resolve, reject) => {
+      device.#onFrame = async (frame) => {
+        const r = await session.receive(frame);
+        if (r.reply) admitted.ws.send(r.reply);
+        if (r.opened) resolve();
+        if (r.payload) device.#dispatch(r.payload);
+      };
+      admitted.ws.once("close", (code, reason) => reject(new Error(`device socket closed ${code} ${reason.toString()}`)));
+    });
+    admitted.ws.on("message", (data: Buffer, isBinary: boolean) => {
+      if (!isBinary) return;
+      const frame = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+      if (isRelayControlType(decodeHeader(frame).type)) return;
+      // Frames are opened one at a time, in arrival order.
+      device.#incoming = device.#incoming.then(() => device.#onFrame(frame)).catch((e: unknown) => {
+        device.#failure ??= e as Error;
+      });
+    });
+    admitted.ws.send(await session.start());
+    const info = device.next((m) => m.type === "host.info");
+    await opened;
+    await info;
+    return device;
+  }
+
+  #onFrame: (frame: Uint8Array) => Promise<void> = async () => undefined;
+
+  #dispatch(payload: Uint8Array): void {
+    const at = now();
+    const m = appProtocol.decode(payload);
+    for (const l of [...this.#listeners]) l(m, at);
+  }
+
+  on(listener: Listener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** The next message matching `match`, with its arrival time. */
+  next(match: (m: AppProtocolMessage) => boolean, timeoutMs = 60_000): Promise<{ m: AppProtocolMessage; at: number }> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        off();
+        reject(new Error(`device: nothing matching within ${timeoutMs} ms${this.#failure ? ` (${this.#failure.message})` : ""}`));
+      }, timeoutMs);
+      const off = this.on((m, at) => {
+        if (!match(m)) return;
+        clearTimeout(timer);
+        off();
+        resolve({ m, at });
+      });
+    });
+  }
+
+  async sendRaw(json: unknown): Promise<void> {
+    this.ws.send(await this.session.send(textEncoder.encode(JSON.stringify(json))));
+  }
+
+  /** Sends a command; resolves with its answer (result, thread.list or error) and when it arrived. */
+  async command(type: string, body: unknown): Promise<{ m: AppProtocolMessage; at: number }> {
+    const id = `b${++this.#ids}`;
+    const answer = this.next((m) => (m.type === "result" || m.type === "error" || m.type === "thread.list") && m.re === id);
+    await this.sendRaw({ v: 1, type, id, body });
+    return answer;
+  }
+
+  close(): Promise<void> {
+    return closeSocket(this.ws);
+  }
+}
+
+// ------------------------------------------------------------------ the host process
+
+class HostProcess {
+  #child: ChildProcess;
+  #exited: Promise<void>;
+  readonly home: string;
+
+  private constructor(child: ChildProcess, home: string) {
+    this.#child = child;
+    this.home = home;
+    this.#exited = new Promise((resolve) => child.once("exit", () => resolve()));
+  }
+
+  static async start(relayUrl: string): Promise<HostProcess> {
+    const home = mkdtempSync(join(tmpdir(), "airlock-bench-pipeline-"));
+    const child = fork(new URL("./pipeline-host.ts", import.meta.url), [relayUrl, home], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    const host = new HostProcess(child, home);
+    await host.#reply("ready");
+    return host;
+  }
+
+  #reply(type: string, timeoutMs = 60_000): Promise<Record<string, unknown>> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => done(new Error(`host process: no "${type}" within ${timeoutMs} ms`)), timeoutMs);
+      const onMessage = (m: Record<string, unknown>) => {
+        if (m.type === type) done(undefined, m);
+        else if (m.type === "error") done(new Error(`host process: ${String(m.message)}`));
+      };
+      const onExit = (code: number | null) => done(new Error(`host process exited (${code})`));
+      const done = (e?: Error, m?: Record<string, unknown>) => {
+        clearTimeout(timer);
+        this.#child.off("message", onMessage);
+        this.#child.off("exit", onExit);
+        if (e) reject(e);
+        else resolve(m!);
+      };
+      this.#child.on("message", onMessage);
+      this.#child.once("exit", onExit);
+    });
+  }
+
+  async pairingLink(): Promise<string> {
+    const reply = this.#reply("link");
+    this.#child.send({ type: "pair" });
+    return String((await reply).link);
+  }
+
+  async stop(): Promise<void> {
+    if (this.#child.exitCode === null) {
+      const stopped = this.#reply("stopped", 30_000).catch(() => undefined);
+      this.#child.send({ type: "stop" });
+      await stopped;
+      const timer = setTimeout(() => this.#child.kill("SIGKILL"), 10_000);
+      await this.#exited;
+      clearTimeout(timer);
+    }
+    rmSync(this.home, { recursive: true, force: true });
+  }
+}
+
+// ------------------------------------------------------------------ measurements
+
+const isEvent = (thread: string, kind?: ThreadEvent["kind"]) => (m: AppProtocolMessage): boolean =>
+  m.type === "event" && m.thread === thread && (kind === undefined || m.body.kind === kind);
+
+async function floorProbe(device: BenchDevice): Promise<number> {
+  const t0 = now();
+  const id = `u${Math.random().toString(36).slice(2, 10)}`;
+  const answer = device.next((m) => m.type === "error" && m.re === id);
+  await device.sendRaw({ v: 1, type: "bench.unknown", id, body: {} });
+  return (await answer).at - t0;
+}
+
+async function startThread(device: BenchDevice, prompt: string): Promise<string> {
+  const { m } = await device.command("thread.start", { prompt });
+  if (m.type !== "result") throw new Error(`thread.start failed: ${JSON.stringify(m.body)}`);
+  return (m.body as { data: { thread: string } }).data.thread;
+}
+
+interface ApprovalTimes {
+  floor: number[];
+  result: number[];
+  resolved: number[];
+  acting: number[];
+  request: number[];
+}
+
+/**
+ * Runs "approvals N" on a new thread from `device` and times each decision.
+ * `probe`: take a floor sample while the agent waits for each decision.
+ * `others`: more devices subscribed to the thread (they see every event too).
+ */
+async function approvals(device: BenchDevice, n: number, warmup: number, probe: boolean, others: BenchDevice[] = [], keepGoing?: () => boolean): Promise<ApprovalTimes> {
+  const times: ApprovalTimes = { floor: [], result: [], resolved: [], acting: [], request: [] };
+  const requests: { m: AppProtocolMessage; at: number; wall: number }[] = [];
+  let wake: (() => void) | undefined;
+  let thread = "";
+  const pendingEvents: { m: AppProtocolMessage; at: number; wall: number }[] = [];
+  const off = device.on((m, at) => {
+    if (m.type === "event" && m.body.kind === "approval.request") {
+      const entry = { m, at, wall: wallNow() };
+      if (thread && m.thread === thread) requests.push(entry);
+      else pendingEvents.push(entry);
+      wake?.();
+    }
+  });
+  try {
+    thread = await startThread(device, `approvals ${n}`);
+    requests.push(...pendingEvents.filter((e) => e.m.type === "event" && e.m.thread === thread));
+    for (const other of others) await other.command("thread.subscribe", { thread, afterSeq: 0 });
+    for (let i = 0; i < n; i++) {
+      while (requests.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+      const req = requests.shift()!;
+      const event = (req.m as { body: Extract<ThreadEvent, { kind: "approval.request" }> }).body;
+      const createdAt = Number(/created-at ([\d.]+)/.exec(event.evidence.reason ?? "")?.[1]);
+      const record = i >= warmup && (keepGoing?.() ?? true);
+      if (record) times.request.push(req.wall - createdAt);
+      if (probe && record) times.floor.push(await floorProbe(device));
+      const resolved = device.next((m) => isEvent(thread, "approval.resolved")(m) && (m as { body: { approvalId: string } }).body.approvalId === event.approvalId);
+      const acting = device.next((m) => isEvent(thread, "command.started")(m) && (m as { body: { command: string } }).body.command === `echo ${i}`);
+      const t0 = now();
+      const answer = await device.command("approval.decide", { thread, approvalId: event.approvalId, decision: "approve_once" });
+      if (answer.m.type !== "result") throw new Error(`approval.decide failed: ${JSON.stringify(answer.m.body)}`);
+      const [r, a] = await Promise.all([resolved, acting]);
+      if (record) {
+        times.result.push(answer.at - t0);
+        times.resolved.push(r.at - t0);
+        times.acting.push(a.at - t0);
+      }
+    }
+    await device.next((m) => isEvent(thread, "turn.status")(m) && (m as { body: { status: string } }).body.status === "completed");
+  } finally {
+    off();
+  }
+  return times;
+}
+
+interface StreamOutcome {
+  events: number;
+  bytes: number;
+  ms: number;
+  /** Problems with the device's view (missing, duplicate or out-of-order seqs, wrong content). */
+  problems: string[];
+}
+
+/** Checks and counts what `device` receives on `thread` until the stream's end event. */
+function watchStream(device: BenchDevice, kind: "delta" | "output", n: number, size: number): { thread: (id: string) => void; done: Promise<{ at: number; outcome: Omit<StreamOutcome, "ms"> }> } {
+  let id = "";
+  const early: { m: AppProtocolMessage; at: number }[] = [];
+  let lastSeq = 0;
+  let index = 0;
+  let carry = "";
+  let bytes = 0;
+  let events = 0;
+  const problems: string[] = [];
+  const expect = (text: string) => {
+    // Coalesced events carry several chunks: compare the concatenation.
+    carry += text;
+    for (;;) {
+      const want = streamChunk(index, size);
+      if (carry.length < want.length) return;
+      if (!carry.startsWith(want)) {
+        if (problems.length < 5) problems.push(`chunk ${index} differs`);
+        carry = "";
+        return;
+      }
+      carry = carry.slice(want.length);
+      index++;
+    }
+  };
+  let finish!: (v: { at: number; outcome: Omit<StreamOutcome, "ms"> }) => void;
+  const done = new Promise<{ at: number; outcome: Omit<StreamOutcome, "ms"> }>((resolve) => (finish = resolve));
+  const handle = (m: AppProtocolMessage, at: number) => {
+    if (m.type !== "event" || m.thread !== id) return;
+    const seq = m.seq ?? 0;
+    if (seq !== lastSeq + 1 && problems.length < 5) problems.push(`seq ${seq} after ${lastSeq}`);
+    lastSeq = Math.max(lastSeq, seq);
+    const e = m.body;
+    if (e.kind === "message.delta" && kind === "delta") {
+      events++;
+      bytes += e.text.length;
+      expect(e.text);
+    } else if (e.kind === "command.output" && kind === "output") {
+      events++;
+      bytes += e.chunk.length;
+      expect(e.chunk);
+    } else if ((kind === "delta" && e.kind === "message.completed") || (kind === "output" && e.kind === "command.finished")) {
+      off();
+      if (index !== n && problems.length < 5) problems.push(`${index} of ${n} chunks arrived`);
+      finish({ at, outcome: { events, bytes, problems } });
+    }
+  };
+  const off = device.on((m, at) => {
+    if (!id) early.push({ m, at });
+    else handle(m, at);
+  });
+  return {
+    thread: (threadId) => {
+      id = threadId;
+      for (const e of early.splice(0)) handle(e.m, e.at);
+    },
+    done,
+  };
+}
+
+async function stream(device: BenchDevice, kind: "delta" | "output", n: number, size: number): Promise<StreamOutcome> {
+  const watch = watchStream(device, kind, n, size);
+  const t0 = now();
+  watch.thread(await startThread(device, `stream ${kind} ${n} ${size}`));
+  const { at, outcome } = await watch.done;
+  return { ...outcome, ms: at - t0 };
+}
+
+// ------------------------------------------------------------------ report
+
+function target(name: string, requirement: string, measured: number, unit: string, threshold: number, comparison: TargetResult["comparison"], detail: string): TargetResult {
+  const pass = comparison === "<=" ? measured <= threshold : comparison === ">=" ? measured >= threshold : comparison === "<" ? measured < threshold : measured > threshold;
+  return { suite: "pipeline", name, requirement, measured, unit, threshold, comparison, pass, detail };
+}
+
+export async function run(ctx: BenchContext): Promise<SuiteReport> {
+  const results: BenchResult[] = [];
+  const targets: TargetResult[] = [];
+  const notes: string[] = [];
+  ctx.log("starting the relay on local workerd");
+  const relay = await startRelay();
+  let host: HostProcess | undefined;
+  const devices: BenchDevice[] = [];
+  try {
+    host = await HostProcess.start(relay.directUrl);
+    for (let i = 0; i < MANY_DEVICES; i++) devices.push(await BenchDevice.pair(relay.directUrl, await host.pairingLink(), `Bench phone ${i + 1}`));
+    const phone = devices[0]!;
+    for (let i = 0; i < 20; i++) await floorProbe(phone); // warm-up
+
+    ctx.log(`${APPROVALS} decisions, a floor probe before each`);
+    const idle = await approvals(phone, APPROVALS + APPROVAL_WARMUP, APPROVAL_WARMUP, true);
+    const floor = summarize(idle.floor);
+    const row = (name: string, samples: number[], params: BenchResult["params"] = {}) => {
+      const s = summarize(samples);
+      results.push(result("pipeline", name, params, s));
+      return s;
+    };
+    row("floor: unknown message → error", idle.floor);
+    const latency: [string, keyof ApprovalTimes, number | undefined][] = [
+      ["decide → result", "result", REPLY_RATIO],
+      ["decide → resolved", "resolved", undefined],
+      ["decide → agent acting", "acting", ACTING_RATIO],
+      ["request → device", "request", REPLY_RATIO],
+    ];
+    for (const [name, key, ratio] of latency) {
+      const s = row(name, idle[key]);
+      notes.push(`${name}: ${(s.medianMs / floor.medianMs).toFixed(2)}× the floor at p50, ${(s.p99Ms / floor.p99Ms).toFixed(2)}× at p99`);
+      if (ratio !== undefined) {
+        for (const [stat, value, base] of [["p50", s.medianMs, floor.medianMs], ["p99", s.p99Ms, floor.p99Ms]] as const) {
+          targets.push(target(`${name} ${stat} / floor ${stat}`, `≤ ${ratio}× the transport floor`, value / base, "×", ratio, "<=", `${formatMs(value)} vs floor ${formatMs(base)} (${idle[key].length} samples)`));
+        }
+      }
+    }
+
+    for (const [kind, n, size] of [["delta", DELTA_EVENTS, DELTA_BYTES], ["output", OUTPUT_EVENTS, OUTPUT_BYTES]] as const) {
+      ctx.log(`stream: ${n} ${kind} events of ${size} bytes`);
+      const s = await stream(phone, kind, n, size);
+      const rate = (n * 1000) / s.ms;
+      const mb = (s.bytes / 1e6) * (1000 / s.ms);
+      results.push(result("pipeline", `stream ${kind} ${size} B host → device`, { events: n, size }, summarize([s.ms / n]), { opsPerSec: rate, bytesPerOp: s.bytes / n }));
+      notes.push(`stream ${kind}: ${n} events (${(s.bytes / 1e6).toFixed(1)} MB) in ${formatMs(s.ms)} as ${s.events} frames: ${formatRate(rate)} events/s, ${mb.toFixed(1)} MB/s; device view ${s.problems.length ? `WRONG: ${s.problems.join("; ")}` : "complete and in order"}`);
+      if (s.problems.length) throw new Error(`stream ${kind}: the device's view is wrong: ${s.problems.join("; ")}`);
+      if (kind === "delta") targets.push(target("stream events/s", `≥ ${EVENTS_PER_SEC} agent events/s host → device`, rate, " ev/s", EVENTS_PER_SEC, ">=", `${n} message.delta of ${size} B, one device`));
+      else targets.push(target("stream MB/s", `≥ ${MB_PER_SEC} MB/s of agent output host → device`, mb, " MB/s", MB_PER_SEC, ">=", `${n} command.output chunks of ${size} B, one device`));
+    }
+
+    ctx.log(`${MANY_THREADS} threads streaming to ${MANY_DEVICES} devices, with approvals on another thread`);
+    const watches: Promise<{ at: number; outcome: Omit<StreamOutcome, "ms"> }>[] = [];
+    const t0 = now();
+    for (let i = 0; i < MANY_THREADS; i++) {
+      const starter = devices[i % MANY_DEVICES]!;
+      const others = devices.filter((d) => d !== starter);
+      const ws = [starter, ...others].map((d) => watchStream(d, "output", MANY_EVENTS, MANY_BYTES));
+      const thread = await startThread(starter, `stream output ${MANY_EVENTS} ${MANY_BYTES}`);
+      for (const d of others) await d.command("thread.subscribe", { thread, afterSeq: 0 });
+      for (const w of ws) {
+        w.thread(thread);
+        watches.push(w.done);
+      }
+    }
+    let streaming = true;
+    const allDone = Promise.all(watches).then((r) => {
+      streaming = false;
+      return r;
+    });
+    const loaded = await approvals(phone, MANY_APPROVALS, 0, false, devices.slice(1), () => streaming);
+    const outcomes = await allDone;
+    const ms = Math.max(...outcomes.map((o) => o.at)) - t0;
+    const problems = outcomes.flatMap((o) => o.outcome.problems);
+    if (problems.length) throw new Error(`many threads: a device's view is wrong: ${problems.slice(0, 5).join("; ")}`);
+    const delivered = outcomes.reduce((a, o) => a + o.outcome.events, 0);
+    notes.push(`many threads: ${MANY_THREADS} × ${MANY_EVENTS} output chunks of ${MANY_BYTES} B to ${MANY_DEVICES} devices each (${delivered} deliveries) in ${formatMs(ms)}: ${formatRate((MANY_THREADS * MANY_EVENTS * 1000) / ms)} agent events/s; ${loaded.acting.length} of ${MANY_APPROVALS} decisions were made while the streams ran`);
+    if (loaded.acting.length > 0) {
+      const s = row("many threads: decide → agent acting", loaded.acting, { threads: MANY_THREADS, devices: MANY_DEVICES });
+      row("many threads: decide → result", loaded.result, { threads: MANY_THREADS, devices: MANY_DEVICES });
+      row("many threads: request → device", loaded.request, { threads: MANY_THREADS, devices: MANY_DEVICES });
+      for (const [stat, value, base] of [["p50", s.medianMs, floor.medianMs], ["p99", s.p99Ms, floor.p99Ms]] as const) {
+        targets.push(target(`many threads: decide → acting ${stat} / idle floor ${stat}`, `another thread's output does not delay approvals (≤ ${ACTING_RATIO}× the floor)`, value / base, "×", ACTING_RATIO, "<=", `${formatMs(value)} vs floor ${formatMs(base)} (${loaded.acting.length} decisions during ${MANY_THREADS} streams)`));
+      }
+    }
+  } finally {
+    for (const d of devices) await d.close();
+    await host?.stop();
+    await relay.dispose();
+  }
+  return { results, targets, notes };
+}
