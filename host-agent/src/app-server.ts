@@ -25,6 +25,8 @@ import { resolveThreadCwd, WorkspaceError } from "./workspace.ts";
 import type { DeviceConnection } from "./host-core.ts";
 import { PushError, type PushNotifier } from "./push/notifier.ts";
 import { messageOf } from "./error-message.ts";
+import { HookRunner, withContext, type HookOutcome } from "./hooks/hooks.ts";
+import { TrustStore } from "./hooks/trust-store.ts";
 
 export const AIRLOCK_VERSION = "0.1.0";
 
@@ -70,6 +72,8 @@ export interface AppServerOptions {
   audit?: AuditHook;
   /** Push notifications (push.register and friends; host.info says "push"). Absent: PUSH_UNAVAILABLE. */
   push?: PushNotifier;
+  /** Hooks from the policy files run, gated by this trust file (hooks/trust-store.ts). Absent: no hook runs. */
+  hooks?: { trustFile: string };
 }
 
 class CommandError extends Error {
@@ -99,6 +103,8 @@ export class AppServer {
    */
   #promptAuthors = new Map<string, string[]>();
   readonly broker: ApprovalBroker;
+  /** Hook points (hooks/hooks.ts); undefined when the host runs none. */
+  readonly hooks: HookRunner | undefined;
   /** What the agent reports through. */
   readonly agentHost: AgentHost;
 
@@ -113,9 +119,25 @@ export class AppServer {
       }
       await this.#o.store.append(threadId, event);
       this.broker.observe(threadId, event);
+      this.hooks?.observe(threadId, event);
       this.#wake(threadId);
       this.#notify(threadId, event);
     };
+    const policyFor = this.#o.policyFor ?? (async () => builtinPolicy());
+    this.hooks = this.#o.hooks
+      ? new HookRunner({
+          workspace: this.#o.workspace,
+          policyFor,
+          trust: new TrustStore(this.#o.hooks.trustFile),
+          audit,
+          log: (line) => this.#o.log?.(line),
+          emit,
+          threadCwd: (threadId) => {
+            const t = this.#o.store.getThread(threadId);
+            return t ? (t.cwd ?? this.#o.workspace) : undefined;
+          },
+        })
+      : undefined;
     this.broker = new ApprovalBroker({
       emit,
       pendingChanged: async (threadId, pending) => {
@@ -124,8 +146,9 @@ export class AppServer {
         const status = pending > 0 ? "waiting" : t.status === "waiting" ? "running" : t.status;
         if (t.pending !== pending || t.status !== status) this.#broadcastThread(await this.#o.store.updateThread(threadId, { pending, status }));
       },
-      policyFor: this.#o.policyFor ?? (async () => builtinPolicy()),
+      policyFor,
       hostName: hostname(),
+      ...(this.hooks ? { hooks: this.hooks } : {}),
       audit,
       ...(this.#o.hostCli ? { hostCli: this.#o.hostCli } : {}),
       log: (line) => this.#o.log?.(line),
@@ -334,6 +357,9 @@ export class AppServer {
           const unsupported = this.#checkModel(message.body.model, message.body.effort);
           if (unsupported) return unsupported;
           const cwd = await this.#cwd(message.body.cwd);
+          // Before the thread exists: a refused prompt leaves nothing behind (not even its title).
+          const submit = await this.#promptHooks(state, "UserPromptSubmit", null, cwd, message.type, message.body.prompt);
+          if (submit.denied) return hookDenied(submit);
           const t = await store.createThread({
             title: message.body.prompt.split("\n")[0]!.slice(0, 120) || "New thread",
             cwd,
@@ -348,13 +374,16 @@ export class AppServer {
             ...(message.body.effort ? { effort: message.body.effort } : {}),
           };
           this.#notePromptAuthor(t.id, state.conn.device.name);
-          await agent.startThread(t.id, message.body.prompt, options);
+          const session = await this.#promptHooks(state, "SessionStart", t.id, cwd, message.type, message.body.prompt);
+          await agent.startThread(t.id, withContext(message.body.prompt, [...session.contexts, ...submit.contexts]), options);
           return { ok: true, type: "result", body: { data: { thread: t.id } } };
         }
         case "thread.send": {
           const t = thread(message.body.thread);
+          const submit = await this.#promptHooks(state, "UserPromptSubmit", t.id, t.cwd ?? this.#o.workspace, message.type, message.body.text);
+          if (submit.denied) return hookDenied(submit);
           this.#notePromptAuthor(t.id, state.conn.device.name);
-          await agent.sendMessage(t.id, message.body.text, { ...(t.model ? { model: t.model } : {}), ...(t.effort ? { effort: t.effort } : {}) });
+          await agent.sendMessage(t.id, withContext(message.body.text, submit.contexts), { ...(t.model ? { model: t.model } : {}), ...(t.effort ? { effort: t.effort } : {}) });
           return { ok: true, type: "result", body: {} };
         }
         case "turn.steer": {
@@ -363,8 +392,10 @@ export class AppServer {
           if (t.status !== "running" && t.status !== "waiting") {
             return { ok: false, code: "TURN_NOT_RUNNING", message: `thread ${t.id} has no running turn; use thread.send to start one` };
           }
+          const submit = await this.#promptHooks(state, "UserPromptSubmit", t.id, t.cwd ?? this.#o.workspace, message.type, message.body.text);
+          if (submit.denied) return hookDenied(submit);
           this.#notePromptAuthor(t.id, state.conn.device.name);
-          await agent.steer(message.body.thread, message.body.text);
+          await agent.steer(message.body.thread, withContext(message.body.text, submit.contexts));
           return { ok: true, type: "result", body: {} };
         }
         case "turn.interrupt":
@@ -440,6 +471,14 @@ export class AppServer {
       return { ok: false, code: "MODEL_UNKNOWN", message: `model "${info.id}" has no effort "${effort}" (it offers ${info.efforts.join(", ")})` };
     }
     return undefined;
+  }
+
+  /** UserPromptSubmit / SessionStart hooks for a device's prompt (none configured: nothing runs). */
+  async #promptHooks(state: ConnState, event: "UserPromptSubmit" | "SessionStart", threadId: string | null, cwd: string, command: string, prompt: string): Promise<HookOutcome> {
+    if (!this.hooks) return { contexts: [] };
+    const cause = { id: state.conn.device.id, name: state.conn.device.name };
+    if (threadId !== null) this.hooks.noteCause(threadId, cause);
+    return this.hooks.prompt(event, threadId, cwd, cause, { command, prompt });
   }
 
   /** Remembers who sent a prompt so the agent's echo of it (`message.user`) names the device. */
@@ -543,6 +582,12 @@ export class AppServer {
   }
 }
 
+
+/** The answer to a prompt a UserPromptSubmit hook refused. */
+function hookDenied(outcome: HookOutcome): CommandOutcome {
+  const d = outcome.denied!;
+  return { ok: false, code: "HOOK_DENIED", message: `denied by hook ${d.hook}: ${d.reason}`.slice(0, 1024) };
+}
 
 function storeErrorText(code: string): string {
   if (code === "THREAD_LIMIT") return "the host's thread limit is reached and every thread is running or waiting; finish or archive one first";

@@ -30,6 +30,7 @@ import { PushStore, PushStoreError } from "./push/push-store.ts";
 import { fetchRelayPushSupport } from "./push/relay-info.ts";
 import { terminalSafe } from "./terminal-text.ts";
 import { airlockCommand } from "./hint.ts";
+import { HOOKS_HELP, HooksCliError, hooksCommand } from "./hooks/hooks-cli.ts";
 
 export const VERSION = "0.1.0";
 export const DEFAULT_RELAY = "http://127.0.0.1:8787";
@@ -74,6 +75,7 @@ Commands:
   stats              approval loop metrics: response time, auto-decided share, failures
   audit verify       check the audit log's hash chain (edits, deletions, reordering)
   audit tail [-n N]  show the latest audit records
+  hooks              hooks the policy files declare, their hashes; trust / untrust
 
 Global options:
   --home DIR   state folder (default: $AIRLOCK_HOME or your config dir)
@@ -130,6 +132,7 @@ evidence devices see. "host-only" ones can only be decided here.`,
 Approves a waiting request (ID from airlock approvals; any unambiguous prefix).
 --session also approves identical requests for the rest of the session.`,
   deny: `Usage: airlock deny ID [--json]`,
+  hooks: HOOKS_HELP,
   stats: `Usage: airlock stats [--days N] [--json]
 
 Approval loop metrics from the audit log: time before a person answered
@@ -283,6 +286,7 @@ async function cmdUp(ctx: Context, args: string[]): Promise<number> {
     audit,
     log: operational("host"),
     push,
+    hooks: { trustFile: join(ctx.paths.home, "hooks-trust.json") },
   });
   await app.start();
   const event = (type: string, fields: Record<string, unknown>, text: string) =>
@@ -749,6 +753,13 @@ export async function main(argv: string[], io: { out?: (s: string) => void; err?
         return await cmdDecide(ctx, command, args);
       case "stats":
         return await cmdStats(ctx, args);
+      case "hooks":
+        try {
+          return await hooksCommand({ home: ctx.paths.home, json: ctx.json, out }, args);
+        } catch (e) {
+          if (e instanceof HooksCliError) throw new CliError(e.message, e.usage ? Exit.USAGE : Exit.ERROR);
+          throw e;
+        }
       default:
         err(`unknown command "${command}"\n`);
         out(HELP.main!);

@@ -79,6 +79,10 @@ export const APP_ERRORS = {
   },
   PUSH_NOT_REGISTERED: { description: "push.test from a device that has no push subscription with this host", commands: ["push.test"] },
   PUSH_FAILED: { description: "the push service refused the test push (the message gives its HTTP status)", commands: ["push.test"] },
+  HOOK_DENIED: {
+    description: "a UserPromptSubmit hook on the host refused the prompt, or failed and so failed closed (the message names the hook and gives its reason)",
+    commands: ["thread.start", "thread.send", "turn.steer"],
+  },
 } as const satisfies Record<string, AppErrorInfo>;
 
 export type AppErrorCode = keyof typeof APP_ERRORS;

@@ -16,6 +16,7 @@ import type { ApprovalEvidence, ThreadEvent } from "@airlock/protocol";
 import type { ApprovalAsk, ApprovalVerdict, QuestionAsk, QuestionReply } from "../agent.ts";
 import { classifyCommand, classifyFileChange, classifyPermission, type Classification } from "../policy/classify.ts";
 import { decide, type Action, type Policy } from "../policy/policy-file.ts";
+import type { HookOutcome, HookRunner } from "../hooks/hooks.ts";
 
 export type Decision = "approve_once" | "approve_session" | "deny";
 export type Decider = { kind: "device"; id: string; name: string } | { kind: "host" };
@@ -57,6 +58,8 @@ export interface BrokerOptions {
   hostCli?: string;
   /** Operational log lines (failures that must not stop a verdict reaching the agent). */
   log?(line: string): void;
+  /** PreToolUse and PermissionRequest hooks (hooks/hooks.ts); absent: none run. */
+  hooks?: Pick<HookRunner, "preToolUse" | "permissionRequest">;
   now?: () => number;
 }
 
@@ -156,6 +159,16 @@ export class ApprovalBroker {
     const classification = classifyAsk(ask);
     const policy = await this.#o.policyFor(ask.cwd);
     const action = ask.type === "command" ? decide(policy, classification, ask.command ?? "") : decide(policy, classification, "");
+    // Hooks: PreToolUse gates every request policy does not deny; PermissionRequest
+    // answers for a person when policy would ask one (within what policy lets it).
+    let hook: { name: string; decision: "approve_once" | "deny"; reason: string } | undefined;
+    if (this.#o.hooks && action.action !== "deny") {
+      const pre = await this.#o.hooks.preToolUse(threadId, ask, classification);
+      let verdict: HookOutcome = pre;
+      if (!pre.denied && !autoDecided(action.action)) verdict = await this.#o.hooks.permissionRequest(threadId, ask, classification, action.action, policy);
+      if (verdict.denied) hook = { name: verdict.denied.hook, decision: "deny", reason: verdict.denied.reason };
+      else if (verdict.allowed && !autoDecided(action.action)) hook = { name: verdict.allowed.hook, decision: "approve_once", reason: verdict.allowed.reason };
+    }
     const approvalId = `ap_${randomBytes(9).toString("base64url")}`;
     const options = (ask.options ?? ["approve_once", "approve_session", "deny"]).filter(isDecision);
     const createdAt = this.#now();
@@ -186,6 +199,7 @@ export class ApprovalBroker {
       policy: action.action,
       policyRule: action.ruleFired,
       ...(action.cappedFrom ? { cappedFrom: action.cappedFrom } : {}),
+      ...(hook ? { hook: hook.name, hookDecision: hook.decision } : {}),
     });
     const event: ThreadEvent = {
       kind: "approval.request",
@@ -197,10 +211,19 @@ export class ApprovalBroker {
       evidence: pending.evidence,
       ...(diff ? { diff } : {}),
       options: pending.options,
-      ...(autoDecided(action.action) ? {} : { expiresAt }),
+      ...(autoDecided(action.action) || hook ? {} : { expiresAt }),
       // A host-only request says how to decide it at the host, exactly (a device cannot know --home).
       ...(where === "host-only" && this.#o.hostCli ? { hostCli: this.#o.hostCli } : {}),
     };
+
+    if (hook) {
+      // Decided by a hook: devices see the request resolved at once, with the hook's name and reason.
+      await this.#o.emit(threadId, event);
+      const verdict: ApprovalVerdict = { decision: hook.decision, by: `hook ${hook.name}` };
+      const note = `${hook.decision === "deny" ? "denied" : "allowed"} by hook ${hook.name}${hook.reason ? `: ${hook.reason}` : ""}`;
+      await this.#resolved(pending, verdict, { kind: "policy", id: `hook:${hook.name}` }, note);
+      return verdict;
+    }
 
     if (autoDecided(action.action)) {
       await this.#o.emit(threadId, event);

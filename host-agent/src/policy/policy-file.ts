@@ -34,6 +34,9 @@
 //   decide), host-only (only the host's own terminal may decide), deny.
 // - timeoutSeconds: 10…86400, default 600: an unanswered request ends after it.
 // - timeoutAction: "deny" (default) or "cancel" (the turn is interrupted).
+// - hooks: optional; programs run at points of the loop (hooks/config.ts). A
+//   repository's hooks run only if the user's file allows repository hooks;
+//   a sub-folder file's hooks are ignored.
 // Unknown keys anywhere are errors, so a typo never silently loosens policy.
 //
 // ## Built-in defaults (no file)
@@ -82,6 +85,7 @@ import { constants } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import * as z from "zod/mini";
 import { TIERS, type Classification, type Tier } from "./classify.ts";
+import { DEFAULT_HOOK_SETTINGS, DEFAULT_HOOK_TIMEOUT_SECONDS, hooksSectionSchema, type ConfiguredHook, type HookSettings } from "../hooks/config.ts";
 
 export type Action = "allow" | "ask" | "host-only" | "deny";
 export const ACTIONS: readonly Action[] = ["allow", "ask", "host-only", "deny"];
@@ -119,6 +123,8 @@ export const policyFileSchema = z.strictObject({
   rules: z.optional(z.array(ruleSchema).check(z.maxLength(200))),
   timeoutSeconds: z.optional(z.int().check(z.gte(10), z.lte(86400))),
   timeoutAction: z.optional(z.enum(["deny", "cancel"])),
+  /** Programs run at points of the loop (hooks/config.ts). */
+  hooks: z.optional(hooksSectionSchema),
   comment: z.optional(z.string().check(z.maxLength(1000))),
 });
 export type PolicyFile = z.infer<typeof policyFileSchema>;
@@ -146,6 +152,10 @@ export interface Policy {
   timeoutSeconds: number;
   timeoutAction: "deny" | "cancel";
   warnings: string[];
+  /** Hooks from the user file, then the repository file (absent: none). */
+  hooks?: ConfiguredHook[];
+  /** What hooks may do (user file only; absent: DEFAULT_HOOK_SETTINGS). */
+  hookSettings?: HookSettings;
 }
 
 /** One sub-folder's `.airlock/policy.json`: a constraint that may only tighten. */
@@ -238,9 +248,10 @@ export function parsePolicy(text: string, source: string): PolicyFile {
   return r.data;
 }
 
-/** Apply one layer on top of `base` (a copy is returned). */
-export function mergePolicy(base: Policy, file: PolicyFile, source: "user" | "repo"): Policy {
+/** Apply one layer on top of `base` (a copy is returned). `path` names the file its hooks came from. */
+export function mergePolicy(base: Policy, file: PolicyFile, source: "user" | "repo", path = `${source} policy`): Policy {
   const out: Policy = { ...base, defaults: { ...base.defaults }, defaultIds: { ...base.defaultIds }, floors: { ...base.floors }, layers: [...base.layers], warnings: [...base.warnings] };
+  if (file.hooks !== undefined) mergeHooks(out, file.hooks, source, path);
   for (const tier of TIERS) {
     const a = file.defaults?.[tier];
     if (a === undefined) continue;
@@ -259,6 +270,40 @@ export function mergePolicy(base: Policy, file: PolicyFile, source: "user" | "re
   if (file.timeoutSeconds !== undefined) out.timeoutSeconds = file.timeoutSeconds;
   if (file.timeoutAction !== undefined) out.timeoutAction = file.timeoutAction;
   return out;
+}
+
+/**
+ * A repository may declare hooks, but they run only when the user's file sets
+ * allowRepositoryHooks; it can never change what hooks may do. A repository
+ * hook named like a user hook is dropped (the name must say which one ran).
+ */
+function mergeHooks(out: Policy, section: NonNullable<PolicyFile["hooks"]>, source: "user" | "repo", path: string): void {
+  const settings: HookSettings = { ...(out.hookSettings ?? DEFAULT_HOOK_SETTINGS) };
+  if (source === "user") {
+    if (section.allowRepositoryHooks !== undefined) settings.allowRepositoryHooks = section.allowRepositoryHooks;
+    if (section.mayAllowUpTo !== undefined) settings.mayAllowUpTo = section.mayAllowUpTo;
+  } else {
+    if (section.allowRepositoryHooks !== undefined) out.warnings.push(`repo.hooks.allowRepositoryHooks is ignored: only the user's policy file decides it`);
+    if (section.mayAllowUpTo !== undefined) out.warnings.push(`repo.hooks.mayAllowUpTo is ignored: only the user's policy file decides it`);
+  }
+  out.hookSettings = settings;
+  const hooks = [...(out.hooks ?? [])];
+  for (const h of section.list ?? []) {
+    if (hooks.some((x) => x.name === h.name)) {
+      out.warnings.push(`${source}.hooks: a hook named "${h.name}" is already declared; this one is ignored`);
+      continue;
+    }
+    hooks.push({
+      name: h.name,
+      events: [...new Set(h.events)],
+      command: [...h.command],
+      timeoutSeconds: h.timeoutSeconds ?? DEFAULT_HOOK_TIMEOUT_SECONDS,
+      source,
+      file: path,
+      enabled: source === "user" || settings.allowRepositoryHooks,
+    });
+  }
+  out.hooks = hooks;
 }
 
 function compileRules(file: PolicyFile, idPrefix: string, source: PolicySource): PolicyRule[] {
@@ -287,6 +332,7 @@ export function tightenPolicy(base: Policy, file: PolicyFile, id: string): Polic
     }
   }
   out.layers.push({ id, defaults, rules: compileRules(file, id, "subfolder") });
+  if (file.hooks !== undefined) out.warnings.push(`${id}.hooks is ignored: hooks come only from the user's file and the workspace root's file`);
   if (file.timeoutSeconds !== undefined) {
     if (file.timeoutSeconds <= base.timeoutSeconds) out.timeoutSeconds = file.timeoutSeconds;
     else out.warnings.push(`${id}.timeoutSeconds ${file.timeoutSeconds} is longer than ${base.timeoutSeconds}; a sub-folder policy can only shorten it`);
@@ -352,11 +398,11 @@ export async function loadPolicy(userFile?: string, repoFile?: string, subFolder
   let policy = builtinPolicy();
   if (userFile !== undefined) {
     const text = await readOptional(userFile);
-    if (text !== null) policy = mergePolicy(policy, parsePolicy(text, userFile), "user");
+    if (text !== null) policy = mergePolicy(policy, parsePolicy(text, userFile), "user", userFile);
   }
   if (repoFile !== undefined) {
     const text = await readOptional(repoFile);
-    if (text !== null) policy = mergePolicy(policy, parsePolicy(text, repoFile), "repo");
+    if (text !== null) policy = mergePolicy(policy, parsePolicy(text, repoFile), "repo", repoFile);
   }
   for (const sub of subFolders) {
     const text = await readOptional(sub.file);
