@@ -1,11 +1,8 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx's loader (the package ships sources).
+// The checkout's `airlock-client`: runs the TypeScript sources through tsx's
+// loader. The packed package's bin is the compiled dist/src/node/bin.js
+// (scripts/build-packages.mjs).
 import { register } from "tsx/esm/api";
 
 register();
-const { main } = await import("../src/node/cli.ts");
-const code = await main(process.argv.slice(2));
-process.exitCode = code;
-// Every command closes its client before returning; a socket or timer still
-// pending must not keep the process alive.
-setTimeout(() => process.exit(code), 2000).unref();
+await import("../src/node/bin.ts");

@@ -1,12 +1,7 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx's loader (the package ships sources).
+// The checkout's `airlock`: runs the TypeScript sources through tsx's loader.
+// The packed package's bin is the compiled dist/src/bin.js (scripts/build-packages.mjs).
 import { register } from "tsx/esm/api";
 
 register();
-const { main } = await import("../src/cli.ts");
-const code = await main(process.argv.slice(2));
-process.exitCode = code;
-// Every command has finished its own cleanup when main returns; a socket or
-// timer still pending (say, a reconnect to a relay that is gone) must not keep
-// the process alive.
-setTimeout(() => process.exit(code), 2000).unref();
+await import("../src/bin.ts");
