@@ -38,33 +38,38 @@ export const PACKAGES = [
   { dir: "host-agent", bins: { airlock: "src/bin.ts" } },
 ];
 
-const USAGE = `Usage: node scripts/build-packages.mjs [--out DIR] [--pack] [--json]
+const USAGE = `Usage: node scripts/build-packages.mjs [--out DIR] [--pack] [--install DIR] [--json]
 
 Builds the packages to JavaScript with type declarations and stages each in
 DIR/<package>/ with the manifest it would be published with
 (default DIR: .dev/packages). --pack also runs npm pack on each staged folder
 and leaves the tarballs in DIR.
 
-  --out DIR  where to stage (emptied first, except other files in DIR)
-  --pack     make the .tgz tarballs
-  --json     print the result as JSON`;
+  --out DIR      where to stage (its package folders are replaced)
+  --pack         make the .tgz tarballs
+  --install DIR  also install the tarballs into DIR (created; npm install
+                 --omit=dev --prefer-offline), as a user would: for trying
+                 them, the packaging test and the CLI benchmark
+  --json         print the result as JSON`;
 
 class UsageError extends Error {}
 
 function parseArgs(argv) {
-  const args = { out: join(ROOT, ".dev", "packages"), pack: false, json: false, help: false, guard: false };
+  const args = { out: join(ROOT, ".dev", "packages"), pack: false, install: undefined, json: false, help: false, guard: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--pack") args.pack = true;
     else if (a === "--json") args.json = true;
     else if (a === "--help" || a === "-h") args.help = true;
     else if (a === "--prepack-guard") args.guard = true;
-    else if (a === "--out") {
+    else if (a === "--out" || a === "--install") {
       const v = argv[++i];
-      if (!v) throw new UsageError("--out needs a folder");
-      args.out = resolve(v);
+      if (!v) throw new UsageError(`${a} needs a folder`);
+      if (a === "--out") args.out = resolve(v);
+      else args.install = resolve(v);
     } else throw new UsageError(`unknown argument ${a}`);
   }
+  if (args.install) args.pack = true;
   return args;
 }
 
@@ -131,6 +136,21 @@ async function npmPack(folder, dest) {
   return { tarball: join(dest, info.filename), size: info.size, files: info.entryCount };
 }
 
+/**
+ * Installs the tarballs into `folder` (an empty package of its own) the way a
+ * user would, without dev dependencies. --prefer-offline: third-party packages
+ * come from npm's cache when the checkout's install put them there. The outer
+ * npm's settings (npm_config_* when run from an npm script) are left out.
+ */
+export async function installPackages(folder, tarballs) {
+  await mkdir(folder, { recursive: true });
+  await writeFile(join(folder, "package.json"), JSON.stringify({ name: "airlock-packages-try", private: true, type: "module" }, null, 2) + "\n", { flag: "wx" }).catch((e) => {
+    if (e.code !== "EEXIST") throw e;
+  });
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
+  await run("npm", ["install", "--omit=dev", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error", ...tarballs], { cwd: folder, env, maxBuffer: 16 << 20 });
+}
+
 export async function buildPackages({ out, pack }) {
   const root = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8"));
   const build = join(out, ".build");
@@ -186,13 +206,15 @@ async function main(argv) {
     return 1;
   }
   const results = await buildPackages(args);
+  if (args.install) await installPackages(args.install, results.map((r) => r.tarball));
   if (args.json) process.stdout.write(JSON.stringify(results, null, 2) + "\n");
   else {
     for (const r of results) {
       const where = relative(process.cwd(), r.tarball ?? r.folder);
       process.stdout.write(`${r.name}@${r.version}  ${isAbsolute(where) || where.startsWith("..") ? (r.tarball ?? r.folder) : where}${r.size ? `  (${(r.size / 1024).toFixed(0)} kB, ${r.files} files)` : ""}\n`);
     }
-    if (args.pack) process.stdout.write(`Install: npm install ${results.map((r) => relative(process.cwd(), r.tarball)).join(" ")}\n`);
+    if (args.install) process.stdout.write(`Installed in ${args.install}: try ${join(args.install, "node_modules", ".bin", "airlock")} --help\n`);
+    else if (args.pack) process.stdout.write(`Install: npm install ${results.map((r) => relative(process.cwd(), r.tarball)).join(" ")}\n`);
   }
   return 0;
 }

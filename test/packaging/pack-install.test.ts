@@ -6,12 +6,12 @@
 // imports in Node, the SDK bundles for a browser with esbuild, and the type
 // declarations check under TypeScript's nodenext resolution.
 //
-// npm install uses --prefer-offline: third-party dependencies come from the
-// local npm cache when the repository's own install put them there, else from
-// the registry. Tools that are not part of the install (esbuild, tsc) are the
+// The install (scripts/build-packages.mjs --install) uses --prefer-offline:
+// third-party dependencies come from the local npm cache when the
+// repository's own install put them there, else from the registry. Tools that are not part of the install (esbuild, tsc) are the
 // repository's, run against the consumer folder.
 import { execFile, spawn } from "node:child_process";
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -46,17 +46,10 @@ const bin = (name: string) => join(consumer, "node_modules", ".bin", name);
 
 beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), "airlock-pack-"));
-  const out = join(tmp, "packages");
-  const built = await run(process.execPath, [join(ROOT, "scripts/build-packages.mjs"), "--out", out, "--pack", "--json"], { cwd: ROOT, maxBuffer: 16 << 20 });
-  packed = JSON.parse(built.stdout) as Packed[];
   consumer = join(tmp, "consumer");
-  await mkdir(consumer);
-  await writeFile(join(consumer, "package.json"), JSON.stringify({ name: "airlock-consumer", private: true, type: "module" }));
-  await run("npm", ["install", "--omit=dev", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error", ...packed.map((p) => p.tarball)], {
-    cwd: consumer,
-    env: cleanEnv(),
-    maxBuffer: 16 << 20,
-  });
+  // Builds, packs, then `npm install --omit=dev --prefer-offline <tarballs>` in the consumer folder.
+  const built = await run(process.execPath, [join(ROOT, "scripts/build-packages.mjs"), "--out", join(tmp, "packages"), "--install", consumer, "--json"], { cwd: ROOT, maxBuffer: 16 << 20 });
+  packed = JSON.parse(built.stdout) as Packed[];
 }, 300_000);
 
 afterAll(async () => {
