@@ -33,6 +33,8 @@ const hookSchema = z.strictObject({
   /** argv: program, then its arguments (no shell). */
   command: z.array(z.string().check(z.minLength(1), z.maxLength(4096))).check(z.minLength(1), z.maxLength(64)),
   timeoutSeconds: z.optional(z.int().check(z.gte(1), z.lte(600))),
+  /** More files the hash covers (modules the script imports), relative to the workspace root or absolute. */
+  hashFiles: z.optional(z.array(z.string().check(z.minLength(1), z.maxLength(4096))).check(z.maxLength(32))),
   comment: z.optional(z.string().check(z.maxLength(1000))),
 });
 
@@ -49,6 +51,8 @@ export interface ConfiguredHook {
   events: HookEvent[];
   command: string[];
   timeoutSeconds: number;
+  /** Files the hash covers besides the program or script (hash.ts). */
+  hashFiles?: string[];
   source: "user" | "repo";
   /** The policy file that declared it. */
   file: string;

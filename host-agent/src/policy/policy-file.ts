@@ -298,6 +298,7 @@ function mergeHooks(out: Policy, section: NonNullable<PolicyFile["hooks"]>, sour
       events: [...new Set(h.events)],
       command: [...h.command],
       timeoutSeconds: h.timeoutSeconds ?? DEFAULT_HOOK_TIMEOUT_SECONDS,
+      ...(h.hashFiles ? { hashFiles: [...h.hashFiles] } : {}),
       source,
       file: path,
       enabled: source === "user" || settings.allowRepositoryHooks,
