@@ -92,6 +92,8 @@ export class HostCore {
   #o: HostCoreOptions;
   #pairings: PairingRegistry;
   #slots = new Map<number, SlotState>();
+  /** Devices whose first session this run has logged: every airlock-client call is a session of its own, and a line for each is noise (the audit log keeps them all). */
+  #announced = new Set<string>();
 
   constructor(options: HostCoreOptions) {
     this.#o = options;
@@ -300,7 +302,10 @@ export class HostCore {
         return transport.send(state.slot, await session.send(payload));
       },
     };
-    this.#o.log?.(`${claim.mode === HandshakeMode.PAIR ? "paired" : "connected"}: ${terminalSafe(device.name)} (${device.id})`);
+    if (claim.mode === HandshakeMode.PAIR || !this.#announced.has(device.id)) {
+      this.#o.log?.(`${claim.mode === HandshakeMode.PAIR ? "paired" : "connected"}: ${terminalSafe(device.name)} (${device.id})`);
+    }
+    this.#announced.add(device.id);
     this.#o.audit?.("session", { kind: "device", id: device.id, name: device.name }, { event: "opened", slot: state.slot });
     this.#o.onSessionOpen?.(state.connection);
   }

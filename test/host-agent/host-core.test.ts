@@ -60,6 +60,7 @@ async function setup(confirm: (r: PairingRequest) => Promise<boolean>, devicesPa
   const payloads: string[] = [];
   const requests: PairingRequest[] = [];
   const audits: Array<{ type: string; data: Record<string, unknown> }> = [];
+  const logs: string[] = [];
   const core = new HostCore({
     identity,
     backend: nobleBackend,
@@ -73,8 +74,9 @@ async function setup(confirm: (r: PairingRequest) => Promise<boolean>, devicesPa
     onPayload: (_c, p) => payloads.push(new TextDecoder().decode(p)),
     audit: (type, _actor, data) => audits.push({ type, data }),
     allowlistRetryMs: 20,
+    log: (line) => logs.push(line),
   });
-  return { core, transport, devices, identity, payloads, requests, audits, home };
+  return { core, transport, devices, identity, payloads, requests, audits, logs, home };
 }
 
 /** Drives a device through the handshake against the core on `slot`. */
@@ -123,6 +125,27 @@ describe("HostCore", () => {
     await env.core.onFrame(4, await device.send(textEncoder.encode("hello")));
     expect(env.payloads).toEqual(["hello"]);
     expect(env.core.connections.map((c) => c.slot)).toEqual([4]);
+  });
+
+  it("logs a device's first session of the run only: every airlock-client call is a session, the audit keeps them all", async () => {
+    const env = await setup(async () => true);
+    const signer = await nobleBackend.generateSigner();
+    await handshake(env, 1, pairingSession((await env.core.createPairing()).link, signer), signer);
+    const resume = () => new DeviceSession({ backend: nobleBackend, hostPublicKey: env.identity.signer.publicKey, deviceSigner: signer, deviceName: "Ana's phone" });
+    for (const slot of [2, 3]) expect((await handshake(env, slot, resume(), signer)).error).toBeUndefined();
+    expect(env.logs.filter((l) => /^(paired|connected):/.test(l))).toEqual([expect.stringMatching(/^paired: Ana's phone \(d_/)]);
+    expect(env.audits.filter((a) => a.type === "session")).toHaveLength(3);
+    // The next run (a new HostCore on the same state) says "connected" at the device's first session, once.
+    const next = new HostCore({ identity: env.identity, backend: nobleBackend, devices: env.devices, transport: env.transport, relayUrl: "http://127.0.0.1:8787", confirmPairing: async () => false, log: (l) => env.logs.push(l) });
+    for (const slot of [4, 5]) {
+      next.onDeviceJoined(slot, toBase64Url(signer.publicKey));
+      const device = resume();
+      await next.onFrame(slot, await device.start());
+      const { reply } = await device.receive(env.transport.take(slot));
+      await next.onFrame(slot, reply!);
+      await device.receive(env.transport.take(slot));
+    }
+    expect(env.logs.filter((l) => l.startsWith("connected:"))).toEqual([expect.stringMatching(/^connected: Ana's phone \(d_/)]);
   });
 
   it("refuses the device when the operator says no, and the link is spent", async () => {
