@@ -50,6 +50,24 @@ export function minimalEnv(extra: Record<string, string>): Record<string, string
   return { ...env, ...extra };
 }
 
+/** Process groups of hooks still running: killed if the host exits first (a hook is detached, so it would outlive it). */
+const running = new Set<number>();
+let exitHandler = false;
+function track(pid: number): void {
+  running.add(pid);
+  if (exitHandler) return;
+  exitHandler = true;
+  process.once("exit", () => {
+    for (const p of running) {
+      try {
+        process.kill(-p, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+  });
+}
+
 export function runHook(o: RunHookOptions): Promise<HookRun> {
   const started = performance.now();
   const max = o.maxOutput ?? MAX_HOOK_OUTPUT;
@@ -64,6 +82,7 @@ export function runHook(o: RunHookOptions): Promise<HookRun> {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      if (child.pid !== undefined) running.delete(child.pid);
       resolve(r);
     };
     let child: ReturnType<typeof spawn>;
@@ -82,6 +101,7 @@ export function runHook(o: RunHookOptions): Promise<HookRun> {
         child.kill("SIGKILL");
       }
     };
+    if (child.pid !== undefined && process.platform !== "win32") track(child.pid);
     const timer = setTimeout(() => kill({ failure: "timeout", detail: `no answer within ${o.timeoutMs} ms` }), o.timeoutMs);
     timer.unref?.();
     child.on("error", (e) => {
