@@ -2,6 +2,8 @@
 // server, policy files, trust store and audit log (harness.ts). Hook programs
 // are small Node scripts in the test's temp folder.
 import { appendFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { AppProtocolMessage } from "../../../protocol/src/index.ts";
 import { device, isTurnEnd } from "../app-server-harness.ts";
@@ -250,5 +252,38 @@ describe("trust", () => {
     const denied = await d.command("thread.start", { prompt: "three" });
     expect((denied as any).body.message).toBe("denied by hook repo-gate: the repository says no");
     expect((await hookRuns()).map((r) => `${r.source}:${r.verdict}`)).toEqual(["repo:disabled", "repo:untrusted", "repo:deny"]);
+  });
+});
+
+describe("the example hooks through the host", () => {
+  const EXAMPLES = fileURLToPath(new URL("../../../host-agent/hooks/", import.meta.url));
+
+  it("secret-scan refuses a prompt with a credential; validate reports a test.result at the turn's end", async () => {
+    env.userPolicy({
+      version: 1,
+      defaults: ALLOW_CONTINUE,
+      hooks: {
+        list: [
+          { name: "secret-scan", events: ["UserPromptSubmit", "PreToolUse", "PostToolUse"], command: ["node", join(EXAMPLES, "secret-scan.mjs")], timeoutSeconds: 20 },
+          { name: "notes-check", events: ["Stop"], command: ["node", join(EXAMPLES, "validate.mjs"), "--name", "notes exist", "--", "ls", "notes"], timeoutSeconds: 60 },
+        ],
+      },
+    });
+    await trust("--all");
+    const d = await phone();
+    // Assembled at run time: this file holds no credential-shaped string.
+    const key = ["AK", "IA", "Q3EGUJ7ZWJQ5L2TX"].join("");
+    const refused = await d.command("thread.start", { prompt: `deploy with ${key}` });
+    expect(refused).toMatchObject({ type: "error", body: { code: "HOOK_DENIED" } });
+    expect((refused as any).body.message).toBe("denied by hook secret-scan: credential found: an AWS access key id (AKIAQ3…) in the prompt, line 1");
+    expect(env.store.listThreads()).toHaveLength(0);
+
+    expect((await d.command("thread.start", { prompt: "write a harmless note" })).type).toBe("result");
+    const end = await d.until(isTurnEnd);
+    expect((end as any).body.status).toBe("completed");
+    await env.app.hooks!.idle();
+    await d.until((m) => m.type === "event" && m.body.kind === "test.result" && m.body.name === "notes exist" && m.body.status === "passed");
+    const runs = await hookRuns();
+    expect(runs.filter((r) => r.hook === "secret-scan").map((r) => r.verdict)).toEqual(["deny", "none", "none", "none", "none", "none", "none", "none"]);
   });
 });
