@@ -55,6 +55,15 @@ figcaption { font-size: 0.8125rem; color: var(--_muted); }
 .usage { margin: 0; font-size: 0.75rem; color: var(--_muted); text-align: right; }
 .status { margin-top: 0.75rem; font-size: 0.875rem; color: var(--_muted); min-height: 1.3em; }
 .empty { color: var(--_muted); text-align: center; padding: 2rem 0; }
+.tool > summary, .thinking > summary { min-height: 36px; }
+.tool-name { font-size: var(--_text-sm); overflow-wrap: anywhere; min-width: 0; }
+.tool-body { margin: 0; padding: 0.5rem 0.75rem; font-size: 0.8125rem; display: grid; gap: 0.375rem; }
+.tool-body pre { margin: 0; white-space: pre-wrap; overflow-wrap: anywhere; font-family: var(--_mono-font); max-height: 16rem; overflow: auto; }
+.tool-body .label { color: var(--_muted); font-size: 0.75rem; }
+.thinking { border-style: dashed; }
+.thinking .cmd-line { font-family: inherit; color: var(--_muted); font-style: italic; }
+.thinking .md { padding: 0.5rem 0.75rem; color: var(--_muted); font-size: 0.875rem; }
+.running { color: var(--_muted); } .done { color: var(--_success); } .failed { color: var(--_danger); }
 `;
 
 type Kind = ThreadEvent["kind"];
@@ -65,6 +74,16 @@ const PLAN_SR = { pending: "to do", in_progress: "in progress", completed: "done
 type StepStatus = keyof typeof PLAN_ICON;
 const TEST_ICON = { passed: "✓", failed: "✗", skipped: "–" } as const;
 const CHANGE_LABEL = { add: "Added", modify: "Modified", delete: "Deleted", rename: "Renamed" } as const;
+const TOOL_STATE = { running: "Running…", completed: "Done", failed: "Failed" } as const;
+
+/** What a tool call did, in words: "Searched the web", "glossary · lookup (MCP)", … */
+function toolTitle(name: string): string {
+  if (name === "web_search") return "Searched the web";
+  if (name === "view_image") return "Viewed an image";
+  if (name === "image_generation") return "Generated an image";
+  const mcp = /^mcp:([^/]*)\/(.*)$/s.exec(name);
+  return mcp ? `${mcp[1]} · ${mcp[2]} (MCP tool)` : name;
+}
 
 export class AirlockThreadElement extends HTMLElement {
   #root: ShadowRoot;
@@ -84,6 +103,8 @@ export class AirlockThreadElement extends HTMLElement {
   /** What was denied in each turn (file paths, commands), so a plan does not call it done. */
   #denied = new Map<string, Set<string>>();
   #approvalTurn = new Map<string, string>();
+  /** Reasoning, tool calls and turn diffs: one block each, updated in place by later events. */
+  #blocks = new Map<string, { el: HTMLDetailsElement; line: HTMLElement; meta: HTMLElement; body: HTMLElement }>();
   #turn = "";
   #turns = 0;
 
@@ -135,6 +156,7 @@ export class AirlockThreadElement extends HTMLElement {
     this.#plans.clear();
     this.#denied.clear();
     this.#approvalTurn.clear();
+    this.#blocks.clear();
     this.#turns = 0;
     this.#lastSeq = 0;
     this.#running = false;
@@ -325,7 +347,58 @@ export class AirlockThreadElement extends HTMLElement {
     notice: (e) => {
       this.#add(h("p", { class: `notice ${e.level}`, "data-level": e.level }, str(e.text)));
     },
+    reasoning: (e) => {
+      // Folded: the summary line shows its first line; the whole summary is one tap away.
+      const b = this.#block(`r:${e.itemId}`, "thinking", e.itemId, "Reasoning");
+      const text = str(e.text);
+      b.line.textContent = text.split("\n").find((l) => l.trim())?.replace(/\*\*/g, "").trim().slice(0, 120) || "Thinking";
+      renderMarkdown(text, b.body);
+      this.#announce("The agent is thinking…");
+    },
+    "tool.call": (e) => {
+      const b = this.#block(`t:${e.itemId}`, "tool", e.itemId, "Tool call");
+      const name = str(e.name);
+      const input = str(e.input);
+      b.line.textContent = `${toolTitle(name)}${input && name !== "image_generation" ? `: ${revealInvisible(input).slice(0, 160)}` : ""}`;
+      b.el.dataset.status = e.status;
+      replace(b.meta, h("span", { class: e.status === "completed" ? "done" : e.status }, TOOL_STATE[e.status] ?? str(e.status)), h("span", { class: "mono" }, name));
+      replace(
+        b.body,
+        input ? h("span", { class: "label" }, name === "image_generation" ? "Prompt" : "Input") : null,
+        input ? h("pre", null, revealInvisible(input)) : null,
+        e.output ? h("span", { class: "label" }, e.status === "running" ? "Progress" : e.status === "failed" ? "Error" : "Result") : null,
+        e.output ? h("pre", null, str(e.output)) : null,
+      );
+      if (e.status === "running") this.#announce(`${toolTitle(name)}…`);
+    },
+    "turn.diff": (e) => {
+      const b = this.#block(`d:${e.turnId}`, "turn-diff", e.turnId, "Changes in this turn");
+      const files = parseUnifiedDiff(str(e.diff)).length;
+      b.line.textContent = "Changes in this turn";
+      replace(b.meta, h("span", null, `${files} ${files === 1 ? "file" : "files"}`));
+      let diff = b.body.querySelector("airlock-diff") as AirlockDiffElement | null;
+      if (!diff) {
+        diff = new AirlockDiffElement();
+        b.body.append(diff);
+      }
+      diff.diff = str(e.diff);
+    },
   };
+
+  /** A folded block (reasoning, tool call, turn diff) keyed by item, created on first use. */
+  #block(key: string, kind: string, item: string, label: string) {
+    let b = this.#blocks.get(key);
+    if (!b) {
+      const line = h("span", { class: "cmd-line" });
+      const meta = h("span", { class: "cmd-meta" });
+      const body = h("div", { class: kind === "thinking" ? "md" : "tool-body" });
+      const el = h("details", { class: `cmd ${kind}`, "data-item": item, "aria-label": label }, h("summary", null, line, meta), body);
+      b = { el, line, meta, body };
+      this.#blocks.set(key, b);
+      this.#add(el);
+    }
+    return b;
+  }
 
   #message(itemId: string) {
     let m = this.#messages.get(itemId);

@@ -48,6 +48,8 @@ export const threadSummary = s.strictObject({
   lastSeq: seq,
   /** Requests waiting for a human in this thread. */
   pending: s.int(0, 10_000),
+  /** Started by an automation token: "NAME (owner OWNER)" (docs/host-agent.md, tokens). */
+  startedBy: s.optional(text(160)),
 });
 export type ThreadSummary = s.Infer<typeof threadSummary>;
 
@@ -124,6 +126,26 @@ const eventBodies = [
     data: text(196608),
   }),
   s.strictObject({ kind: s.literal("usage"), inputTokens: s.int(), outputTokens: s.int(), totalTokens: s.optional(s.int()) }),
+  /** The agent's reasoning summary so far; a later event with the same itemId replaces it. */
+  s.strictObject({ kind: s.literal("reasoning"), itemId: id, text: text(65536) }),
+  /**
+   * A tool the agent called other than a command or a file change (web search, an MCP
+   * server's tool, image generation, viewing an image); a later event with the same
+   * itemId replaces it (progress, then the result).
+   */
+  s.strictObject({
+    kind: s.literal("tool.call"),
+    itemId: id,
+    /** "web_search", "image_generation", "view_image", or "mcp:<server>/<tool>". */
+    name: text(512),
+    status: s.enum(["running", "completed", "failed"]),
+    /** The query, arguments (JSON) or path, as the agent gave them. */
+    input: s.optional(text(8192)),
+    /** The result, the error, or the latest progress message while running. */
+    output: s.optional(text(65536)),
+  }),
+  /** Everything the turn changed so far, as one unified diff (replaces the previous one). */
+  s.strictObject({ kind: s.literal("turn.diff"), turnId: id, diff: text(262144) }),
   s.strictObject({
     kind: s.literal("approval.request"),
     approvalId: id,
@@ -143,6 +165,8 @@ const eventBodies = [
      * state folder (e.g. "npx airlock --home .dev/host"); `<hostCli> approve|deny <approvalId>` decides.
      */
     hostCli: s.optional(text(512)),
+    /** The thread was started by an automation token: "NAME (owner OWNER)"; a person decides. */
+    startedBy: s.optional(text(160)),
   }),
   s.strictObject({
     kind: s.literal("approval.resolved"),

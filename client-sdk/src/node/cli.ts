@@ -383,6 +383,8 @@ function diffLines(diff: string, max = 80): string[] {
  */
 export class WatchView {
   #partial = new Map<string, { seq: number; text: string; printed: boolean }>();
+  /** Reasoning text already printed per item (each reasoning event repeats the summary so far). */
+  #reasoning = new Map<string, string>();
 
   constructor(readonly thread: string) {}
 
@@ -448,6 +450,31 @@ export class WatchView {
         return [head(""), ...e.steps.map((st) => `  ${st.status === "completed" ? "[x]" : st.status === "in_progress" ? "[>]" : "[ ]"} ${clean(st.text)}`)];
       case "test.result":
         return [head(`${e.status} ${clean(e.name)}${e.summary ? `: ${clean(e.summary)}` : ""}`)];
+      case "reasoning": {
+        const before = this.#reasoning.get(e.itemId) ?? "";
+        if (this.#reasoning.size > 200 && !this.#reasoning.has(e.itemId)) this.#reasoning.delete(this.#reasoning.keys().next().value as string);
+        this.#reasoning.set(e.itemId, e.text);
+        const fresh = e.text.startsWith(before) ? e.text.slice(before.length) : e.text;
+        const lines = fresh.split("\n").filter((l) => l.trim());
+        if (!lines.length) return [];
+        return before ? lines.map((l) => `  ${clean(l, 2000)}`) : [head(clean(lines[0]!, 2000)), ...lines.slice(1).map((l) => `  ${clean(l, 2000)}`)];
+      }
+      case "tool.call": {
+        const out = [head(`${clean(e.name)} ${e.status}${e.input ? `: ${clean(e.input.replace(/\s+/g, " "), 300)}` : ""}`)];
+        if (e.output) {
+          const lines = e.output.replace(/\n$/, "").split("\n");
+          out.push(...lines.slice(0, 20).map((l) => `  ${clean(l, 400)}`));
+          if (lines.length > 20) out.push(`  … ${lines.length - 20} more lines`);
+        }
+        return out;
+      }
+      case "turn.diff": {
+        const lines = e.diff.split("\n");
+        const files = lines.filter((l) => l.startsWith("+++ ")).length;
+        const added = lines.filter((l) => l.startsWith("+") && !l.startsWith("+++ ")).length;
+        const removed = lines.filter((l) => l.startsWith("-") && !l.startsWith("--- ")).length;
+        return [head(`${files} ${files === 1 ? "file" : "files"} changed in this turn so far, +${added} -${removed}`)];
+      }
       default:
         return [head(clean(JSON.stringify(e).slice(0, 200)))];
     }

@@ -117,6 +117,26 @@ describe("Codex approvals", () => {
     expect(s.host.kinds("t1", "file.change")).toEqual([expect.objectContaining({ change: "delete", diff: removed })]);
   });
 
+  it("file change modifying a file: a unified diff with ---/+++ headers, and the turn's whole diff", { timeout: 30_000 }, async () => {
+    writeFileSync(join(s.workspace, "kept.txt"), "one\ntwo\nthree\n");
+    s.mock.script({ kind: "patch", patch: "*** Begin Patch\n*** Update File: kept.txt\n@@\n one\n-two\n+TWO\n three\n*** End Patch\n" }, { kind: "text", text: "changed" });
+    await s.agent.startThread("t1", "change it", { cwd: s.workspace, model: MODEL });
+    expect((await s.host.waitTurnEnd("t1")).status).toBe("completed");
+    expect(readFileSync(join(s.workspace, "kept.txt"), "utf8")).toBe("one\nTWO\nthree\n");
+    // Codex gives hunks only for a modified file; the adapter adds the headers.
+    const modified = "--- a/kept.txt\n+++ b/kept.txt\n@@ -1,3 +1,3 @@\n one\n-two\n+TWO\n three\n";
+    expect(s.host.approvals[0]?.ask.files).toEqual([expect.objectContaining({ change: "modify", diff: modified })]);
+    expect(s.host.kinds("t1", "file.change")).toEqual([expect.objectContaining({ change: "modify", diff: modified })]);
+    expect((await s.agent.readThread("t1")).filter((e) => e.kind === "file.change")).toEqual([expect.objectContaining({ change: "modify", diff: modified })]);
+    // turn/diff/updated: the turn's aggregated diff, as Codex computes it.
+    const turnDiff = s.host.kinds("t1", "turn.diff").at(-1);
+    expect(turnDiff).toMatchObject({ kind: "turn.diff", turnId: s.host.turnEnds("t1")[0]!.turnId });
+    const diff = turnDiff?.kind === "turn.diff" ? turnDiff.diff : "";
+    expect(diff).toMatch(/^--- a\/.*kept\.txt$/m);
+    expect(diff).toContain("-two\n+TWO");
+    expect(s.host.invalid).toEqual([]);
+  });
+
   it("file change denied: nothing is written and no file.change is emitted", { timeout: 30_000 }, async () => {
     s.host.decide = () => ({ decision: "deny", by: "phone" });
     s.mock.script({ kind: "patch", patch: "*** Begin Patch\n*** Add File: nope.txt\n+x\n*** End Patch\n" }, { kind: "text", text: "fine" });

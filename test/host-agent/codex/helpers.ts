@@ -109,7 +109,8 @@ export async function setupCodex(options: Partial<CodexAgentOptions> = {}): Prom
   const host = new RecordingHost();
   const agents: CodexAgent[] = [];
   const make = async () => {
-    const agent = new CodexAgent({ codexHome, config: mockProviderConfig(mock.baseUrl), restartDelayMs: 100, ...options });
+    // Extra config (an MCP server, …) goes on top of the mock provider's.
+    const agent = new CodexAgent({ codexHome, restartDelayMs: 100, ...options, config: { ...mockProviderConfig(mock.baseUrl), ...options.config } });
     agents.push(agent);
     await agent.start({ host, dataDir });
     return agent;

@@ -20,7 +20,17 @@ export type Step =
   /** Sends one delta, then holds the stream open until the client goes away or release() is called. */
   | { kind: "hang"; text?: string }
   /** HTTP 500 (with retries off, Codex fails the turn). */
-  | { kind: "fail" };
+  | { kind: "fail" }
+  /** A reasoning item whose summary parts stream as deltas, then an assistant message. */
+  | { kind: "reasoning"; summary: string[]; text: string }
+  /** A server-side web search (a `web_search_call` output item), then an assistant message. */
+  | { kind: "search"; action: Record<string, unknown>; text: string }
+  /** A server-side image generation (an `image_generation_call` item with the base64 image), then a message. */
+  | { kind: "imagegen"; base64: string; prompt: string; text: string }
+  /** A call of any function tool by name (an MCP server's tool, `view_image`, …). */
+  | { kind: "call"; name: string; args: Record<string, unknown>; namespace?: string }
+  /** A client-executed `tool_search` call (Codex keeps MCP tools deferred until the model searches for them). */
+  | { kind: "toolSearch"; query: string };
 
 export interface RecordedRequest {
   body: Record<string, unknown>;
@@ -124,6 +134,50 @@ export class MockResponses {
       case "text":
         streamText(send, `msg_${this.seq}`, step.text, step.chunks ?? 3);
         break;
+      case "call":
+        send({
+          type: "response.output_item.done",
+          output_index: 0,
+          item: { type: "function_call", id: `fc_${this.seq}`, call_id: callId, name: step.name, ...(step.namespace ? { namespace: step.namespace } : {}), arguments: JSON.stringify(step.args) },
+        });
+        break;
+      case "toolSearch":
+        send({
+          type: "response.output_item.done",
+          output_index: 0,
+          item: { type: "tool_search_call", id: `tsc_${this.seq}`, call_id: callId, status: "completed", execution: "client", arguments: { query: step.query } },
+        });
+        break;
+      case "reasoning": {
+        const rid = `rs_${this.seq}`;
+        send({ type: "response.output_item.added", output_index: 0, item: { type: "reasoning", id: rid, summary: [] } });
+        step.summary.forEach((part, i) => {
+          send({ type: "response.reasoning_summary_part.added", item_id: rid, output_index: 0, summary_index: i, part: { type: "summary_text", text: "" } });
+          const half = Math.ceil(part.length / 2);
+          for (const delta of [part.slice(0, half), part.slice(half)]) {
+            send({ type: "response.reasoning_summary_text.delta", item_id: rid, output_index: 0, summary_index: i, delta });
+          }
+        });
+        send({
+          type: "response.output_item.done",
+          output_index: 0,
+          item: { type: "reasoning", id: rid, summary: step.summary.map((text) => ({ type: "summary_text", text })), content: [], encrypted_content: null },
+        });
+        streamText(send, `msg_${this.seq}`, step.text, 1, 1);
+        break;
+      }
+      case "search":
+        send({ type: "response.output_item.done", output_index: 0, item: { type: "web_search_call", id: `ws_${this.seq}`, status: "completed", action: step.action } });
+        streamText(send, `msg_${this.seq}`, step.text, 1, 1);
+        break;
+      case "imagegen":
+        send({
+          type: "response.output_item.done",
+          output_index: 0,
+          item: { type: "image_generation_call", id: `ig_${this.seq}`, status: "completed", revised_prompt: step.prompt, result: step.base64 },
+        });
+        streamText(send, `msg_${this.seq}`, step.text, 1, 1);
+        break;
       case "hang":
         send({ type: "response.output_item.added", output_index: 0, item: { type: "message", id: `msg_${this.seq}`, role: "assistant", content: [] } });
         send({ type: "response.output_text.delta", item_id: `msg_${this.seq}`, output_index: 0, content_index: 0, delta: step.text ?? "thinking…" });
@@ -136,15 +190,15 @@ export class MockResponses {
   }
 }
 
-function streamText(send: (e: Record<string, unknown>) => void, itemId: string, text: string, chunks: number): void {
-  send({ type: "response.output_item.added", output_index: 0, item: { type: "message", id: itemId, role: "assistant", content: [] } });
+function streamText(send: (e: Record<string, unknown>) => void, itemId: string, text: string, chunks: number, outputIndex = 0): void {
+  send({ type: "response.output_item.added", output_index: outputIndex, item: { type: "message", id: itemId, role: "assistant", content: [] } });
   const size = Math.max(1, Math.ceil(text.length / chunks));
   for (let i = 0; i < text.length; i += size) {
-    send({ type: "response.output_text.delta", item_id: itemId, output_index: 0, content_index: 0, delta: text.slice(i, i + size) });
+    send({ type: "response.output_text.delta", item_id: itemId, output_index: outputIndex, content_index: 0, delta: text.slice(i, i + size) });
   }
   send({
     type: "response.output_item.done",
-    output_index: 0,
+    output_index: outputIndex,
     item: { type: "message", id: itemId, role: "assistant", content: [{ type: "output_text", text, annotations: [] }] },
   });
 }

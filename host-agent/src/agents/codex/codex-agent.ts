@@ -42,6 +42,17 @@ import {
   usageEvent,
   userText,
 } from "./mapping.ts";
+import {
+  base64Image,
+  compactionNotice,
+  imageEvents,
+  rateLimitNotices,
+  readImageFile,
+  reasoningText,
+  rerouteNotice,
+  toolCallEvent,
+  turnDiffEvent,
+} from "./items.ts";
 import { ThreadStore, type ThreadRecord } from "./thread-store.ts";
 import { readThreadEvents } from "./history.ts";
 import type { ModelInfo } from "@airlock/protocol";
@@ -94,6 +105,10 @@ interface LiveThread {
   /** Recently finished turns (a turn/completed can overtake the turn/start answer). */
   finished: string[];
   stopWaiters: Array<() => void>;
+  /** The model the last turn started with (a switch makes Codex compact first). */
+  model?: string | undefined;
+  /** Set for a turn that switches model, until it ends. */
+  switching?: { from: string; to: string } | undefined;
 }
 
 interface Running {
@@ -128,6 +143,12 @@ export class CodexAgent implements Agent {
   /** Commands the adapter closed itself: a late item/completed for them is dropped. */
   private readonly closedCommands = new Map<string, true>();
   private commandWaiters: Array<() => void> = [];
+  /** Reasoning summary parts streamed so far, per item (emitted as each part ends). */
+  private readonly reasoning = new Map<string, string[]>();
+  /** The tool.call last emitted per running MCP call, for its progress events. */
+  private readonly toolCalls = new Map<string, Extract<ThreadEvent, { kind: "tool.call" }>>();
+  /** Rate-limit warnings already given (account-wide). */
+  private readonly rateLimitState = new Map<string, number>();
   private emitChain: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: CodexAgentOptions = {}) {
@@ -253,6 +274,8 @@ export class CodexAgent implements Agent {
     }
     this.fileItems.clear();
     this.streamed.clear();
+    this.reasoning.clear();
+    this.toolCalls.clear();
     this.ready = this.restartLoop();
     this.ready.catch(() => undefined);
   }
@@ -500,11 +523,16 @@ export class CodexAgent implements Agent {
     });
     const turnId = isObject(res) && isObject(res.turn) ? str(res.turn.id) : undefined;
     if (turnId && !live.finished.includes(turnId) && this.running === running) live.turnId = turnId;
+    if (model) {
+      live.switching = live.model !== undefined && live.model !== model ? { from: live.model, to: model } : undefined;
+      live.model = model;
+    }
     void this.store.update(live.hostId, {}).catch((error: Error) => this.host.log(`codex: saving threads failed: ${error.message}`));
   }
 
   private finishTurn(live: LiveThread, turnId: string): void {
     if (live.turnId === turnId) live.turnId = undefined;
+    live.switching = undefined;
     live.finished.push(turnId);
     if (live.finished.length > 20) live.finished.shift();
     for (const wake of live.stopWaiters.splice(0)) wake();
@@ -523,6 +551,25 @@ export class CodexAgent implements Agent {
     );
   }
 
+  /** Events that take I/O to make (an image file), kept in arrival order with the rest. */
+  private emitLater(hostId: string, make: () => Promise<ThreadEvent[]>): void {
+    this.emitChain = this.emitChain.then(async () => {
+      let events: ThreadEvent[] = [];
+      try {
+        events = await make();
+      } catch (error) {
+        this.host.log(`codex: preparing events failed: ${(error as Error).message}`);
+      }
+      for (const event of events) {
+        if (!isValidEvent(event)) {
+          this.host.log(`codex: dropped an invalid ${event.kind} event`);
+          continue;
+        }
+        await this.host.emit(hostId, event).catch((error: Error) => this.host.log(`codex: emit ${event.kind} failed: ${error.message}`));
+      }
+    });
+  }
+
   private setStatus(hostId: string, status: "idle" | "running" | "waiting" | "failed"): void {
     this.emitChain = this.emitChain.then(() =>
       this.host.status(hostId, status).catch((error: Error) => this.host.log(`codex: status failed: ${error.message}`)),
@@ -538,6 +585,10 @@ export class CodexAgent implements Agent {
     if (method === "configWarning" || method === "deprecationNotice" || (method === "warning" && !hostId)) {
       const text = str(params.summary) ?? str(params.message);
       if (text) this.host.log(`codex: ${logName(method)}: ${clip(text.replace(/[\x00-\x1f\x7f]/g, " "), 500)}`);
+      return;
+    }
+    if (method === "account/rateLimits/updated") {
+      this.onRateLimits(params.rateLimits);
       return;
     }
     if (!hostId) return;
@@ -562,6 +613,41 @@ export class CodexAgent implements Agent {
         const seen = this.streamed.get(itemId);
         if (seen !== undefined && seen.length < MAX_STREAMED_OUTPUT) this.streamed.set(itemId, seen + delta);
         for (const chunk of pieces(delta, 65536)) this.emit(hostId, { kind: "command.output", itemId, stream: "stdout", chunk });
+        return;
+      }
+      case "item/reasoning/summaryPartAdded": {
+        // A new part starts: the parts before it are complete, show them.
+        const itemId = safeId(params.itemId);
+        const parts = this.reasoning.get(itemId) ?? [];
+        const text = reasoningText(parts);
+        if (text) this.emit(hostId, { kind: "reasoning", itemId, text });
+        if (parts.length < 100) parts.push("");
+        this.track(this.reasoning, itemId, parts);
+        return;
+      }
+      case "item/reasoning/summaryTextDelta": {
+        const itemId = safeId(params.itemId);
+        const parts = this.reasoning.get(itemId) ?? [""];
+        const last = parts.length - 1;
+        if (parts.join("").length < 65_536) parts[last] = parts[last]! + (str(params.delta) ?? "");
+        this.track(this.reasoning, itemId, parts);
+        return;
+      }
+      case "item/mcpToolCall/progress": {
+        const itemId = safeId(params.itemId);
+        const call = this.toolCalls.get(itemId);
+        const message = str(params.message);
+        if (call && message) this.emit(hostId, { ...call, status: "running", output: clip(message, 65_536) });
+        return;
+      }
+      case "turn/diff/updated": {
+        const event = turnDiffEvent(params.turnId, params.diff);
+        if (event) this.emit(hostId, event);
+        return;
+      }
+      case "model/rerouted": {
+        const event = rerouteNotice(params);
+        if (event) this.emit(hostId, event);
         return;
       }
       case "item/fileChange/patchUpdated":
@@ -632,6 +718,34 @@ export class CodexAgent implements Agent {
           this.finishCommand(hostId, itemId, item);
         }
         return;
+      case "reasoning": {
+        if (started) return;
+        const streamed = this.reasoning.get(itemId);
+        this.reasoning.delete(itemId);
+        const text = reasoningText(item.summary) || reasoningText(streamed);
+        if (text) this.emit(hostId, { kind: "reasoning", itemId, text });
+        return;
+      }
+      case "webSearch":
+      case "mcpToolCall":
+      case "imageView":
+      case "imageGeneration": {
+        const event = toolCallEvent(item, started);
+        if (!event) return;
+        if (item.type === "mcpToolCall") {
+          if (started) this.track(this.toolCalls, itemId, event);
+          else this.toolCalls.delete(itemId);
+        }
+        this.emit(hostId, event);
+        if (!started) this.emitImage(hostId, itemId, item);
+        return;
+      }
+      case "contextCompaction": {
+        if (started) return;
+        const live = this.threads.get(hostId);
+        this.emit(hostId, compactionNotice(live?.switching));
+        return;
+      }
       case "fileChange": {
         const files = toFileChanges(item.changes, this.store.get(hostId)?.cwd);
         if (started) {
@@ -645,6 +759,30 @@ export class CodexAgent implements Agent {
       }
       default:
         return;
+    }
+  }
+
+  /** The image an imageView or imageGeneration item showed or made, as `image` events. */
+  private emitImage(hostId: string, itemId: string, item: Record<string, unknown>): void {
+    const inline = item.type === "imageGeneration" ? base64Image(item.result) : undefined;
+    const path = item.type === "imageView" ? str(item.path) : item.type === "imageGeneration" ? str(item.savedPath) : undefined;
+    if (!inline && !path) return;
+    this.emitLater(hostId, async () => {
+      const bytes = inline ?? (path ? await readImageFile(path) : undefined);
+      const events = bytes ? imageEvents(itemId, bytes) : [];
+      if (bytes && events.length === 0) this.host.log(`codex: image of ${itemId} not sent (not PNG, JPEG or WebP, or too large)`);
+      return events;
+    });
+  }
+
+  /** Account-wide rate-limit warnings go to the threads with a running turn (else only to the log). */
+  private onRateLimits(rateLimits: unknown): void {
+    const notices = rateLimitNotices(this.rateLimitState, rateLimits);
+    if (notices.length === 0) return;
+    const running = [...this.threads.values()].filter((t) => t.turnId !== undefined);
+    for (const notice of notices) {
+      if (notice.kind === "notice") this.host.log(`codex: ${notice.text}`);
+      for (const live of running) this.emit(live.hostId, notice);
     }
   }
 

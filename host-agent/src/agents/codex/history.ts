@@ -2,6 +2,7 @@
 // readThread(): what a device sees when the host's event store lacks it.
 import type { ThreadEvent } from "@airlock/protocol";
 import { isObject } from "./json-rpc.ts";
+import { base64Image, compactionNotice, imageEvents, reasoningText, toolCallEvent } from "./items.ts";
 import { clip, displayCommand, exitCode, fileChangeEvents, nonNegInt, pieces, safeId, str, toFileChanges, turnError, userText } from "./mapping.ts";
 
 const MAX_EVENTS = 20_000;
@@ -43,6 +44,21 @@ function itemEvents(item: Record<string, unknown>, cwd: string | undefined): Thr
     }
     case "fileChange":
       return item.status === "completed" ? fileChangeEvents(itemId, toFileChanges(item.changes, cwd)) : [];
+    case "reasoning": {
+      const text = reasoningText(item.summary);
+      return text ? [{ kind: "reasoning", itemId, text }] : [];
+    }
+    case "webSearch":
+    case "mcpToolCall":
+    case "imageView":
+    case "imageGeneration": {
+      // A generated image given inline comes back with it; files viewed or saved are not re-read here.
+      const event = toolCallEvent(item, false);
+      const image = item.type === "imageGeneration" ? base64Image(item.result) : undefined;
+      return event ? [event, ...(image ? imageEvents(itemId, image) : [])] : [];
+    }
+    case "contextCompaction":
+      return [compactionNotice()];
     default:
       return [];
   }

@@ -117,11 +117,10 @@ export function toFileChanges(changes: unknown, cwd?: string): FileChangeInfo[] 
     const kind = isObject(c.kind) ? str(c.kind.type) : str(c.kind);
     const diff = str(c.diff);
     const movePath = isObject(c.kind) ? str(c.kind.move_path) : undefined;
-    const base = diff === undefined ? {} : { diff };
     if (kind === "add") out.push({ path, change: "add", ...(diff === undefined ? {} : { diff: wholeFileDiff(path, diff, "add", cwd) }) });
     else if (kind === "delete") out.push({ path, change: "delete", ...(diff === undefined ? {} : { diff: wholeFileDiff(path, diff, "delete", cwd) }) });
-    else if (movePath) out.push({ path: movePath, change: "rename", oldPath: path, ...base });
-    else out.push({ path, change: "modify", ...base });
+    else if (movePath) out.push({ path: movePath, change: "rename", oldPath: path, ...(diff === undefined ? {} : { diff: withHeaders(diff, path, movePath, cwd) }) });
+    else out.push({ path, change: "modify", ...(diff === undefined ? {} : { diff: withHeaders(diff, path, path, cwd) }) });
   }
   return out;
 }
@@ -196,6 +195,17 @@ export function wholeFileDiff(path: string, content: string, change: "add" | "de
     headerOptions: { includeIndex: false, includeUnderline: false, includeFileHeaders: true },
   });
   return patch;
+}
+
+/**
+ * Codex gives a modified (or moved) file's diff as hunks only: put the
+ * `--- a/<old>` / `+++ b/<new>` lines in front, so every file.change diff is a
+ * unified diff tools and the diff view can read. A diff that has them is kept.
+ */
+export function withHeaders(diff: string, oldPath: string, newPath: string, cwd?: string): string {
+  if (diff === "" || /^(?:diff --git |--- )/.test(diff)) return diff;
+  const name = (p: string) => (cwd && isAbsolute(p) ? relativeInside(cwd, p) : p);
+  return `--- a/${name(oldPath)}\n+++ b/${name(newPath)}\n${diff}`;
 }
 
 function relativeInside(cwd: string, path: string): string {
