@@ -56,7 +56,7 @@ figcaption { font-size: 0.8125rem; color: var(--_muted); }
 .status { margin-top: 0.75rem; font-size: 0.875rem; color: var(--_muted); min-height: 1.3em; }
 .empty { color: var(--_muted); text-align: center; padding: 2rem 0; }
 .tool > summary, .thinking > summary { min-height: 36px; }
-.tool-name { font-size: var(--_text-sm); overflow-wrap: anywhere; min-width: 0; }
+.tool .cmd-line, .turn-diff .cmd-line { font-family: inherit; }
 .tool-body { margin: 0; padding: 0.5rem 0.75rem; font-size: 0.8125rem; display: grid; gap: 0.375rem; }
 .tool-body pre { margin: 0; white-space: pre-wrap; overflow-wrap: anywhere; font-family: var(--_mono-font); max-height: 16rem; overflow: auto; }
 .tool-body .label { color: var(--_muted); font-size: 0.75rem; }

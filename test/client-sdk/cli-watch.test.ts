@@ -51,3 +51,19 @@ it("shows diffs for approvals and file changes, with hints that name the real th
     "    +hello",
   ]);
 });
+
+it("prints reasoning once (only what is new), tool calls with their result, and a summary of the turn's diff", () => {
+  const v = new WatchView("thr_1");
+  let seq = 0;
+  const ev = (event: SeqEvent["event"]) => v.lines({ seq: ++seq, event } as SeqEvent);
+  // Each reasoning event repeats the summary so far: the new part only is printed.
+  expect(ev({ kind: "reasoning", itemId: "r", text: "**Planning** the fix" })).toEqual(["#1 reasoning: **Planning** the fix"]);
+  expect(ev({ kind: "reasoning", itemId: "r", text: "**Planning** the fix\n\nReading the tests" })).toEqual(["  Reading the tests"]);
+  expect(ev({ kind: "tool.call", itemId: "w", name: "web_search", status: "running", input: "vitest\nprojects" })).toEqual(["#3 tool.call: web_search running: vitest projects"]);
+  expect(ev({ kind: "tool.call", itemId: "m", name: "mcp:docs/search", status: "failed", input: '{"q":"x"}', output: "timed out\u001b[31m" })).toEqual([
+    '#4 tool.call: mcp:docs/search failed: {"q":"x"}',
+    "  timed out?[31m",
+  ]);
+  const diff = "--- a/a.ts\n+++ b/a.ts\n@@ -1 +1,2 @@\n-x\n+y\n+z\n--- /dev/null\n+++ b/b.ts\n@@ -0,0 +1 @@\n+new\n";
+  expect(ev({ kind: "turn.diff", turnId: "t", diff })).toEqual(["#5 turn.diff: 2 files changed in this turn so far, +3 -1"]);
+});
