@@ -17,6 +17,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { nobleBackend, type ModelInfo, type ThreadEvent } from "../protocol/src/index.ts";
+import { webCryptoBackend } from "../protocol/src/backend-webcrypto.ts";
 import type { Agent, AgentHost, AgentStartContext, AgentThreadInfo, StartThreadOptions } from "../host-agent/src/agent.ts";
 import { AppServer, type CommandOutcome } from "../host-agent/src/app-server.ts";
 import { AuditLog } from "../host-agent/src/audit/audit-log.ts";
@@ -132,7 +133,7 @@ async function main(relayUrl: string, home: string): Promise<void> {
   const devices = DeviceStore.open(join(home, "devices.json"));
   const store = await EventStore.open(join(home, "events"));
   const ledger = await CommandLedger.open<CommandOutcome>(join(home, "commands.jsonl"));
-  const auditLog = await AuditLog.open(join(home, "audit.jsonl"));
+  const auditLog = await AuditLog.open(join(home, "audit.jsonl"), { batchDelayMs: 50 }); // as `airlock up` does
   const log = (line: string) => process.stderr.write(`[pipeline host] ${line}\n`);
   const audit = (type: string, actor: Parameters<AuditLog["append"]>[1], data: Record<string, unknown>) =>
     void auditLog.append(type, actor, data).catch((e: unknown) => log(`audit log write failed: ${String(e)}`));
@@ -146,7 +147,7 @@ async function main(relayUrl: string, home: string): Promise<void> {
   const link = new RelayLink({ relayUrl, signer: identity.signer, log });
   const core = new HostCore({
     identity,
-    backend: nobleBackend,
+    backend: webCryptoBackend, // as `airlock up` picks where WebCrypto exists
     devices,
     transport: link,
     relayUrl,

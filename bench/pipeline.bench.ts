@@ -32,6 +32,7 @@ import {
   type AppProtocolMessage,
   type ThreadEvent,
 } from "../protocol/src/index.ts";
+import { webCryptoBackend } from "../protocol/src/backend-webcrypto.ts";
 import { formatMs, formatRate, now, result, summarize, type BenchContext, type BenchResult, type SuiteReport, type TargetResult } from "./lib.ts";
 import { streamChunk, wallNow } from "./pipeline-host.ts";
 import { admitDevice, closeSocket, startRelay } from "./relay-client.ts";
@@ -44,7 +45,7 @@ const OUTPUT_EVENTS = 2_000;
 const OUTPUT_BYTES = 16 * 1024;
 const MANY_THREADS = 8;
 const MANY_DEVICES = 4;
-const MANY_EVENTS = 3_000;
+const MANY_EVENTS = 6_000;
 const MANY_BYTES = 1024;
 const MANY_APPROVALS = 20;
 
@@ -74,7 +75,7 @@ class BenchDevice {
     const keys = derivePairingKeys(parsed.secret);
     const signer = await nobleBackend.generateSigner();
     const admitted = await admitDevice(relayUrl, parsed.roomId, signer, keys.relayTicket);
-    const session = new DeviceSession({ backend: nobleBackend, hostPublicKey: parsed.hostPublicKey, deviceSigner: signer, deviceName: name, pairing: { pairingId: keys.pairingId, psk: keys.psk } });
+    const session = new DeviceSession({ backend: webCryptoBackend, hostPublicKey: parsed.hostPublicKey, deviceSigner: signer, deviceName: name, pairing: { pairingId: keys.pairingId, psk: keys.psk } });
     const device = new BenchDevice(admitted.ws, session);
     const opened = new Promise<void>((resolve, reject) => {
       device.#onFrame = async (frame) => {
@@ -239,7 +240,7 @@ interface ApprovalTimes {
  * `probe`: take a floor sample while the agent waits for each decision.
  * `others`: more devices subscribed to the thread (they see every event too).
  */
-async function approvals(device: BenchDevice, n: number, warmup: number, probe: boolean, others: BenchDevice[] = [], keepGoing?: () => boolean): Promise<ApprovalTimes> {
+async function approvals(device: BenchDevice, n: number, warmup: number, probe: boolean, others: BenchDevice[] = [], keepGoing?: () => boolean, gate?: Promise<void>): Promise<ApprovalTimes> {
   const times: ApprovalTimes = { floor: [], result: [], resolved: [], acting: [], request: [] };
   const requests: { m: AppProtocolMessage; at: number; wall: number }[] = [];
   let wake: (() => void) | undefined;
@@ -257,6 +258,7 @@ async function approvals(device: BenchDevice, n: number, warmup: number, probe: 
     thread = await startThread(device, `approvals ${n}`);
     requests.push(...pendingEvents.filter((e) => e.m.type === "event" && e.m.thread === thread));
     for (const other of others) await other.command("thread.subscribe", { thread, afterSeq: 0 });
+    await gate;
     for (let i = 0; i < n; i++) {
       while (requests.length === 0) await new Promise<void>((resolve) => (wake = resolve));
       const req = requests.shift()!;
@@ -377,7 +379,8 @@ export async function run(ctx: BenchContext): Promise<SuiteReport> {
   const devices: BenchDevice[] = [];
   try {
     host = await HostProcess.start(relay.directUrl);
-    for (let i = 0; i < MANY_DEVICES; i++) devices.push(await BenchDevice.pair(relay.directUrl, await host.pairingLink(), `Bench phone ${i + 1}`));
+    // One phone for the single-device measurements (the others would share this process's CPU with it).
+    devices.push(await BenchDevice.pair(relay.directUrl, await host.pairingLink(), "Bench phone 1"));
     const phone = devices[0]!;
     for (let i = 0; i < 20; i++) await floorProbe(phone); // warm-up
 
@@ -419,7 +422,13 @@ export async function run(ctx: BenchContext): Promise<SuiteReport> {
     }
 
     ctx.log(`${MANY_THREADS} threads streaming to ${MANY_DEVICES} devices, with approvals on another thread`);
+    while (devices.length < MANY_DEVICES) devices.push(await BenchDevice.pair(relay.directUrl, await host.pairingLink(), `Bench phone ${devices.length + 1}`));
     const watches: Promise<{ at: number; outcome: Omit<StreamOutcome, "ms"> }>[] = [];
+    let streaming = true;
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    // The approvals thread first: its first request waits while the streams start, then decisions run during them.
+    const loadedRun = approvals(phone, MANY_APPROVALS, 0, false, devices.slice(1), () => streaming, gate);
     const t0 = now();
     for (let i = 0; i < MANY_THREADS; i++) {
       const starter = devices[i % MANY_DEVICES]!;
@@ -432,12 +441,12 @@ export async function run(ctx: BenchContext): Promise<SuiteReport> {
         watches.push(w.done);
       }
     }
-    let streaming = true;
     const allDone = Promise.all(watches).then((r) => {
       streaming = false;
       return r;
     });
-    const loaded = await approvals(phone, MANY_APPROVALS, 0, false, devices.slice(1), () => streaming);
+    release();
+    const loaded = await loadedRun;
     const outcomes = await allDone;
     const ms = Math.max(...outcomes.map((o) => o.at)) - t0;
     const problems = outcomes.flatMap((o) => o.outcome.problems);

@@ -117,7 +117,8 @@ export class AppServer {
         const device = this.#promptAuthors.get(threadId)?.shift();
         if (device !== undefined) event = { ...event, device };
       }
-      await this.#o.store.append(threadId, event);
+      // Output that comes faster than the log's writes is merged into fewer events (EventStore.append).
+      await this.#o.store.append(threadId, event, { coalesce: true });
       this.broker.observe(threadId, event);
       this.hooks?.observe(threadId, event);
       this.#wake(threadId);
@@ -144,7 +145,8 @@ export class AppServer {
         const t = this.#o.store.getThread(threadId);
         if (!t) return;
         const status = pending > 0 ? "waiting" : t.status === "waiting" ? "running" : t.status;
-        if (t.pending !== pending || t.status !== status) this.#broadcastThread(await this.#o.store.updateThread(threadId, { pending, status }));
+        // Not waiting for meta.json: after a crash the host recovers pending and status from the log (#recover).
+        if (t.pending !== pending || t.status !== status) this.#broadcastThread(await this.#o.store.updateThread(threadId, { pending, status }, { durable: false }));
       },
       policyFor,
       hostName: hostname(),
@@ -311,20 +313,27 @@ export class AppServer {
     }
     let outcome: CommandOutcome;
     let duplicate = false;
+    // Settles once this command's answer is on its way: a decision's own writes and frames wait for it (broker.decide).
+    let answered!: () => void;
+    const answer = new Promise<void>((resolve) => (answered = resolve));
     try {
-      ({ outcome, duplicate } = await this.#o.ledger.once(conn.device.id, message.id, () => this.#run(state, message)));
-    } catch (e) {
-      // Not recorded in the ledger: a resend runs the command again.
-      this.#o.log?.(`${message.type} from ${conn.device.id} failed: ${messageOf(e)}`);
-      outcome = { ok: false, code: "INTERNAL", message: INTERNAL_MESSAGE };
+      try {
+        ({ outcome, duplicate } = await this.#o.ledger.once(conn.device.id, message.id, () => this.#run(state, message, answer)));
+      } catch (e) {
+        // Not recorded in the ledger: a resend runs the command again.
+        this.#o.log?.(`${message.type} from ${conn.device.id} failed: ${messageOf(e)}`);
+        outcome = { ok: false, code: "INTERNAL", message: INTERNAL_MESSAGE };
+      }
+      if (outcome.ok) await this.#send(conn, { type: outcome.type, id: this.#id(), re: message.id, body: outcome.body } as never);
+      else await this.#sendError(conn, message.id, outcome.code, outcome.message);
+    } finally {
+      answered();
     }
-    if (outcome.ok) await this.#send(conn, { type: outcome.type, id: this.#id(), re: message.id, body: outcome.body } as never);
-    else await this.#sendError(conn, message.id, outcome.code, outcome.message);
     // A resent subscribe that succeeded must still (re)start delivery on this connection.
     if (duplicate && outcome.ok && message.type === "thread.subscribe") this.#resubscribe(state, message.body.thread, message.body.afterSeq);
   }
 
-  async #run(state: ConnState, message: AppProtocolMessage): Promise<CommandOutcome> {
+  async #run(state: ConnState, message: AppProtocolMessage, answer: Promise<void>): Promise<CommandOutcome> {
     const { store, agent } = this.#o;
     const thread = (id: string) => {
       const t = store.getThread(id);
@@ -423,7 +432,8 @@ export class AppServer {
         case "approval.decide": {
           thread(message.body.thread);
           const device = state.conn.device;
-          const p = this.broker.decide(message.body.approvalId, message.body.decision, { kind: "device", id: device.id, name: device.name }, message.body.thread);
+          // Recorded in the ledger and answered first; then approval.resolved and the verdict to the agent.
+          const p = this.broker.decide(message.body.approvalId, message.body.decision, { kind: "device", id: device.id, name: device.name }, message.body.thread, answer);
           return { ok: true, type: "result", body: { data: { approvalId: p.approvalId, decision: message.body.decision } } };
         }
         case "push.register": {
@@ -538,7 +548,8 @@ export class AppServer {
       do {
         sub.again = false;
         for (;;) {
-          const page = await this.#o.store.eventsAfter(threadId, sub.sent);
+          // What is durable now, from memory when recent: never an event whose append has not resolved.
+          const page = await this.#o.store.durableEventsAfter(threadId, sub.sent);
           if (page.gap) {
             await this.#sendEvent(state.conn, threadId, page.firstAvailableSeq - 1, {
               kind: "notice",

@@ -229,7 +229,8 @@ async function cmdUp(ctx: Context, args: string[]): Promise<number> {
     throw new CliError((e as Error).message, Exit.USAGE);
   }
   const { agent, workspace } = made;
-  const auditLog = await AuditLog.open(join(ctx.paths.home, "audit.jsonl"));
+  // Audit records wait up to 50 ms to share one write: the decision's own path gets the disk first.
+  const auditLog = await AuditLog.open(join(ctx.paths.home, "audit.jsonl"), { batchDelayMs: 50 });
   const audit = (type: string, actor: AuditActor, data: Record<string, unknown>) =>
     void auditLog.append(type, actor, data).catch((e: unknown) => ctx.err(`audit log write failed: ${String(e)}`));
   const policyFor = async (cwd: string): Promise<Policy> => {

@@ -21,9 +21,9 @@
 // - once(device, command, run) runs `run` at most once per key: a concurrent
 //   duplicate awaits the first run's outcome. `run` should turn failures into
 //   error outcomes; if it throws, nothing is recorded and a resend runs again.
-import { mkdir, open, readFile, rename, type FileHandle } from "node:fs/promises";
+import { mkdir, open, readFile, type FileHandle } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { fsyncDir } from "./event-store.ts";
+import { OpenGuard, SerialQueue, writeAll, writeFileAtomic } from "./durable/durable-file.ts";
 
 export const DEFAULT_LEDGER_MAX_ENTRIES = 10_000;
 export const DEFAULT_LEDGER_TTL_MS = 7 * 24 * 60 * 60 * 1000;
@@ -63,7 +63,7 @@ interface Entry {
   persisted: boolean;
 }
 
-const openFiles = new Set<string>();
+const openFiles = new OpenGuard();
 const noop = (): void => {};
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -80,15 +80,6 @@ function lineOf(e: Entry): string {
   return `{"d":${JSON.stringify(e.device)},"c":${JSON.stringify(e.command)},"at":${e.at},"o":${e.json}}\n`;
 }
 
-async function writeAll(fh: FileHandle, data: Uint8Array, position: number): Promise<void> {
-  let done = 0;
-  while (done < data.length) {
-    const { bytesWritten } = await fh.write(data, done, data.length - done, position + done);
-    if (bytesWritten <= 0) throw new Error("write made no progress");
-    done += bytesWritten;
-  }
-}
-
 export class CommandLedger<O = unknown> {
   readonly file: string;
   /** Bytes of an unfinished last line cut off at open (0 when the file was intact). */
@@ -100,7 +91,9 @@ export class CommandLedger<O = unknown> {
   readonly #ttlMs: number;
   readonly #maxOutcomeBytes: number;
   readonly #now: () => number;
-  #queue: Promise<void> = Promise.resolve();
+  readonly #queue = new SerialQueue();
+  /** The file, open for appends between writes (reopened after a compaction replaced it). */
+  #fh: FileHandle | undefined;
   #size = 0;
   #lines = 0;
   #closed = false;
@@ -120,9 +113,7 @@ export class CommandLedger<O = unknown> {
 
   /** Opens (creating) the ledger file, dropping a last line cut short by a crash. */
   static async open<O = unknown>(file: string, options: CommandLedgerOptions = {}): Promise<CommandLedger<O>> {
-    const key = resolve(file);
-    if (openFiles.has(key)) throw new LedgerError(`${file} is already open in this process`, "IN_USE");
-    openFiles.add(key);
+    const key = openFiles.claim(file, () => new LedgerError(`${file} is already open in this process`, "IN_USE"));
     try {
       await mkdir(dirname(file), { recursive: true, mode: 0o700 });
       const fh = await open(file, "a+", 0o600);
@@ -142,7 +133,7 @@ export class CommandLedger<O = unknown> {
         await fh.close();
       }
     } catch (e) {
-      openFiles.delete(key);
+      openFiles.release(key);
       throw e;
     }
   }
@@ -195,9 +186,7 @@ export class CommandLedger<O = unknown> {
   }
 
   #enqueue<T>(fn: () => Promise<T>): Promise<T> {
-    const result = this.#queue.then(fn);
-    this.#queue = result.then(noop, noop);
-    return result;
+    return this.#queue.run(fn);
   }
 
   /** Forgets expired entries and the oldest beyond maxEntries. */
@@ -325,16 +314,17 @@ export class CommandLedger<O = unknown> {
     this.#check();
     const line = Buffer.from(lineOf(entry), "utf8");
     const offset = this.#size;
-    const fh = await open(this.file, "r+");
     try {
-      await writeAll(fh, line, offset);
-      await fh.sync();
+      this.#fh ??= await open(this.file, "r+");
+      await writeAll(this.#fh, line, offset);
+      await this.#fh.sync();
     } catch (e) {
-      // Undo a partial write so later lines do not follow a torn one.
-      await fh.truncate(offset).then(() => fh.sync()).catch(noop);
+      // Undo a partial write so later lines do not follow a torn one; the next write reopens the file.
+      const fh = this.#fh;
+      this.#fh = undefined;
+      await fh?.truncate(offset).then(() => fh.sync()).catch(noop);
+      await fh?.close().catch(noop);
       throw new LedgerError(`${this.file}: recording a command failed: ${(e as Error).message}`, "WRITE_FAILED", { cause: e });
-    } finally {
-      await fh.close();
     }
     this.#size = offset + line.length;
     this.#lines++;
@@ -355,16 +345,10 @@ export class CommandLedger<O = unknown> {
       .map(lineOf)
       .join("");
     const data = Buffer.from(text, "utf8");
-    const tmp = this.file + ".tmp";
-    const fh = await open(tmp, "w", 0o600);
-    try {
-      await writeAll(fh, data, 0);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, this.file);
-    await fsyncDir(dirname(this.file));
+    await writeFileAtomic(this.file, data);
+    // The open handle points at the replaced file.
+    await this.#fh?.close().catch(noop);
+    this.#fh = undefined;
     this.#size = data.length;
     this.#lines = text === "" ? 0 : text.split("\n").length - 1;
   }
@@ -377,9 +361,11 @@ export class CommandLedger<O = unknown> {
   /** Waits for pending writes, then releases the file. */
   async close(): Promise<void> {
     if (this.#closed) return;
-    await this.#queue;
+    await this.#queue.idle();
     this.#closed = true;
-    await this.#queue;
-    openFiles.delete(this.#key);
+    await this.#queue.idle();
+    await this.#fh?.close().catch(noop);
+    this.#fh = undefined;
+    openFiles.release(this.#key);
   }
 }

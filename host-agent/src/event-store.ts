@@ -51,7 +51,8 @@
 //   maxEventBytes): 12.6 GiB with the defaults, typically far less.
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
+import { firstLineBreak, forEachLine, fsyncDir, lastLineBreak, OpenGuard, readRange, writeAll, writeFileAtomic } from "./durable/durable-file.ts";
 import { MAX_APP_MESSAGE_BYTES, threadEvent, threadSummary, type ThreadEvent, type ThreadSummary } from "@airlock/protocol";
 
 export type ThreadStatus = ThreadSummary["status"];
@@ -66,6 +67,19 @@ export const COMPACTION_TARGET = 0.8;
 /** Default page size of eventsAfter(): events and bytes. */
 export const DEFAULT_PAGE_EVENTS = 1000;
 export const DEFAULT_PAGE_BYTES = 4 * 1024 * 1024;
+/** Per thread, the newest events kept in memory for delivery: at most this many events and bytes. */
+export const TAIL_EVENTS = 2048;
+export const TAIL_BYTES = 2 * 1024 * 1024;
+/** All threads' in-memory tails together (the least recently appended threads' tails go first). */
+export const TAIL_TOTAL_BYTES = 32 * 1024 * 1024;
+/** One group commit writes at most this many bytes (more waiting appends go in the next one). */
+const MAX_BATCH_BYTES = 8 * 1024 * 1024;
+/**
+ * How long a `durable: false` summary change waits for others to share its
+ * meta.json write (a request's "waiting" and its decision's "running" come
+ * milliseconds apart): off the hot path, and one write instead of two.
+ */
+const META_DELAY_MS = 1000;
 
 const THREAD_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 const THREAD_DIR = /^[0-9a-f]{32}$/;
@@ -73,7 +87,6 @@ const THREAD_DIR = /^[0-9a-f]{32}$/;
 const INDEX_STRIDE = 64;
 const READ_CHUNK = 256 * 1024;
 const TAIL_CHUNK = 16 * 1024;
-const LF = 0x0a;
 
 export interface EventStoreOptions {
   maxEventsPerThread?: number;
@@ -184,6 +197,72 @@ interface ThreadState {
   failure: EventStoreError | undefined;
   deleted: boolean;
   compactionQueued: boolean;
+  /** The log, open for appends (closed around compaction and deletion). */
+  fh: FileHandle | undefined;
+  /** Appends waiting for the next group commit. */
+  pending: PendingAppend[];
+  /** A group commit is queued and has not started yet (later appends join it). */
+  flushQueued: boolean;
+  /** The newest durable events, in seq order, so delivery rarely reads the file. */
+  tail: TailEntry[];
+  tailBytes: number;
+  /** meta.json writes, one at a time; `metaNext` is a write not started yet (later updates join it). */
+  metaQueue: Promise<void>;
+  metaNext: Promise<void> | undefined;
+  /** Starts a write that is waiting out META_DELAY_MS now. */
+  metaKick: (() => void) | undefined;
+}
+
+interface PendingAppend {
+  event: ThreadEvent;
+  /** Whether later output of the same item may be merged into this event while it waits. */
+  coalesce: boolean;
+  /** Its callers: more than one when appends were merged into it. */
+  waiters: { resolve(value: { seq: number; at: number }): void; reject(error: unknown): void }[];
+}
+
+/** Longest text a merged message.delta or command.output may carry (the protocol's limit). */
+const MAX_COALESCED_TEXT = 65536;
+
+/** `next` appended to `last` when both are output of the same item and stream and the result stays within the limit. */
+function merged(last: ThreadEvent, next: ThreadEvent): ThreadEvent | undefined {
+  if (last.kind === "message.delta" && next.kind === "message.delta" && last.itemId === next.itemId && last.text.length + next.text.length <= MAX_COALESCED_TEXT) {
+    return { ...last, text: last.text + next.text };
+  }
+  if (
+    last.kind === "command.output" &&
+    next.kind === "command.output" &&
+    last.itemId === next.itemId &&
+    last.stream === next.stream &&
+    last.chunk.length + next.chunk.length <= MAX_COALESCED_TEXT
+  ) {
+    return { ...last, chunk: last.chunk + next.chunk };
+  }
+  return undefined;
+}
+
+interface TailEntry {
+  record: StoredEvent;
+  /** Bytes of its line in the log. */
+  bytes: number;
+}
+
+/** The parts of a ThreadState that only live in memory. */
+function runtimeState(): Pick<ThreadState, "queue" | "failure" | "deleted" | "compactionQueued" | "fh" | "pending" | "flushQueued" | "tail" | "tailBytes" | "metaQueue" | "metaNext" | "metaKick"> {
+  return {
+    queue: Promise.resolve(),
+    failure: undefined,
+    deleted: false,
+    compactionQueued: false,
+    fh: undefined,
+    pending: [],
+    flushQueued: false,
+    tail: [],
+    tailBytes: 0,
+    metaQueue: Promise.resolve(),
+    metaNext: undefined,
+    metaKick: undefined,
+  };
 }
 
 interface MetaFile {
@@ -191,7 +270,7 @@ interface MetaFile {
   thread: ThreadSummary;
 }
 
-const openDirs = new Set<string>();
+const openDirs = new OpenGuard();
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 const noop = (): void => {};
 
@@ -234,133 +313,12 @@ function errno(e: unknown): string | undefined {
 
 // ------------------------------------------------------------------ file helpers
 
-async function writeAll(fh: FileHandle, data: Uint8Array, position: number): Promise<void> {
-  let done = 0;
-  while (done < data.length) {
-    const { bytesWritten } = await fh.write(data, done, data.length - done, position + done);
-    if (bytesWritten <= 0) throw new Error("write made no progress");
-    done += bytesWritten;
-  }
-}
+// Kept as exports of this module for existing importers; they live in durable/durable-file.ts.
+export { fsyncDir, writeFileAtomic };
 
-/** Makes a directory's entries (created, renamed, removed files) durable. */
-export async function fsyncDir(dir: string): Promise<void> {
-  if (process.platform === "win32") return; // directories cannot be fsynced there
-  const fh = await open(dir, "r");
-  try {
-    await fh.sync();
-  } catch (e) {
-    // Some filesystems do not support fsync on directories.
-    if (errno(e) !== "EINVAL" && errno(e) !== "ENOTSUP") throw e;
-  } finally {
-    await fh.close();
-  }
-}
-
-/** Writes `file` via a fsynced temp file and a rename: readers see the old or the new content, never a mix. */
-export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
-  const tmp = file + ".tmp";
-  const fh = await open(tmp, "w", 0o600);
-  try {
-    await writeAll(fh, typeof data === "string" ? Buffer.from(data, "utf8") : data, 0);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, file);
-  await fsyncDir(dirname(file));
-}
-
-/** Position of the last line break in [lowest, end), or -1. */
-async function lastLineBreak(fh: FileHandle, end: number, lowest: number): Promise<number> {
-  const buf = Buffer.allocUnsafe(TAIL_CHUNK);
-  let hi = end;
-  while (hi > lowest) {
-    const lo = Math.max(lowest, hi - TAIL_CHUNK);
-    const { bytesRead } = await fh.read(buf, 0, hi - lo, lo);
-    const i = buf.subarray(0, bytesRead).lastIndexOf(LF);
-    if (i !== -1) return lo + i;
-    hi = lo;
-  }
-  return -1;
-}
-
-/** Position of the first line break in [start, highest), or -1. */
-async function firstLineBreak(fh: FileHandle, start: number, highest: number): Promise<number> {
-  const buf = Buffer.allocUnsafe(TAIL_CHUNK);
-  let lo = start;
-  while (lo < highest) {
-    const { bytesRead } = await fh.read(buf, 0, Math.min(TAIL_CHUNK, highest - lo), lo);
-    if (bytesRead === 0) break;
-    const i = buf.subarray(0, bytesRead).indexOf(LF);
-    if (i !== -1) return lo + i;
-    lo += bytesRead;
-  }
-  return -1;
-}
-
-async function readRange(fh: FileHandle, start: number, end: number): Promise<Buffer> {
-  const buf = Buffer.alloc(end - start);
-  let done = 0;
-  while (done < buf.length) {
-    const { bytesRead } = await fh.read(buf, done, buf.length - done, start + done);
-    if (bytesRead === 0) throw new Error(`unexpected end of file at ${start + done}`);
-    done += bytesRead;
-  }
-  return buf;
-}
-
-/**
- * Calls onLine(line, offset) for every complete line in [start, end), in order;
- * onLine returning false stops early. `line` is only valid during the call.
- * Returns the offset after the last line delivered.
- */
-async function forEachLine(
-  fh: FileHandle,
-  start: number,
-  end: number,
-  maxLine: number,
-  file: string,
-  onLine: (line: Buffer, offset: number) => boolean | void,
-): Promise<number> {
-  const buf = Buffer.allocUnsafe(READ_CHUNK);
-  let pos = start;
-  let carry: Buffer | undefined;
-  let carryAt = start;
-  let next = start;
-  while (pos < end) {
-    const { bytesRead } = await fh.read(buf, 0, Math.min(READ_CHUNK, end - pos), pos);
-    if (bytesRead === 0) break;
-    const chunk = buf.subarray(0, bytesRead);
-    let from = 0;
-    for (let nl = chunk.indexOf(LF); nl !== -1; nl = chunk.indexOf(LF, from)) {
-      let line: Buffer;
-      let at: number;
-      if (carry) {
-        line = Buffer.concat([carry, chunk.subarray(from, nl)]);
-        at = carryAt;
-        carry = undefined;
-      } else {
-        line = chunk.subarray(from, nl);
-        at = pos + from;
-      }
-      if (line.length > maxLine) throw corrupt(file, `the line at byte ${at} is longer than ${maxLine} bytes`);
-      next = at + line.length + 1;
-      if (onLine(line, at) === false) return next;
-      from = nl + 1;
-    }
-    if (from < bytesRead) {
-      const rest = chunk.subarray(from);
-      if (carry) carry = Buffer.concat([carry, rest]);
-      else {
-        carry = Buffer.from(rest);
-        carryAt = pos + from;
-      }
-      if (carry.length > maxLine) throw corrupt(file, `the line at byte ${carryAt} is longer than ${maxLine} bytes`);
-    }
-    pos += bytesRead;
-  }
-  return next;
+/** Every complete line in [start, end) (see forEachLine); a line over maxLine is CORRUPT. */
+function scanLines(fh: FileHandle, start: number, end: number, maxLine: number, file: string, onLine: (line: Buffer, offset: number) => boolean | void): Promise<number> {
+  return forEachLine(fh, start, end, maxLine, (at) => corrupt(file, `the line at byte ${at} is longer than ${maxLine} bytes`), onLine);
 }
 
 function isStoredEvent(x: unknown): x is StoredEvent {
@@ -422,6 +380,9 @@ export class EventStore {
   /** Longest acceptable line when reading (the event limit plus the record's own fields). */
   readonly #maxLine: number;
   readonly #now: () => number;
+  /** Threads with events in memory, least recently appended first, and their tails' bytes. */
+  readonly #tailed = new Map<ThreadState, number>();
+  #tailTotal = 0;
   #closed = false;
   #key: string;
 
@@ -444,12 +405,11 @@ export class EventStore {
   /** Opens (creating with mode 0700) the store in `dir`, repairing logs cut short by a crash. */
   static async open(dir: string, options: EventStoreOptions = {}): Promise<EventStore> {
     const store = new EventStore(dir, options);
-    if (openDirs.has(store.#key)) throw new EventStoreError(`${dir} is already open in this process`, "IN_USE");
-    openDirs.add(store.#key);
+    openDirs.claim(store.#key, () => new EventStoreError(`${dir} is already open in this process`, "IN_USE"));
     try {
       await store.#load(options.verifyOnOpen === true);
     } catch (e) {
-      openDirs.delete(store.#key);
+      openDirs.release(store.#key);
       throw e;
     }
     return store;
@@ -526,10 +486,7 @@ export class EventStore {
       size: 0,
       lastAt: thread.updatedAt,
       index: undefined,
-      queue: Promise.resolve(),
-      failure: undefined,
-      deleted: false,
-      compactionQueued: false,
+      ...runtimeState(),
     };
     let fh: FileHandle;
     try {
@@ -668,10 +625,7 @@ export class EventStore {
           size: 0,
           lastAt: now,
           index: { seqs: [], offsets: [] },
-          queue: Promise.resolve(),
-          failure: undefined,
-          deleted: false,
-          compactionQueued: false,
+          ...runtimeState(),
         };
         await this.#createEmptyLog(st.log, dir);
         await this.#writeMeta(st, summary); // last: meta.json marks the thread as created
@@ -684,23 +638,68 @@ export class EventStore {
     }
   }
 
-  /** Changes a thread's summary fields (updatedAt becomes now) and persists them. */
-  updateThread(threadId: string, patch: ThreadPatch): Promise<ThreadSummary> {
+  /**
+   * Changes a thread's summary fields (updatedAt becomes now) and persists
+   * them. The change is visible (getThread, listThreads) at once; the promise
+   * resolves once meta.json holds it, or at once with `{ durable: false }` (the
+   * write still happens, in the background: for fields the host recovers
+   * after a crash anyway, such as the pending count). meta.json writes do not
+   * wait for appends, and updates that come together share one write.
+   */
+  updateThread(threadId: string, patch: ThreadPatch, options: { durable?: boolean } = {}): Promise<ThreadSummary> {
     const st = this.#state(threadId);
-    return this.#exclusive(st, async () => {
-      const next: Record<string, unknown> = { ...st.summary, updatedAt: Math.max(st.summary.updatedAt, this.#now()) };
-      for (const key of ["title", "status", "pending", "cwd", "model", "effort"] as const) {
-        if (!(key in patch)) continue;
-        const value = patch[key];
-        if (value === null) delete next[key];
-        else if (value !== undefined) next[key] = value;
-      }
-      const parsed = threadSummary.safeParse(next);
-      if (!parsed.success) throw new EventStoreError(`invalid thread update: ${issues(parsed.error)}`, "INVALID_ARGUMENT");
-      await this.#writeMeta(st, parsed.data);
-      st.summary = parsed.data;
-      return { ...parsed.data };
+    if (st.failure) return Promise.reject(st.failure);
+    const next: Record<string, unknown> = { ...st.summary, updatedAt: Math.max(st.summary.updatedAt, this.#now()) };
+    for (const key of ["title", "status", "pending", "cwd", "model", "effort"] as const) {
+      if (!(key in patch)) continue;
+      const value = patch[key];
+      if (value === null) delete next[key];
+      else if (value !== undefined) next[key] = value;
+    }
+    const parsed = threadSummary.safeParse(next);
+    if (!parsed.success) return Promise.reject(new EventStoreError(`invalid thread update: ${issues(parsed.error)}`, "INVALID_ARGUMENT"));
+    // lastSeq and updatedAt may have moved on while parsing (appends run meanwhile): keep the newest.
+    st.summary = { ...parsed.data, lastSeq: st.summary.lastSeq, updatedAt: Math.max(parsed.data.updatedAt, st.summary.updatedAt) };
+    const summary = { ...st.summary };
+    const written = this.#persistMeta(st, options.durable === false ? META_DELAY_MS : 0);
+    if (options.durable === false) {
+      written.catch(noop); // retried by the next write of this thread's meta.json
+      return Promise.resolve(summary);
+    }
+    return written.then(() => summary);
+  }
+
+  /**
+   * Writes the thread's current summary to meta.json (atomically). A call
+   * while a write is waiting to start joins it: that write takes the summary
+   * as it is when it starts. The summary's lastSeq is always durable in the
+   * log (it moves only after the fsync), so meta.json never gets ahead of it.
+   */
+  #persistMeta(st: ThreadState, delayMs = 0): Promise<void> {
+    if (st.metaNext) {
+      if (delayMs === 0) st.metaKick?.(); // a durable change does not wait out another's delay
+      return st.metaNext;
+    }
+    const start =
+      delayMs === 0
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, delayMs);
+            st.metaKick = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+    const run = Promise.all([start, st.metaQueue]).then(async () => {
+      st.metaNext = undefined;
+      st.metaKick = undefined;
+      if (st.deleted) return;
+      const file: MetaFile = { v: 1, thread: st.summary };
+      await writeFileAtomic(st.meta, JSON.stringify(file) + "\n");
     });
+    st.metaNext = run;
+    st.metaQueue = run.then(noop, noop);
+    return run;
   }
 
   /** Deletes a thread and all its events. */
@@ -744,6 +743,12 @@ export class EventStore {
     await writeFileAtomic(st.meta, JSON.stringify(file) + "\n");
   }
 
+  async #closeLog(st: ThreadState): Promise<void> {
+    const fh = st.fh;
+    st.fh = undefined;
+    await fh?.close().catch(noop);
+  }
+
   #evictionCandidate(): ThreadState | undefined {
     let best: ThreadState | undefined;
     const rank = (s: ThreadStatus): number => (s === "archived" ? 0 : s === "idle" || s === "failed" ? 1 : 2);
@@ -762,6 +767,10 @@ export class EventStore {
   async #deleteState(st: ThreadState): Promise<void> {
     st.deleted = true;
     this.#threads.delete(st.summary.id);
+    this.#dropTail(st);
+    st.metaKick?.();
+    await st.metaQueue; // a meta.json write in progress lands in the folder before it moves
+    await this.#closeLog(st);
     const trash = join(this.#threadsDir, `.trash-${randomBytes(8).toString("hex")}`);
     await rename(st.dir, trash);
     await fsyncDir(this.#threadsDir);
@@ -772,9 +781,18 @@ export class EventStore {
 
   /**
    * Records an event durably (written and fsynced) and returns its seq.
-   * Send the event only after this resolves.
+   * Send the event only after this resolves. Appends to a thread that arrive
+   * while its previous write is on its way are written together and share one
+   * fsync (group commit); each still resolves only once its own line is durable.
+   *
+   * `coalesce`: a message.delta or command.output that arrives while an
+   * earlier one of the same item (and stream) still waits for its write is
+   * merged into it (text concatenated, up to the protocol's 65,536
+   * characters): under load a stream becomes fewer, larger events, and when
+   * the thread's log is idle nothing waits (no timer). Both appends then
+   * resolve with the merged event's seq.
    */
-  append(threadId: string, event: ThreadEvent): Promise<{ seq: number; at: number }> {
+  append(threadId: string, event: ThreadEvent, options: { coalesce?: boolean } = {}): Promise<{ seq: number; at: number }> {
     let st: ThreadState;
     try {
       st = this.#state(threadId);
@@ -783,52 +801,163 @@ export class EventStore {
     }
     const parsed = threadEvent.safeParse(event);
     if (!parsed.success) return Promise.reject(new EventStoreError(`invalid event: ${issues(parsed.error)}`, "INVALID_EVENT"));
-    const body = parsed.data;
-    const result = this.#exclusive(st, async () => {
-      const seq = st.summary.lastSeq + 1;
-      const at = Math.max(this.#now(), st.lastAt);
-      const line = Buffer.from(JSON.stringify({ seq, at, event: body }) + "\n", "utf8");
-      if (line.length > this.#maxEventBytes) {
-        throw new EventStoreError(`a ${body.kind} event of ${line.length} bytes is over the ${this.#maxEventBytes}-byte limit`, "EVENT_TOO_LARGE");
+    const coalesce = options.coalesce === true && (parsed.data.kind === "message.delta" || parsed.data.kind === "command.output");
+    return new Promise((resolve, reject) => {
+      const last = st.pending.at(-1);
+      const joined = coalesce && last?.coalesce ? merged(last.event, parsed.data) : undefined;
+      if (joined && last) {
+        last.event = joined;
+        last.waiters.push({ resolve, reject });
+        return;
       }
-      const offset = st.size;
-      const fh = await open(st.log, "r+");
-      try {
-        await writeAll(fh, line, offset);
-        await fh.sync();
-      } catch (e) {
-        // Undo a partial write so the next append does not follow a torn line.
-        try {
-          await fh.truncate(offset);
-          await fh.sync();
-        } catch {
-          st.failure = new EventStoreError(`${st.log}: a failed append could not be undone; reopen the store to repair it`, "WRITE_FAILED", { cause: e });
-        }
-        throw new EventStoreError(`${st.log}: append failed: ${(e as Error).message}`, "WRITE_FAILED", { cause: e });
-      } finally {
-        await fh.close();
-      }
-      st.size = offset + line.length;
-      st.summary.lastSeq = seq;
-      st.summary.updatedAt = Math.max(st.summary.updatedAt, at);
-      st.lastAt = at;
-      if (st.index && (seq - st.firstSeq) % INDEX_STRIDE === 0) {
-        st.index.seqs.push(seq);
-        st.index.offsets.push(offset);
-      }
-      if (this.#overLimits(st) && !st.compactionQueued) {
-        // Queued now: it runs before any operation on this thread requested
-        // after this append resolves. A CORRUPT log found while compacting is
-        // kept in st.failure; other errors (disk full) are retried on the next append.
-        st.compactionQueued = true;
-        void this.#exclusive(st, () => {
-          st.compactionQueued = false;
-          return this.#compact(st);
-        }).catch(noop);
-      }
-      return { seq, at };
+      st.pending.push({ event: parsed.data, coalesce, waiters: [{ resolve, reject }] });
+      this.#scheduleFlush(st);
     });
-    return result;
+  }
+
+  /** Queues a group commit of the thread's waiting appends, unless one is queued and not started yet. */
+  #scheduleFlush(st: ThreadState): void {
+    if (st.flushQueued) return;
+    st.flushQueued = true;
+    this.#exclusive(st, () => this.#flush(st)).catch((e: unknown) => {
+      // The thread refused it (deleted, damaged): every waiting append fails the same way.
+      st.flushQueued = false;
+      for (const p of st.pending.splice(0)) for (const w of p.waiters) w.reject(e);
+    });
+  }
+
+  async #flush(st: ThreadState): Promise<void> {
+    st.flushQueued = false;
+    const at = Math.max(this.#now(), st.lastAt);
+    const batch: { p: PendingAppend; record: StoredEvent; line: Buffer }[] = [];
+    let bytes = 0;
+    let seq = st.summary.lastSeq;
+    while (st.pending.length > 0 && bytes < MAX_BATCH_BYTES) {
+      const p = st.pending.shift()!;
+      const record: StoredEvent = { seq: seq + 1, at, event: p.event };
+      const line = Buffer.from(JSON.stringify(record) + "\n", "utf8");
+      if (line.length > this.#maxEventBytes) {
+        const error = new EventStoreError(`a ${p.event.kind} event of ${line.length} bytes is over the ${this.#maxEventBytes}-byte limit`, "EVENT_TOO_LARGE");
+        for (const w of p.waiters) w.reject(error);
+        continue;
+      }
+      seq += 1;
+      batch.push({ p, record, line });
+      bytes += line.length;
+    }
+    if (st.pending.length > 0) this.#scheduleFlush(st); // the rest: the next commit, right after this one
+    if (batch.length === 0) return;
+    const offset = st.size;
+    try {
+      st.fh ??= await open(st.log, "r+");
+      await writeAll(st.fh, batch.length === 1 ? batch[0]!.line : Buffer.concat(batch.map((b) => b.line), bytes), offset);
+      await st.fh.sync();
+    } catch (e) {
+      // Undo a partial write so the next append does not follow a torn line.
+      try {
+        await st.fh!.truncate(offset);
+        await st.fh!.sync();
+      } catch {
+        st.failure = new EventStoreError(`${st.log}: a failed append could not be undone; reopen the store to repair it`, "WRITE_FAILED", { cause: e });
+      }
+      await this.#closeLog(st);
+      const error = new EventStoreError(`${st.log}: append failed: ${(e as Error).message}`, "WRITE_FAILED", { cause: e });
+      for (const b of batch) for (const w of b.p.waiters) w.reject(error);
+      return;
+    }
+    let position = offset;
+    for (const { record, line } of batch) {
+      if (st.index && (record.seq - st.firstSeq) % INDEX_STRIDE === 0) {
+        st.index.seqs.push(record.seq);
+        st.index.offsets.push(position);
+      }
+      position += line.length;
+      st.tail.push({ record, bytes: line.length });
+      st.tailBytes += line.length;
+    }
+    st.size = position;
+    st.summary.lastSeq = seq;
+    st.summary.updatedAt = Math.max(st.summary.updatedAt, at);
+    st.lastAt = at;
+    this.#trimTail(st);
+    for (const { p, record } of batch) for (const w of p.waiters) w.resolve({ seq: record.seq, at });
+    if (this.#overLimits(st) && !st.compactionQueued) {
+      // Queued now: it runs before any operation on this thread requested
+      // after these appends resolve. A CORRUPT log found while compacting is
+      // kept in st.failure; other errors (disk full) are retried on the next append.
+      st.compactionQueued = true;
+      void this.#exclusive(st, () => {
+        st.compactionQueued = false;
+        return this.#compact(st);
+      }).catch(noop);
+    }
+  }
+
+  /** Keeps the thread's tail within its bounds and all tails within TAIL_TOTAL_BYTES (most recently appended kept). */
+  #trimTail(st: ThreadState): void {
+    let drop = 0;
+    let dropped = 0;
+    while (st.tail.length - drop > 1 && (st.tail.length - drop > TAIL_EVENTS || st.tailBytes - dropped > TAIL_BYTES)) dropped += st.tail[drop++]!.bytes;
+    if (drop > 0) {
+      st.tail.splice(0, drop);
+      st.tailBytes -= dropped;
+    }
+    // #tailed holds what each thread's tail counted for last time; this thread moves to the recent end.
+    this.#tailTotal += st.tailBytes - (this.#tailed.get(st) ?? 0);
+    this.#tailed.delete(st);
+    this.#tailed.set(st, st.tailBytes);
+    for (const [other] of this.#tailed) {
+      if (this.#tailTotal <= TAIL_TOTAL_BYTES || other === st) break;
+      this.#dropTail(other);
+    }
+  }
+
+  #dropTail(st: ThreadState): void {
+    this.#tailTotal -= this.#tailed.get(st) ?? 0;
+    this.#tailed.delete(st);
+    st.tail = [];
+    st.tailBytes = 0;
+  }
+
+  /** The tail's events from `from` on, or undefined when the tail does not reach back that far. */
+  #fromTail(st: ThreadState, afterSeq: number, limit: number, maxBytes: number): EventsPage | undefined {
+    const lastSeq = st.summary.lastSeq;
+    const from = Math.max(afterSeq + 1, st.firstSeq);
+    const page: EventsPage = { events: [], firstAvailableSeq: st.firstSeq, lastSeq, gap: afterSeq + 1 < st.firstSeq, more: false };
+    if (from > lastSeq) return page;
+    const first = st.tail[0]?.record.seq;
+    if (first === undefined || from < first) return undefined;
+    let bytes = 0;
+    for (let i = from - first; i < st.tail.length && page.events.length < limit && bytes < maxBytes; i++) {
+      page.events.push(st.tail[i]!.record);
+      bytes += st.tail[i]!.bytes;
+    }
+    page.more = (page.events.at(-1)?.seq ?? from - 1) < lastSeq;
+    return page;
+  }
+
+  /**
+   * Like eventsAfter(), for delivery: the events that are durable now, without
+   * waiting behind writes still on their way (their appends have not
+   * resolved, so nobody may send them yet). Served from memory when the
+   * thread's recent events reach back to afterSeq + 1; otherwise the same as eventsAfter().
+   */
+  durableEventsAfter(threadId: string, afterSeq: number, limit: number = DEFAULT_PAGE_EVENTS, maxBytes: number = DEFAULT_PAGE_BYTES): Promise<EventsPage> {
+    let st: ThreadState;
+    try {
+      st = this.#state(threadId);
+      checkCount("afterSeq", afterSeq, 0);
+      checkCount("limit", limit, 1);
+      checkCount("maxBytes", maxBytes, 1);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (st.failure) return Promise.reject(st.failure);
+    if (afterSeq <= st.summary.lastSeq && !st.deleted) {
+      const page = this.#fromTail(st, afterSeq, limit, maxBytes);
+      if (page) return Promise.resolve(page);
+    }
+    return this.eventsAfter(threadId, afterSeq, limit, maxBytes);
   }
 
   /**
@@ -852,9 +981,10 @@ export class EventStore {
       if (afterSeq > lastSeq) {
         throw new EventStoreError(`thread ${threadId} ends at seq ${lastSeq}; nothing can follow seq ${afterSeq}`, "SEQ_AHEAD");
       }
+      const cached = this.#fromTail(st, afterSeq, limit, maxBytes);
+      if (cached) return cached;
       const from = Math.max(afterSeq + 1, st.firstSeq);
       const page: EventsPage = { events: [], firstAvailableSeq: st.firstSeq, lastSeq, gap: afterSeq + 1 < st.firstSeq, more: false };
-      if (from > lastSeq) return page;
       const index = st.index ?? (await this.#scan(st));
       // The last checkpoint at or before `from`.
       let lo = 0;
@@ -868,7 +998,7 @@ export class EventStore {
       let bytes = 0;
       const fh = await open(st.log, "r");
       try {
-        await forEachLine(fh, index.offsets[lo]!, st.size, this.#maxLine, st.log, (line, offset) => {
+        await scanLines(fh, index.offsets[lo]!, st.size, this.#maxLine, st.log, (line, offset) => {
           const record = parseRecord(line, st.log, offset, expected++);
           if (record.seq < from) return true;
           page.events.push(record);
@@ -898,7 +1028,7 @@ export class EventStore {
     let expected = st.firstSeq;
     const fh = await open(st.log, "r");
     try {
-      const end = await forEachLine(fh, 0, st.size, this.#maxLine, st.log, (line, offset) => {
+      const end = await scanLines(fh, 0, st.size, this.#maxLine, st.log, (line, offset) => {
         parseRecord(line, st.log, offset, expected++);
         offsets.push(offset);
       });
@@ -951,13 +1081,22 @@ export class EventStore {
     } finally {
       await src.close();
     }
+    await this.#closeLog(st); // the handle would point at the replaced file
     await rename(tmp, st.log);
     await fsyncDir(st.dir);
     const firstSeq = st.firstSeq + drop;
     st.index = sparseIndex(firstSeq, offsets.slice(drop), cut);
     st.firstSeq = firstSeq;
     st.size -= cut;
-    await this.#writeMeta(st, st.summary); // refreshes the lastSeq the log must never fall behind
+    const stale = st.tail.findIndex((e) => e.record.seq >= firstSeq);
+    if (stale > 0) {
+      const bytes = st.tail.slice(0, stale).reduce((n, e) => n + e.bytes, 0);
+      st.tail.splice(0, stale);
+      st.tailBytes -= bytes;
+      this.#tailTotal -= bytes;
+      this.#tailed.set(st, st.tailBytes);
+    }
+    await this.#persistMeta(st); // refreshes the lastSeq the log must never fall behind
   }
 
   /** Waits for every queued operation, then releases the directory. */
@@ -971,6 +1110,11 @@ export class EventStore {
       await Promise.all(tails);
       if ([...this.#threads.values()].every((st, i) => st.queue === tails[i])) break;
     }
-    openDirs.delete(this.#key);
+    for (const st of this.#threads.values()) {
+      st.metaKick?.();
+      await st.metaQueue;
+      await this.#closeLog(st);
+    }
+    openDirs.release(this.#key);
   }
 }

@@ -76,7 +76,8 @@ export class BrokerError extends Error {
 interface Waiting {
   pending: PendingApproval;
   /** `note`: why, shown with approval.resolved (the timeout writes its own). */
-  finish(verdict: ApprovalVerdict, actor: Parameters<BrokerOptions["audit"]>[1], note?: string): void;
+  /** `after`: the decision is taken now; recording and delivering it wait for this (e.g. the decider's own answer). */
+  finish(verdict: ApprovalVerdict, actor: Parameters<BrokerOptions["audit"]>[1], note?: string, after?: Promise<unknown>): void;
 }
 
 interface WaitingQuestion {
@@ -240,14 +241,17 @@ export class ApprovalBroker {
         finish(fallback, { kind: "timeout" });
       }, Math.max(0, expiresAt - this.#now()));
       timer.unref?.();
-      const finish: Waiting["finish"] = (verdict, actor, why) => {
+      const finish: Waiting["finish"] = (verdict, actor, why, after) => {
         if (done) return;
         done = true;
         clearTimeout(timer);
         this.#approvals.delete(approvalId);
         const note = verdict.by === "timeout" ? `nobody answered within ${policy.timeoutSeconds} s; policy fallback: ${policy.timeoutAction}` : why;
-        // The verdict reaches the agent even if recording it failed.
-        this.#resolved(pending, verdict, actor, note)
+        // The verdict reaches the agent as soon as approval.resolved is durable
+        // (the thread's summary follows), and even if recording it failed.
+        (after ?? Promise.resolve())
+          .catch(() => undefined)
+          .then(() => this.#resolved(pending, verdict, actor, note))
           .catch((e: unknown) => this.#o.log?.(`recording the decision on ${approvalId} failed: ${e instanceof Error ? e.message : String(e)}`))
           .finally(() => resolve(verdict));
       };
@@ -268,8 +272,12 @@ export class ApprovalBroker {
   /**
    * A decision from a device or the host terminal. The first one wins; later
    * ones get NOT_PENDING (the approval.resolved event tells them who decided).
+   * `after`: the decision is taken at once (a second one is refused), but it
+   * is recorded and handed to the agent only once this settles: the app
+   * server passes its answer to the decider, so that answer is not queued
+   * behind the decision's own writes and frames.
    */
-  decide(approvalId: string, decision: Decision, decider: Decider, threadId?: string): PendingApproval {
+  decide(approvalId: string, decision: Decision, decider: Decider, threadId?: string, after?: Promise<unknown>): PendingApproval {
     const waiting = this.#approvals.get(approvalId);
     if (!waiting || (threadId !== undefined && waiting.pending.threadId !== threadId)) {
       throw new BrokerError("NOT_PENDING", `approval ${approvalId} is not waiting for a decision (already decided, expired, or unknown)`);
@@ -280,7 +288,7 @@ export class ApprovalBroker {
     }
     if (!pending.options.includes(decision)) throw new BrokerError("INVALID_DECISION", `"${decision}" is not offered for this request (offered: ${pending.options.join(", ")})`);
     const by = decider.kind === "device" ? decider.name : "host";
-    waiting.finish({ decision, by }, decider.kind === "device" ? { kind: "device", id: decider.id, name: decider.name } : { kind: "host" });
+    waiting.finish({ decision, by }, decider.kind === "device" ? { kind: "device", id: decider.id, name: decider.name } : { kind: "host" }, undefined, after);
     return pending;
   }
 
@@ -354,6 +362,7 @@ export class ApprovalBroker {
     for (const w of [...this.#questions.values()]) w.finish(null, { kind: "host" });
   }
 
+  /** Audits the decision and records approval.resolved; resolves once that event is durable. The thread's pending count is updated after it, without holding the verdict back. */
   async #resolved(pending: PendingApproval, verdict: ApprovalVerdict, actor: Parameters<BrokerOptions["audit"]>[1], note?: string): Promise<void> {
     const latencyMs = this.#now() - pending.createdAt;
     this.#o.audit("approval.decision", actor, {
@@ -380,7 +389,9 @@ export class ApprovalBroker {
         ...(note ? { note: note.slice(0, 2048) } : {}),
       });
     } finally {
-      await this.#o.pendingChanged(pending.threadId, this.pendingCount(pending.threadId));
+      this.#o
+        .pendingChanged(pending.threadId, this.pendingCount(pending.threadId))
+        .catch((e: unknown) => this.#o.log?.(`updating ${pending.threadId}'s pending count failed: ${e instanceof Error ? e.message : String(e)}`));
     }
   }
 

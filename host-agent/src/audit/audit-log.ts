@@ -45,7 +45,9 @@
 //
 // Durability and crashes
 // - append() writes the line, fsyncs the log, then replaces the anchor; it
-//   resolves only after both are durable. Appends are serialised.
+//   resolves only after both are durable. Appends are serialised; those that
+//   arrive while a write is on its way are written together (group commit:
+//   one write, one fsync, one anchor replace for the batch).
 // - open() checks only the tail (the newest two lines and the anchor) and
 //   continues the chain. A last line without its LF (a crash mid-write: that
 //   append never resolved) is cut off and listed in `repairs`. An anchor one
@@ -75,8 +77,9 @@
 //              moved lines, and duplicated lines (detail says "duplicate")
 //   truncated  the last line has no LF (the file was cut mid-line)
 import { createHash } from "node:crypto";
-import { mkdir, open, rename, stat, type FileHandle } from "node:fs/promises";
+import { mkdir, open, stat, type FileHandle } from "node:fs/promises";
 import { basename, dirname, resolve } from "node:path";
+import { OpenGuard, writeAll, writeFileAtomic } from "../durable/durable-file.ts";
 
 export const AUDIT_VERSION = 1;
 export const ZERO_HASH = "0".repeat(64);
@@ -157,6 +160,13 @@ export class AuditLogError extends Error {
 export interface AuditLogOptions {
   /** Clock for "at" (unix ms); Date.now by default. */
   now?: () => number;
+  /**
+   * Wait this long after a record arrives before writing (default 0): records
+   * that come meanwhile share the write, and the host's hot path (an
+   * approval's decision and the agent's next event) gets the disk first.
+   * append() still resolves only once its record is durable.
+   */
+  batchDelayMs?: number;
 }
 
 // ---------------------------------------------------------------------------
@@ -344,27 +354,8 @@ async function readHead(file: string): Promise<HeadRead> {
   return { kind: "ok", head: { seq: x.seq, hash: x.hash } };
 }
 
-async function fsyncDir(dir: string): Promise<void> {
-  if (process.platform === "win32") return;
-  const d = await open(dir, "r");
-  try {
-    await d.sync();
-  } finally {
-    await d.close();
-  }
-}
-
 async function writeHead(file: string, head: Head): Promise<void> {
-  const tmp = `${headPath(file)}.tmp`;
-  const fh = await open(tmp, "w", 0o600);
-  try {
-    await fh.writeFile(`${canonicalJson({ v: AUDIT_VERSION, seq: head.seq, hash: head.hash })}\n`);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, headPath(file));
-  await fsyncDir(dirname(file));
+  await writeFileAtomic(headPath(file), `${canonicalJson({ v: AUDIT_VERSION, seq: head.seq, hash: head.hash })}\n`);
 }
 
 // ---------------------------------------------------------------------------
@@ -458,7 +449,15 @@ function splitLf(b: Buffer): Buffer[] {
 // ---------------------------------------------------------------------------
 // The log
 
-const openFiles = new Set<string>();
+const openFiles = new OpenGuard();
+
+interface PendingRecord {
+  type: string;
+  actor: AuditActor;
+  data: Record<string, unknown>;
+  resolve(record: AuditRecord): void;
+  reject(error: unknown): void;
+}
 
 export class AuditLog {
   readonly file: string;
@@ -469,17 +468,27 @@ export class AuditLog {
   #prevLine: string;
   #lastHash: string;
   #now: () => number;
-  #queue: Promise<unknown> = Promise.resolve();
+  /** Bytes in the log (positioned writes go at the end). */
+  #size: number;
+  /** Appends waiting for the next group commit, and the commit in progress (if any). */
+  #pending: PendingRecord[] = [];
+  #flushing: Promise<void> | null = null;
+  #closing = false;
   #failed: Error | null = null;
+  #batchDelayMs: number;
+  /** Ends a batch delay early (close()). */
+  #kick: (() => void) | null = null;
 
-  private constructor(file: string, fh: FileHandle, seq: number, prevLine: string, lastHash: string, repairs: AuditRepair[], now: () => number) {
+  private constructor(file: string, fh: FileHandle, size: number, seq: number, prevLine: string, lastHash: string, repairs: AuditRepair[], now: () => number) {
     this.file = file;
+    this.#size = size;
     this.#fh = fh;
     this.#seq = seq;
     this.#prevLine = prevLine;
     this.#lastHash = lastHash;
     this.repairs = repairs;
     this.#now = now;
+    this.#batchDelayMs = 0;
   }
 
   /** Seq of the newest record (0 when empty). */
@@ -494,12 +503,11 @@ export class AuditLog {
 
   static async open(file: string, options: AuditLogOptions = {}): Promise<AuditLog> {
     const path = resolve(file);
-    if (openFiles.has(path)) throw new AuditLogError(`${path} is already open in this process`, "IN_USE");
-    openFiles.add(path);
+    openFiles.claim(path, () => new AuditLogError(`${path} is already open in this process`, "IN_USE"));
     try {
       return await AuditLog.#open(path, options);
     } catch (e) {
-      openFiles.delete(path);
+      openFiles.release(path);
       throw e;
     }
   }
@@ -575,7 +583,11 @@ export class AuditLog {
         throw corrupt(`anchor (seq ${h.seq}) does not match the log (seq ${seq})`);
       }
       const prevLine = last ? lineHash(last.bytes) : ZERO_HASH;
-      return new AuditLog(path, fh, seq, prevLine, lastHash, repairs, options.now ?? Date.now);
+      const log = new AuditLog(path, fh, tail.completeEnd, seq, prevLine, lastHash, repairs, options.now ?? Date.now);
+      const delay = options.batchDelayMs ?? 0;
+      if (!Number.isFinite(delay) || delay < 0 || delay > 60_000) throw new AuditLogError(`batchDelayMs must be 0-60000 (got ${delay})`, "INVALID");
+      log.#batchDelayMs = delay;
+      return log;
     } catch (e) {
       await fh.close();
       throw e;
@@ -584,15 +596,72 @@ export class AuditLog {
 
   /** Appends one record; resolves once it and the anchor are on disk. */
   append(type: AuditType, actor: AuditActor, data: Record<string, unknown> = {}): Promise<AuditRecord> {
-    const run = this.#queue.then(() => this.#append(type, actor, data));
-    this.#queue = run.catch(() => undefined);
-    return run;
+    if (this.#fh === null || this.#closing) return Promise.reject(new AuditLogError("audit log is closed", "CLOSED"));
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ type, actor, data, resolve, reject });
+      this.#flushing ??= this.#flush();
+    });
   }
 
-  async #append(type: string, actor: AuditActor, data: Record<string, unknown>): Promise<AuditRecord> {
+  /** Writes every waiting record, batch after batch, until none is left. */
+  async #flush(): Promise<void> {
+    if (this.#batchDelayMs > 0 && !this.#closing) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.#batchDelayMs);
+        this.#kick = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.#kick = null;
+    }
+    while (this.#pending.length > 0) {
+      const batch = this.#pending.splice(0);
+      await this.#commit(batch).catch(() => undefined); // each record's caller hears of its failure
+    }
+    this.#flushing = null;
+  }
+
+  /** One group commit: builds the chained records, writes them in one go, fsyncs, moves the anchor. */
+  async #commit(batch: PendingRecord[]): Promise<void> {
     const fh = this.#fh;
-    if (fh === null) throw new AuditLogError("audit log is closed", "CLOSED");
-    if (this.#failed) throw new AuditLogError(`an earlier append failed: ${this.#failed.message}`, "CLOSED");
+    const built: { p: PendingRecord; record: AuditRecord; line: string }[] = [];
+    let seq = this.#seq;
+    let prevLine = this.#prevLine;
+    for (const p of batch) {
+      try {
+        if (fh === null) throw new AuditLogError("audit log is closed", "CLOSED");
+        if (this.#failed) throw new AuditLogError(`an earlier append failed: ${this.#failed.message}`, "CLOSED");
+        const record = this.#record(p.type, p.actor, p.data, seq + 1, prevLine);
+        const line = canonicalJson(record);
+        built.push({ p, record, line });
+        seq = record.seq;
+        prevLine = lineHash(line);
+      } catch (e) {
+        p.reject(e); // only this record: the chain goes on without it
+      }
+    }
+    const last = built.at(-1);
+    if (!last || fh === null) return;
+    try {
+      const data = Buffer.from(built.map((b) => `${b.line}\n`).join(""), "utf8");
+      await writeAll(fh, data, this.#size);
+      await fh.sync();
+      this.#size += data.length;
+      this.#seq = seq;
+      this.#prevLine = prevLine;
+      this.#lastHash = last.record.hash;
+      await writeHead(this.file, { seq, hash: last.record.hash });
+    } catch (e) {
+      // The log may hold a partial line or lead the anchor; reopening repairs both.
+      this.#failed = e as Error;
+      for (const b of built) b.p.reject(e);
+      return;
+    }
+    for (const b of built) b.p.resolve(b.record);
+  }
+
+  #record(type: string, actor: AuditActor, data: Record<string, unknown>, seq: number, prev: string): AuditRecord {
     if (!TYPE_RE.test(type)) throw new AuditLogError(`bad audit record type ${JSON.stringify(type)}`, "INVALID");
     if (!ACTOR_KINDS.includes(actor.kind)) throw new AuditLogError(`bad actor kind ${JSON.stringify(actor.kind)}`, "INVALID");
     const cleanActor: AuditActor = { kind: actor.kind };
@@ -602,40 +671,28 @@ export class AuditLog {
       if (typeof v !== "string") throw new AuditLogError(`actor.${k} must be a string`, "INVALID");
       cleanActor[k] = v.length > MAX_ACTOR_FIELD ? v.slice(0, MAX_ACTOR_FIELD) : v;
     }
-    const at = Math.trunc(this.#now());
     const body: Omit<AuditRecord, "hash"> = {
       v: AUDIT_VERSION,
-      seq: this.#seq + 1,
-      at,
+      seq,
+      at: Math.trunc(this.#now()),
       type,
       actor: cleanActor,
       data: boundData(data),
-      prev: this.#prevLine,
+      prev,
     };
-    const record: AuditRecord = { ...body, hash: recordHash(body) };
-    const line = canonicalJson(record);
-    try {
-      await fh.write(`${line}\n`);
-      await fh.sync();
-      this.#seq = record.seq;
-      this.#prevLine = lineHash(line);
-      this.#lastHash = record.hash;
-      await writeHead(this.file, { seq: record.seq, hash: record.hash });
-    } catch (e) {
-      // The log may hold a partial line or lead the anchor; reopening repairs both.
-      this.#failed = e as Error;
-      throw e;
-    }
-    return record;
+    return { ...body, hash: recordHash(body) };
   }
 
+  /** Writes the records appended before this call, then releases the file; later appends fail CLOSED. */
   async close(): Promise<void> {
     const fh = this.#fh;
-    if (fh === null) return;
+    if (fh === null || this.#closing) return;
+    this.#closing = true;
+    this.#kick?.();
+    await this.#flushing;
     this.#fh = null;
-    await this.#queue;
     await fh.close();
-    openFiles.delete(this.file);
+    openFiles.release(this.file);
   }
 }
 
