@@ -25,6 +25,8 @@ import { resolveThreadCwd, WorkspaceError } from "./workspace.ts";
 import type { DeviceConnection } from "./host-core.ts";
 import { PushError, type PushNotifier } from "./push/notifier.ts";
 import { messageOf } from "./error-message.ts";
+import type { TokenScopes } from "./tokens/token-scope.ts";
+import { startedByText, type TokenGrant } from "./tokens/token-store.ts";
 import { HookRunner, withContext, type HookOutcome } from "./hooks/hooks.ts";
 import { TrustStore } from "./hooks/trust-store.ts";
 
@@ -72,6 +74,8 @@ export interface AppServerOptions {
   audit?: AuditHook;
   /** Push notifications (push.register and friends; host.info says "push"). Absent: PUSH_UNAVAILABLE. */
   push?: PushNotifier;
+  /** Enforces automation tokens' limits (connections whose DeviceConnection has a `token`). Absent: tokens are refused everything. */
+  tokens?: TokenScopes;
   /** Hooks from the policy files run, gated by this trust file (hooks/trust-store.ts). Absent: no hook runs. */
   hooks?: { trustFile: string };
 }
@@ -113,6 +117,11 @@ export class AppServer {
     const audit: AuditHook = (type, actor, data) => this.#o.audit?.(type, actor, data);
     const emit = async (threadId: string, event: ThreadEvent) => {
       if (!this.#o.store.getThread(threadId)) return; // a thread deleted by retention while its turn ran
+      if (event.kind === "approval.request" && event.startedBy === undefined) {
+        // People deciding on a token's thread see which automation asked (never the token itself: it cannot decide).
+        const startedBy = this.#o.store.getThread(threadId)?.startedBy;
+        if (startedBy !== undefined) event = { ...event, startedBy };
+      }
       if (event.kind === "message.user" && event.device === undefined) {
         const device = this.#promptAuthors.get(threadId)?.shift();
         if (device !== undefined) event = { ...event, device };
@@ -302,9 +311,21 @@ export class AppServer {
       return;
     }
     if (message.type === "ack") return;
+    if (conn.token) {
+      let refusal = this.#o.tokens
+        ? this.#o.tokens.check(conn.token, conn.device.key, message, (id) => this.#o.store.getThread(id))
+        : { code: "TOKEN_SCOPE", message: "this host does not accept automation tokens" };
+      if (!refusal && message.type === "thread.start") refusal = await this.#tokenFolderRefusal(conn.token, message.body.cwd);
+      if (refusal) {
+        this.#o.audit?.("token.refused", this.#actor(conn), { command: message.type, commandId: message.id, code: refusal.code, ...tokenData(conn) });
+        await this.#sendError(conn, message.id, refusal.code, refusal.message);
+        return;
+      }
+    }
     if (message.type === "thread.start" || message.type === "thread.send" || message.type === "turn.steer" || message.type === "turn.interrupt") {
       const body = message.body as { thread?: string; prompt?: string; text?: string };
-      this.#o.audit?.("prompt", { kind: "device", id: conn.device.id, name: conn.device.name }, {
+      this.#o.audit?.("prompt", this.#actor(conn), {
+        ...tokenData(conn),
         command: message.type,
         commandId: message.id,
         ...(body.thread ? { thread: body.thread } : {}),
@@ -348,7 +369,7 @@ export class AppServer {
           return {
             ok: true,
             type: "thread.list",
-            body: { threads: store.listThreads().filter((t) => message.body.includeArchived || t.status !== "archived") },
+            body: { threads: store.listThreads().filter((t) => (message.body.includeArchived || t.status !== "archived") && this.#mayRead(state.conn, t)) },
           };
         case "thread.subscribe": {
           const t = thread(message.body.thread);
@@ -365,16 +386,24 @@ export class AppServer {
         case "thread.start": {
           const unsupported = this.#checkModel(message.body.model, message.body.effort);
           if (unsupported) return unsupported;
-          const cwd = await this.#cwd(message.body.cwd);
+          const grant = state.conn.token;
+          // A token works in its own workspace unless it names a folder; the folder must be one of its workspaces.
+          const cwd = await this.#cwd(message.body.cwd ?? grant?.workspaces[0]);
+          const record = grant && this.#o.tokens?.current(grant);
+          if (grant && (!record || "code" in record || !this.#o.tokens!.canStartIn(record.record, cwd))) {
+            return { ok: false, code: "TOKEN_SCOPE", message: `token ${grant.name} may start threads only in ${grant.workspaces.join(", ")}` };
+          }
           // Before the thread exists: a refused prompt leaves nothing behind (not even its title).
           const submit = await this.#promptHooks(state, "UserPromptSubmit", null, cwd, message.type, message.body.prompt);
           if (submit.denied) return hookDenied(submit);
           const t = await store.createThread({
+            ...(grant ? { startedBy: startedByText(grant) } : {}),
             title: message.body.prompt.split("\n")[0]!.slice(0, 120) || "New thread",
             cwd,
             ...(message.body.model ? { model: message.body.model } : {}),
             ...(message.body.effort ? { effort: message.body.effort } : {}),
           });
+          if (grant) this.#o.tokens?.recordThread(grant, t.id);
           this.#subscribe(state, t.id, 0);
           this.#broadcastThread(t);
           const options = {
@@ -510,9 +539,34 @@ export class AppServer {
     }
   }
 
+  /** thread.start by a token: the folder (its first workspace unless named) must be inside its workspaces. */
+  async #tokenFolderRefusal(grant: TokenGrant, requested: string | undefined): Promise<{ code: string; message: string } | undefined> {
+    let cwd: string;
+    try {
+      cwd = await resolveThreadCwd(this.#o.workspace, requested ?? grant.workspaces[0]);
+    } catch {
+      return undefined; // CWD_INVALID, as for anyone
+    }
+    const now = this.#o.tokens?.current(grant);
+    if (now && !("code" in now) && this.#o.tokens!.canStartIn(now.record, cwd)) return undefined;
+    return { code: "TOKEN_SCOPE", message: `token ${grant.name} may start threads only in ${grant.workspaces.join(", ")}` };
+  }
+
+  /** How the audit log names who sent a command (a token by its id and name; its owner is in the data). */
+  #actor(conn: DeviceConnection): { kind: "device"; id: string; name: string } {
+    return { kind: "device", id: conn.device.id, name: conn.device.name };
+  }
+
+  /** Whether a connection may see a thread: every paired device; a token only those its scope reads. */
+  #mayRead(conn: DeviceConnection, thread: ThreadSummary): boolean {
+    if (!conn.token) return true;
+    const now = this.#o.tokens?.current(conn.token);
+    return now !== undefined && !("code" in now) && this.#o.tokens!.canRead(now.record, thread);
+  }
+
   /** Tells every connected device that a thread's summary changed. */
   #broadcastThread(thread: ThreadSummary): void {
-    for (const state of this.#conns.values()) this.#contain(this.#send(state.conn, { type: "thread.updated", id: this.#id(), body: { thread } }), "thread.updated");
+    for (const state of this.#conns.values()) if (this.#mayRead(state.conn, thread)) this.#contain(this.#send(state.conn, { type: "thread.updated", id: this.#id(), body: { thread } }), "thread.updated");
   }
 
   #subscribe(state: ConnState, threadId: string, afterSeq: number): void {
@@ -598,6 +652,11 @@ export class AppServer {
 function hookDenied(outcome: HookOutcome): CommandOutcome {
   const d = outcome.denied!;
   return { ok: false, code: "HOOK_DENIED", message: `denied by hook ${d.hook}: ${d.reason}`.slice(0, 1024) };
+}
+
+/** Audit data naming the token and its owner, for commands a token sent. */
+function tokenData(conn: DeviceConnection): Record<string, unknown> {
+  return conn.token ? { token: { id: conn.token.id, name: conn.token.name, owner: conn.token.owner } } : {};
 }
 
 function storeErrorText(code: string): string {

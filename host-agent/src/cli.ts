@@ -30,6 +30,10 @@ import { PushStore, PushStoreError } from "./push/push-store.ts";
 import { fetchRelayPushSupport } from "./push/relay-info.ts";
 import { terminalSafe } from "./terminal-text.ts";
 import { airlockCommand } from "./hint.ts";
+import { TokenCliError, tokensCommand, TOKENS_HELP, tokenStorePath } from "./tokens/token-cli.ts";
+import { TokenScopes } from "./tokens/token-scope.ts";
+import { formatTokenUsage, tokenUsage } from "./tokens/token-stats.ts";
+import { TokenStore, TokenStoreError } from "./tokens/token-store.ts";
 import { HOOKS_HELP, HooksCliError, hooksCommand } from "./hooks/hooks-cli.ts";
 
 export const VERSION = "0.1.0";
@@ -72,6 +76,7 @@ Commands:
   approvals          list requests waiting for a decision (incl. host-only ones)
   approve ID         approve a waiting request at this terminal (--session: for the session)
   deny ID            deny a waiting request
+  tokens             automation tokens (create, list, revoke, rotate) for airlock-client exec
   stats              approval loop metrics: response time, auto-decided share, failures
   audit verify       check the audit log's hash chain (edits, deletions, reordering)
   audit tail [-n N]  show the latest audit records
@@ -132,6 +137,7 @@ evidence devices see. "host-only" ones can only be decided here.`,
 Approves a waiting request (ID from airlock approvals; any unambiguous prefix).
 --session also approves identical requests for the rest of the session.`,
   deny: `Usage: airlock deny ID [--json]`,
+  tokens: TOKENS_HELP,
   hooks: HOOKS_HELP,
   stats: `Usage: airlock stats [--days N] [--json]
 
@@ -220,6 +226,7 @@ async function cmdUp(ctx: Context, args: string[]): Promise<number> {
 
   const { identity, created } = await loadOrCreateIdentity(ctx.paths.identity, ctx.backend);
   const devices = DeviceStore.open(ctx.paths.devices);
+  const tokens = TokenStore.open(tokenStorePath(ctx.paths.home));
   const store = await EventStore.open(join(ctx.paths.home, "events"));
   const ledger = await CommandLedger.open<CommandOutcome>(join(ctx.paths.home, "commands.jsonl"));
   let made: ReturnType<typeof createAgent>;
@@ -287,6 +294,7 @@ async function cmdUp(ctx: Context, args: string[]): Promise<number> {
     audit,
     log: operational("host"),
     push,
+    tokens: new TokenScopes(tokens),
     hooks: { trustFile: join(ctx.paths.home, "hooks-trust.json") },
   });
   await app.start();
@@ -301,6 +309,7 @@ async function cmdUp(ctx: Context, args: string[]): Promise<number> {
     identity,
     backend: ctx.backend,
     devices,
+    tokens,
     transport: link,
     relayUrl,
     ...(appUrl ? { appUrl } : {}),
@@ -380,6 +389,11 @@ async function cmdUp(ctx: Context, args: string[]): Promise<number> {
       const decision = request.decision === "approve_session" ? "approve_session" : request.decision === "approve_once" ? "approve_once" : "deny";
       const p = app.broker.decide(matches[0]!.approvalId, decision, { kind: "host" });
       reply({ type: "decided", approvalId: p.approvalId, decision, thread: p.threadId });
+    } else if (request.type === "tokens.changed" && typeof request.event === "string" && /^token\.(created|revoked|rotated)$/.test(request.event)) {
+      // airlock tokens changed tokens.json: enforce it now, and audit it here (the one writer of the audit log).
+      const outcome = await core.tokensChanged();
+      audit(request.event, { kind: "host" }, typeof request.data === "object" && request.data !== null ? (request.data as Record<string, unknown>) : {});
+      reply({ type: "tokens.changed", ...outcome });
     } else if (request.type === "revoke" && typeof request.id === "string") {
       const { device, relayUpdated, relayError } = await core.revoke(request.id);
       reply({ type: "revoked", id: device.id, name: device.name, relayUpdated, ...(relayError ? { relayError } : {}) });
@@ -635,8 +649,10 @@ async function cmdStats(ctx: Context, args: string[]): Promise<number> {
   const days = values.days === undefined ? undefined : Number(values.days);
   if (days !== undefined && (!Number.isFinite(days) || days <= 0 || days > 3650)) throw new CliError("--days must be a positive number of days", Exit.USAGE);
   const records = await tailAuditLog(join(ctx.paths.home, "audit.jsonl"), Number.MAX_SAFE_INTEGER);
-  const stats = approvalStats(records, days === undefined ? undefined : Date.now() - days * 86_400_000);
-  ctx.out(ctx.json ? JSON.stringify(stats) : formatStats(stats));
+  const since = days === undefined ? undefined : Date.now() - days * 86_400_000;
+  const stats = approvalStats(records, since);
+  const tokens = tokenUsage(records, since);
+  ctx.out(ctx.json ? JSON.stringify({ ...stats, tokens }) : formatStats(stats) + formatTokenUsage(tokens));
   return Exit.OK;
 }
 
@@ -670,13 +686,20 @@ async function cmdStatus(ctx: Context): Promise<number> {
     running = answer.done ? null : answer.value;
   }
   const relay = await relayInfo(relayUrl);
-  const status = { home: ctx.paths.home, room, relayUrl, relay, running: running !== null, connected: running?.devices ?? [], trustedDevices: devices.length };
+  // Tokens that stop working within a week: time to rotate them (airlock tokens rotate).
+  const expiring = TokenStore.open(tokenStorePath(ctx.paths.home)).expiringSoon(7 * 86_400_000);
+  const tokenWarnings = expiring.map((t) => ({ id: t.id, name: t.name, owner: t.owner, expiresAt: t.expiresAt }));
+  const status = { home: ctx.paths.home, room, relayUrl, relay, running: running !== null, connected: running?.devices ?? [], trustedDevices: devices.length, expiringTokens: tokenWarnings };
   if (ctx.json) ctx.out(JSON.stringify(status));
   else {
     ctx.out(`Identity:  ${room ? `room ${room}` : "none yet (airlock up creates it)"}`);
     ctx.out(`Relay:     ${relayUrl} — ${relay.ok ? `reachable (protocol ${relay.protocol})` : `unreachable: ${relay.error}`}`);
     ctx.out(`Agent:     ${running ? "airlock up is running" : "airlock up is not running"}`);
     ctx.out(`Devices:   ${devices.length} trusted${running ? `, ${(running.devices as unknown[]).length} connected` : ""}`);
+    for (const t of expiring) {
+      const days = Math.max(0, Math.ceil((Date.parse(t.expiresAt) - Date.now()) / 86_400_000));
+      ctx.out(`Warning:   token "${terminalSafe(t.name)}" (${t.id}, owner ${terminalSafe(t.owner)}) expires in ${days} day${days === 1 ? "" : "s"} (${t.expiresAt.slice(0, 16).replace("T", " ")}): ${airlockCommand(ctx.paths.home)} tokens rotate ${t.id}`);
+    }
   }
   return Exit.OK;
 }
@@ -754,6 +777,11 @@ export async function main(argv: string[], io: { out?: (s: string) => void; err?
         return await cmdDecide(ctx, command, args);
       case "stats":
         return await cmdStats(ctx, args);
+      case "tokens":
+        return await tokensCommand(
+          { home: ctx.paths.home, json: ctx.json, out: ctx.out, err: ctx.err, backend: ctx.backend, relayUrl: readConfig(ctx.paths).relayUrl ?? DEFAULT_RELAY, cli: airlockCommand(ctx.paths.home) },
+          args,
+        );
       case "hooks":
         try {
           return await hooksCommand({ home: ctx.paths.home, json: ctx.json, out }, args);
@@ -767,9 +795,13 @@ export async function main(argv: string[], io: { out?: (s: string) => void; err?
         return Exit.USAGE;
     }
   } catch (e) {
-    if (e instanceof CliError) {
+    if (e instanceof CliError || e instanceof TokenCliError) {
       err(`airlock: ${e.message}`);
       return e.exitCode;
+    }
+    if (e instanceof TokenStoreError) {
+      err(`airlock: ${e.message}`);
+      return e.code === "TOKEN_NOT_FOUND" || e.code === "TOKEN_AMBIGUOUS" ? Exit.NOT_FOUND : e.code === "BAD_TOKEN_ARGUMENT" ? Exit.USAGE : Exit.ERROR;
     }
     if (e instanceof IdentityError) {
       err(`airlock: ${e.message}`);

@@ -127,6 +127,8 @@ export interface NewThread {
   model?: string;
   effort?: Effort;
   pending?: number;
+  /** Started by an automation token: "NAME (owner OWNER)". */
+  startedBy?: string;
 }
 
 /** Fields a thread update may change; null removes an optional field. */
@@ -597,6 +599,7 @@ export class EventStore {
     if (init.cwd !== undefined) candidate.cwd = init.cwd;
     if (init.model !== undefined) candidate.model = init.model;
     if (init.effort !== undefined) candidate.effort = init.effort;
+    if (init.startedBy !== undefined) candidate.startedBy = init.startedBy;
     const parsed = threadSummary.safeParse(candidate);
     if (!parsed.success) throw new EventStoreError(`invalid thread: ${issues(parsed.error)}`, "INVALID_ARGUMENT");
     const summary = parsed.data;

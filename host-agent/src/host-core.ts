@@ -17,13 +17,15 @@ import { deviceIdFor, DeviceStore, DeviceStoreError, type TrustedDevice } from "
 import { terminalSafe } from "./terminal-text.ts";
 import type { HostIdentity } from "./identity.ts";
 import { messageOf } from "./error-message.ts";
+import { grantOf, type TokenGrant, type TokenStore } from "./tokens/token-store.ts";
 
 /** What the host core needs from the relay connection. */
 export interface HostTransport {
   /** Sends an end-to-end frame to a device slot; false when offline. */
   send(slot: number, frame: Uint8Array): boolean;
   addTicket(hash: Uint8Array, expiresAtMs: number): Promise<void>;
-  setAllowlist(version: number, keys: Uint8Array[]): Promise<void>;
+  /** `expires` (one per key, unix ms, 0 = never) only when some key expires (automation tokens). */
+  setAllowlist(version: number, keys: Uint8Array[], expires?: number[]): Promise<void>;
   kickDevice(target: { key: Uint8Array } | { slot: number }): Promise<void>;
 }
 
@@ -38,6 +40,8 @@ export interface HostCoreOptions {
   identity: HostIdentity;
   backend: CryptoBackend;
   devices: DeviceStore;
+  /** Automation tokens: device identities with limits and an expiry (tokens/token-store.ts). */
+  tokens?: TokenStore;
   transport: HostTransport;
   relayUrl: string;
   /** Where the pairing link opens the web app (default: the relay's own origin). */
@@ -65,6 +69,8 @@ export interface HostCoreOptions {
 export interface DeviceConnection {
   readonly slot: number;
   readonly device: TrustedDevice;
+  /** Set when the device is an automation token: its limits, as of the session's start. */
+  readonly token?: TokenGrant;
   /** Encrypts and sends an application payload; false if the session is gone. */
   send(payload: Uint8Array): Promise<boolean>;
 }
@@ -139,7 +145,18 @@ export class HostCore {
 
   async publishAllowlist(relayVersion = 0): Promise<void> {
     const version = this.#o.devices.nextAllowlistVersion(relayVersion);
-    await this.#o.transport.setAllowlist(version, this.#o.devices.keys());
+    const keys = this.#o.devices.keys();
+    let tokens: Array<{ key: Uint8Array; expiresAt: number }> = [];
+    try {
+      this.#o.tokens?.reload();
+      tokens = this.#o.tokens?.allowlistEntries() ?? [];
+    } catch (e) {
+      // A damaged token list admits no token; the devices keep working.
+      this.#o.log?.(`token list unreadable, no token is admitted: ${messageOf(e)}`);
+    }
+    if (tokens.length === 0) return this.#o.transport.setAllowlist(version, keys);
+    // Tokens carry their expiry to the relay, which refuses them after it even while this host is offline.
+    await this.#o.transport.setAllowlist(version, [...keys, ...tokens.map((t) => t.key)], [...keys.map(() => 0), ...tokens.map((t) => t.expiresAt)]);
   }
 
   onDeviceJoined(slot: number, relayKey: string): void {
@@ -151,7 +168,7 @@ export class HostCore {
       pairings: this.#pairings,
       isTrustedDevice: (key) => {
         devices.reload();
-        return devices.isTrusted(key);
+        return devices.isTrusted(key) || this.#activeToken(key) !== undefined;
       },
       slot,
     });
@@ -284,19 +301,22 @@ export class HostCore {
         this.#scheduleAllowlistRetry();
       });
     }
-    const device = devices.byKey(claim.devicePublicKey);
+    const token = claim.mode === HandshakeMode.PAIR ? undefined : this.#activeToken(claim.devicePublicKey);
+    const device = devices.byKey(claim.devicePublicKey) ?? (token && { id: token.id, key: token.key, name: token.name, pairedAt: token.createdAt });
     if (!device) {
       this.#o.transport.send(state.slot, await state.session.reject("DEVICE_NOT_TRUSTED"));
       this.#closeSlot(state.slot, "not trusted");
       return;
     }
     this.#o.transport.send(state.slot, await state.session.accept());
-    devices.touch(claim.devicePublicKey);
+    if (token) this.#o.tokens?.touch(token.id);
+    else devices.touch(claim.devicePublicKey);
     const session = state.session;
     const transport = this.#o.transport;
     state.connection = {
       slot: state.slot,
       device,
+      ...(token ? { token: grantOf(token) } : {}),
       send: async (payload) => {
         if (session.currentState !== "open") return false;
         return transport.send(state.slot, await session.send(payload));
@@ -308,6 +328,41 @@ export class HostCore {
     this.#announced.add(device.id);
     this.#o.audit?.("session", { kind: "device", id: device.id, name: device.name }, { event: "opened", slot: state.slot });
     this.#o.onSessionOpen?.(state.connection);
+  }
+
+  /** The active automation token with this key (the file is re-read: `airlock tokens` may have changed it). */
+  #activeToken(key: Uint8Array) {
+    try {
+      this.#o.tokens?.reload();
+      return this.#o.tokens?.activeByKey(key);
+    } catch (e) {
+      this.#o.log?.(`token list unreadable, no token is admitted: ${messageOf(e)}`);
+      return undefined;
+    }
+  }
+
+  /**
+   * `airlock tokens` changed the token list: close the sessions of tokens no
+   * longer active (revoked, rotated, expired) at once, then publish the new
+   * allowlist (the relay drops their connections and keeps them out).
+   */
+  async tokensChanged(): Promise<{ closed: number; relayUpdated: boolean; relayError?: string }> {
+    let closed = 0;
+    for (const state of [...this.#slots.values()]) {
+      const grant = state.connection?.token;
+      if (grant && this.#activeToken(fromBase64Url(state.connection!.device.key)!) === undefined) {
+        this.#o.transport.send(state.slot, state.session.abort("DEVICE_NOT_TRUSTED"));
+        this.#closeSlot(state.slot, "token revoked");
+        closed += 1;
+      }
+    }
+    try {
+      await this.publishAllowlist();
+      return { closed, relayUpdated: true };
+    } catch (e) {
+      this.#scheduleAllowlistRetry();
+      return { closed, relayUpdated: false, relayError: messageOf(e) };
+    }
   }
 
   #failSlot(state: SlotState, e: unknown): void {

@@ -9,6 +9,7 @@
 // the relay keeps refusing the key (4002), it stops and emits `fatal`.
 import WebSocket from "ws";
 import {
+  allowlistExpiryMessage,
   allowlistMessage,
   decodeClientMessage,
   decodeHeader,
@@ -679,9 +680,16 @@ export class RelayLink {
   }
 
   /** Replaces the relay's device allowlist (version must grow); signed with the host key. */
-  async setAllowlist(version: number, keys: readonly Uint8Array[]): Promise<void> {
-    const sig = await signWithPurpose(this.#signer, SignaturePurpose.DEVICE_ALLOWLIST, allowlistMessage(this.#roomBytes, version, keys));
-    await this.command({ op: "allowlist.set", version, keys: keys.map(toBase64Url), sig: toBase64Url(sig) });
+  async setAllowlist(version: number, keys: readonly Uint8Array[], expires?: readonly number[]): Promise<void> {
+    if (expires !== undefined) {
+      // Keys with an expiry (automation tokens): the expiries are signed too, under their own purpose.
+      const message = allowlistExpiryMessage(this.#roomBytes, version, keys, expires);
+      const sig = await signWithPurpose(this.#signer, SignaturePurpose.DEVICE_ALLOWLIST_EXPIRY, message);
+      await this.command({ op: "allowlist.set", version, keys: keys.map(toBase64Url), expires: [...expires], sig: toBase64Url(sig) });
+    } else {
+      const sig = await signWithPurpose(this.#signer, SignaturePurpose.DEVICE_ALLOWLIST, allowlistMessage(this.#roomBytes, version, keys));
+      await this.command({ op: "allowlist.set", version, keys: keys.map(toBase64Url), sig: toBase64Url(sig) });
+    }
     this.#allowlistVersion = Math.max(this.#allowlistVersion ?? 0, version);
   }
 

@@ -83,6 +83,13 @@ export const APP_ERRORS = {
     description: "a UserPromptSubmit hook on the host refused the prompt, or failed and so failed closed (the message names the hook and gives its reason)",
     commands: ["thread.start", "thread.send", "turn.steer"],
   },
+  TOKEN_SCOPE: {
+    description:
+      "an automation token asked for something outside its scope: a thread it did not start (or, with read, outside its workspaces), a folder outside its workspaces, or something a token never may (decide an approval, answer a question, push)",
+    commands: "*",
+  },
+  TOKEN_EXPIRED: { description: "the automation token expired since its session began; its owner must get a new one (airlock tokens rotate)", commands: "*" },
+  TOKEN_REVOKED: { description: "the automation token was revoked or rotated since its session began", commands: "*" },
 } as const satisfies Record<string, AppErrorInfo>;
 
 export type AppErrorCode = keyof typeof APP_ERRORS;

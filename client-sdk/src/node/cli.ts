@@ -11,6 +11,7 @@ import { AirlockClientError } from "../errors.ts";
 import type { HostConnection } from "../host-connection.ts";
 import type { TrustedHost } from "../hosts.ts";
 import type { SeqEvent } from "../thread-subscription.ts";
+import { execCommand, EXEC_HELP } from "./exec-cli.ts";
 import { FileStore } from "./file-store.ts";
 import { NodeWebSocket } from "./index.ts";
 
@@ -38,6 +39,8 @@ Commands:
   approve THREAD APPROVAL [--session] [--note TEXT]
   deny THREAD APPROVAL [--note TEXT]
   answer THREAD QUESTION TEXT [--option ID]
+  exec [PROMPT] [--timeout S]      run a job with an automation token ($AIRLOCK_TOKEN or
+                                   --token-file FILE; never an argument): see exec --help
 
 Options:
   --host ID     which host (an id prefix or a name); optional with a single trusted host
@@ -83,9 +86,17 @@ function exitFor(e: AirlockClientError): number {
   }
 }
 
-export async function main(argv: string[], io: { stdin?: NodeJS.ReadableStream; stdout?: NodeJS.WritableStream; stderr?: NodeJS.WritableStream } = {}): Promise<number> {
+export async function main(
+  argv: string[],
+  io: { stdin?: NodeJS.ReadableStream; stdout?: NodeJS.WritableStream; stderr?: NodeJS.WritableStream; env?: NodeJS.ProcessEnv } = {},
+): Promise<number> {
   const stdout = io.stdout ?? process.stdout;
   const stderr = io.stderr ?? process.stderr;
+  // A token on the command line is visible to every user of the machine (ps) and lands in shell history: refuse it, without echoing it.
+  if (argv.some((a) => a.includes("airlock_tok_"))) {
+    stderr.write("airlock-client: a token was passed as a command-line argument, which other users of this machine can read; pass it in $AIRLOCK_TOKEN or --token-file FILE, and rotate it (airlock tokens rotate) if this machine is shared\n");
+    return Exit.USAGE;
+  }
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(argv);
@@ -94,6 +105,10 @@ export async function main(argv: string[], io: { stdin?: NodeJS.ReadableStream; 
     return Exit.USAGE;
   }
   const { values, positionals } = parsed;
+  if (values.help && positionals[0] === "exec") {
+    stdout.write(EXEC_HELP + "\n");
+    return Exit.OK;
+  }
   if (values.help || positionals.length === 0) {
     stdout.write(HELP + "\n");
     return values.help ? Exit.OK : Exit.USAGE;
@@ -103,6 +118,8 @@ export async function main(argv: string[], io: { stdin?: NodeJS.ReadableStream; 
     if (e.code !== "EPIPE") stderr.write(`airlock-client: ${e.message}\n`);
   });
   const json = values.json === true;
+  // exec runs on the token alone: no state folder, no identity of this machine.
+  if (positionals[0] === "exec") return execCommand(positionals.slice(1), values, { stdin: io.stdin ?? process.stdin, stdout, stderr, env: io.env ?? process.env });
   const home = typeof values.home === "string" ? values.home : clientHome();
   let client: AirlockClient | undefined;
   try {
@@ -157,6 +174,8 @@ function parse(argv: string[]) {
       effort: { type: "string" },
       cwd: { type: "string" },
       once: { type: "boolean" },
+      "token-file": { type: "string" },
+      timeout: { type: "string" },
     },
   });
 }

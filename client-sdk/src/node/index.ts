@@ -13,3 +13,6 @@ export const NodeWebSocket: WebSocketConstructor = WebSocket;
 export function createNodeClient(options: Omit<AirlockClientOptions, "WebSocket"> & { WebSocket?: WebSocketConstructor }): Promise<AirlockClient> {
   return AirlockClient.create({ ...options, WebSocket: options.WebSocket ?? NodeWebSocket });
 }
+
+/** One job with an automation token (what `airlock-client exec` runs): docs/client-sdk.md. */
+export { EXEC_EXIT, execExitCode, readToken, runJob, type JobOptions, type JobOutcome, type JobResult } from "./exec.ts";
