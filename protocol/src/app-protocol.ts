@@ -99,6 +99,8 @@ const eventBodies = [
   s.strictObject({ kind: s.literal("message.user"), itemId: id, text: text(65536), device: s.optional(text(64)) }),
   s.strictObject({ kind: s.literal("message.delta"), itemId: id, text: text(65536) }),
   s.strictObject({ kind: s.literal("message.completed"), itemId: id, text: text(262144) }),
+  /** The agent's reasoning summary so far; a later event with the same itemId replaces it. */
+  s.strictObject({ kind: s.literal("reasoning"), itemId: id, text: text(65536) }),
   s.strictObject({ kind: s.literal("command.started"), itemId: id, command: text(8192), cwd: text(1024) }),
   s.strictObject({ kind: s.literal("command.output"), itemId: id, stream: s.enum(["stdout", "stderr"]), chunk: text(65536) }),
   s.strictObject({ kind: s.literal("command.finished"), itemId: id, exitCode: s.nullable(s.int()), durationMs: millis }),
@@ -111,23 +113,13 @@ const eventBodies = [
     /** Unified diff. */
     diff: text(262144),
   }),
+  /** Everything the turn changed so far, as one unified diff (replaces the previous one). */
+  s.strictObject({ kind: s.literal("turn.diff"), turnId: id, diff: text(262144) }),
   s.strictObject({
     kind: s.literal("plan.update"),
     steps: s.array(s.strictObject({ text: text(1024), status: s.enum(["pending", "in_progress", "completed"]) }), { max: 100 }),
   }),
   s.strictObject({ kind: s.literal("test.result"), itemId: id, name: text(512), status: s.enum(["passed", "failed", "skipped"]), summary: s.optional(text(8192)) }),
-  s.strictObject({
-    kind: s.literal("image"),
-    itemId: id,
-    mime: s.enum(["image/png", "image/jpeg", "image/webp"]),
-    /** Images travel in base64 chunks of at most 192 KiB of text. */
-    chunk: s.int(0, 255),
-    chunks: s.int(1, 256),
-    data: text(196608),
-  }),
-  s.strictObject({ kind: s.literal("usage"), inputTokens: s.int(), outputTokens: s.int(), totalTokens: s.optional(s.int()) }),
-  /** The agent's reasoning summary so far; a later event with the same itemId replaces it. */
-  s.strictObject({ kind: s.literal("reasoning"), itemId: id, text: text(65536) }),
   /**
    * A tool the agent called other than a command or a file change (web search, an MCP
    * server's tool, image generation, viewing an image); a later event with the same
@@ -144,8 +136,16 @@ const eventBodies = [
     /** The result, the error, or the latest progress message while running. */
     output: s.optional(text(65536)),
   }),
-  /** Everything the turn changed so far, as one unified diff (replaces the previous one). */
-  s.strictObject({ kind: s.literal("turn.diff"), turnId: id, diff: text(262144) }),
+  s.strictObject({
+    kind: s.literal("image"),
+    itemId: id,
+    mime: s.enum(["image/png", "image/jpeg", "image/webp"]),
+    /** Images travel in base64 chunks of at most 192 KiB of text. */
+    chunk: s.int(0, 255),
+    chunks: s.int(1, 256),
+    data: text(196608),
+  }),
+  s.strictObject({ kind: s.literal("usage"), inputTokens: s.int(), outputTokens: s.int(), totalTokens: s.optional(s.int()) }),
   s.strictObject({
     kind: s.literal("approval.request"),
     approvalId: id,
