@@ -31,11 +31,14 @@ const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const TSCONFIG = join(ROOT, "scripts", "build-packages.tsconfig.json");
 
-/** The workspaces, in dependency order, and the source file each command runs. */
+/**
+ * The workspaces, in dependency order, the source file each command runs, and
+ * plain files shipped as they are (the example hooks users point their policy at).
+ */
 export const PACKAGES = [
-  { dir: "protocol", bins: {} },
-  { dir: "client-sdk", bins: { "airlock-client": "src/node/bin.ts" } },
-  { dir: "host-agent", bins: { airlock: "src/bin.ts" } },
+  { dir: "protocol", bins: {}, assets: [] },
+  { dir: "client-sdk", bins: { "airlock-client": "src/node/bin.ts" }, assets: [] },
+  { dir: "host-agent", bins: { airlock: "src/bin.ts" }, assets: ["hooks"] },
 ];
 
 const USAGE = `Usage: node scripts/build-packages.mjs [--out DIR] [--pack] [--install DIR] [--json]
@@ -106,7 +109,7 @@ export function publishManifest(dev, root, pkg) {
     ...(sideEffects === undefined ? {} : { sideEffects }),
     exports: exportsMap,
     ...(Object.keys(bin).length ? { bin } : {}),
-    files: ["dist"],
+    files: ["dist", ...pkg.assets],
     dependencies,
   };
   return manifest;
@@ -174,6 +177,7 @@ export async function buildPackages({ out, pack }) {
     await rm(stage, { recursive: true, force: true });
     await mkdir(stage, { recursive: true });
     await cp(join(build, pkg.dir), join(stage, "dist"), { recursive: true });
+    for (const asset of pkg.assets) await cp(join(ROOT, pkg.dir, asset), join(stage, asset), { recursive: true });
     const imported = await importedPackages(join(stage, "dist"));
     const missing = [...imported].filter((name) => !(name in manifest.dependencies));
     if (missing.length) throw new Error(`${pkg.dir}: the built code imports ${missing.join(", ")}, which ${pkg.dir}/package.json does not list in dependencies`);

@@ -66,7 +66,9 @@ describe("packed packages", () => {
       const { stdout } = await run("tar", ["-tzf", p.tarball]);
       const files = stdout.trim().split("\n");
       expect(files, p.name).toContain("package/package.json");
-      const stray = files.filter((f) => f !== "package/package.json" && !/^package\/dist\/.+\.(js|d\.ts)$/.test(f));
+      // Built files, and the host agent's example hooks (plain Node scripts users point their policy at).
+      const shipped = (f: string) => /^package\/dist\/.+\.(js|d\.ts)$/.test(f) || (p.name === "@airlock/host-agent" && /^package\/hooks\/[a-z-]+\.mjs$/.test(f));
+      const stray = files.filter((f) => f !== "package/package.json" && !shipped(f));
       expect(stray, p.name).toEqual([]);
       const manifest = JSON.parse(await readFile(join(p.folder, "package.json"), "utf8")) as Record<string, unknown>;
       expect(manifest.scripts, p.name).toBeUndefined();
@@ -86,6 +88,19 @@ describe("packed packages", () => {
     expect(version.stdout.trim()).toBe(packed.find((p) => p.name === "@airlock/host-agent")!.version);
     const client = await run(bin("airlock-client"), ["--help"], { cwd: consumer, env });
     expect(client.stdout).toContain("Usage: airlock-client");
+  });
+
+  it("the example hooks ship with the host agent and run from where they are installed", async () => {
+    const hooks = join(consumer, "node_modules", "@airlock", "host-agent", "hooks");
+    expect((await readdir(hooks)).sort()).toEqual(["secret-scan.mjs", "validate.mjs"]);
+    const scan = (input: object) =>
+      new Promise<string>((resolve, reject) => {
+        const child = execFile(process.execPath, [join(hooks, "secret-scan.mjs")], { cwd: consumer, env: cleanEnv() }, (e, stdout) => (e ? reject(e) : resolve(stdout)));
+        child.stdin!.end(JSON.stringify(input));
+      });
+    expect(JSON.parse(await scan({ event: "UserPromptSubmit", prompt: "tidy the README" }))).toEqual({});
+    const fakeKey = "AKIA" + "Q".repeat(16);
+    expect(JSON.parse(await scan({ event: "UserPromptSubmit", prompt: `use ${fakeKey}` }))).toMatchObject({ decision: "deny" });
   });
 
   it("every export imports in Node (the UI components need a DOM and are bundled below)", async () => {
