@@ -113,7 +113,7 @@ const eventBodies = [
     /** Unified diff. */
     diff: text(262144),
   }),
-  /** Everything the turn changed so far, as one unified diff (replaces the previous one). */
+  /** Everything the turn changed, as one unified diff, sent as the turn ends (a later one for the turn replaces it). */
   s.strictObject({ kind: s.literal("turn.diff"), turnId: id, diff: text(262144) }),
   s.strictObject({
     kind: s.literal("plan.update"),

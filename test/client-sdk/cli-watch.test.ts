@@ -65,5 +65,5 @@ it("prints reasoning once (only what is new), tool calls with their result, and 
     "  timed out?[31m",
   ]);
   const diff = "--- a/a.ts\n+++ b/a.ts\n@@ -1 +1,2 @@\n-x\n+y\n+z\n--- /dev/null\n+++ b/b.ts\n@@ -0,0 +1 @@\n+new\n";
-  expect(ev({ kind: "turn.diff", turnId: "t", diff })).toEqual(["#5 turn.diff: 2 files changed in this turn so far, +3 -1"]);
+  expect(ev({ kind: "turn.diff", turnId: "t", diff })).toEqual(["#5 turn.diff: 2 files changed in this turn, +3 -1"]);
 });

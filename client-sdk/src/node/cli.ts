@@ -492,7 +492,7 @@ export class WatchView {
         const files = lines.filter((l) => l.startsWith("+++ ")).length;
         const added = lines.filter((l) => l.startsWith("+") && !l.startsWith("+++ ")).length;
         const removed = lines.filter((l) => l.startsWith("-") && !l.startsWith("--- ")).length;
-        return [head(`${files} ${files === 1 ? "file" : "files"} changed in this turn so far, +${added} -${removed}`)];
+        return [head(`${files} ${files === 1 ? "file" : "files"} changed in this turn, +${added} -${removed}`)];
       }
       default:
         return [head(clean(JSON.stringify(e).slice(0, 200)))];

@@ -128,7 +128,10 @@ describe("Codex approvals", () => {
     expect(s.host.approvals[0]?.ask.files).toEqual([expect.objectContaining({ change: "modify", diff: modified })]);
     expect(s.host.kinds("t1", "file.change")).toEqual([expect.objectContaining({ change: "modify", diff: modified })]);
     expect((await s.agent.readThread("t1")).filter((e) => e.kind === "file.change")).toEqual([expect.objectContaining({ change: "modify", diff: modified })]);
-    // turn/diff/updated: the turn's aggregated diff, as Codex computes it.
+    // turn/diff/updated: the turn's aggregated diff, as Codex computes it, sent once just before the turn's end.
+    expect(s.host.kinds("t1", "turn.diff")).toHaveLength(1);
+    const kinds = s.host.of("t1").map((e) => e.kind);
+    expect(kinds.indexOf("turn.diff")).toBe(kinds.lastIndexOf("turn.status") - 1);
     const turnDiff = s.host.kinds("t1", "turn.diff").at(-1);
     expect(turnDiff).toMatchObject({ kind: "turn.diff", turnId: s.host.turnEnds("t1")[0]!.turnId });
     const diff = turnDiff?.kind === "turn.diff" ? turnDiff.diff : "";

@@ -143,10 +143,15 @@ export class CodexAgent implements Agent {
   /** Commands the adapter closed itself: a late item/completed for them is dropped. */
   private readonly closedCommands = new Map<string, true>();
   private commandWaiters: Array<() => void> = [];
-  /** Reasoning summary parts streamed so far, per item (emitted as each part ends). */
-  private readonly reasoning = new Map<string, string[]>();
+  /** Reasoning summary parts streamed so far, per item (emitted as each part ends), and their length. */
+  private readonly reasoning = new Map<string, { parts: string[]; length: number }>();
   /** The tool.call last emitted per running MCP call, for its progress events. */
   private readonly toolCalls = new Map<string, Extract<ThreadEvent, { kind: "tool.call" }>>();
+  /**
+   * The running turn's latest aggregated diff, per host thread: Codex resends the whole
+   * diff after every change, so it is sent once, when the turn ends.
+   */
+  private readonly turnDiffs = new Map<string, ThreadEvent>();
   /** Rate-limit warnings already given (account-wide). */
   private readonly rateLimitState = new Map<string, number>();
   private emitChain: Promise<void> = Promise.resolve();
@@ -267,6 +272,7 @@ export class CodexAgent implements Agent {
       this.host.withdraw(live.hostId, why);
       const turnId = live.turnId;
       if (turnId === undefined) continue;
+      this.flushTurnDiff(live.hostId);
       this.finishTurn(live, turnId);
       this.emit(live.hostId, { kind: "notice", level: "error", text: `${why}; it is restarting and the thread will resume.` });
       this.emit(live.hostId, { kind: "turn.status", turnId: safeId(turnId), status: "failed", error: why });
@@ -440,6 +446,7 @@ export class CodexAgent implements Agent {
     if (timedOut && live.turnId === turnId) {
       // Codex never confirmed: report it stopped so the device is not stuck on "running".
       this.host.log(`codex: turn/interrupt not confirmed within ${timeoutMs} ms`);
+      this.flushTurnDiff(threadId);
       this.finishTurn(live, turnId);
       this.emit(threadId, { kind: "turn.status", turnId: safeId(turnId), status: "interrupted", error: "Codex did not confirm the interrupt" });
       this.setStatus(threadId, "idle");
@@ -618,19 +625,23 @@ export class CodexAgent implements Agent {
       case "item/reasoning/summaryPartAdded": {
         // A new part starts: the parts before it are complete, show them.
         const itemId = safeId(params.itemId);
-        const parts = this.reasoning.get(itemId) ?? [];
-        const text = reasoningText(parts);
+        const r = this.reasoning.get(itemId) ?? { parts: [], length: 0 };
+        const text = reasoningText(r.parts);
         if (text) this.emit(hostId, { kind: "reasoning", itemId, text });
-        if (parts.length < 100) parts.push("");
-        this.track(this.reasoning, itemId, parts);
+        if (r.parts.length < 100) r.parts.push("");
+        this.track(this.reasoning, itemId, r);
         return;
       }
       case "item/reasoning/summaryTextDelta": {
         const itemId = safeId(params.itemId);
-        const parts = this.reasoning.get(itemId) ?? [""];
-        const last = parts.length - 1;
-        if (parts.join("").length < 65_536) parts[last] = parts[last]! + (str(params.delta) ?? "");
-        this.track(this.reasoning, itemId, parts);
+        const r = this.reasoning.get(itemId) ?? { parts: [""], length: 0 };
+        const delta = str(params.delta) ?? "";
+        // Past the event's limit the rest is dropped (the completed item still carries the whole summary).
+        if (r.length < 65_536) {
+          r.parts[r.parts.length - 1] += delta;
+          r.length += delta.length;
+        }
+        this.track(this.reasoning, itemId, r);
         return;
       }
       case "item/mcpToolCall/progress": {
@@ -642,7 +653,7 @@ export class CodexAgent implements Agent {
       }
       case "turn/diff/updated": {
         const event = turnDiffEvent(params.turnId, params.diff);
-        if (event) this.emit(hostId, event);
+        if (event) this.turnDiffs.set(hostId, event);
         return;
       }
       case "model/rerouted": {
@@ -689,6 +700,7 @@ export class CodexAgent implements Agent {
     }
     const status = turn.status === "interrupted" ? "interrupted" : turn.status === "failed" ? "failed" : "completed";
     const error = turnError(turn);
+    this.flushTurnDiff(live.hostId);
     this.finishTurn(live, turnId);
     this.emit(live.hostId, { kind: "turn.status", turnId: safeId(turnId), status, ...(error ? { error } : {}) });
     this.setStatus(live.hostId, status === "failed" ? "failed" : "idle");
@@ -722,7 +734,7 @@ export class CodexAgent implements Agent {
         if (started) return;
         const streamed = this.reasoning.get(itemId);
         this.reasoning.delete(itemId);
-        const text = reasoningText(item.summary) || reasoningText(streamed);
+        const text = reasoningText(item.summary) || reasoningText(streamed?.parts);
         if (text) this.emit(hostId, { kind: "reasoning", itemId, text });
         return;
       }
@@ -760,6 +772,12 @@ export class CodexAgent implements Agent {
       default:
         return;
     }
+  }
+
+  private flushTurnDiff(hostId: string): void {
+    const diff = this.turnDiffs.get(hostId);
+    this.turnDiffs.delete(hostId);
+    if (diff) this.emit(hostId, diff);
   }
 
   /** The image an imageView or imageGeneration item showed or made, as `image` events. */
