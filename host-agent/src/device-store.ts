@@ -1,9 +1,10 @@
 // The host's list of trusted devices (devices.json, mode 0600): who paired,
 // when, under which name, and the version of the allowlist last published to
 // the relay. The host is the only authority on this list.
-import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { fromBase64Url, isValidDeviceName, sha256, toBase64Url } from "@airlock/protocol";
+import { writeFileAtomicSync } from "./durable/durable-file.ts";
 
 export interface TrustedDevice {
   /** Short stable id shown to people: "d_" + 10 base64url chars of SHA-256(key). */
@@ -153,9 +154,7 @@ export class DeviceStore {
 
   #save(): void {
     mkdirSync(dirname(this.#path), { recursive: true, mode: 0o700 });
-    const tmp = `${this.#path}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(this.#file, null, 2) + "\n", { mode: 0o600 });
-    chmodSync(tmp, 0o600);
-    renameSync(tmp, this.#path); // atomic: readers see the old or the new list, never half
+    // Atomic and durable: readers (other airlock commands) see the old or the new list, never half, also after a crash.
+    writeFileAtomicSync(this.#path, JSON.stringify(this.#file, null, 2) + "\n", { uniqueTemp: true });
   }
 }

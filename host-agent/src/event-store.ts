@@ -79,7 +79,7 @@ const MAX_BATCH_BYTES = 8 * 1024 * 1024;
  * meta.json write (a request's "waiting" and its decision's "running" come
  * milliseconds apart): off the hot path, and one write instead of two.
  */
-const META_DELAY_MS = 1000;
+const META_DELAY_MS = 100;
 
 const THREAD_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 const THREAD_DIR = /^[0-9a-f]{32}$/;

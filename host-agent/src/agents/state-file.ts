@@ -1,15 +1,16 @@
 // One JSON file of an agent adapter's own state (the Codex thread map, the ACP
 // session map) under its dataDir. Reads are bounded, and a damaged file is set
-// aside and reported, never fatal; writes are atomic (temp file + rename,
-// mode 0600) and serialised, so an older snapshot never lands after a newer one.
-import { randomBytes } from "node:crypto";
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+// aside and reported, never fatal; writes are atomic and durable (fsynced temp
+// file + rename + fsync of the folder, mode 0600) and serialised, so an older
+// snapshot never lands after a newer one.
+import { mkdir, readFile, rename } from "node:fs/promises";
 import { join } from "node:path";
+import { SerialQueue, writeFileAtomic } from "../durable/durable-file.ts";
 
 const MAX_FILE = 16 * 1024 * 1024;
 
 export class AdapterStateFile {
-  private writing: Promise<void> = Promise.resolve();
+  private readonly writing = new SerialQueue();
 
   constructor(
     private readonly dir: string,
@@ -43,18 +44,11 @@ export class AdapterStateFile {
 
   /** Writes what `snapshot` returns when this write's turn comes. */
   write(snapshot: () => unknown): Promise<void> {
-    const next = this.writing.then(async () => {
-      const path = join(this.dir, this.file);
-      const tmp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
-      await writeFile(tmp, JSON.stringify(snapshot(), null, 1), { mode: 0o600 });
-      await rename(tmp, path);
-    });
-    this.writing = next.catch(() => undefined);
-    return next;
+    return this.writing.run(() => writeFileAtomic(join(this.dir, this.file), JSON.stringify(snapshot(), null, 1), { uniqueTemp: true }));
   }
 
   /** Resolves once every write started so far has landed (or failed). */
   async flush(): Promise<void> {
-    await this.writing;
+    await this.writing.idle();
   }
 }

@@ -7,10 +7,11 @@
 //
 // The endpoint is a capability URL (whoever knows it can send the device
 // pushes with the VAPID key): it stays in this file and is never logged.
-import { chmodSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { MAX_ALLOWLIST_KEYS, pushKind, pushSubscription, type PushKind, type PushSubscriptionKeys } from "@airlock/protocol";
 import * as s from "@airlock/protocol/schema";
+import { writeFileAtomicSync } from "../durable/durable-file.ts";
 
 /** Largest push.json read: 64 entries of ≤ 2.3 KB each fit many times over. */
 const MAX_FILE_BYTES = 512 * 1024;
@@ -147,9 +148,7 @@ export class PushStore {
 
   #save(): void {
     mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
-    const tmp = `${this.path}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify({ version: 1, devices: [...this.#devices.values()] }, null, 2) + "\n", { mode: 0o600 });
-    chmodSync(tmp, 0o600);
-    renameSync(tmp, this.path); // atomic: a reader sees the old or the new list, never half
+    // Atomic and durable: a reader sees the old or the new list, never half, also after a crash.
+    writeFileAtomicSync(this.path, JSON.stringify({ version: 1, devices: [...this.#devices.values()] }, null, 2) + "\n", { uniqueTemp: true });
   }
 }

@@ -1,0 +1,212 @@
+// The event store's fast paths (issue 16) keep its promises: appends that
+// arrive together share one fsync but each resolves only once durable, in
+// order; coalescing merges only queued output of one item and keeps the text;
+// delivery from memory (durableEventsAfter) returns exactly what is durable
+// and matches the file after a reopen; summary changes not awaited
+// (`durable: false`) still reach meta.json.
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { open } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
+import type { ThreadEvent } from "../../protocol/src/index.ts";
+import { EventStore, TAIL_EVENTS, type StoredEvent } from "../../host-agent/src/event-store.ts";
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+const tempDir = (): string => {
+  const d = mkdtempSync(join(tmpdir(), "airlock-events-pipeline-"));
+  dirs.push(d);
+  return d;
+};
+const stores: EventStore[] = [];
+afterEach(async () => {
+  for (const s of stores.splice(0)) await s.close();
+});
+async function openStore(dir: string): Promise<EventStore> {
+  const store = await EventStore.open(dir);
+  stores.push(store);
+  return store;
+}
+
+const delta = (i: number, itemId = "m1"): ThreadEvent => ({ kind: "message.delta", itemId, text: `<${i}>` });
+const output = (i: number, stream: "stdout" | "stderr" = "stdout"): ThreadEvent => ({ kind: "command.output", itemId: "c1", stream, chunk: `[${i}]` });
+const notice = (text: string): ThreadEvent => ({ kind: "notice", level: "info", text });
+
+function logLines(dir: string): StoredEvent[] {
+  const threads = join(dir, "threads");
+  const [folder] = readdirSync(threads);
+  return readFileSync(join(threads, folder!, "events.jsonl"), "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as StoredEvent);
+}
+
+/** Counts fsyncs of any file handle while `fn` runs (FileHandle.prototype.sync is the only way the store syncs a file). */
+async function countSyncs(dir: string, fn: () => Promise<unknown>): Promise<number> {
+  const probe = await open(join(dir, "probe"), "w");
+  const proto = Object.getPrototypeOf(probe) as { sync: () => Promise<void> };
+  await probe.close();
+  const spy = vi.spyOn(proto, "sync");
+  try {
+    await fn();
+    return spy.mock.calls.length;
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+describe("group commit", () => {
+  it("appends that arrive together share one fsync, get consecutive seqs in call order, and resolve once on disk", async () => {
+    const dir = tempDir();
+    const store = await openStore(dir);
+    await store.createThread({ id: "t", title: "group" });
+    let results: { seq: number }[] = [];
+    const syncs = await countSyncs(dir, async () => {
+      results = await Promise.all(Array.from({ length: 200 }, (_, i) => store.append("t", notice(`n${i}`))));
+    });
+    expect(results.map((r) => r.seq)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+    expect(syncs).toBeLessThanOrEqual(2);
+    // Resolved means on disk: every line is in the log, in order.
+    const lines = logLines(dir);
+    expect(lines.map((l) => l.seq)).toEqual(results.map((r) => r.seq));
+    expect(lines.map((l) => (l.event as { text: string }).text)).toEqual(Array.from({ length: 200 }, (_, i) => `n${i}`));
+  });
+
+  it("an event over the size limit fails alone; the others of its batch are written", async () => {
+    const dir = tempDir();
+    const store = await EventStore.open(dir, { maxEventBytes: 200 });
+    stores.push(store);
+    await store.createThread({ id: "t", title: "limits" });
+    const settled = await Promise.allSettled([store.append("t", notice("a")), store.append("t", notice("x".repeat(500))), store.append("t", notice("b"))]);
+    expect(settled.map((s) => s.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    expect((settled[1] as PromiseRejectedResult).reason).toMatchObject({ code: "EVENT_TOO_LARGE" });
+    expect(logLines(dir).map((l) => [l.seq, (l.event as { text: string }).text])).toEqual([
+      [1, "a"],
+      [2, "b"],
+    ]);
+  });
+});
+
+describe("coalescing", () => {
+  it("merges queued output of the same item (and stream) into one event, in order, and only when asked", async () => {
+    const dir = tempDir();
+    const store = await openStore(dir);
+    await store.createThread({ id: "t", title: "coalesce" });
+    const appends = [
+      ...Array.from({ length: 50 }, (_, i) => store.append("t", delta(i), { coalesce: true })),
+      store.append("t", delta(50, "m2"), { coalesce: true }), // another item: a new event
+      store.append("t", notice("between")),
+      ...Array.from({ length: 10 }, (_, i) => store.append("t", output(i), { coalesce: true })),
+      store.append("t", output(10, "stderr"), { coalesce: true }), // another stream: a new event
+      store.append("t", delta(51)), // not asked: its own event
+      store.append("t", delta(52)),
+    ];
+    const seqs = (await Promise.all(appends)).map((r) => r.seq);
+    expect(seqs).toEqual([...Array(50).fill(1), 2, 3, ...Array(10).fill(4), 5, 6, 7]);
+    const events = logLines(dir).map((l) => l.event);
+    expect(events).toEqual([
+      { kind: "message.delta", itemId: "m1", text: Array.from({ length: 50 }, (_, i) => `<${i}>`).join("") },
+      delta(50, "m2"),
+      notice("between"),
+      { kind: "command.output", itemId: "c1", stream: "stdout", chunk: Array.from({ length: 10 }, (_, i) => `[${i}]`).join("") },
+      output(10, "stderr"),
+      delta(51),
+      delta(52),
+    ]);
+  });
+
+  it("never merges past the protocol's 65,536 characters", async () => {
+    const dir = tempDir();
+    const store = await openStore(dir);
+    await store.createThread({ id: "t", title: "big" });
+    const piece = "z".repeat(30_000);
+    await Promise.all(Array.from({ length: 5 }, () => store.append("t", { kind: "message.delta", itemId: "m", text: piece }, { coalesce: true })));
+    const texts = logLines(dir).map((l) => (l.event as { text: string }).text.length);
+    expect(texts.every((n) => n <= 65_536)).toBe(true);
+    expect(texts.reduce((a, b) => a + b, 0)).toBe(150_000);
+  });
+});
+
+describe("delivery from memory", () => {
+  it("durableEventsAfter returns exactly the durable events, without waiting for writes on their way", async () => {
+    const dir = tempDir();
+    const store = await openStore(dir);
+    await store.createThread({ id: "t", title: "tail" });
+    for (let i = 0; i < 5; i++) await store.append("t", notice(`d${i}`));
+    const inflight = store.append("t", notice("not yet"));
+    const page = await store.durableEventsAfter("t", 2);
+    expect(page.events.map((e) => e.seq)).toEqual([3, 4, 5]);
+    expect(page.lastSeq).toBe(5);
+    expect(page.more).toBe(false);
+    await inflight;
+    expect((await store.durableEventsAfter("t", 5)).events.map((e) => (e.event as { text: string }).text)).toEqual(["not yet"]);
+  });
+
+  it("serves recent events from memory (the file is not read) and the same events from the file after a reopen", async () => {
+    const dir = tempDir();
+    let store = await openStore(dir);
+    await store.createThread({ id: "t", title: "tail" });
+    const n = Math.ceil((TAIL_EVENTS + 300) / 100) * 100; // more than memory holds
+    for (let i = 0; i < n; i += 100) await Promise.all(Array.from({ length: 100 }, (_, j) => store.append("t", notice(`e${i + j}`))));
+    const fromMemory = await store.durableEventsAfter("t", n - 50);
+    expect(fromMemory.events.map((e) => e.seq)).toEqual(Array.from({ length: 50 }, (_, i) => n - 49 + i));
+    // Older than the memory holds: read from the log, complete and in order.
+    const old = await store.durableEventsAfter("t", 0, 100_000);
+    expect(old.events.map((e) => e.seq)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+
+    // Proof that the recent page came from memory: with the log's content replaced on disk, memory still answers.
+    const threads = join(dir, "threads");
+    const log = join(threads, readdirSync(threads)[0]!, "events.jsonl");
+    const original = readFileSync(log);
+    writeFileSync(log, original.toString("utf8").replace(/"e(\d+)"/g, '"f$1"'));
+    expect((await store.durableEventsAfter("t", n - 1)).events[0]!.event).toEqual(notice(`e${n - 1}`));
+    writeFileSync(log, original);
+
+    await store.close();
+    stores.splice(stores.indexOf(store), 1);
+    store = await openStore(dir);
+    const reread = await store.durableEventsAfter("t", n - 50);
+    expect(reread.events).toEqual(fromMemory.events);
+  });
+});
+
+describe("thread summaries", () => {
+  it("a `durable: false` change is visible at once and reaches meta.json (by close at the latest)", async () => {
+    const dir = tempDir();
+    const store = await openStore(dir);
+    await store.createThread({ id: "t", title: "summary" });
+    const shown = await store.updateThread("t", { pending: 2, status: "waiting" }, { durable: false });
+    expect(shown).toMatchObject({ pending: 2, status: "waiting" });
+    expect(store.getThread("t")).toMatchObject({ pending: 2, status: "waiting" });
+    // A durable change right after joins the same write and does not wait out the delay.
+    await store.updateThread("t", { title: "renamed" });
+    const meta = () => {
+      const threads = join(dir, "threads");
+      return JSON.parse(readFileSync(join(threads, readdirSync(threads)[0]!, "meta.json"), "utf8")) as { thread: Record<string, unknown> };
+    };
+    expect(meta().thread).toMatchObject({ title: "renamed", pending: 2, status: "waiting" });
+    await store.updateThread("t", { pending: 0, status: "running" }, { durable: false });
+    await store.close();
+    stores.splice(stores.indexOf(store), 1);
+    expect(meta().thread).toMatchObject({ pending: 0, status: "running" });
+  });
+
+  it("meta.json never records a lastSeq the log does not hold", async () => {
+    const dir = tempDir();
+    const store = await openStore(dir);
+    await store.createThread({ id: "t", title: "order" });
+    const writes: Promise<unknown>[] = [];
+    for (let i = 0; i < 30; i++) {
+      writes.push(store.append("t", notice(`n${i}`)));
+      writes.push(store.updateThread("t", { pending: i % 3 }, { durable: i % 2 === 0 }));
+    }
+    await Promise.all(writes);
+    await store.close();
+    stores.splice(stores.indexOf(store), 1);
+    const reopened = await openStore(dir);
+    expect(reopened.getThread("t")!.lastSeq).toBe(30);
+  });
+});
