@@ -6,7 +6,8 @@
 // mock. Covers: approve once (output, exit code, evidence), approve for the
 // session, deny (the model is told), cancel by interrupt while an approval
 // waits, a file change with its diff (written only after approval), a question
-// answered from the phone, per-turn model/effort from thread.settings, a
+// answered from the phone, per-turn model/effort from thread.settings (and the
+// compaction notice), a reasoning summary and a web search, a
 // commit-tier command decided only at the host, an app-server crash that
 // withdraws the pending approval at once, and resuming the Codex thread after
 // `airlock up` restarts.
@@ -265,6 +266,21 @@ describe("Codex through the relay (airlock up --agent codex, default policy)", (
     expect(mock.requests.length).toBeGreaterThan(before);
     expect(JSON.stringify(last.input)).toContain("think harder");
     expect([last.body.model, (last.body.reasoning as { effort?: string } | undefined)?.effort]).toEqual(["gpt-5.6-sol", "high"]);
+    // The switch made Codex compact the history first, and the phone is told.
+    expect(events(turn.seen)).toContainEqual({ kind: "notice", level: "info", text: expect.stringContaining(`before switching from ${MODEL} to gpt-5.6-sol`) });
+
+    // 7b. What the Codex TUI shows beyond commands reaches the phone: a reasoning summary, a web search.
+    mock.script({ kind: "reasoning", summary: ["Weighing the options", "Picking the simplest"], text: "simple it is" });
+    await send("thread.send", { thread: threadId, text: "choose" });
+    turn = await until(phone, turnEnd);
+    expect(events(turn.seen).filter((e) => e.kind === "reasoning").at(-1)).toMatchObject({ text: "Weighing the options\n\nPicking the simplest" });
+    mock.script({ kind: "search", action: { type: "search", query: "airlock relay" }, text: "found" });
+    await send("thread.send", { thread: threadId, text: "search" });
+    turn = await until(phone, turnEnd);
+    expect(events(turn.seen).filter((e) => e.kind === "tool.call")).toEqual([
+      expect.objectContaining({ name: "web_search", status: "running", input: "airlock relay" }),
+      expect.objectContaining({ name: "web_search", status: "completed", input: "airlock relay" }),
+    ]);
 
     // 8. Commit tier: the phone cannot decide a push; the host's terminal can.
     mock.script({ kind: "exec", cmd: "git push origin main" }, { kind: "text", text: "pushed (or not)" });
