@@ -337,10 +337,13 @@ export class AirlockApprovalElement extends HTMLElement {
     const status = h("p", { class: this.#error ? "status error" : "status", role: "status" }, this.#error ? `Could not send: ${this.#error}` : this.#busy ? "Sending…" : "");
     this.#statusEl = status;
 
+    // A thread an automation token started: say which one and whose, since the person deciding did not ask for this.
+    const startedBy = req.startedBy ? h("p", { class: "why started-by" }, h("b", null, "Started by "), str(req.startedBy), " (an automation token; it cannot decide this)") : null;
     const card = h(
       "article",
       { class: `card tier-${req.tier}`, "aria-labelledby": titleId, "data-state": hostOnly ? "host-only" : "pending" },
       h("header", null, h("span", { class: "badge" }, tier.label), h("h3", { id: titleId }, title), expiry),
+      startedBy,
       action,
       chips.length ? h("ul", { class: "chips", "aria-label": "Risks" }, ...chips.map(([, label]) => h("li", { class: "chip" }, `⚠ ${label}`))) : null,
       reason,
