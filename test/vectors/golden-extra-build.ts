@@ -7,6 +7,7 @@
 import {
   AirlockProtocolError,
   SignaturePurpose,
+  allowlistExpiryMessage,
   allowlistMessage,
   appProtocol,
   encodePairingLink,
@@ -23,6 +24,7 @@ import {
   toHex,
   type CryptoBackend,
 } from "../../protocol/src/index.ts";
+import { encodeAutomationToken } from "../../protocol/src/automation-token.ts";
 import { fixedInputs, hexBytes, type GoldenInputs } from "./golden-build.ts";
 
 const label = (s: string): string => toHex(sha256(textEncoder.encode(`airlock golden v1: ${s}`)));
@@ -63,6 +65,10 @@ export interface ExtraGoldenFile {
   relayHostAuth: SignatureVector;
   relayDeviceAuth: SignatureVector;
   allowlist: SignatureVector & { version: number; keys: string[] };
+  /** allowlist.set with `expires` (automation tokens, docs/protocol.md §9.4 and §12). */
+  allowlistExpiry: SignatureVector & { version: number; keys: string[]; expires: number[] };
+  /** An automation token string (§12) built from the second device seed, and what it holds. */
+  automationToken: { token: string; relayUrl: string; hostPublicKey: string; seed: string; name: string; expiresAt: number };
   linkFailures: LinkFailure[];
   appMessages: AppMessageVector[];
 }
@@ -170,6 +176,23 @@ export async function buildExtraGolden(backend: CryptoBackend): Promise<ExtraGol
     allowlistMessage(room, version, keys),
     "allowlist.set: the host signs roomId (16) || u64 BE version || u16 BE count || keys (32 each, in the order sent)",
   );
+  // The first key never expires (a phone), the second does (a token): 2030-01-01T00:00:00Z.
+  const expires = [0, Date.UTC(2030, 0, 1)];
+  const allowlistExpiry = await signatureVector(
+    backend,
+    inputs.hostEd25519Seed,
+    SignaturePurpose.DEVICE_ALLOWLIST_EXPIRY,
+    allowlistExpiryMessage(room, version + 1, keys, expires),
+    "allowlist.set with expires: the host signs roomId (16) || u64 BE version || u16 BE count || per key (32) || u64 BE expiresAt (unix ms, 0 = never)",
+  );
+  const automationToken = {
+    relayUrl: inputs.relayUrl,
+    hostPublicKey: toHex(host.publicKey),
+    seed: secondSeed,
+    name: "nightly-docs",
+    expiresAt: Date.UTC(2030, 0, 1),
+  };
+  const token = encodeAutomationToken({ ...automationToken, hostPublicKey: host.publicKey, seed: hexBytes(secondSeed, 32) });
   const good = encodePairingLink({ appUrl: inputs.appUrl, relayUrl: inputs.relayUrl, hostPublicKey: host.publicKey, secret: hexBytes(inputs.pairingSecret, 32), expiresAt: inputs.pairingExpiresAt });
   const linkFailures = linkCases(good, inputs, toHex(second.publicKey)).map((c) => ({ ...c, code: linkOutcome(c.link, c.nowSeconds) }));
   const appMessages = APP_MESSAGES.map(({ what, message }) => {
@@ -194,6 +217,8 @@ export async function buildExtraGolden(backend: CryptoBackend): Promise<ExtraGol
     relayHostAuth: await signatureVector(backend, inputs.hostEd25519Seed, SignaturePurpose.RELAY_HOST_AUTH, authMessage, "AUTH from the host: signs roomId (16) || challenge (32)"),
     relayDeviceAuth: await signatureVector(backend, inputs.deviceEd25519Seed, SignaturePurpose.RELAY_DEVICE_AUTH, authMessage, "AUTH from a device: signs roomId (16) || challenge (32)"),
     allowlist: { ...allowlist, version, keys: keys.map(toHex) },
+    allowlistExpiry: { ...allowlistExpiry, version: version + 1, keys: keys.map(toHex), expires },
+    automationToken: { token, ...automationToken },
     linkFailures,
     appMessages,
   };

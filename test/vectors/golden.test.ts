@@ -18,6 +18,7 @@ import {
   PROTOCOL_NAME,
   SERVER_HELLO_PUBLIC_LENGTH,
   SignaturePurpose,
+  allowlistExpiryMessage,
   allowlistMessage,
   appProtocol,
   associatedData,
@@ -44,6 +45,7 @@ import {
   type CryptoBackend,
 } from "../../protocol/src/index.ts";
 import { webCryptoBackend } from "../../protocol/src/backend-webcrypto.ts";
+import { parseAutomationToken } from "../../protocol/src/automation-token.ts";
 import {
   buildGolden,
   goldenEndpoints,
@@ -388,17 +390,35 @@ describe("golden vectors beyond the handshake (relay-app-v1.json)", () => {
       expect(toBase64Url(hexBytes(v.signature, 64))).toBe(v.signatureB64u);
     }
     expect([extra.relayHostAuth.purpose, extra.relayDeviceAuth.purpose, a.purpose]).toEqual(["relay host auth", "relay device auth", "device allowlist"]);
+    // With expiries: roomId (16) || u64 BE version || u16 BE count || per key: key (32) || u64 BE expiresAt
+    const x = extra.allowlistExpiry;
+    const u64 = (n: number) => n.toString(16).padStart(16, "0");
+    expect(x.message).toBe(extra.room.roomIdBytes + u64(x.version) + x.keys.length.toString(16).padStart(4, "0") + x.keys.map((k, i) => k + u64(x.expires[i]!)).join(""));
+    expect(toHex(allowlistExpiryMessage(room, x.version, x.keys.map((k) => hexBytes(k, 32)), x.expires))).toBe(x.message);
+    expect(x.purpose).toBe("device allowlist with expiry");
+    expect(x.signedBytes).toBe(toHex(textEncoder.encode(`airlock/v1 ${x.purpose}`)) + "00" + x.message);
+  });
+
+  it("the automation token string is the documented bytes and parses back", () => {
+    const t = extra.automationToken;
+    const parsed = parseAutomationToken(t.token);
+    expect({ ...parsed, hostPublicKey: toHex(parsed.hostPublicKey), seed: toHex(parsed.seed) }).toEqual({ relayUrl: t.relayUrl, hostPublicKey: t.hostPublicKey, seed: t.seed, name: t.name, expiresAt: t.expiresAt });
+    // "airlock_tok_" || b64u(u8 1 || host key || seed || u64 expiresAt || u8 len || name || u16 len || url || sha256(...)[0..4])
+    const name = toHex(textEncoder.encode(t.name));
+    const url = toHex(textEncoder.encode(t.relayUrl));
+    const body = "01" + t.hostPublicKey + t.seed + t.expiresAt.toString(16).padStart(16, "0") + (name.length / 2).toString(16).padStart(2, "0") + name + (url.length / 2).toString(16).padStart(4, "0") + url;
+    expect(t.token).toBe("airlock_tok_" + toBase64Url(hexBytes(body + toHex(sha256(hexBytes(body)).subarray(0, 4)))));
   });
 
   it.each([nobleBackend, webCryptoBackend])("the signatures verify with $name, and only for their own purpose and bytes", async (backend) => {
-    for (const v of [extra.relayHostAuth, extra.relayDeviceAuth, extra.allowlist]) {
+    for (const v of [extra.relayHostAuth, extra.relayDeviceAuth, extra.allowlist, extra.allowlistExpiry]) {
       const key = hexBytes(v.signerPublicKey, 32);
       const sig = hexBytes(v.signature, 64);
       expect(await backend.verify(key, hexBytes(v.signedBytes), sig), v.purpose).toBe(true);
       const tampered = hexBytes(v.signedBytes);
       tampered[tampered.length - 1]! ^= 1;
       expect(await backend.verify(key, tampered, sig)).toBe(false);
-      const otherPurpose = v.purpose === "device allowlist" ? SignaturePurpose.RELAY_HOST_AUTH : SignaturePurpose.DEVICE_ALLOWLIST;
+      const otherPurpose = v.purpose.startsWith("device allowlist") ? SignaturePurpose.RELAY_HOST_AUTH : SignaturePurpose.DEVICE_ALLOWLIST;
       expect(await verifyWithPurpose(backend, key, otherPurpose, hexBytes(v.message), sig)).toBe(false);
     }
   });
