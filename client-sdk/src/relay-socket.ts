@@ -3,7 +3,7 @@
 // end-to-end frames up without looking inside them. docs/protocol.md §9.
 import {
   decodeHeader,
-  decodeRelayMessage,
+  decodeRelayMessageForDevice,
   encodeControl,
   fromBase64Url,
   isEndToEndType,
@@ -162,26 +162,26 @@ export class RelaySocket {
       return;
     }
     if (!isRelayControlType(type)) return;
-    let message: ReturnType<typeof decodeRelayMessage>;
+    let message: ReturnType<typeof decodeRelayMessageForDevice>;
     try {
-      message = decodeRelayMessage(frame);
+      // Only what a relay sends devices; NOTICE and RESULT are for hosts (undefined).
+      message = decodeRelayMessageForDevice(frame);
     } catch {
       return this.#protocolError("the relay sent an invalid control message");
     }
-    switch (message.type) {
+    switch (message?.type) {
       case RelayFrame.CHALLENGE:
         if (!this.#admitted) void this.#authenticate(message.body.challenge);
         return;
       case RelayFrame.WELCOME:
-        if (this.#admitted || message.body.role !== "device") return;
+        if (this.#admitted) return;
         this.#admitted = true;
         this.#startPings();
         this.#onWelcome?.(presenceOf(message.body.host.online, message.body.host.lastSeen));
         return;
       case RelayFrame.PRESENCE:
-        if (this.#admitted && "host" in message.body) this.#o.onPresence(presenceOf(message.body.host === "online", message.body.lastSeen));
+        if (this.#admitted) this.#o.onPresence(presenceOf(message.body.host === "online", message.body.lastSeen));
         return;
-      // NOTICE / RESULT are for hosts
     }
   }
 

@@ -78,26 +78,39 @@ export type RelayLimits = s.Infer<typeof relayLimitsSchema>;
 const deviceEntry = s.strictObject({ slot, key, via: s.enum(["ticket", "allowlist"]) });
 export type ConnectedDevice = s.Infer<typeof deviceEntry>;
 
-export const relayToClient = {
-  [RelayFrame.CHALLENGE]: s.strictObject({
-    v: s.literal(1),
-    role: s.enum(["host", "device"]),
-    room: s.string(),
-    challenge: b64u(CHALLENGE_LENGTH),
-    /** Relay clock (unix ms), for clients that want to estimate skew. */
-    time: millis,
-    limits: relayLimitsSchema,
-  }),
-  [RelayFrame.WELCOME]: s.union([
-    s.strictObject({ role: s.literal("host"), devices: s.array(deviceEntry), allowlistVersion: s.int() }),
-    s.strictObject({
-      role: s.literal("device"),
-      slot,
-      host: s.strictObject({ online: s.boolean(), lastSeen: s.optional(millis) }),
-    }),
-  ]),
+const challengeBody = s.strictObject({
+  v: s.literal(1),
+  role: s.enum(["host", "device"]),
+  room: s.string(),
+  challenge: b64u(CHALLENGE_LENGTH),
+  /** Relay clock (unix ms), for clients that want to estimate skew. */
+  time: millis,
+  limits: relayLimitsSchema,
+});
+const deviceWelcome = s.strictObject({
+  role: s.literal("device"),
+  slot,
+  host: s.strictObject({ online: s.boolean(), lastSeen: s.optional(millis) }),
+});
+const hostPresence = s.strictObject({ host: s.enum(["online", "offline"]), lastSeen: s.optional(millis) });
+
+/**
+ * What the relay sends a device: its challenge, its welcome, the host's presence.
+ * The SDK decodes with this table only (decodeRelayMessageForDevice), so it does
+ * not carry the schemas of what the relay sends hosts.
+ */
+export const relayToDevice = {
+  [RelayFrame.CHALLENGE]: challengeBody,
+  [RelayFrame.WELCOME]: deviceWelcome,
+  [RelayFrame.PRESENCE]: hostPresence,
+} as const;
+
+// Built in a pure call: hosts, the relay's tests and tools decode these; bundles that never do (the SDK) drop them.
+export const relayToClient = /* @__PURE__ */ (() => ({
+  [RelayFrame.CHALLENGE]: challengeBody,
+  [RelayFrame.WELCOME]: s.union([s.strictObject({ role: s.literal("host"), devices: s.array(deviceEntry), allowlistVersion: s.int() }), deviceWelcome]),
   [RelayFrame.PRESENCE]: s.union([
-    s.strictObject({ host: s.enum(["online", "offline"]), lastSeen: s.optional(millis) }),
+    hostPresence,
     s.strictObject({ device: s.literal("joined"), slot, key, via: s.enum(["ticket", "allowlist"]) }),
     s.strictObject({ device: s.literal("left"), slot }),
   ]),
@@ -111,7 +124,7 @@ export const relayToClient = {
     /** push.send answered 429 or 503: the push service's Retry-After, in seconds. */
     retryAfter: s.optional(s.int(0, 86_400)),
   }),
-} as const;
+}) as const)();
 
 // Wrapped in a pure call so that bundles which never decode client messages (the SDK) drop these schemas.
 export const clientToRelay = /* @__PURE__ */ (() => ({
@@ -195,10 +208,26 @@ function parseBody<T>(schema: s.Schema<T>, body: Uint8Array): T {
 
 /** Decodes a relay → client control frame (clients call this for types 0x20–0x2f). */
 export function decodeRelayMessage(frame: Uint8Array): { [T in keyof typeof relayToClient]: { type: T; body: RelayMessage<T> } }[keyof typeof relayToClient] {
+  return decodeWith(relayToClient, frame) as never;
+}
+
+/**
+ * Decodes a relay → device control frame: a challenge, the device's welcome or the
+ * host's presence. NOTICE and RESULT answer host commands: undefined (ignored).
+ * Anything else, or a host's welcome or a device's presence, is FRAME_MALFORMED.
+ */
+export function decodeRelayMessageForDevice(
+  frame: Uint8Array,
+): { [T in keyof typeof relayToDevice]: { type: T; body: s.Infer<(typeof relayToDevice)[T]> } }[keyof typeof relayToDevice] | undefined {
   const header = decodeHeader(frame);
-  const schema = (relayToClient as Record<number, s.Schema<unknown>>)[header.type];
+  if (header.type === RelayFrame.NOTICE || header.type === RelayFrame.RESULT) return undefined;
+  return decodeWith(relayToDevice, frame, header) as never;
+}
+
+function decodeWith(table: object, frame: Uint8Array, header = decodeHeader(frame)): { type: number; body: unknown } {
+  const schema = (table as Record<number, s.Schema<unknown>>)[header.type];
   if (!schema) throw new AirlockProtocolError("FRAME_MALFORMED", `not a relay message type: ${header.type}`);
-  return { type: header.type, body: parseBody(schema, frameBody(frame)) } as never;
+  return { type: header.type, body: parseBody(schema, frameBody(frame)) };
 }
 
 /** Decodes a client → relay control body (the relay calls this after decoding the header). */
