@@ -13,7 +13,7 @@ import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { nobleBackend, parsePairingLink, type AppProtocolMessage } from "../../../protocol/src/index.ts";
 import { parseAutomationToken } from "../../../protocol/src/automation-token.ts";
 import { startRelay, type RelayServer } from "../../relay/harness.ts";
@@ -130,15 +130,20 @@ describe("automation tokens through the relay", () => {
     mkdirSync(other);
     writeFileSync(join(home, "policy.json"), JSON.stringify(allowAll));
     host = startHost(home, relay.url, ["--agent", "demo", "--workspace", workspace]);
+    // Runs before the shared cleanup's kill: stop the host, wait until it has exited, then remove its folders.
+    cleanup.push(async () => {
+      if (host.child.exitCode === null && host.child.signalCode === null) {
+        const exited = new Promise((resolve) => host.child.once("exit", resolve));
+        host.child.kill("SIGTERM");
+        await exited;
+      }
+      for (const dir of temp) rmSync(dir, { recursive: true, force: true });
+    });
     const { link } = (await host.waitFor("pairing")) as { link: string };
     phone = await pairingDevice(link, await nobleBackend.generateSigner(), "Alice's phone");
     await phone.handshake();
     await until(phone, (m) => m.type === "host.info");
   }, 60_000);
-
-  afterAll(() => {
-    for (const dir of temp) rmSync(dir, { recursive: true, force: true });
-  });
 
   it("create → exec completes from another process; the token is shown once and never stored; scope refusals; audit", async () => {
     const created = airlock(home, ["tokens", "create", "--name", "nightly-docs", "--owner", "alice", "--scope", "run", "--workspace", docs, "--expires", "30d"]);
@@ -305,4 +310,26 @@ describe("automation tokens through the relay", () => {
     expect(listed.find((t) => t.id === second.id)?.state).toBe("expired");
     expect(listed.find((t) => t.id === id)?.state).toBe("revoked");
   }, 240_000);
+
+  it("exec's other outcomes: timed out (the turn is interrupted on the host), interrupted by a person", async () => {
+    writeFileSync(join(home, "policy.json"), JSON.stringify(askToWrite));
+    const created = airlock(home, ["tokens", "create", "--name", "slow-job", "--owner", "dave", "--scope", "run", "--workspace", docs, "--expires", "30d"]);
+    expect(created.code, created.stderr).toBe(0);
+    const { token } = created.json as { token: string };
+    // Nobody answers the agent's request: --timeout ends the job with 10 and stops the turn.
+    const slow = exec(token, ["--timeout", "3", "Wait for me"]);
+    expect(await slow.exited, slow.stderr()).toBe(10);
+    expect(result(slow)).toMatchObject({ outcome: "timed_out" });
+    const timedOut = (slow.lines.find((l) => l.type === "thread") as { thread: string }).thread;
+    const stopped = await waitForThread(phone, (t) => t.id === timedOut && t.status !== "running" && t.status !== "waiting");
+    expect(stopped.pending).toBe(0);
+    // A person stops the token's turn from the phone: exec ends with 8.
+    const job = exec(token, ["Wait again"]);
+    const thread = (await waitForThread(phone, (t) => t.startedBy === "slow-job (owner dave)" && t.id !== timedOut && t.status === "waiting")).id;
+    const stop = await command(phone, "turn.interrupt", { thread });
+    expect(await reply(phone, stop)).toMatchObject({ type: "result" });
+    expect(await job.exited, job.stderr()).toBe(8);
+    expect(result(job)).toMatchObject({ outcome: "interrupted", thread });
+    writeFileSync(join(home, "policy.json"), JSON.stringify(allowAll));
+  }, 120_000);
 });
