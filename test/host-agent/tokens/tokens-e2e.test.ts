@@ -27,31 +27,34 @@ const askToWrite = { version: 1, defaults: { steer: "allow", continue: "ask", ex
 
 interface Exec {
   lines: Array<Record<string, unknown>>;
+  /** stdout lines that are not JSON (the human-readable output). */
+  text: string[];
   exited: Promise<number | null>;
   args: string[];
   stderr: () => string;
 }
 
 /** `airlock-client exec` with the token in its environment only (plus PATH to find tools). */
-function exec(token: string, args: string[], extraEnv: Record<string, string> = {}): Exec {
-  const full = [CLIENT_BIN, "exec", "--json", ...args];
+function exec(token: string, args: string[], extraEnv: Record<string, string> = {}, json = true): Exec {
+  const full = [CLIENT_BIN, "exec", ...(json ? ["--json"] : []), ...args];
   const child = spawn(process.execPath, full, { env: { PATH: process.env.PATH ?? "", AIRLOCK_TOKEN: token, ...extraEnv } });
   child.stdin.end();
   const lines: Array<Record<string, unknown>> = [];
+  const text: string[] = [];
   let stderr = "";
   child.stderr.on("data", (d) => (stderr += d));
   createInterface({ input: child.stdout }).on("line", (l) => {
     try {
       lines.push(JSON.parse(l) as Record<string, unknown>);
     } catch {
-      // not JSON
+      text.push(l);
     }
   });
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
   cleanup.push(() => {
     child.kill("SIGKILL");
   });
-  return { lines, exited, args: full, stderr: () => stderr };
+  return { lines, text, exited, args: full, stderr: () => stderr };
 }
 
 /** One-shot `airlock … --json`; returns the parsed stdout (or the exit code and text when it fails). */
@@ -188,11 +191,15 @@ describe("automation tokens through the relay", () => {
     const leaked = spawnSync(process.execPath, [CLIENT_BIN, "exec", `--token=${token}`, "hi"], { encoding: "utf8", env: { PATH: process.env.PATH ?? "" } });
     expect(leaked.status).toBe(2);
     expect(leaked.stderr + leaked.stdout).not.toContain(token.slice(12));
-    // From a file works too.
+    // From a file works too; for people, the events as lines and the outcome on stderr.
     const file = join(home, "token.txt");
     writeFileSync(file, token + "\n", { mode: 0o600 });
-    const fromFile = exec("", ["--token-file", file, "Check the docs links"]);
+    const fromFile = exec("", ["--token-file", file, "Check the docs links"], {}, false);
     expect(await fromFile.exited, fromFile.stderr()).toBe(0);
+    expect(fromFile.stderr()).toMatch(/^Started thread t_\S+\n[\s\S]*Completed\n$/);
+    expect(fromFile.text.some((l) => /^#\d+ message(\.completed)?: Demo agent/.test(l)), fromFile.text.join("\n")).toBe(true);
+    expect(fromFile.text.join("\n") + fromFile.stderr()).not.toContain("airlock_tok_");
+    const fileThread = /Started thread (t_\S+)/.exec(fromFile.stderr())![1]!;
     rmSync(file);
 
     // As a raw device with the token's key: what the host refuses.
@@ -218,7 +225,7 @@ describe("automation tokens through the relay", () => {
     // Its own thread it may read and follow up on; the list holds only its own threads.
     const listId = await command(bot, "threads.list", {});
     const list = (await reply(bot, listId)) as Extract<AppProtocolMessage, { type: "thread.list" }>;
-    expect(list.body.threads.map((t) => t.id).sort()).toEqual(job.lines.concat(fromFile.lines).filter((l) => l.type === "thread").map((l) => l.thread).sort());
+    expect(list.body.threads.map((t) => t.id).sort()).toEqual([thread, fileThread].sort());
     const sub = await command(bot, "thread.subscribe", { thread, afterSeq: 0 });
     expect(await reply(bot, sub)).toMatchObject({ type: "result" });
     bot.close();
