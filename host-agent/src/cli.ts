@@ -687,7 +687,12 @@ async function cmdStatus(ctx: Context): Promise<number> {
   }
   const relay = await relayInfo(relayUrl);
   // Tokens that stop working within a week: time to rotate them (airlock tokens rotate).
-  const expiring = TokenStore.open(tokenStorePath(ctx.paths.home)).expiringSoon(7 * 86_400_000);
+  let expiring: ReturnType<TokenStore["expiringSoon"]> = [];
+  try {
+    expiring = TokenStore.open(tokenStorePath(ctx.paths.home)).expiringSoon(7 * 86_400_000);
+  } catch (e) {
+    ctx.err(`Warning: ${e instanceof Error ? e.message : String(e)}: token expiry not checked`);
+  }
   const tokenWarnings = expiring.map((t) => ({ id: t.id, name: t.name, owner: t.owner, expiresAt: t.expiresAt }));
   const status = { home: ctx.paths.home, room, relayUrl, relay, running: running !== null, connected: running?.devices ?? [], trustedDevices: devices.length, expiringTokens: tokenWarnings };
   if (ctx.json) ctx.out(JSON.stringify(status));

@@ -141,7 +141,13 @@ export async function runJob(options: JobOptions): Promise<JobResult> {
   try {
     conn = client.connect(hostId);
     conn.on("error", (e) => {
-      if (e.code === "RELAY_REFUSED" || e.code === "DEVICE_REVOKED") refused(new AirlockClientError("TOKEN_REVOKED", "the relay or the host refused the token mid-job: it was revoked or rotated, or it expired"));
+      if (e.code !== "RELAY_REFUSED" && e.code !== "DEVICE_REVOKED") return;
+      // The relay closes an expired token's connection: say so when the token's own expiry has passed.
+      refused(
+        now() >= token.expiresAt
+          ? new AirlockClientError("TOKEN_EXPIRED", `the token "${token.name}" expired at ${new Date(token.expiresAt).toISOString()} during the job; ask its owner for a new one`)
+          : new AirlockClientError("TOKEN_REVOKED", "the relay or the host refused the token mid-job: it was revoked or rotated on the host"),
+      );
     });
     const connected = online(conn, options.connectTimeoutMs ?? 30_000).then(() => "online" as const);
     connected.catch(() => undefined); // it may fail after a stop won the race
