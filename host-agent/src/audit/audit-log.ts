@@ -47,16 +47,18 @@
 // - append() writes the line, fsyncs the log, then replaces the anchor; it
 //   resolves only after both are durable. Appends are serialised; those that
 //   arrive while a write is on its way are written together (group commit:
-//   one write, one fsync, one anchor replace for the batch).
+//   one write, one fsync, one anchor replace for up to AUDIT_MAX_BATCH records).
 // - open() checks only the tail (the newest two lines and the anchor) and
 //   continues the chain. A last line without its LF (a crash mid-write: that
 //   append never resolved) is cut off and listed in `repairs`. An anchor one
 //   record behind the log (a crash between the log fsync and the anchor
-//   rename) is brought forward and listed too. Anything else fails with
+//   rename; up to AUDIT_MAX_BATCH records behind after a group commit, each of
+//   them checked and chained to the anchored record) is brought forward and
+//   listed too. Anything else fails with
 //   AuditLogError CORRUPT; the log is never rewritten or renumbered.
 // - verifyAuditLog() reads the whole log and is strict: a partial last line
-//   is reported as "truncated" (open() would repair it). An anchor exactly
-//   one record behind with the right hash is accepted (the crash window).
+//   is reported as "truncated" (open() would repair it). An anchor at most
+//   AUDIT_MAX_BATCH records behind with the right hash is accepted (the crash window).
 //
 // What this detects, and what it does not
 //   Any edit of any byte, deletion of any line (first, middle or last),
@@ -92,6 +94,8 @@ export const MAX_DATA_DEPTH = 8;
 /** The canonical data object after bounding must not exceed this. */
 export const MAX_DATA_BYTES = 16 * 1024;
 export const MAX_ACTOR_FIELD = 256;
+/** Most records one group commit writes: after a crash the anchor is at most this far behind. */
+export const AUDIT_MAX_BATCH = 8;
 /** No valid line is longer than this (data + envelope). */
 export const MAX_LINE_BYTES = MAX_DATA_BYTES + 4 * 1024;
 
@@ -432,6 +436,12 @@ async function readTail(fh: FileHandle, count: number): Promise<Tail> {
   return { size, lines: parts, completeEnd, fromStart };
 }
 
+/** Whether the anchor names a record of `records` (seq and hash), or the start of the log when `fromStart`. */
+function anchoredAt(records: readonly { record: AuditRecord }[], fromStart: boolean, head: Head): boolean {
+  if (head.seq === 0) return fromStart && head.hash === ZERO_HASH;
+  return records.some((r) => r.record.seq === head.seq && r.record.hash === head.hash);
+}
+
 function splitLf(b: Buffer): Buffer[] {
   const out: Buffer[] = [];
   let from = 0;
@@ -538,13 +548,15 @@ export class AuditLog {
       const corrupt = (detail: string): AuditLogError =>
         new AuditLogError(`audit log ${path} is damaged: ${detail}; run: airlock audit verify`, "CORRUPT");
       const repairs: AuditRepair[] = [];
-      let tail = await readTail(fh, 2);
+      // The newest records back to where the anchor may be (a group commit cut short before its anchor).
+      const window = AUDIT_MAX_BATCH + 1;
+      let tail = await readTail(fh, window);
       if (tail.completeEnd < tail.size) {
         // A last line without LF: an append that crashed mid-write. Cut it.
         const cut = tail.size - tail.completeEnd;
         await fh.truncate(tail.completeEnd);
         await fh.sync();
-        tail = await readTail(fh, 2);
+        tail = await readTail(fh, window);
         const last = tail.lines.length > 0 ? parseRecordLine(tail.lines[tail.lines.length - 1]!) : null;
         const line = last?.ok ? last.record.seq + 1 : tail.lines.length + 1;
         repairs.push({ kind: "partial-line", line, detail: `cut ${cut} bytes of an unfinished last line` });
@@ -558,12 +570,13 @@ export class AuditLog {
         records.push({ record: p.record, bytes });
       }
       const last = records[records.length - 1];
-      const before = records[records.length - 2];
-      if (last && before) {
-        if (last.record.seq !== before.record.seq + 1) throw corrupt(`seq ${before.record.seq} is followed by seq ${last.record.seq}`);
-        if (last.record.prev !== lineHash(before.bytes)) throw corrupt(`seq ${last.record.seq} does not link to seq ${before.record.seq}`);
-      } else if (last && tail.fromStart) {
-        if (last.record.seq !== 1 || last.record.prev !== ZERO_HASH) throw corrupt("the only record is not a first record");
+      for (let i = 1; i < records.length; i++) {
+        const [a, b] = [records[i - 1]!, records[i]!];
+        if (b.record.seq !== a.record.seq + 1) throw corrupt(`seq ${a.record.seq} is followed by seq ${b.record.seq}`);
+        if (b.record.prev !== lineHash(a.bytes)) throw corrupt(`seq ${b.record.seq} does not link to seq ${a.record.seq}`);
+      }
+      if (records[0] && tail.fromStart && (records[0].record.seq !== 1 || records[0].record.prev !== ZERO_HASH)) {
+        throw corrupt(records.length === 1 ? "the only record is not a first record" : "the first record is not a first record");
       }
       const seq = last?.record.seq ?? 0;
       const lastHash = last?.record.hash ?? ZERO_HASH;
@@ -573,8 +586,8 @@ export class AuditLog {
       if (h.seq === seq && h.hash === lastHash) {
         if (head.kind === "missing" && seq > 0) throw corrupt("anchor file is missing");
         if (head.kind === "missing") await writeHead(path, { seq, hash: lastHash });
-      } else if (h.seq === seq - 1 && h.hash === (before?.record.hash ?? ZERO_HASH) && (before !== undefined || seq === 1)) {
-        // Crash after the log fsync, before the anchor was replaced.
+      } else if (h.seq < seq && seq - h.seq <= AUDIT_MAX_BATCH && anchoredAt(records, tail.fromStart, h)) {
+        // Crash after the log fsync, before the anchor was replaced (the records after it are chained to it, checked above).
         await writeHead(path, { seq, hash: lastHash });
         repairs.push({ kind: "head-behind", line: seq, detail: `anchor moved from seq ${h.seq} to seq ${seq}` });
       } else if (h.seq > seq) {
@@ -616,7 +629,7 @@ export class AuditLog {
       this.#kick = null;
     }
     while (this.#pending.length > 0) {
-      const batch = this.#pending.splice(0);
+      const batch = this.#pending.splice(0, AUDIT_MAX_BATCH);
       await this.#commit(batch).catch(() => undefined); // each record's caller hears of its failure
     }
     this.#flushing = null;
@@ -746,7 +759,7 @@ export async function verifyAuditLog(file: string): Promise<VerifyResult> {
   const head = await readHead(path);
   if (head.kind === "bad") return fail("malformed", 0, head.detail);
   if (head.kind === "missing") {
-    if (count <= 1) return { ok: true, records: count, lastHash }; // fresh, or a crash before the first anchor
+    if (count <= AUDIT_MAX_BATCH) return { ok: true, records: count, lastHash }; // fresh, or a crash before the first anchor
     return fail("deleted", 0, "the anchor file is missing");
   }
   const h = head.head;
@@ -758,8 +771,8 @@ export async function verifyAuditLog(file: string): Promise<VerifyResult> {
     if (h.hash !== lastHash) return fail("edited", 0, `the anchor's hash for seq ${h.seq} does not match the log`);
     return { ok: true, records: count, lastHash };
   }
-  if (h.seq === count - 1) {
-    // Crash window: the newest line is durable, the anchor not yet replaced.
+  if (h.seq < count && count - h.seq <= AUDIT_MAX_BATCH) {
+    // Crash window: the newest lines (one group commit) are durable, the anchor not yet replaced.
     const hashOf = h.seq === 0 ? ZERO_HASH : await hashAtSeq(path, h.seq);
     if (h.hash === hashOf) return { ok: true, records: count, lastHash };
     return fail("edited", 0, `the anchor's hash for seq ${h.seq} does not match the log`);

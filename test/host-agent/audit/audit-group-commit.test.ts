@@ -2,11 +2,11 @@
 // written in one go, each resolving once durable with its place in the chain;
 // a bad record fails alone; a batch delay shares writes; close() writes what
 // was appended before it. The chain verifies after all of it.
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { AuditLog, auditHeadPath, verifyAuditLog } from "../../../host-agent/src/audit/audit-log.ts";
+import { AUDIT_MAX_BATCH, AuditLog, auditHeadPath, verifyAuditLog, type AuditRecord } from "../../../host-agent/src/audit/audit-log.ts";
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -67,5 +67,45 @@ describe("audit group commit", () => {
     await expect(AuditLog.open(file, { batchDelayMs: -1 })).rejects.toMatchObject({ code: "INVALID" });
     // A refused open releases the file.
     await (await AuditLog.open(file)).close();
+  });
+
+  it("a crash between a group commit's fsync and its anchor (up to AUDIT_MAX_BATCH behind) is repaired at open; further behind is damage", async () => {
+    const file = tempFile();
+    const log = await AuditLog.open(file);
+    const records: AuditRecord[] = [];
+    for (let i = 0; i < 3 * AUDIT_MAX_BATCH; i++) records.push(await log.append("session", { kind: "host" }, { i }));
+    await log.close();
+    const anchorAt = (r: AuditRecord | undefined) =>
+      writeFileSync(auditHeadPath(file), r ? `{"hash":"${r.hash}","seq":${r.seq},"v":1}\n` : `{"hash":"${"0".repeat(64)}","seq":0,"v":1}\n`);
+    const n = records.length;
+
+    // The anchor as it was before the last batch of AUDIT_MAX_BATCH records: the crash window.
+    anchorAt(records[n - 1 - AUDIT_MAX_BATCH]);
+    expect(await verifyAuditLog(file)).toMatchObject({ ok: true, records: n });
+    const reopened = await AuditLog.open(file);
+    expect(reopened.repairs).toEqual([expect.objectContaining({ kind: "head-behind", line: n })]);
+    await reopened.close();
+    expect(JSON.parse(readFileSync(auditHeadPath(file), "utf8"))).toMatchObject({ seq: n });
+
+    // One record further behind than a batch can be: refused by open and reported by verify.
+    anchorAt(records[n - 2 - AUDIT_MAX_BATCH]);
+    expect(await verifyAuditLog(file)).toMatchObject({ ok: false, problem: "edited", line: 0 });
+    await expect(AuditLog.open(file)).rejects.toMatchObject({ code: "CORRUPT" });
+    // Right distance, wrong hash: refused too.
+    writeFileSync(auditHeadPath(file), `{"hash":"${"ab".repeat(32)}","seq":${n - 1},"v":1}\n`);
+    await expect(AuditLog.open(file)).rejects.toMatchObject({ code: "CORRUPT" });
+    anchorAt(records[n - 1]);
+  });
+
+  it("a crash during the very first group commit (no anchor yet) is repaired at open", async () => {
+    const file = tempFile();
+    const log = await AuditLog.open(file);
+    await Promise.all(Array.from({ length: AUDIT_MAX_BATCH }, (_, i) => log.append("session", { kind: "host" }, { i })));
+    await log.close();
+    rmSync(auditHeadPath(file));
+    expect(await verifyAuditLog(file)).toMatchObject({ ok: true, records: AUDIT_MAX_BATCH });
+    const reopened = await AuditLog.open(file);
+    expect(reopened.repairs.map((r) => r.kind)).toEqual(["head-behind"]);
+    await reopened.close();
   });
 });
