@@ -124,6 +124,8 @@ export class AirlockQuestionElement extends HTMLElement {
         "article",
         { class: "card", "aria-labelledby": textId, "data-state": done ? "answered" : "open" },
         h("h3", null, "Question from the agent"),
+        // A thread an automation token started: the person answering sees which one and whose.
+        q.startedBy ? h("p", { class: "started-by" }, `Started by ${str(q.startedBy)} (an automation token; it cannot answer this)`) : null,
         h("p", { class: "text", id: textId }, str(q.text)),
         options.length ? h("div", { class: "options", role: "group", "aria-label": "Options" }, ...options) : null,
         form,

@@ -117,8 +117,8 @@ export class AppServer {
     const audit: AuditHook = (type, actor, data) => this.#o.audit?.(type, actor, data);
     const emit = async (threadId: string, event: ThreadEvent) => {
       if (!this.#o.store.getThread(threadId)) return; // a thread deleted by retention while its turn ran
-      if (event.kind === "approval.request" && event.startedBy === undefined) {
-        // People deciding on a token's thread see which automation asked (never the token itself: it cannot decide).
+      if ((event.kind === "approval.request" || event.kind === "question") && event.startedBy === undefined) {
+        // People deciding or answering on a token's thread see which automation asked (never the token itself: it cannot).
         const startedBy = this.#o.store.getThread(threadId)?.startedBy;
         if (startedBy !== undefined) event = { ...event, startedBy };
       }

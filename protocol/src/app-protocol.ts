@@ -181,6 +181,8 @@ const eventBodies = [
     questionId: id,
     text: text(8192),
     options: s.optional(s.array(s.strictObject({ id, label: text(512) }), { max: 20 })),
+    /** The thread was started by an automation token: "NAME (owner OWNER)"; a person answers. */
+    startedBy: s.optional(text(160)),
   }),
   s.strictObject({ kind: s.literal("question.answered"), questionId: id, by: text(128) }),
   s.strictObject({ kind: s.literal("settings"), model: s.optional(text(128)), effort: s.optional(effort) }),

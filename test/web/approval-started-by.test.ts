@@ -1,4 +1,4 @@
-// <airlock-approval> for a thread an automation token started (issue 15): the
+// <airlock-approval> and <airlock-question> for a thread an automation token started (issue 15): the
 // person deciding sees which token and owner asked, as text (the name comes
 // from the host's operator, but is still data), and can decide as usual.
 import type { Page } from "playwright-core";
@@ -26,6 +26,10 @@ beforeAll(async () => {
         (el as HTMLElement & { request: unknown }).request = req;
         document.body.append(el);
       }
+      const q = document.createElement("airlock-question");
+      q.id = "question-by-token";
+      (q as HTMLElement & { question: unknown }).question = { kind: "question", questionId: "q1", text: "Which heading?", startedBy: "nightly-docs (owner alice)" };
+      document.body.append(q);
     },
     [
       approval({ tier: "continue", approvalId: "by-token", startedBy: "nightly-docs (owner alice)" }),
@@ -45,6 +49,10 @@ describe("<airlock-approval> startedBy", () => {
     expect(await card.textContent()).toContain("Started by nightly-docs (owner alice) (an automation token; it cannot decide this)");
     await card.getByRole("button", { name: "Approve once" }).click();
     expect(await p.evaluate(() => (window as unknown as { decisions: unknown[] }).decisions)).toEqual([{ approvalId: "by-token", decision: "approve_once" }]);
+  });
+
+  it("a question card says it too", async () => {
+    expect(await p.locator("#question-by-token article").textContent()).toContain("Started by nightly-docs (owner alice) (an automation token; it cannot answer this)");
   });
 
   it("says nothing of the kind for a person's thread, and renders a hostile name as text", async () => {

@@ -330,9 +330,12 @@ describe("automation tokens through the relay", () => {
     const timedOut = (slow.lines.find((l) => l.type === "thread") as { thread: string }).thread;
     const stopped = await waitForThread(phone, (t) => t.id === timedOut && t.status !== "running" && t.status !== "waiting");
     expect(stopped.pending).toBe(0);
-    // A person stops the token's turn from the phone: exec ends with 8.
-    const job = exec(token, ["Wait again"]);
+    // The agent asks a question: the phone sees who started the thread. Then the person stops the turn: exec ends with 8.
+    const job = exec(token, ["Wait again, with a question first"]);
     const thread = (await waitForThread(phone, (t) => t.startedBy === "slow-job (owner dave)" && t.id !== timedOut && t.status === "waiting")).id;
+    await command(phone, "thread.subscribe", { thread, afterSeq: 0 });
+    const asked = await until(phone, (m) => m.type === "event" && m.thread === thread && m.body.kind === "question");
+    expect(asked.hit.type === "event" && asked.hit.body.kind === "question" && asked.hit.body.startedBy).toBe("slow-job (owner dave)");
     const stop = await command(phone, "turn.interrupt", { thread });
     expect(await reply(phone, stop)).toMatchObject({ type: "result" });
     expect(await job.exited, job.stderr()).toBe(8);
