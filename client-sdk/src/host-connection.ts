@@ -8,6 +8,7 @@
 // comes from what the relay and host say: presence frames, close codes,
 // handshake verdicts — never from guesses.
 import {
+  decodeAppEnvelope,
   deviceAppProtocol,
   DeviceSession,
   type AirlockProtocolError,
@@ -554,6 +555,7 @@ export class HostConnection {
       m = deviceAppProtocol.decode(payload);
     } catch (e) {
       this.#emitter.emit("error", new AirlockClientError("PROTOCOL_ERROR", `the host sent an invalid message: ${messageOf(e)}`, { cause: e }));
+      this.#skipUnreadableEvent(payload);
       return;
     }
     switch (m.type) {
@@ -606,6 +608,25 @@ export class HostConnection {
     if (error) w.reject(error);
     else w.resolve(data ?? {});
     return true;
+  }
+
+  /**
+   * An event this SDK cannot read (a kind a newer host sends, or one it got
+   * wrong): taken as delivered — sequence advanced, acknowledged — and never
+   * shown, after the error above. Asking again would get the same event forever.
+   */
+  #skipUnreadableEvent(payload: Uint8Array): void {
+    let m;
+    try {
+      m = decodeAppEnvelope(payload);
+    } catch {
+      return;
+    }
+    const stream = m.type === "event" && m.thread !== undefined ? this.#streams.get(m.thread) : undefined;
+    if (stream?.subscribed && m.seq === stream.lastSeq + 1) {
+      stream.lastSeq = m.seq;
+      this.#scheduleAck();
+    }
   }
 
   #onEvent(thread: string, seq: number, event: ThreadEvent): void {

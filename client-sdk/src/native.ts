@@ -11,7 +11,7 @@ export * from "./api.ts";
 
 const nobleOnly: ClientCrypto = {
   backend: async (choice) => {
-    if (choice === "webcrypto") throw new Error('@airlock/client-sdk/native has the noble backend only; use "@airlock/client-sdk" for WebCrypto');
+    if (choice === "webcrypto") throw new Error('no WebCrypto in this entry: use "@airlock/client-sdk"');
     return nobleBackend;
   },
 };

@@ -515,6 +515,8 @@ export interface SdkRelaySocket {
   hostErrors: ErrorCode[];
   /** Payloads the host decrypted from the device. */
   payloads: Uint8Array[];
+  /** Once the host's session is open: seals a payload as the host and delivers it to the device. */
+  hostSend?: (payload: Uint8Array) => Promise<void>;
 }
 
 export interface SdkRelayOptions {
@@ -672,6 +674,7 @@ class RelayConnection {
         // The host only ever accepts here: an untrusted key was already refused in receive().
         this.#fromHost(await host.accept());
         this.record.opened = true;
+        this.record.hostSend = async (payload) => this.#fromHost(await host.send(payload));
         if (b.kind === "abort-session") this.#forge(b.code);
         else if (b.kind === "close-session") this.#closeFromRelay(b.code, b.reason);
       }
