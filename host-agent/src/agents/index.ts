@@ -18,8 +18,15 @@ export interface CreatedAgent {
   workspace: string;
 }
 
-/** The one command that installs Claude Code's ACP adapter (pinned, in its own lockfile). */
+/** The one command that installs Claude Code's ACP adapter (pinned, in its own lockfile), in a checkout. */
 export const CLAUDE_INSTALL = "npm run install:claude";
+/** The same pinned version for an installed airlock (not a checkout): on PATH as claude-agent-acp. */
+export const CLAUDE_INSTALL_GLOBAL = "npm install -g @agentclientprotocol/claude-agent-acp@0.101.0";
+
+/** The install command that works where this airlock runs from: the checkout's script, or a global install. */
+export function claudeInstallHint(): string {
+  return existsSync(fileURLToPath(new URL("../../claude-code/package.json", import.meta.url))) ? `${CLAUDE_INSTALL} (in the Airlock checkout)` : CLAUDE_INSTALL_GLOBAL;
+}
 
 /**
  * `home` is the state folder; `workspace` the folder given with --workspace;
@@ -38,7 +45,7 @@ export function createAgent(name: string, options: { home: string; workspace?: s
     }
     case "claude": {
       const found = resolveClaudeAcp();
-      if (!found) throw new Error(`Claude Code's ACP adapter is not installed: run \`${CLAUDE_INSTALL}\` in the Airlock checkout (or put claude-agent-acp on PATH)`);
+      if (!found) throw new Error(`Claude Code's ACP adapter is not installed: run ${claudeInstallHint()} (or put claude-agent-acp on PATH)`);
       const workspace = options.workspace ?? process.cwd();
       return { agent: new AcpAgent({ command: found.command, args: found.args, kind: "claude", label: "Claude Code", askMode: "default" }), workspace };
     }
@@ -82,7 +89,7 @@ export function agentChecks(): Array<{ name: string; ok: boolean; detail: string
     checks.push({ name: "codex", ok: false, detail: `not found (${e instanceof Error ? e.message : String(e)})` });
   }
   const claude = resolveClaudeAcp();
-  if (!claude) checks.push({ name: "claude", ok: false, detail: `not installed: run \`${CLAUDE_INSTALL}\`` });
+  if (!claude) checks.push({ name: "claude", ok: false, detail: `not installed: run ${claudeInstallHint()}` });
   else {
     const key = process.env.ANTHROPIC_API_KEY || process.env.ANTHROPIC_AUTH_TOKEN ? "an API key in the environment" : "no ANTHROPIC_API_KEY; needs a Claude login (claude /login)";
     checks.push({ name: "claude", ok: true, detail: `${claude.where} (${key})` });
