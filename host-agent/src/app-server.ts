@@ -8,7 +8,10 @@
 import { hostname, platform } from "node:os";
 import {
   AirlockProtocolError,
+  APP_PROTOCOL_VERSION,
   appProtocol,
+  MAX_APP_MESSAGE_BYTES,
+  textEncoder,
   DEVICE_COMMANDS,
   strictTextDecoder,
   type AppProtocolMessage,
@@ -20,7 +23,7 @@ import { AgentError, type Agent, type AgentHost } from "./agent.ts";
 import { ApprovalBroker, BrokerError, type PendingApproval } from "./approvals/broker.ts";
 import { builtinPolicy, type Policy } from "./policy/policy-file.ts";
 import type { CommandLedger } from "./command-ledger.ts";
-import { EventStoreError, type EventStore } from "./event-store.ts";
+import { EventStoreError, storedEventJson, type EventStore } from "./event-store.ts";
 import { resolveThreadCwd, WorkspaceError } from "./workspace.ts";
 import type { DeviceConnection } from "./host-core.ts";
 import { PushError, type PushNotifier } from "./push/notifier.ts";
@@ -613,7 +616,7 @@ export class AppServer {
           }
           for (const e of page.events) {
             if (state.subscriptions.get(threadId) !== sub || !this.#conns.has(state.conn)) return;
-            if (!(await this.#sendEvent(state.conn, threadId, e.seq, e.event))) return;
+            if (!(await this.#sendEvent(state.conn, threadId, e.seq, e.event, false, storedEventJson(e)))) return;
             sub.sent = e.seq;
           }
           if (!page.more) break;
@@ -624,7 +627,19 @@ export class AppServer {
     }
   }
 
-  async #sendEvent(conn: DeviceConnection, threadId: string, seq: number, event: ThreadEvent, synthetic = false): Promise<boolean> {
+  async #sendEvent(conn: DeviceConnection, threadId: string, seq: number, event: ThreadEvent, synthetic = false, json?: string): Promise<boolean> {
+    if (json !== undefined && !synthetic) {
+      // The event was validated when it was appended and its JSON kept: no second validation and serialisation per device.
+      const payload = textEncoder.encode(`{"v":${APP_PROTOCOL_VERSION},"type":"event","id":"e${seq}","thread":${JSON.stringify(threadId)},"seq":${seq},"body":${json}}`);
+      if (payload.length <= MAX_APP_MESSAGE_BYTES) {
+        try {
+          return await conn.send(payload);
+        } catch (e) {
+          this.#o.log?.(`send to ${conn.device.id} failed: ${messageOf(e)}`);
+          return false;
+        }
+      }
+    }
     return this.#send(conn, { type: "event", id: synthetic ? this.#id() : `e${seq}`, thread: threadId, seq, body: event });
   }
 

@@ -249,6 +249,18 @@ interface TailEntry {
   bytes: number;
 }
 
+/** The JSON of events written by this process (validated when appended), so delivery need not serialise them again. */
+const eventJsons = new WeakMap<StoredEvent, string>();
+
+/**
+ * The exact JSON of a stored event's `event` as validated and written by
+ * append() in this process, for records durableEventsAfter() served from
+ * memory; undefined for records read back from the file.
+ */
+export function storedEventJson(record: StoredEvent): string | undefined {
+  return eventJsons.get(record);
+}
+
 /** The parts of a ThreadState that only live in memory. */
 function runtimeState(): Pick<ThreadState, "queue" | "failure" | "deleted" | "compactionQueued" | "fh" | "pending" | "flushQueued" | "tail" | "tailBytes" | "metaQueue" | "metaNext" | "metaKick"> {
   return {
@@ -838,13 +850,16 @@ export class EventStore {
     while (st.pending.length > 0 && bytes < MAX_BATCH_BYTES) {
       const p = st.pending.shift()!;
       const record: StoredEvent = { seq: seq + 1, at, event: p.event };
-      const line = Buffer.from(JSON.stringify(record) + "\n", "utf8");
+      const json = JSON.stringify(p.event);
+      // Byte for byte JSON.stringify(record): the key order is seq, at, event.
+      const line = Buffer.from(`{"seq":${record.seq},"at":${at},"event":${json}}\n`, "utf8");
       if (line.length > this.#maxEventBytes) {
         const error = new EventStoreError(`a ${p.event.kind} event of ${line.length} bytes is over the ${this.#maxEventBytes}-byte limit`, "EVENT_TOO_LARGE");
         for (const w of p.waiters) w.reject(error);
         continue;
       }
       seq += 1;
+      eventJsons.set(record, json);
       batch.push({ p, record, line });
       bytes += line.length;
     }

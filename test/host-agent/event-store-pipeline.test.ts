@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import type { ThreadEvent } from "../../protocol/src/index.ts";
-import { EventStore, TAIL_EVENTS, type StoredEvent } from "../../host-agent/src/event-store.ts";
+import { EventStore, storedEventJson, TAIL_EVENTS, type StoredEvent } from "../../host-agent/src/event-store.ts";
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -165,11 +165,16 @@ describe("delivery from memory", () => {
     expect((await store.durableEventsAfter("t", n - 1)).events[0]!.event).toEqual(notice(`e${n - 1}`));
     writeFileSync(log, original);
 
+    // Their JSON as written (delivery sends it without serialising again); none for records read back from the file.
+    for (const e of fromMemory.events) expect(storedEventJson(e)).toBe(JSON.stringify(e.event));
+    expect(old.events.slice(0, 10).map(storedEventJson)).toEqual(Array(10).fill(undefined));
+
     await store.close();
     stores.splice(stores.indexOf(store), 1);
     store = await openStore(dir);
     const reread = await store.durableEventsAfter("t", n - 50);
     expect(reread.events).toEqual(fromMemory.events);
+    expect(reread.events.map(storedEventJson)).toEqual(Array(50).fill(undefined));
   });
 });
 
