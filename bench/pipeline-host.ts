@@ -11,6 +11,7 @@
 //                           acts at once (command.started), then finishes the command
 //   stream delta N SIZE     N message.delta events of SIZE bytes, then message.completed
 //   stream output N SIZE    N command.output chunks of SIZE bytes, then command.finished
+//   … RATE                  (optional) at most RATE events a second, in bursts every 10 ms
 // Streams emit as Codex's adapter does: without waiting for each emit (at most
 // WINDOW in flight), so the host sees events arrive together.
 import { mkdirSync } from "node:fs";
@@ -90,7 +91,7 @@ class ScriptedAgent implements Agent {
     const host = this.#host;
     await host.status(threadId, "running");
     await host.emit(threadId, { kind: "turn.status", turnId, status: "started" });
-    const [verb, kind, countText, sizeText] = prompt.split(" ");
+    const [verb, kind, countText, sizeText, rateText] = prompt.split(" ");
     if (verb === "approvals") {
       const n = Number(kind);
       for (let i = 0; i < n; i++) {
@@ -109,7 +110,13 @@ class ScriptedAgent implements Agent {
       if (kind === "output") await host.emit(threadId, { kind: "command.started", itemId, command: "bench-output", cwd: this.#cwd });
       const inflight: Promise<void>[] = [];
       let text = "";
+      const perTick = rateText ? Math.max(1, Math.round(Number(rateText) / 100)) : 0;
+      const started = performance.now();
       for (let i = 0; i < n; i++) {
+        if (perTick && i > 0 && i % perTick === 0) {
+          const due = started + (i / perTick) * 10;
+          await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - performance.now())));
+        }
         const chunk = streamChunk(i, size);
         const event: ThreadEvent = kind === "output" ? { kind: "command.output", itemId, stream: "stdout", chunk } : { kind: "message.delta", itemId, text: chunk };
         if (kind !== "output") text += chunk.length <= 64 ? chunk : "";

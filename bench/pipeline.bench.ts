@@ -12,7 +12,10 @@
 //   stream             agent output (message deltas; command output) host → device: events/s, MB/s,
 //                      with the device's view checked: every seq once, in order, the content complete
 //   many threads       8 threads streaming to 4 devices while one more thread asks for approvals:
-//                      decide → acting under that load
+//                      decide → acting under that load. Each thread streams at an agent's pace
+//                      (MANY_RATE chunks a second): unpaced, the devices (four in this process, on
+//                      the same two cores as the host and the relay) fall behind, and whatever any
+//                      thread sends then queues behind their backlog.
 // Floor probes and decisions alternate (one probe while the agent waits for each decision),
 // so whatever else the machine does lands on both.
 import { fork, type ChildProcess } from "node:child_process";
@@ -45,7 +48,8 @@ const OUTPUT_EVENTS = 2_000;
 const OUTPUT_BYTES = 16 * 1024;
 const MANY_THREADS = 8;
 const MANY_DEVICES = 4;
-const MANY_EVENTS = 6_000;
+const MANY_EVENTS = 800;
+const MANY_RATE = 100;
 const MANY_BYTES = 1024;
 const MANY_APPROVALS = 20;
 
@@ -434,7 +438,7 @@ export async function run(ctx: BenchContext): Promise<SuiteReport> {
       const starter = devices[i % MANY_DEVICES]!;
       const others = devices.filter((d) => d !== starter);
       const ws = [starter, ...others].map((d) => watchStream(d, "output", MANY_EVENTS, MANY_BYTES));
-      const thread = await startThread(starter, `stream output ${MANY_EVENTS} ${MANY_BYTES}`);
+      const thread = await startThread(starter, `stream output ${MANY_EVENTS} ${MANY_BYTES} ${MANY_RATE}`);
       for (const d of others) await d.command("thread.subscribe", { thread, afterSeq: 0 });
       for (const w of ws) {
         w.thread(thread);
@@ -452,7 +456,7 @@ export async function run(ctx: BenchContext): Promise<SuiteReport> {
     const problems = outcomes.flatMap((o) => o.outcome.problems);
     if (problems.length) throw new Error(`many threads: a device's view is wrong: ${problems.slice(0, 5).join("; ")}`);
     const delivered = outcomes.reduce((a, o) => a + o.outcome.events, 0);
-    notes.push(`many threads: ${MANY_THREADS} × ${MANY_EVENTS} output chunks of ${MANY_BYTES} B to ${MANY_DEVICES} devices each (${delivered} deliveries) in ${formatMs(ms)}: ${formatRate((MANY_THREADS * MANY_EVENTS * 1000) / ms)} agent events/s; ${loaded.acting.length} of ${MANY_APPROVALS} decisions were made while the streams ran`);
+    notes.push(`many threads: ${MANY_THREADS} × ${MANY_EVENTS} output chunks of ${MANY_BYTES} B (${MANY_RATE}/s each) to ${MANY_DEVICES} devices each (${delivered} deliveries) in ${formatMs(ms)}: ${formatRate((MANY_THREADS * MANY_EVENTS * 1000) / ms)} agent events/s; ${loaded.acting.length} of ${MANY_APPROVALS} decisions were made while the streams ran`);
     if (loaded.acting.length > 0) {
       const s = row("many threads: decide → agent acting", loaded.acting, { threads: MANY_THREADS, devices: MANY_DEVICES });
       row("many threads: decide → result", loaded.result, { threads: MANY_THREADS, devices: MANY_DEVICES });

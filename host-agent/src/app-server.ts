@@ -95,6 +95,16 @@ class CommandError extends Error {
 /** Event-store failures a device may learn the code of; every other one is INTERNAL (its detail can name local paths). */
 const STORE_CODES: Readonly<Record<string, string>> = { THREAD_LIMIT: "THREAD_LIMIT", UNKNOWN_THREAD: "THREAD_NOT_FOUND", SEQ_AHEAD: "SEQ_AHEAD" };
 
+/**
+ * Streamed output waits while more than this many bytes are queued on the
+ * relay connection, so a thread's output cannot bury another thread's
+ * approval (or a command's answer) behind megabytes the relay has not taken
+ * yet: everything else is sent at once, behind at most this much.
+ */
+export const BULK_HIGH_WATER = 512 * 1024;
+const BULK_POLL_MS = 5;
+const isBulk = (e: ThreadEvent): boolean => e.kind === "message.delta" || e.kind === "command.output";
+
 /** The text sent with INTERNAL: the detail stays in the host's log. */
 const INTERNAL_MESSAGE = "the host failed to handle this command; the detail is in the host's log";
 
@@ -615,6 +625,7 @@ export class AppServer {
             }, true);
           }
           for (const e of page.events) {
+            if (isBulk(e.event)) await this.#roomForBulk(state.conn);
             if (state.subscriptions.get(threadId) !== sub || !this.#conns.has(state.conn)) return;
             if (!(await this.#sendEvent(state.conn, threadId, e.seq, e.event, false, storedEventJson(e)))) return;
             sub.sent = e.seq;
@@ -624,6 +635,13 @@ export class AppServer {
       } while (sub.again);
     } finally {
       sub.pumping = false;
+    }
+  }
+
+  /** Waits until the relay connection's queue is below BULK_HIGH_WATER (or the connection is gone). */
+  async #roomForBulk(conn: DeviceConnection): Promise<void> {
+    while ((conn.backlog?.() ?? 0) > BULK_HIGH_WATER && this.#conns.has(conn)) {
+      await new Promise<void>((resolve) => setTimeout(resolve, BULK_POLL_MS));
     }
   }
 

@@ -27,6 +27,8 @@ export interface HostTransport {
   /** `expires` (one per key, unix ms, 0 = never) only when some key expires (automation tokens). */
   setAllowlist(version: number, keys: Uint8Array[], expires?: number[]): Promise<void>;
   kickDevice(target: { key: Uint8Array } | { slot: number }): Promise<void>;
+  /** Bytes handed to the relay connection and not yet written to it (RelayLink: the socket's bufferedAmount). */
+  readonly bufferedAmount?: number;
 }
 
 /** A pairing attempt waiting for the operator. */
@@ -73,6 +75,8 @@ export interface DeviceConnection {
   readonly token?: TokenGrant;
   /** Encrypts and sends an application payload; false if the session is gone. */
   send(payload: Uint8Array): Promise<boolean>;
+  /** Bytes waiting to go out on the relay connection (shared by every device): bulk output waits while it is high. */
+  backlog?(): number;
 }
 
 interface SlotState {
@@ -321,6 +325,7 @@ export class HostCore {
         if (session.currentState !== "open") return false;
         return transport.send(state.slot, await session.send(payload));
       },
+      backlog: () => transport.bufferedAmount ?? 0,
     };
     if (claim.mode === HandshakeMode.PAIR || !this.#announced.has(device.id)) {
       this.#o.log?.(`${claim.mode === HandshakeMode.PAIR ? "paired" : "connected"}: ${terminalSafe(device.name)} (${device.id})`);
