@@ -11,7 +11,7 @@ export * from "./api.ts";
 
 const nobleOnly: ClientCrypto = {
   backend: async (choice) => {
-    if (choice === "webcrypto") throw new Error('no WebCrypto in this entry: use "@airlock/client-sdk"');
+    if (choice === "webcrypto") throw new Error('noble backend only here: use "@airlock/client-sdk" for WebCrypto');
     return nobleBackend;
   },
 };
