@@ -184,11 +184,11 @@ describe("push commands on the app server", () => {
     await push!.idle();
     const resolvedNext = sent.filter((s) => s.payload.approvalId === nextId && s.payload.type === "resolved");
     expect(resolvedNext).toHaveLength(2); // both were pushed the request: both get the follow-up
-    const count = sent.length;
     const third = await tablet.until((m) => isEvent("approval.request")(m) && ![approvalId, nextId].includes((m.body as { approvalId: string }).approvalId));
     await push!.idle();
     const thirdId = (third.body as { approvalId: string }).approvalId;
-    expect(sent.slice(count).map((s) => s.payload.approvalId)).toEqual([thirdId]); // the phone only
+    // One push for it: the phone only. (Counted by approval: the agent may ask before the tablet's decision returns.)
+    expect(sent.filter((s) => s.payload.approvalId === thirdId).map((s) => s.payload.type)).toEqual(["request"]);
     await env.close();
   });
 
