@@ -2,15 +2,23 @@
 // across reopen and under concurrent appends), exact replay after any seq,
 // repair of a line cut short by a crash, clear errors for any other damage,
 // and bounded retention that keeps seq numbers.
-import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import type { ThreadEvent } from "../../protocol/src/index.ts";
 import { EventStore, EventStoreError, type EventsPage, type StoredEvent } from "../../host-agent/src/event-store.ts";
 
-const tempDir = (): string => mkdtempSync(join(tmpdir(), "airlock-events-"));
+const temps: string[] = [];
+afterAll(() => {
+  for (const d of temps) rmSync(d, { recursive: true, force: true });
+});
+const tempDir = (): string => {
+  const d = mkdtempSync(join(tmpdir(), "airlock-events-"));
+  temps.push(d);
+  return d;
+};
 const notice = (text: string): ThreadEvent => ({ kind: "notice", level: "info", text });
 const delta = (i: number, size = 8): ThreadEvent => ({ kind: "message.delta", itemId: "m1", text: `${i}:`.padEnd(size, "x") });
 

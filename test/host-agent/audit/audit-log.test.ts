@@ -5,7 +5,7 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import {
   AuditLog,
   AuditLogError,
@@ -20,7 +20,15 @@ import {
   type VerifyResult,
 } from "../../../host-agent/src/audit/audit-log.ts";
 
-const tempFile = (): string => join(mkdtempSync(join(tmpdir(), "airlock-audit-")), "audit", "audit.jsonl");
+const temps: string[] = [];
+afterAll(() => {
+  for (const d of temps) rmSync(d, { recursive: true, force: true });
+});
+const tempFile = (): string => {
+  const d = mkdtempSync(join(tmpdir(), "airlock-audit-"));
+  temps.push(d);
+  return join(d, "audit", "audit.jsonl");
+};
 
 const TYPES = ["pairing", "revocation", "prompt", "approval.request", "approval.decision", "question.answer", "session"] as const;
 
