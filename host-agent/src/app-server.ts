@@ -128,7 +128,7 @@ export class AppServer {
   constructor(options: AppServerOptions) {
     this.#o = options;
     const audit: AuditHook = (type, actor, data) => this.#o.audit?.(type, actor, data);
-    const emit = async (threadId: string, event: ThreadEvent) => {
+    const emit = async (threadId: string, event: ThreadEvent, options?: { after?: Promise<unknown> }) => {
       if (!this.#o.store.getThread(threadId)) return; // a thread deleted by retention while its turn ran
       if ((event.kind === "approval.request" || event.kind === "question") && event.startedBy === undefined) {
         // People deciding or answering on a token's thread see which automation asked (never the token itself: it cannot).
@@ -141,6 +141,8 @@ export class AppServer {
       }
       // Output that comes faster than the log's writes is merged into fewer events (EventStore.append).
       await this.#o.store.append(threadId, event, { coalesce: true });
+      // Durable now; delivered once `after` settles (a decision's event waits for the decider's answer).
+      if (options?.after) await options.after.catch(() => undefined);
       this.broker.observe(threadId, event);
       this.hooks?.observe(threadId, event);
       this.#wake(threadId);

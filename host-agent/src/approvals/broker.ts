@@ -44,8 +44,8 @@ export interface PendingQuestion {
 }
 
 export interface BrokerOptions {
-  /** Persists and delivers a thread event. */
-  emit(threadId: string, event: ThreadEvent): Promise<void>;
+  /** Persists and delivers a thread event; with `after`, delivery (and the returned promise) also waits for it. */
+  emit(threadId: string, event: ThreadEvent, options?: { after?: Promise<unknown> }): Promise<void>;
   /** The thread's count of requests waiting for a human changed. */
   pendingChanged(threadId: string, pending: number): Promise<void>;
   /** The policy for a working directory (user file + the repository's .airlock/policy.json). */
@@ -247,11 +247,11 @@ export class ApprovalBroker {
         clearTimeout(timer);
         this.#approvals.delete(approvalId);
         const note = verdict.by === "timeout" ? `nobody answered within ${policy.timeoutSeconds} s; policy fallback: ${policy.timeoutAction}` : why;
-        // The verdict reaches the agent as soon as approval.resolved is durable
-        // (the thread's summary follows), and even if recording it failed.
-        (after ?? Promise.resolve())
-          .catch(() => undefined)
-          .then(() => this.#resolved(pending, verdict, actor, note))
+        // approval.resolved is written now (beside the decider's ledger entry);
+        // it is delivered, and the verdict reaches the agent, once it is
+        // durable and `after` settled (the thread's summary follows), and even
+        // if recording it failed.
+        this.#resolved(pending, verdict, actor, note, after)
           .catch((e: unknown) => this.#o.log?.(`recording the decision on ${approvalId} failed: ${e instanceof Error ? e.message : String(e)}`))
           .finally(() => resolve(verdict));
       };
@@ -272,10 +272,11 @@ export class ApprovalBroker {
   /**
    * A decision from a device or the host terminal. The first one wins; later
    * ones get NOT_PENDING (the approval.resolved event tells them who decided).
-   * `after`: the decision is taken at once (a second one is refused), but it
-   * is recorded and handed to the agent only once this settles: the app
-   * server passes its answer to the decider, so that answer is not queued
-   * behind the decision's own writes and frames.
+   * `after`: the decision is taken at once (a second one is refused) and its
+   * approval.resolved written, but that event is delivered and the verdict
+   * handed to the agent only once this settles: the app server passes its
+   * answer to the decider, so that answer is not queued behind the
+   * decision's own frames.
    */
   decide(approvalId: string, decision: Decision, decider: Decider, threadId?: string, after?: Promise<unknown>): PendingApproval {
     const waiting = this.#approvals.get(approvalId);
@@ -363,7 +364,7 @@ export class ApprovalBroker {
   }
 
   /** Audits the decision and records approval.resolved; resolves once that event is durable. The thread's pending count is updated after it, without holding the verdict back. */
-  async #resolved(pending: PendingApproval, verdict: ApprovalVerdict, actor: Parameters<BrokerOptions["audit"]>[1], note?: string): Promise<void> {
+  async #resolved(pending: PendingApproval, verdict: ApprovalVerdict, actor: Parameters<BrokerOptions["audit"]>[1], note?: string, after?: Promise<unknown>): Promise<void> {
     const latencyMs = this.#now() - pending.createdAt;
     this.#o.audit("approval.decision", actor, {
       thread: pending.threadId,
@@ -381,13 +382,17 @@ export class ApprovalBroker {
     }
     this.#itemIds.delete(pending.approvalId);
     try {
-      await this.#o.emit(pending.threadId, {
-        kind: "approval.resolved",
-        approvalId: pending.approvalId,
-        decision: verdict.decision,
-        by: verdict.by.slice(0, 128),
-        ...(note ? { note: note.slice(0, 2048) } : {}),
-      });
+      await this.#o.emit(
+        pending.threadId,
+        {
+          kind: "approval.resolved",
+          approvalId: pending.approvalId,
+          decision: verdict.decision,
+          by: verdict.by.slice(0, 128),
+          ...(note ? { note: note.slice(0, 2048) } : {}),
+        },
+        after ? { after } : undefined,
+      );
     } finally {
       this.#o
         .pendingChanged(pending.threadId, this.pendingCount(pending.threadId))
