@@ -68,8 +68,8 @@ export const COMPACTION_TARGET = 0.8;
 export const DEFAULT_PAGE_EVENTS = 1000;
 export const DEFAULT_PAGE_BYTES = 4 * 1024 * 1024;
 /** Per thread, the newest events kept in memory for delivery: at most this many events and bytes. */
-export const TAIL_EVENTS = 2048;
-export const TAIL_BYTES = 2 * 1024 * 1024;
+export const TAIL_EVENTS = 4096;
+export const TAIL_BYTES = 8 * 1024 * 1024;
 /** All threads' in-memory tails together (the least recently appended threads' tails go first). */
 export const TAIL_TOTAL_BYTES = 32 * 1024 * 1024;
 /** One group commit writes at most this many bytes (more waiting appends go in the next one). */
