@@ -871,12 +871,15 @@ export class EventStore {
       await writeAll(st.fh, batch.length === 1 ? batch[0]!.line : Buffer.concat(batch.map((b) => b.line), bytes), offset);
       await st.fh.sync();
     } catch (e) {
-      // Undo a partial write so the next append does not follow a torn line.
-      try {
-        await st.fh!.truncate(offset);
-        await st.fh!.sync();
-      } catch {
-        st.failure = new EventStoreError(`${st.log}: a failed append could not be undone; reopen the store to repair it`, "WRITE_FAILED", { cause: e });
+      // Undo a partial write so the next append does not follow a torn line (nothing to undo when the log did not open).
+      const fh = st.fh;
+      if (fh) {
+        try {
+          await fh.truncate(offset);
+          await fh.sync();
+        } catch {
+          st.failure = new EventStoreError(`${st.log}: a failed append could not be undone; reopen the store to repair it`, "WRITE_FAILED", { cause: e });
+        }
       }
       await this.#closeLog(st);
       const error = new EventStoreError(`${st.log}: append failed: ${(e as Error).message}`, "WRITE_FAILED", { cause: e });

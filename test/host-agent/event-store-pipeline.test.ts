@@ -4,7 +4,7 @@
 // delivery from memory (durableEventsAfter) returns exactly what is durable
 // and matches the file after a reopen; summary changes not awaited
 // (`durable: false`) still reach meta.json.
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -87,6 +87,26 @@ describe("group commit", () => {
       [1, "a"],
       [2, "b"],
     ]);
+  });
+});
+
+describe("a failed write", () => {
+  it("fails the batch's appends with WRITE_FAILED and leaves the thread usable once the log can be written again", async () => {
+    const dir = tempDir();
+    const store = await openStore(dir);
+    await store.createThread({ id: "t", title: "failing" });
+    const threads = join(dir, "threads");
+    const log = join(threads, readdirSync(threads)[0]!, "events.jsonl");
+    // The log cannot be opened for writing (a directory in its place): nothing was written, nothing to undo.
+    rmSync(log);
+    mkdirSync(log);
+    const failed = await Promise.allSettled([store.append("t", notice("a")), store.append("t", notice("b"))]);
+    expect(failed.map((r) => r.status === "rejected" && (r.reason as { code?: string }).code)).toEqual(["WRITE_FAILED", "WRITE_FAILED"]);
+    expect(store.getThread("t")!.lastSeq).toBe(0);
+    rmSync(log, { recursive: true });
+    writeFileSync(log, "");
+    expect(await store.append("t", notice("c"))).toMatchObject({ seq: 1 });
+    expect(logLines(dir).map((l) => l.seq)).toEqual([1]);
   });
 });
 
