@@ -169,8 +169,11 @@ export class AppServer {
         const t = this.#o.store.getThread(threadId);
         if (!t) return;
         const status = pending > 0 ? "waiting" : t.status === "waiting" ? "running" : t.status;
-        // Not waiting for meta.json: after a crash the host recovers pending and status from the log (#recover).
-        if (t.pending !== pending || t.status !== status) this.#broadcastThread(await this.#o.store.updateThread(threadId, { pending, status }, { durable: false }));
+        // Between running and waiting, not waiting for meta.json: after a crash #recover closes what a
+        // running or waiting thread left open. Into waiting from any other status: durable, so #recover sees it.
+        const active = (st: string) => st === "running" || st === "waiting";
+        const durable = !(active(t.status) && active(status));
+        if (t.pending !== pending || t.status !== status) this.#broadcastThread(await this.#o.store.updateThread(threadId, { pending, status }, { durable }));
       },
       policyFor,
       hostName: hostname(),
