@@ -3,7 +3,7 @@
 // users of the machine can read process arguments); it is never printed.
 import { readFile, stat } from "node:fs/promises";
 import { AirlockClientError, toClientError } from "../errors.ts";
-import { WatchView } from "./cli.ts";
+import { WatchView } from "./watch-view.ts";
 import { EXEC_EXIT, execExitCode, runJob, type JobResult } from "./exec.ts";
 import { NodeWebSocket } from "./index.ts";
 
