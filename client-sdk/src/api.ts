@@ -20,7 +20,8 @@ export { AirlockClientError, isClientError, type ClientErrorCode } from "./error
 export { MemoryStore, type Store } from "./store.ts";
 export { type TrustedHost } from "./hosts.ts";
 export { type Presence, type SocketTiming } from "./relay-socket.ts";
-export { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from "./backoff.ts";
+// One backoff for SDK and host (protocol/src/backoff.ts), re-exported so apps keep importing it from the SDK.
+export { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from "@airlock/protocol";
 export { parseLink, type PairOptions } from "./pairing.ts";
 export { type WebSocketConstructor, type WebSocketLike } from "./websocket.ts";
 export type { ThreadEvent, ThreadSummary, ModelInfo, ApprovalEvidence } from "@airlock/protocol";

@@ -19,8 +19,10 @@ import {
   type ThreadEvent,
   type ThreadSummary,
   type DeviceCommandType,
+  backoffDelay,
+  DEFAULT_BACKOFF,
+  type BackoffOptions,
 } from "@airlock/protocol";
-import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from "./backoff.ts";
 import { E2ESession } from "./e2e.ts";
 import { Emitter } from "./emitter.ts";
 import { AirlockClientError, closeMeaning, toClientError, messageOf } from "./errors.ts";

@@ -11,6 +11,7 @@ import WebSocket from "ws";
 import {
   allowlistExpiryMessage,
   allowlistMessage,
+  backoffDelay as jitteredBackoff,
   decodeClientMessage,
   decodeHeader,
   decodeRelayMessage,
@@ -147,10 +148,12 @@ export interface RelayLinkOptions {
 
 type Listener<T> = (payload: T) => void;
 
-/** Full jitter: uniform in [0, min(maxMs, initialMs · 2^(attempt−1))]. */
+/**
+ * The link's retry delay: uniform in [0, min(maxMs, initialMs · 2^(attempt−1))], `attempt` counting
+ * from 1. The math is the one backoff all of Airlock uses (protocol/src/backoff.ts).
+ */
 export function backoffDelay(attempt: number, backoff: Pick<BackoffOptions, "initialMs" | "maxMs">, random: () => number = Math.random): number {
-  const cap = Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.min(Math.max(attempt - 1, 0), 30));
-  return Math.floor(random() * cap);
+  return jitteredBackoff(attempt - 1, { baseMs: backoff.initialMs, maxMs: backoff.maxMs }, random);
 }
 
 function relayWsBase(relayUrl: string): string {

@@ -22,3 +22,4 @@ export * from "./app-protocol.ts";
 export * from "./app-errors.ts";
 export * from "./app-results.ts";
 export * from "./push-payload.ts";
+export * from "./backoff.ts";
