@@ -8,6 +8,8 @@ const CSS = `
 .card { border-left: 6px solid var(--_tier-steer); display: grid; gap: 0.625rem; }
 h3 { margin: 0; font-size: 0.8125rem; text-transform: uppercase; letter-spacing: 0.04em; color: var(--_muted); }
 .text { margin: 0; white-space: pre-wrap; overflow-wrap: anywhere; font-size: 1.0625rem; }
+.started-by { margin: 0; font-size: var(--_text-sm); overflow-wrap: anywhere; }
+.started-by b { color: var(--_muted); font-weight: 600; }
 .options { display: grid; gap: 0.5rem; }
 .options button { text-align: left; }
 form { display: flex; gap: 0.5rem; align-items: flex-end; }
@@ -125,7 +127,7 @@ export class AirlockQuestionElement extends HTMLElement {
         { class: "card", "aria-labelledby": textId, "data-state": done ? "answered" : "open" },
         h("h3", null, "Question from the agent"),
         // A thread an automation token started: the person answering sees which one and whose.
-        q.startedBy ? h("p", { class: "started-by" }, `Started by ${str(q.startedBy)} (an automation token; it cannot answer this)`) : null,
+        q.startedBy ? h("p", { class: "started-by" }, h("b", null, "Started by "), str(q.startedBy), " (an automation token; it cannot answer this)") : null,
         h("p", { class: "text", id: textId }, str(q.text)),
         options.length ? h("div", { class: "options", role: "group", "aria-label": "Options" }, ...options) : null,
         form,

@@ -4,7 +4,7 @@
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundleComponents } from "../../scripts/build-web.ts";
-import { launchBrowser, type Browser } from "./browser.ts";
+import { launchBrowser, screenshot, type Browser } from "./browser.ts";
 import { approval, HOSTILE } from "./fixtures.ts";
 
 let browser: Browser;
@@ -47,6 +47,7 @@ describe("<airlock-approval> startedBy", () => {
   it("names the token and its owner, and still offers the decision to the person", async () => {
     const card = p.locator("#by-token article");
     expect(await card.textContent()).toContain("Started by nightly-docs (owner alice) (an automation token; it cannot decide this)");
+    await screenshot(p, "components-started-by");
     await card.getByRole("button", { name: "Approve once" }).click();
     expect(await p.evaluate(() => (window as unknown as { decisions: unknown[] }).decisions)).toEqual([{ approvalId: "by-token", decision: "approve_once" }]);
   });
