@@ -107,6 +107,9 @@ describe("<airlock-thread> with reasoning, tool calls and the turn's diff", () =
     expect(after.diffs[0]!.open).toBe(true);
     expect(after.tools[1]!.open).toBe(true);
     await screenshot(p, "components-thread-agent-items");
+    await p.emulateMedia({ colorScheme: "dark" });
+    await screenshot(p, "components-thread-agent-items-dark");
+    await p.emulateMedia({ colorScheme: "light" });
   });
 
   it("loaded without page errors", () => {
