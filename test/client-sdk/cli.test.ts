@@ -85,7 +85,8 @@ it("pairs via stdin, lists hosts and threads, starts, sends, watches and approve
   expect(human.stdout).toMatch(/message(\.completed)?: Demo agent \(offline, a fixed script, not a model\)\. I will list the workspace/);
   expect(human.stdout).not.toContain("message.delta");
   expect(human.stdout).not.toMatch(/\bTHREAD\b/);
-  expect(human.stdout).toContain(`airlock-client approve ${thread} `);
+  // … and the state folder this CLI ran with, so the hint works when pasted (not the default home).
+  expect(human.stdout).toContain(`airlock-client --home ${home} approve ${thread} `);
 
   // A reader that goes away (`watch … | head`) ends the watch quietly: no EPIPE crash.
   const piped = spawn(process.execPath, [CLIENT_BIN, "--home", home, "watch", thread, "--once"]);

@@ -12,6 +12,7 @@ import type { HostConnection } from "../host-connection.ts";
 import type { TrustedHost } from "../hosts.ts";
 import type { SeqEvent } from "../thread-subscription.ts";
 import { execCommand, EXEC_HELP } from "./exec-cli.ts";
+import { clientCommand } from "./hint.ts";
 import { WatchView } from "./watch-view.ts";
 import { FileStore } from "./file-store.ts";
 import { NodeWebSocket } from "./index.ts";
@@ -60,6 +61,8 @@ export function clientHome(env: NodeJS.ProcessEnv = process.env): string {
 
 interface Ctx {
   json: boolean;
+  /** How to run this CLI again, for hints (docs: a printed hint works when pasted). */
+  command: string;
   out(line: string): void;
   err(line: string): void;
   client: AirlockClient;
@@ -132,8 +135,10 @@ export async function main(
       persist: false,
       deviceName: typeof values.name === "string" ? values.name : `airlock-client on ${hostname()}`,
     });
+    const env = io.env ?? process.env;
     const ctx: Ctx = {
       json,
+      command: clientCommand(home, clientHome(env), env),
       out: (line) => {
         if (!(stdout as { destroyed?: boolean }).destroyed && !(stdout as { writableEnded?: boolean }).writableEnded) stdout.write(line + "\n");
       },
@@ -200,7 +205,7 @@ async function run(ctx: Ctx, positionals: string[], stdin: NodeJS.ReadableStream
       const conn = await online(ctx);
       const threads = await conn.refreshThreads();
       if (ctx.json) ctx.out(JSON.stringify(threads));
-      else if (threads.length === 0) ctx.out("No threads yet. Start one with: airlock-client start PROMPT");
+      else if (threads.length === 0) ctx.out(`No threads yet. Start one with: ${ctx.command} start PROMPT`);
       else for (const t of threads) ctx.out(`${t.id}  ${t.status.padEnd(8)} ${t.pending ? `${t.pending} waiting  ` : ""}${t.title}`);
       return Exit.OK;
     }
@@ -290,7 +295,7 @@ async function hosts(ctx: Ctx, args: string[]): Promise<number> {
   if (sub === undefined) {
     const list = ctx.client.hosts();
     if (ctx.json) ctx.out(JSON.stringify(list.map(publicHost)));
-    else if (list.length === 0) ctx.out("No trusted hosts. Pair with: airlock-client pair < link.txt");
+    else if (list.length === 0) ctx.out(`No trusted hosts. Pair with: ${ctx.command} pair < link.txt`);
     else for (const h of list) ctx.out(`${h.id}  ${h.name}  ${h.relayUrl}  last seen ${h.lastSeen ? new Date(h.lastSeen).toISOString() : "never"}`);
     return Exit.OK;
   }
@@ -365,7 +370,7 @@ async function watch(ctx: Ctx, thread: string, stdout: NodeJS.WritableStream): P
     process.once("SIGINT", resolve);
     process.once("SIGTERM", resolve);
   });
-  const view = new WatchView(thread);
+  const view = new WatchView(thread, ctx.command);
   const print = (e: SeqEvent) => {
     if (closed) return;
     if (ctx.json) ctx.out(JSON.stringify({ thread, seq: e.seq, event: e.event }));

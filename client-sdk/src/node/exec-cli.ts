@@ -110,7 +110,7 @@ export async function execCommand(args: string[], flags: Record<string, unknown>
       ...(str("model") ? { model: str("model")! } : {}),
       ...(str("effort") ? { effort: str("effort") as never } : {}),
       onThread: (thread) => {
-        view = new WatchView(thread);
+        view = new WatchView(thread, null);
         if (json) out(JSON.stringify({ type: "thread", thread }));
         else io.stderr.write(`Started thread ${thread}\n`);
       },

@@ -23,7 +23,15 @@ export class WatchView {
   /** Reasoning text already printed per item (each reasoning event repeats the summary so far). */
   #reasoning = new Map<string, string>();
 
-  constructor(readonly thread: string) {}
+  /**
+   * `command`: how to run this CLI where the lines are printed (hints use it,
+   * e.g. "npx airlock-client --home dev"); null when this client cannot decide
+   * (an automation token): hints then say who can.
+   */
+  constructor(
+    readonly thread: string,
+    readonly command: string | null = "airlock-client",
+  ) {}
 
   lines({ seq, event: e }: SeqEvent): string[] {
     const head = (text: string) => `#${seq} ${e.kind}: ${text}`;
@@ -58,10 +66,13 @@ export class WatchView {
       case "command.finished":
         return [head(`exit ${e.exitCode ?? "killed"} in ${e.durationMs} ms`)];
       case "approval.request": {
+        const host = e.hostCli ? clean(e.hostCli) : "airlock";
         const hint =
           e.where === "host-only"
-            ? `decide at the host: airlock approve ${e.approvalId} (or airlock deny ${e.approvalId})`
-            : `approve: airlock-client approve ${this.thread} ${e.approvalId}  ·  deny: airlock-client deny ${this.thread} ${e.approvalId}`;
+            ? `decide at the host: ${host} approve ${e.approvalId} (or ${host} deny ${e.approvalId})`
+            : this.command === null
+              ? "a person decides on a paired device (an automation token cannot)"
+              : `approve: ${this.command} approve ${this.thread} ${e.approvalId}  ·  deny: ${this.command} deny ${this.thread} ${e.approvalId}`;
         const flags = Object.entries(e.evidence.flags ?? {}).filter(([, on]) => on === true).map(([k]) => k);
         return [
           head(`${e.approvalId} [${e.tier}, ${e.where}] ${clean(e.evidence.action.split("\n")[0] ?? "")}`),
@@ -77,7 +88,9 @@ export class WatchView {
       case "question":
         return [
           head(`${e.questionId}: ${clean(e.text, 2000)}${e.options ? ` (${e.options.map((o) => `${o.id}=${clean(o.label, 40)}`).join(", ")})` : ""}`),
-          `  answer: airlock-client answer ${this.thread} ${e.questionId} TEXT${e.options?.length ? ` --option ${e.options[0]!.id}` : ""}`,
+          this.command === null
+            ? "  a person answers on a paired device (an automation token cannot)"
+            : `  answer: ${this.command} answer ${this.thread} ${e.questionId} TEXT${e.options?.length ? ` --option ${e.options[0]!.id}` : ""}`,
         ];
       case "file.change":
         return [head(`${e.change} ${clean(e.path)}`), ...diffLines(e.diff)];
