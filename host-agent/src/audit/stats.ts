@@ -1,6 +1,6 @@
 // `airlock stats`: how the approval loop is doing, computed from the audit log
 // (the broker records approval.request, approval.decision and
-// approval.outcome). What product.md asks us to measure:
+// approval.outcome). What it measures (docs/host-agent.md, `airlock stats`):
 // - idle time before a reviewer responds (p50/p90 of human decision latency),
 // - approvals per thread,
 // - the share decided by policy without asking anyone,
