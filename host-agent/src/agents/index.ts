@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import type { Agent } from "../agent.ts";
 import { AcpAgent } from "./acp/acp-agent.ts";
 import { createCodexAgent } from "./codex/codex-agent.ts";
-import { resolveCodexBinary } from "./codex/app-server-process.ts";
+import { resolveCodexBinary } from "./codex/codex-process.ts";
 import { DemoAgent } from "./demo.ts";
 
 export const AGENT_NAMES = ["demo", "codex", "claude", "acp"] as const;

@@ -17,6 +17,7 @@ export function pipeLines(stream: NodeJS.ReadableStream, onLine: (line: string) 
 }
 
 function emitLine(raw: string, onLine: (line: string) => void): void {
+  // eslint-disable-next-line no-control-regex -- strips escape sequences and controls from an agent's stderr
   const line = raw.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "").replace(/[\x00-\x08\x0b-\x1f\x7f]/g, "").trim();
   if (line) onLine(line.length > MAX_STDERR_LINE ? `${line.slice(0, MAX_STDERR_LINE)}…` : line);
 }

@@ -17,7 +17,7 @@
 //   maps the verdict onto the agent's options. Requests open when a turn is
 //   cancelled are answered `cancelled`.
 // - If the agent process dies, running turns fail, open requests are
-//   withdrawn, and it restarts with backoff.
+//   withdrawn, and the supervisor (../supervisor.ts) restarts it with backoff.
 // ACP has no steering, no questions to the user and no token counts: the
 // adapter declares what it can do in `capabilities` so apps hide the rest.
 import { spawn, type ChildProcess } from "node:child_process";
@@ -64,6 +64,9 @@ import {
 } from "./mapping.ts";
 import { SessionStore, type SessionRecord } from "./session-store.ts";
 import { pipeLines } from "../stderr-lines.ts";
+import { ProcessSupervisor } from "../supervisor.ts";
+import { HostEventQueue, type ThreadStatus } from "../event-queue.ts";
+import { ensureLoaded, LoadedThreads, type LoadedThread } from "../loaded-threads.ts";
 
 export interface AcpAgentOptions {
   /** The agent's executable and arguments (it must speak ACP on stdio). */
@@ -77,7 +80,7 @@ export interface AcpAgentOptions {
   env?: NodeJS.ProcessEnv;
   /** The mode that asks before running tools; default "default". */
   askMode?: string;
-  /** First restart delay after a crash; doubles per consecutive crash up to 30 s. Default 500. */
+  /** Bound of the first restart delay after a crash (full jitter); doubles per consecutive crash up to 30 s. Default 500. */
   restartDelayMs?: number;
   /** Timeout of one request other than session/prompt. Default 60 s. */
   requestTimeoutMs?: number;
@@ -86,9 +89,6 @@ export interface AcpAgentOptions {
 }
 
 const VERSION = "0.1.0";
-const MAX_RESTART_DELAY = 30_000;
-const STABLE_AFTER_MS = 30_000;
-const READY_TIMEOUT_MS = 20_000;
 const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 const MAX_TOOLS = 1000;
 const MAX_OUTPUT = 1024 * 1024;
@@ -122,11 +122,8 @@ interface Turn {
   open: Set<() => void>;
 }
 
-interface LiveSession {
-  hostId: string;
+interface LiveSession extends LoadedThread {
   sessionId: string;
-  loadedIn?: number | undefined;
-  loading?: Promise<void> | undefined;
   /** session/load in progress: updates are history, not live events. */
   replaying: boolean;
   history: ThreadEvent[];
@@ -144,7 +141,6 @@ interface Running {
   proc: ChildProcess;
   conn: ClientConnection;
   gen: number;
-  startedAt: number;
   stopping: boolean;
   exited: Promise<void>;
   loadSession: boolean;
@@ -160,24 +156,38 @@ export class AcpAgent implements Agent {
   readonly info: { kind: string; label: string; version?: string };
   private host!: AgentHost;
   private store!: SessionStore;
-  private running: Running | undefined;
-  private ready: Promise<Running> | undefined;
-  private gen = 0;
-  private readonly baseDelay: number;
-  private restartDelay: number;
-  private closing = false;
+  private readonly child: ProcessSupervisor<Running>;
+  private readonly events: HostEventQueue;
   private canResume = false;
-  private readonly sessions = new Map<string, LiveSession>();
-  private readonly bySessionId = new Map<string, string>();
-  private emitChain: Promise<void> = Promise.resolve();
+  private readonly sessions = new LoadedThreads<LiveSession>((hostId, sessionId) => ({
+    hostId,
+    sessionId,
+    replaying: false,
+    history: [],
+    tools: new Map(),
+    selects: [],
+    modeIds: [],
+  }));
   private readonly askMode: string;
 
   constructor(private readonly options: AcpAgentOptions) {
     if (!options.command) throw new Error("acp: no agent command given");
     const name = options.command.split(/[\\/]/).pop() || "acp";
     this.info = { kind: options.kind ?? "acp", label: clip(options.label ?? name, 128) };
-    this.baseDelay = options.restartDelayMs ?? 500;
-    this.restartDelay = this.baseDelay;
+    this.events = new HostEventQueue(() => this.host, "acp");
+    this.child = new ProcessSupervisor<Running>({
+      adapter: "ACP",
+      name: () => this.info.label,
+      child: "agent",
+      logPrefix: this.info.kind,
+      restartDelayMs: options.restartDelayMs ?? 500,
+      spawn: (gen, onExit) => this.spawn(gen, onExit),
+      isOpen: (running) => !running.conn.signal.aborted,
+      pid: (running) => running.proc.pid,
+      stop: (running, graceMs) => this.stopProcess(running, graceMs),
+      onCrash: (running, why) => this.onCrash(running, why),
+      log: (line) => this.host.log(line),
+    });
     this.askMode = options.askMode ?? "default";
   }
 
@@ -192,30 +202,25 @@ export class AcpAgent implements Agent {
     this.host = context.host;
     this.store = new SessionStore(context.dataDir, (line) => this.host.log(line));
     await this.store.load();
-    for (const [hostId, record] of this.store.all()) this.bySessionId.set(record.sessionId, hostId);
-    this.ready = this.launch();
+    for (const [hostId, record] of this.store.all()) this.sessions.link(record.sessionId, hostId);
     try {
-      await this.ready;
+      await this.child.start();
     } catch (error) {
       throw new AgentError("AGENT_UNAVAILABLE", `${this.info.label} did not start: ${(error as Error).message}`);
     }
   }
 
   async close(): Promise<void> {
-    this.closing = true;
-    const running = this.running;
-    this.running = undefined;
-    if (running) await this.stopProcess(running, 2000);
-    await this.emitChain;
+    await this.child.close();
+    await this.events.settled;
   }
 
   /** Test hook: the agent process's pid. */
   get agentPid(): number | undefined {
-    return this.running?.proc.pid;
+    return this.child.running?.proc.pid;
   }
 
-  private async launch(): Promise<Running> {
-    const gen = ++this.gen;
+  private async spawn(gen: number, onExit: (how: string) => void): Promise<Running> {
     const proc = spawn(this.options.command, this.options.args ?? [], {
       env: this.options.env ?? process.env,
       stdio: ["pipe", "pipe", "pipe"],
@@ -240,7 +245,6 @@ export class AcpAgent implements Agent {
       proc,
       conn,
       gen,
-      startedAt: Date.now(),
       stopping: false,
       exited: Promise.resolve(),
       loadSession: false,
@@ -250,8 +254,7 @@ export class AcpAgent implements Agent {
     running.exited = exited
       .then((info) => {
         conn.close(new Error("the agent exited"));
-        const why = info.error ? `could not run ${this.options.command}: ${info.error}` : info.signal ? `signal ${info.signal}` : `code ${info.code ?? "unknown"}`;
-        this.onExit(running, why);
+        onExit(info.error ? `could not run ${this.options.command}: ${info.error}` : info.signal ? `signal ${info.signal}` : `code ${info.code ?? "unknown"}`);
       })
       .catch((error: unknown) => this.host.log(`acp: handling the agent's exit failed: ${String(error)}`));
     try {
@@ -274,11 +277,6 @@ export class AcpAgent implements Agent {
       this.kill(running);
       throw error;
     }
-    if (this.closing) {
-      await this.stopProcess(running, 1000);
-      throw new AgentError("AGENT_UNAVAILABLE", "the ACP adapter is closed");
-    }
-    this.running = running;
     return running;
   }
 
@@ -307,62 +305,19 @@ export class AcpAgent implements Agent {
     this.kill(running, "SIGKILL");
   }
 
-  private onExit(running: Running, how: string): void {
-    if (this.closing || running.stopping) return;
-    if (this.running !== running) return;
-    this.running = undefined;
-    const why = `${this.info.label} exited unexpectedly (${how})`;
-    this.host.log(`${this.info.kind}: ${why}; restarting`);
-    if (Date.now() - running.startedAt > STABLE_AFTER_MS) this.restartDelay = this.baseDelay;
-    for (const live of this.sessions.values()) {
-      if (live.loadedIn !== running.gen) continue;
-      live.loadedIn = undefined;
-      live.loading = undefined;
+  /** The agent died: its turns fail and what it asked can no longer be answered. */
+  private onCrash(running: Running, why: string): void {
+    for (const live of this.sessions.unload(running.gen)) {
       this.host.withdraw(live.hostId, why);
       const turn = live.turn;
       if (!turn) continue;
       this.emit(live.hostId, { kind: "notice", level: "error", text: `${why}; it is restarting and the thread will resume.` });
       this.endTurn(live, turn, "failed", why);
     }
-    this.ready = this.restartLoop();
-    this.ready.catch(() => undefined);
   }
 
-  private async restartLoop(): Promise<Running> {
-    for (;;) {
-      const delay = this.restartDelay;
-      this.restartDelay = Math.min(this.restartDelay * 2, MAX_RESTART_DELAY);
-      await new Promise((resolve) => setTimeout(resolve, delay).unref());
-      if (this.closing) throw new AgentError("AGENT_UNAVAILABLE", "the ACP adapter is closed");
-      try {
-        const running = await this.launch();
-        this.host.log(`${this.info.kind}: agent restarted (pid ${running.proc.pid ?? "?"})`);
-        return running;
-      } catch (error) {
-        this.host.log(`${this.info.kind}: restart failed: ${(error as Error).message}`);
-      }
-    }
-  }
-
-  private async current(): Promise<Running> {
-    if (this.closing) throw new AgentError("AGENT_UNAVAILABLE", "the ACP adapter is closed");
-    if (this.running && !this.running.conn.signal.aborted) return this.running;
-    if (!this.ready) throw new AgentError("AGENT_UNAVAILABLE", "the ACP adapter was not started");
-    const deadline = Date.now() + READY_TIMEOUT_MS;
-    for (;;) {
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new AgentError("AGENT_UNAVAILABLE", `${this.info.label} is restarting; try again`)), Math.max(0, deadline - Date.now()));
-      });
-      try {
-        const running = await Promise.race([this.ready, timeout]);
-        if (!running.conn.signal.aborted) return running;
-      } finally {
-        clearTimeout(timer);
-      }
-      if (Date.now() > deadline) throw new AgentError("AGENT_UNAVAILABLE", `${this.info.label} is restarting; try again`);
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
+  private current(): Promise<Running> {
+    return this.child.current();
   }
 
   /** One request with a timeout; errors become AgentErrors. timeoutMs 0: none (session/prompt). */
@@ -414,7 +369,7 @@ export class AcpAgent implements Agent {
       createdAt: now,
       updatedAt: now,
     });
-    const live = this.live(threadId, sessionId);
+    const live = this.sessions.open(threadId, sessionId);
     live.loadedIn = running.gen;
     await this.sessionState(running, live, res);
     await this.applySettings(running, live, this.store.get(threadId)!);
@@ -446,7 +401,7 @@ export class AcpAgent implements Agent {
     this.record(threadId);
     const live = this.sessions.get(threadId);
     const turn = live?.turn;
-    const running = this.running;
+    const running = this.child.running;
     if (!live || !turn || !running || live.loadedIn !== running.gen) throw new AgentError("TURN_NOT_RUNNING", "no turn is running in this thread");
     turn.cancelling = true;
     // ACP: the client answers every open permission request "cancelled" and notifies session/cancel.
@@ -465,7 +420,7 @@ export class AcpAgent implements Agent {
       this.host.log(`${this.info.kind}: the agent did not end the turn within ${timeoutMs} ms of session/cancel`);
       this.endTurn(live, turn, "interrupted", `${this.info.label} did not confirm the interrupt`);
     }
-    await this.emitChain;
+    await this.events.settled;
   }
 
   async setSettings(threadId: string, settings: TurnSettings): Promise<void> {
@@ -484,38 +439,16 @@ export class AcpAgent implements Agent {
     return record;
   }
 
-  private live(hostId: string, sessionId: string): LiveSession {
-    let live = this.sessions.get(hostId);
-    if (!live) {
-      live = { hostId, sessionId, replaying: false, history: [], tools: new Map(), selects: [], modeIds: [] };
-      this.sessions.set(hostId, live);
-    }
-    this.bySessionId.set(sessionId, hostId);
-    return live;
-  }
-
   private async ensureLoaded(threadId: string): Promise<{ running: Running; live: LiveSession }> {
     const record = this.record(threadId);
-    const live = this.live(threadId, record.sessionId);
-    for (let attempt = 0; ; attempt++) {
-      const running = await this.current();
-      if (live.loadedIn === running.gen) return { running, live };
-      if (!live.loading) {
-        const loading = this.load(running, live, record);
-        live.loading = loading;
-        void loading.then(
-          () => (live.loading = live.loading === loading ? undefined : live.loading),
-          () => (live.loading = live.loading === loading ? undefined : live.loading),
-        );
-      }
-      try {
-        await live.loading;
-      } catch (error) {
-        if (attempt >= 1 || !(error instanceof AgentError) || error.code !== "AGENT_UNAVAILABLE") throw error;
-      }
-      if (live.loadedIn === running.gen && this.running === running) return { running, live };
-      if (attempt >= 1) throw new AgentError("AGENT_UNAVAILABLE", `could not reattach the ${this.info.label} session`);
-    }
+    const live = this.sessions.open(threadId, record.sessionId);
+    const running = await ensureLoaded(live, {
+      current: () => this.current(),
+      isLive: (running) => this.child.running === running,
+      load: (running) => this.load(running, live, record),
+      failure: `could not reattach the ${this.info.label} session`,
+    });
+    return { running, live };
   }
 
   private async load(running: Running, live: LiveSession, record: SessionRecord): Promise<void> {
@@ -529,7 +462,7 @@ export class AcpAgent implements Agent {
       try {
         res = await this.request<unknown>(running, "session/load", params);
         // Updates queued before the answer belong to the replay.
-        await this.emitChain;
+        await this.events.settled;
       } finally {
         this.closeMessage(live);
         live.replaying = false;
@@ -541,7 +474,7 @@ export class AcpAgent implements Agent {
     } else {
       throw new AgentError("THREAD_LOST", `${this.info.label} cannot reload sessions after a restart; start a new thread`);
     }
-    if (this.running !== running) return;
+    if (this.child.running !== running) return;
     live.loadedIn = running.gen;
     await this.sessionState(running, live, res);
   }
@@ -665,11 +598,7 @@ export class AcpAgent implements Agent {
   // ---------------------------------------------------------------- output to the host
 
   private emit(hostId: string, event: ThreadEvent): void {
-    if (!isValidEvent(event)) {
-      this.host.log(`acp: dropped an invalid ${event.kind} event`);
-      return;
-    }
-    this.emitChain = this.emitChain.then(() => this.host.emit(hostId, event).catch((error: Error) => this.host.log(`acp: emit ${event.kind} failed: ${error.message}`)));
+    this.events.emit(hostId, event);
   }
 
   /** A live event, or history while a session/load replays. */
@@ -678,8 +607,8 @@ export class AcpAgent implements Agent {
     if (live.history.length < MAX_HISTORY && isValidEvent(event)) live.history.push(event);
   }
 
-  private setStatus(hostId: string, status: "idle" | "running" | "waiting" | "failed"): void {
-    this.emitChain = this.emitChain.then(() => this.host.status(hostId, status).catch((error: Error) => this.host.log(`acp: status failed: ${error.message}`)));
+  private setStatus(hostId: string, status: ThreadStatus): void {
+    this.events.status(hostId, status);
   }
 
   private closeMessage(live: LiveSession): void {
@@ -692,9 +621,9 @@ export class AcpAgent implements Agent {
   // ---------------------------------------------------------------- session/update
 
   private onUpdate(gen: number, params: unknown): void {
-    if (gen !== this.gen || !isObject(params) || !isObject(params.update)) return;
+    if (gen !== this.child.gen || !isObject(params) || !isObject(params.update)) return;
     const sessionId = str(params.sessionId);
-    const hostId = sessionId === undefined ? undefined : this.bySessionId.get(sessionId);
+    const hostId = this.sessions.hostIdOf(sessionId);
     const live = hostId === undefined ? undefined : this.sessions.get(hostId);
     if (!live) return;
     // Outside a turn or a load, an agent has nothing to report (late updates of a cancelled turn).
@@ -755,7 +684,7 @@ export class AcpAgent implements Agent {
 
   /** The agent switched itself to a mode that skips approvals (e.g. after "approve for session" of a plan): undo it. */
   private restoreAskingMode(live: LiveSession, mode: string): void {
-    const running = this.running;
+    const running = this.child.running;
     if (!running || live.loadedIn !== running.gen) return;
     this.emit(live.hostId, { kind: "notice", level: "info", text: clip(`${this.info.label} switched to mode "${mode}"; Airlock keeps it in "${this.askMode}" so every tool still asks`, 4096) });
     this.ensureAskingMode(running, live).catch((error: Error) => this.host.log(`${this.info.kind}: restoring mode "${this.askMode}" failed: ${error.message}`));
@@ -847,9 +776,9 @@ export class AcpAgent implements Agent {
 
   private async onPermission(gen: number, params: unknown, signal: AbortSignal): Promise<PermissionOutcome> {
     const cancelled: PermissionOutcome = { outcome: { outcome: "cancelled" } };
-    if (gen !== this.gen || !isObject(params) || !isObject(params.toolCall)) return cancelled;
+    if (gen !== this.child.gen || !isObject(params) || !isObject(params.toolCall)) return cancelled;
     const sessionId = str(params.sessionId);
-    const hostId = sessionId === undefined ? undefined : this.bySessionId.get(sessionId);
+    const hostId = this.sessions.hostIdOf(sessionId);
     const live = hostId === undefined ? undefined : this.sessions.get(hostId);
     const turn = live?.turn;
     if (!live || !turn || turn.cancelling || live.replaying) return cancelled;
@@ -860,7 +789,7 @@ export class AcpAgent implements Agent {
     const tool = toolCallId ? live.tools.get(toolCallId) : undefined;
     const kind = toolKind(params.toolCall.kind) ?? tool?.kind;
     if (kind === "execute" && tool && tool.startedAt === undefined) this.startCommand(live, tool, this.record(live.hostId).cwd);
-    await this.emitChain;
+    await this.events.settled;
     const ask = this.ask(live, kind, tool, params.toolCall, options);
 
     let answer!: () => void;

@@ -6,10 +6,11 @@
 // - Codex notifications become ThreadEvents (mapping.ts), emitted strictly in
 //   arrival order through one queue; approvals wait for that queue so the
 //   host has persisted e.g. command.started before it shows the approval.
-// - Codex server requests (approvals, user input) go to the host's broker;
-//   the adapter never decides, it only translates the verdict.
-// - If app-server dies, running turns are reported failed and it is restarted
-//   with backoff; verdicts still in flight for the dead process are dropped.
+// - Codex server requests (approvals, user input) go to the host's broker
+//   through approvals.ts; the adapter never decides, it only translates.
+// - If app-server dies, running turns are reported failed and the supervisor
+//   (../supervisor.ts) restarts it with backoff; verdicts still in flight for
+//   the dead process are dropped.
 import type { ThreadEvent } from "@airlock/protocol";
 import {
   AgentError,
@@ -17,14 +18,16 @@ import {
   type AgentHost,
   type AgentStartContext,
   type AgentThreadInfo,
-  type ApprovalAsk,
-  type ApprovalVerdict,
   type FileChangeInfo,
   type StartThreadOptions,
   type TurnSettings,
 } from "../../agent.ts";
-import { AppServerProcess, describeExit, resolveCodexBinary, type ExitInfo } from "./app-server-process.ts";
-import { isObject, logName, METHOD_NOT_FOUND, PEER_CLOSED, REQUEST_TIMEOUT, RpcError, type RpcId } from "./json-rpc.ts";
+import { CodexProcess, describeExit, resolveCodexBinary } from "./codex-process.ts";
+import { ProcessSupervisor } from "../supervisor.ts";
+import { HostEventQueue, type ThreadStatus } from "../event-queue.ts";
+import { ensureLoaded, LoadedThreads, type LoadedThread } from "../loaded-threads.ts";
+import { isObject, logName, PEER_CLOSED, REQUEST_TIMEOUT, RpcError } from "./json-rpc.ts";
+import { answerRequest, checkRequest } from "./approvals.ts";
 import {
   clip,
   displayCommand,
@@ -73,7 +76,7 @@ export interface CodexAgentOptions {
   approvalPolicy?: CodexApprovalPolicy;
   /** Default "read-only": file changes ask too ("workspace-write" applies patches in the workspace silently). */
   sandbox?: CodexSandbox;
-  /** First restart delay after a crash; doubles per consecutive crash up to 30 s. Default 500. */
+  /** Bound of the first restart delay after a crash (full jitter); doubles per consecutive crash up to 30 s. Default 500. */
   restartDelayMs?: number;
   /** Let the model ask the user questions (`default_mode_request_user_input`). Default true. */
   userInput?: boolean;
@@ -84,22 +87,13 @@ export interface CodexAgentOptions {
 }
 
 const VERSION = "0.1.0";
-const MAX_RESTART_DELAY = 30_000;
-/** A process that lived this long resets the backoff. */
-const STABLE_AFTER_MS = 30_000;
-const READY_TIMEOUT_MS = 20_000;
 const MAX_TRACKED_ITEMS = 1000;
 const MAX_STREAMED_OUTPUT = 1024 * 1024;
-const MAX_QUESTIONS = 20;
 /** How long interrupt() waits for Codex to end the commands it stopped before closing them itself. */
 const COMMAND_END_GRACE_MS = 2000;
 
-interface LiveThread {
-  hostId: string;
+interface LiveThread extends LoadedThread {
   codexId: string;
-  /** Generation of the app-server process the thread is loaded in. */
-  loadedIn?: number | undefined;
-  resuming?: Promise<void> | undefined;
   /** The running turn, if any. */
   turnId?: string | undefined;
   /** Recently finished turns (a turn/completed can overtake the turn/start answer). */
@@ -112,9 +106,8 @@ interface LiveThread {
 }
 
 interface Running {
-  proc: AppServerProcess;
+  proc: CodexProcess;
   gen: number;
-  startedAt: number;
 }
 
 export class CodexAgent implements Agent {
@@ -124,16 +117,11 @@ export class CodexAgent implements Agent {
   private readonly binary: string;
   private readonly approvalPolicy: CodexApprovalPolicy;
   private readonly sandbox: CodexSandbox;
-  private readonly baseDelay: number;
   private host!: AgentHost;
   private store!: ThreadStore;
-  private running: Running | undefined;
-  private ready: Promise<Running> | undefined;
-  private gen = 0;
-  private restartDelay: number;
-  private closing = false;
-  private readonly threads = new Map<string, LiveThread>();
-  private readonly byCodexId = new Map<string, string>();
+  private readonly child: ProcessSupervisor<Running>;
+  private readonly events = new HostEventQueue(() => this.host, "codex");
+  private readonly threads = new LoadedThreads<LiveThread>((hostId, codexId) => ({ hostId, codexId, finished: [], stopWaiters: [] }));
   /** fileChange items seen in item/started, for the approval that follows. */
   private readonly fileItems = new Map<string, FileChangeInfo[]>();
   /** Output streamed per command item, to fill in what deltas missed. */
@@ -154,14 +142,24 @@ export class CodexAgent implements Agent {
   private readonly turnDiffs = new Map<string, ThreadEvent>();
   /** Rate-limit warnings already given (account-wide). */
   private readonly rateLimitState = new Map<string, number>();
-  private emitChain: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: CodexAgentOptions = {}) {
     this.binary = options.binary ?? resolveCodexBinary();
     this.approvalPolicy = options.approvalPolicy ?? "untrusted";
     this.sandbox = options.sandbox ?? "read-only";
-    this.baseDelay = options.restartDelayMs ?? 500;
-    this.restartDelay = this.baseDelay;
+    this.child = new ProcessSupervisor<Running>({
+      adapter: "Codex",
+      name: () => "Codex app-server",
+      child: "app-server",
+      logPrefix: "codex",
+      restartDelayMs: options.restartDelayMs ?? 500,
+      spawn: (gen, onExit) => this.spawn(gen, onExit),
+      isOpen: (running) => !running.proc.peer.closed,
+      pid: (running) => running.proc.pid,
+      stop: (running, graceMs) => running.proc.stop(graceMs),
+      onCrash: (running, why) => this.onCrash(running, why),
+      log: (line) => this.host.log(line),
+    });
     for (const key of Object.keys(options.config ?? {})) {
       if (!/^[A-Za-z0-9_.-]{1,200}$/.test(key)) throw new Error(`codex: invalid config key ${JSON.stringify(key)}`);
     }
@@ -173,11 +171,10 @@ export class CodexAgent implements Agent {
     this.host = context.host;
     this.store = new ThreadStore(context.dataDir, (line) => this.host.log(line));
     await this.store.load();
-    for (const [hostId, record] of this.store.all()) this.byCodexId.set(record.codexThreadId, hostId);
+    for (const [hostId, record] of this.store.all()) this.threads.link(record.codexThreadId, hostId);
     this.closeLeftoverCommands();
-    this.ready = this.launch();
     try {
-      await this.ready;
+      await this.child.start();
     } catch (error) {
       throw new AgentError("AGENT_UNAVAILABLE", `codex app-server did not start: ${(error as Error).message}`);
     }
@@ -189,11 +186,8 @@ export class CodexAgent implements Agent {
   }
 
   async close(): Promise<void> {
-    this.closing = true;
-    const running = this.running;
-    this.running = undefined;
-    if (running) await running.proc.stop(2000);
-    await this.emitChain;
+    await this.child.close();
+    await this.events.settled;
     await this.store?.flush();
   }
 
@@ -211,7 +205,7 @@ export class CodexAgent implements Agent {
 
   /** Test hook: the current app-server's pid (to simulate crashes). */
   get appServerPid(): number | undefined {
-    return this.running?.proc.pid;
+    return this.child.running?.proc.pid;
   }
 
   private args(): string[] {
@@ -223,21 +217,19 @@ export class CodexAgent implements Agent {
     return args;
   }
 
-  private async launch(): Promise<Running> {
-    const gen = ++this.gen;
+  private async spawn(gen: number, onExit: (how: string) => void): Promise<Running> {
     const env: NodeJS.ProcessEnv = { ...(this.options.env ?? process.env), RUST_LOG: "warn" };
     if (this.options.codexHome) env.CODEX_HOME = this.options.codexHome;
-    const proc = new AppServerProcess({
+    const proc = new CodexProcess({
       binary: this.binary,
       args: this.args(),
       env,
       log: (line) => this.host.log(line),
       onNotification: (method, params) => this.onNotification(gen, method, params),
-      onRequest: (method, params, id) => this.onRequest(gen, method, params, id),
+      onRequest: (method, params) => this.onRequest(gen, method, params),
       ...(this.options.requestTimeoutMs ? { requestTimeoutMs: this.options.requestTimeoutMs } : {}),
     });
-    const running: Running = { proc, gen, startedAt: Date.now() };
-    proc.exited.then((info) => this.onExit(running, info)).catch((error: unknown) => this.host.log(`codex: handling the app-server's exit failed: ${String(error)}`));
+    proc.exited.then((info) => onExit(describeExit(info))).catch((error: unknown) => this.host.log(`codex: handling the app-server's exit failed: ${String(error)}`));
     try {
       const version = await proc.initialize(VERSION);
       if (version) this.info.version = version;
@@ -245,28 +237,14 @@ export class CodexAgent implements Agent {
       proc.kill();
       throw error;
     }
-    if (this.closing) {
-      await proc.stop();
-      throw new AgentError("AGENT_UNAVAILABLE", "the Codex adapter is closed");
-    }
-    this.running = running;
-    return running;
+    return { proc, gen };
   }
 
-  private onExit(running: Running, info: ExitInfo): void {
-    if (this.closing || running.proc.stopRequested) return;
-    // Only the live process restarts; a launch that failed is retried by whoever launched it.
-    if (this.running !== running) return;
-    this.running = undefined;
-    const why = `Codex app-server exited unexpectedly (${describeExit(info)})`;
-    this.host.log(`codex: ${why}; restarting`);
-    if (Date.now() - running.startedAt > STABLE_AFTER_MS) this.restartDelay = this.baseDelay;
+  /** The app-server died: what it ran and asked can no longer finish or be answered. */
+  private onCrash(running: Running, why: string): void {
     // Commands the dead process ran will never finish through Codex.
     for (const hostId of [...this.openCommands.keys()]) this.closeCommands(hostId, `${why}.`);
-    for (const live of this.threads.values()) {
-      if (live.loadedIn !== running.gen) continue;
-      live.loadedIn = undefined;
-      live.resuming = undefined;
+    for (const live of this.threads.unload(running.gen)) {
       // Approvals and questions the dead process asked can no longer be acted on:
       // close them now instead of leaving them open until the policy's timeout.
       this.host.withdraw(live.hostId, why);
@@ -282,47 +260,11 @@ export class CodexAgent implements Agent {
     this.streamed.clear();
     this.reasoning.clear();
     this.toolCalls.clear();
-    this.ready = this.restartLoop();
-    this.ready.catch(() => undefined);
-  }
-
-  private async restartLoop(): Promise<Running> {
-    for (;;) {
-      const delay = this.restartDelay;
-      this.restartDelay = Math.min(this.restartDelay * 2, MAX_RESTART_DELAY);
-      await new Promise((resolve) => setTimeout(resolve, delay).unref());
-      if (this.closing) throw new AgentError("AGENT_UNAVAILABLE", "the Codex adapter is closed");
-      try {
-        const running = await this.launch();
-        this.host.log(`codex: app-server restarted (pid ${running.proc.pid ?? "?"})`);
-        return running;
-      } catch (error) {
-        this.host.log(`codex: restart failed: ${(error as Error).message}`);
-      }
-    }
   }
 
   /** The live process, waiting (bounded) for a restart in progress. */
-  private async current(): Promise<Running> {
-    if (this.closing) throw new AgentError("AGENT_UNAVAILABLE", "the Codex adapter is closed");
-    if (this.running && !this.running.proc.peer.closed) return this.running;
-    if (!this.ready) throw new AgentError("AGENT_UNAVAILABLE", "the Codex adapter was not started");
-    const deadline = Date.now() + READY_TIMEOUT_MS;
-    for (;;) {
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new AgentError("AGENT_UNAVAILABLE", "Codex app-server is restarting; try again")), Math.max(0, deadline - Date.now()));
-      });
-      try {
-        const running = await Promise.race([this.ready, timeout]);
-        if (!running.proc.peer.closed) return running;
-      } finally {
-        clearTimeout(timer);
-      }
-      // Its pipe closed but the exit (which starts the restart) is not handled yet.
-      if (Date.now() > deadline) throw new AgentError("AGENT_UNAVAILABLE", "Codex app-server is restarting; try again");
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
+  private current(): Promise<Running> {
+    return this.child.current();
   }
 
   private async rpc<T>(running: Running, method: string, params: unknown, timeoutMs?: number): Promise<T> {
@@ -387,7 +329,7 @@ export class CodexAgent implements Agent {
       createdAt: now,
       updatedAt: now,
     });
-    const live = this.live(threadId, codexId);
+    const live = this.threads.open(threadId, codexId);
     live.loadedIn = running.gen;
     await this.startTurn(running, live, prompt, {});
   }
@@ -422,7 +364,7 @@ export class CodexAgent implements Agent {
     this.record(threadId);
     const live = this.threads.get(threadId);
     const turnId = live?.turnId;
-    const running = this.running;
+    const running = this.child.running;
     if (!live || turnId === undefined || !running || live.loadedIn !== running.gen) {
       throw new AgentError("TURN_NOT_RUNNING", "no turn is running in this thread");
     }
@@ -455,7 +397,7 @@ export class CodexAgent implements Agent {
     // close what Codex does not end itself, so devices do not show it running forever.
     await this.waitCommandsEnd(threadId, COMMAND_END_GRACE_MS);
     this.closeCommands(threadId, "The interrupt stopped this command; Codex did not report how it ended.");
-    await this.emitChain;
+    await this.events.settled;
   }
 
   async setSettings(threadId: string, settings: TurnSettings): Promise<void> {
@@ -474,48 +416,26 @@ export class CodexAgent implements Agent {
     return record;
   }
 
-  private live(hostId: string, codexId: string): LiveThread {
-    let live = this.threads.get(hostId);
-    if (!live) {
-      live = { hostId, codexId, finished: [], stopWaiters: [] };
-      this.threads.set(hostId, live);
-    }
-    this.byCodexId.set(codexId, hostId);
-    return live;
-  }
-
   /** The thread loaded in the current app-server (thread/resume when it is not). */
   private async ensureLoaded(threadId: string): Promise<{ running: Running; live: LiveThread }> {
     const record = this.record(threadId);
-    const live = this.live(threadId, record.codexThreadId);
-    for (let attempt = 0; ; attempt++) {
-      const running = await this.current();
-      if (live.loadedIn === running.gen) return { running, live };
-      if (!live.resuming) {
-        const resuming = this.rpc(running, "thread/resume", {
+    const live = this.threads.open(threadId, record.codexThreadId);
+    const running = await ensureLoaded(live, {
+      current: () => this.current(),
+      isLive: (running) => this.child.running === running,
+      load: (running) =>
+        this.rpc(running, "thread/resume", {
           threadId: record.codexThreadId,
           cwd: record.cwd,
           approvalPolicy: this.approvalPolicy,
           sandbox: this.sandbox,
           excludeTurns: true,
         }).then(() => {
-          if (this.running === running) live.loadedIn = running.gen;
-        });
-        live.resuming = resuming;
-        void resuming.then(
-          () => (live.resuming = live.resuming === resuming ? undefined : live.resuming),
-          () => (live.resuming = live.resuming === resuming ? undefined : live.resuming),
-        );
-      }
-      try {
-        await live.resuming;
-      } catch (error) {
-        // The process may have died mid-resume: one more try against its successor.
-        if (attempt >= 1 || !(error instanceof AgentError) || error.code !== "AGENT_UNAVAILABLE") throw error;
-      }
-      if (live.loadedIn === running.gen && this.running === running) return { running, live };
-      if (attempt >= 1) throw new AgentError("AGENT_UNAVAILABLE", "could not resume the Codex thread");
-    }
+          if (this.child.running === running) live.loadedIn = running.gen;
+        }),
+      failure: "could not resume the Codex thread",
+    });
+    return { running, live };
   }
 
   private async startTurn(running: Running, live: LiveThread, text: string, settings: TurnSettings): Promise<void> {
@@ -529,7 +449,7 @@ export class CodexAgent implements Agent {
       ...(effort ? { effort } : {}),
     });
     const turnId = isObject(res) && isObject(res.turn) ? str(res.turn.id) : undefined;
-    if (turnId && !live.finished.includes(turnId) && this.running === running) live.turnId = turnId;
+    if (turnId && !live.finished.includes(turnId) && this.child.running === running) live.turnId = turnId;
     if (model) {
       live.switching = live.model !== undefined && live.model !== model ? { from: live.model, to: model } : undefined;
       live.model = model;
@@ -549,46 +469,23 @@ export class CodexAgent implements Agent {
 
   /** Queued in arrival order; an event the schema rejects is logged, never thrown. */
   private emit(hostId: string, event: ThreadEvent): void {
-    if (!isValidEvent(event)) {
-      this.host.log(`codex: dropped an invalid ${event.kind} event`);
-      return;
-    }
-    this.emitChain = this.emitChain.then(() =>
-      this.host.emit(hostId, event).catch((error: Error) => this.host.log(`codex: emit ${event.kind} failed: ${error.message}`)),
-    );
+    this.events.emit(hostId, event);
   }
 
-  /** Events that take I/O to make (an image file), kept in arrival order with the rest. */
   private emitLater(hostId: string, make: () => Promise<ThreadEvent[]>): void {
-    this.emitChain = this.emitChain.then(async () => {
-      let events: ThreadEvent[] = [];
-      try {
-        events = await make();
-      } catch (error) {
-        this.host.log(`codex: preparing events failed: ${(error as Error).message}`);
-      }
-      for (const event of events) {
-        if (!isValidEvent(event)) {
-          this.host.log(`codex: dropped an invalid ${event.kind} event`);
-          continue;
-        }
-        await this.host.emit(hostId, event).catch((error: Error) => this.host.log(`codex: emit ${event.kind} failed: ${error.message}`));
-      }
-    });
+    this.events.emitLater(hostId, make);
   }
 
-  private setStatus(hostId: string, status: "idle" | "running" | "waiting" | "failed"): void {
-    this.emitChain = this.emitChain.then(() =>
-      this.host.status(hostId, status).catch((error: Error) => this.host.log(`codex: status failed: ${error.message}`)),
-    );
+  private setStatus(hostId: string, status: ThreadStatus): void {
+    this.events.status(hostId, status);
   }
 
   // ---------------------------------------------------------------- notifications
 
   private onNotification(gen: number, method: string, params: unknown): void {
-    if (gen !== this.gen || !isObject(params)) return;
+    if (gen !== this.child.gen || !isObject(params)) return;
     const codexId = str(params.threadId);
-    const hostId = codexId === undefined ? undefined : this.byCodexId.get(codexId);
+    const hostId = this.threads.hostIdOf(codexId);
     if (method === "configWarning" || method === "deprecationNotice" || (method === "warning" && !hostId)) {
       const text = str(params.summary) ?? str(params.message);
       if (text) this.host.log(`codex: ${logName(method)}: ${clip(text.replace(/[\x00-\x1f\x7f]/g, " "), 500)}`);
@@ -898,97 +795,31 @@ export class CodexAgent implements Agent {
 
   // ---------------------------------------------------------------- server requests
 
-  private async onRequest(gen: number, method: string, params: unknown, _id: RpcId): Promise<unknown> {
-    if (!isObject(params)) throw new RpcError(-32602, "params must be an object");
-    const codexId = str(params.threadId);
-    const hostId = codexId === undefined ? undefined : this.byCodexId.get(codexId);
-    const known = ["item/commandExecution/requestApproval", "item/fileChange/requestApproval", "item/permissions/requestApproval", "item/tool/requestUserInput"];
-    if (!known.includes(method)) throw new RpcError(METHOD_NOT_FOUND, `Airlock does not handle ${logName(method)}`);
-    if (!hostId) throw new RpcError(-32602, "unknown thread");
+  /** A Codex server request, answered through the host's broker (approvals.ts). */
+  private async onRequest(gen: number, method: string, rawParams: unknown): Promise<unknown> {
+    const { params, codexId } = checkRequest(method, rawParams);
+    const hostId = this.threads.hostIdOf(codexId);
+    if (!hostId || codexId === undefined) throw new RpcError(-32602, "unknown thread");
     const record = this.record(hostId);
     // Events that precede the request (command.started, …) reach the host first.
-    await this.emitChain;
-    const turnId = str(params.turnId);
-    const itemId = str(params.itemId);
-    const base = {
-      cwd: clip(str(params.cwd) ?? record.cwd, 4096),
-      ...(turnId ? { turnId: safeId(turnId) } : {}),
-      ...(itemId ? { itemId: safeId(itemId) } : {}),
-    };
-    const reason = str(params.reason);
-    let result: unknown;
-    switch (method) {
-      case "item/commandExecution/requestApproval": {
-        const ask: ApprovalAsk = {
-          type: "command",
-          ...base,
-          command: clip(displayCommand(str(params.command) ?? ""), 65536),
-          ...(reason ? { reason: clip(reason, 4096) } : {}),
-        };
-        result = { decision: codexDecision(await this.host.requestApproval(hostId, ask)) };
-        break;
-      }
-      case "item/fileChange/requestApproval": {
-        const files = (itemId && this.fileItems.get(safeId(itemId))) || [];
-        const grantRoot = str(params.grantRoot);
-        const why = [reason, grantRoot ? `asks to write under ${grantRoot} for the rest of the session` : undefined].filter(Boolean).join("; ");
-        const ask: ApprovalAsk = { type: "file_change", ...base, files, ...(why ? { reason: clip(why, 4096) } : {}) };
-        result = { decision: codexDecision(await this.host.requestApproval(hostId, ask)) };
-        break;
-      }
-      case "item/permissions/requestApproval": {
-        const requested = isObject(params.permissions) ? params.permissions : {};
-        const ask: ApprovalAsk = {
-          type: "permission",
-          ...base,
-          permission: clip(describePermissions(requested), 4096),
-          ...(reason ? { reason: clip(reason, 4096) } : {}),
-        };
-        const verdict = await this.host.requestApproval(hostId, ask);
-        result = permissionsResponse(verdict, requested);
-        if (verdict.decision === "cancel" && turnId) this.interruptLater(gen, codexId!, turnId);
-        break;
-      }
-      default:
-        result = await this.askUser(hostId, turnId, params.questions);
-    }
-    if (gen !== this.gen || this.running?.gen !== gen) {
+    await this.events.settled;
+    const result = await answerRequest(method, params, {
+      host: this.host,
+      hostId,
+      cwd: record.cwd,
+      files: (itemId) => this.fileItems.get(itemId) ?? [],
+      cancelTurn: (turnId) => this.interruptLater(gen, codexId, turnId),
+    });
+    if (gen !== this.child.gen || this.child.running?.gen !== gen) {
       // The app-server that asked is gone: its pipe is closed, the answer goes nowhere.
       this.host.log(`codex: dropping the answer to ${logName(method)}: its app-server has exited`);
     }
     return result;
   }
 
-  private async askUser(hostId: string, turnId: string | undefined, questions: unknown): Promise<unknown> {
-    const answers: Record<string, { answers: string[] }> = {};
-    if (!Array.isArray(questions)) return { answers };
-    for (const q of questions.slice(0, MAX_QUESTIONS)) {
-      if (!isObject(q)) continue;
-      const id = str(q.id);
-      if (!id) continue;
-      const labels = Array.isArray(q.options)
-        ? q.options.map((o) => (isObject(o) ? str(o.label) : undefined)).filter((l): l is string => !!l).slice(0, 20)
-        : [];
-      const header = str(q.header);
-      const question = str(q.question) ?? "";
-      const reply = await this.host.askQuestion(hostId, {
-        ...(turnId ? { turnId: safeId(turnId) } : {}),
-        text: clip(header ? `${header}: ${question}` : question, 8192),
-        ...(labels.length ? { options: labels.map((label, i) => ({ id: `o${i}`, label: clip(label, 512) })) } : {}),
-      });
-      // No reply (timeout, withdrawn): an empty answer, so Codex goes on instead of waiting.
-      if (!reply) answers[id] = { answers: [] };
-      else {
-        const picked = reply.optionId ? labels[Number(reply.optionId.slice(1))] : undefined;
-        answers[id] = { answers: [clip(picked ?? reply.answer, 65536)] };
-      }
-    }
-    return { answers };
-  }
-
   private interruptLater(gen: number, codexId: string, turnId: string): void {
     setTimeout(() => {
-      const running = this.running;
+      const running = this.child.running;
       if (!running || running.gen !== gen) return;
       running.proc.peer.request("turn/interrupt", { threadId: codexId, turnId }).catch((error: Error) => this.host.log(`codex: interrupt after cancel failed: ${error.message}`));
     }, 0);
@@ -1001,41 +832,4 @@ export function createCodexAgent(options: CodexAgentOptions = {}): CodexAgent {
 
 function textInput(text: string): unknown[] {
   return [{ type: "text", text, text_elements: [] }];
-}
-
-function codexDecision(verdict: ApprovalVerdict): "accept" | "acceptForSession" | "decline" | "cancel" {
-  switch (verdict.decision) {
-    case "approve_once":
-      return "accept";
-    case "approve_session":
-      return "acceptForSession";
-    case "cancel":
-      return "cancel";
-    default:
-      return "decline";
-  }
-}
-
-function describePermissions(p: Record<string, unknown>): string {
-  const parts: string[] = [];
-  if (isObject(p.network) && p.network.enabled === true) parts.push("network");
-  const fs = isObject(p.fileSystem) ? p.fileSystem : undefined;
-  const paths = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string").slice(0, 50) : []);
-  if (fs) {
-    const write = paths(fs.write);
-    const read = paths(fs.read);
-    if (write.length) parts.push(`write ${write.join(", ")}`);
-    if (read.length) parts.push(`read ${read.join(", ")}`);
-    if (!write.length && !read.length) parts.push("file system access");
-  }
-  return parts.join("; ") || "additional permissions";
-}
-
-/** Approve grants exactly what was asked (turn or session); deny and cancel grant nothing. */
-function permissionsResponse(verdict: ApprovalVerdict, requested: Record<string, unknown>): unknown {
-  if (verdict.decision !== "approve_once" && verdict.decision !== "approve_session") return { permissions: {}, scope: "turn" };
-  const permissions: Record<string, unknown> = {};
-  if (isObject(requested.network)) permissions.network = requested.network;
-  if (isObject(requested.fileSystem)) permissions.fileSystem = requested.fileSystem;
-  return { permissions, scope: verdict.decision === "approve_session" ? "session" : "turn" };
 }

@@ -1,6 +1,6 @@
-// One `codex app-server` child: spawn, JSON-RPC handshake, stderr → operator
-// log, orderly stop. Restarts are the agent's business (codex-agent.ts); this
-// module only reports the exit.
+// Codex's child process, `codex app-server` (not Airlock's own app-server.ts):
+// spawn, JSON-RPC handshake, stderr → operator log, orderly stop. Restarts are
+// the supervisor's business (../supervisor.ts); this module only reports the exit.
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -56,7 +56,7 @@ export interface ExitInfo {
 }
 
 
-export class AppServerProcess {
+export class CodexProcess {
   readonly peer: JsonRpcPeer;
   readonly exited: Promise<ExitInfo>;
   private readonly child: ChildProcess;
