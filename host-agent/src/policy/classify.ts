@@ -1,5 +1,5 @@
-// Risk classification of what a coding agent asks to do (docs: product.md,
-// "Approvals are the product"). Every request gets a tier — steer, continue,
+// Risk classification of what a coding agent asks to do (docs/host-agent.md,
+// "Approvals"). Every request gets a tier — steer, continue,
 // expand, commit — and the stable id of the rule that decided it, so a policy
 // (policy-file.ts) can carry routine decisions and the phone sees fewer, more
 // meaningful questions.
@@ -30,7 +30,7 @@
 // paths and secrets are paths.ts and secrets.ts, file edits and permission
 // requests are file-change.ts and permission.ts.
 import { highest, max, mk, type Classification, type ClassifyContext } from "./classification.ts";
-import { NO_TARGET, POLICY_PATH, resolvePath, workspaceOf, writeTargets } from "./paths.ts";
+import { NO_TARGET, POLICY_PATH, resolveDir, workspaceOf, writeTargets } from "./paths.ts";
 import { isSecretPath, isSecretVar, setsSecretVar } from "./secrets.ts";
 import { literalWord, parseShell, type SimpleCommand, type Word } from "./shell-parse.ts";
 import { classifyBuild } from "./rules/build.ts";
@@ -79,6 +79,7 @@ export function classifyCommand(command: string | readonly string[], context: Cl
   return classifyLine(command, st);
 }
 
+/** A shell line: the highest verdict of its commands and substitutions, plus `curl … | sh`. */
 function classifyLine(src: string, st: State): Classification {
   if (st.depth > 8) return mk("expand", "shell.too-deep", "nested too deeply to classify", { externalTools: true });
   const parsed = parseShell(src);
@@ -101,6 +102,7 @@ function classifyLine(src: string, st: State): Classification {
   return highest(found) ?? empty();
 }
 
+/** `cd` and `pushd` change where the later commands of the line resolve relative paths. */
 function updateCwd(cmd: SimpleCommand, st: State): void {
   const ws = cmd.words.filter((w) => !KEYWORDS.has(w.text));
   const name = ws[0]?.text;
@@ -109,11 +111,11 @@ function updateCwd(cmd: SimpleCommand, st: State): void {
   if (target === undefined || target.text === "~") st.cwd = "~";
   else if (target.text === "-") st.cwd = null;
   else {
-    const p = resolvePath(target, st);
-    st.cwd = p !== null && !p.includes("__dynamic__") ? p : null;
+    st.cwd = resolveDir(target, st);
   }
 }
 
+/** A simple command with its redirections: reading a secret file, or writing where it matters. */
 function classifySimple(cmd: SimpleCommand, st: State): Classification {
   let c = classifyArgv(cmd.words, st);
   for (const r of cmd.redirects) {
@@ -125,8 +127,7 @@ function classifySimple(cmd: SimpleCommand, st: State): Classification {
   return c;
 }
 
-/** Classify one simple command given as words. */
-/** Classify one simple command given as words. */
+/** Classify one simple command given as words: secrets anywhere on it, leading assignments, then the command. */
 function classifyArgv(all: Word[], st: State): Classification {
   let ws = all;
   while (ws.length > 0 && KEYWORDS.has((ws[0] as Word).text)) ws = ws.slice(1);

@@ -33,6 +33,9 @@ const SYSTEM_PATH = /^\/(etc|usr|bin|sbin|boot|lib|lib64|opt|System|Library|Appl
 /** Temporary folders: outside the workspace but nobody's data. */
 const SCRATCH_PATH = /^\/(tmp|var\/tmp|private\/tmp|var\/folders)\/[^/]/;
 
+/** Stands in for the unknowable part of a path such as `src/$NAME`. */
+const DYNAMIC = "__dynamic__";
+
 /** Resolve a path word against the current directory; null when unknowable. */
 export function resolvePath(w: Word, st: Where): string | null {
   let t = w.text;
@@ -42,11 +45,17 @@ export function resolvePath(w: Word, st: Where): string | null {
     // `$VAR/x`: unknown. A variable later in the path keeps the prefix.
     const k = t.search(/\$|`/);
     if (k <= 0) return null;
-    t = t.slice(0, k) + "__dynamic__";
+    t = t.slice(0, k) + DYNAMIC;
   }
   if (t.startsWith("/")) return posix.normalize(t);
   if (st.cwd === null) return null;
   return posix.normalize(posix.join(st.cwd, t));
+}
+
+/** The directory a path word names, when it is fully known (a `cd` target). */
+export function resolveDir(w: Word, st: Where): string | null {
+  const p = resolvePath(w, st);
+  return p !== null && !p.includes(DYNAMIC) ? p : null;
 }
 
 export type PathClass = "inside" | "workspace" | "scratch" | "outside" | "unknown" | "root";

@@ -1,7 +1,8 @@
 // Containers, infrastructure and deploys: docker/podman, kubectl/helm,
 // terraform/pulumi, serverless and hosting CLIs (wrangler, fly, vercel…),
-// ansible and the cloud CLIs (aws, gcloud, az). Reading state is "expand"
-// (it uses cloud credentials over the network); anything that changes what
+// ansible and the cloud CLIs (aws, gcloud, az). Local work (`docker ps`,
+// `helm template`, `terraform validate`) is "continue"; reading remote state
+// is "expand" (it uses cloud credentials over the network); anything that changes what
 // runs in production, publishes an image or reads cloud credentials is
 // COMMIT. Privileged containers (host namespaces, the docker socket, the
 // host's root mounted) count as host access and are COMMIT too.

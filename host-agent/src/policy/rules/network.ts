@@ -22,9 +22,9 @@ export const networkRule: Rule = (name, args, st): Classification | null => {
     return mk("expand", net, `${name} reaches the network`, { network: true, credentials: name === "ssh" || name === "scp" || name === "sftp" || name === "mosh", writes });
   }
   if (name === "rsync") {
-    const remote = positionals(args).some((w) => /^[^/]*:/.test(w.text));
-    const base = remote ? mk("expand", "net.rsync", "rsync to or from another host", { network: true, credentials: true, writes: true }) : mk("expand", "fs.copy", "rsync copies files", { writes: true });
     const ps = positionals(args);
+    const remote = ps.some((w) => /^[^/]*:/.test(w.text));
+    const base = remote ? mk("expand", "net.rsync", "rsync to or from another host", { network: true, credentials: true, writes: true }) : mk("expand", "fs.copy", "rsync copies files", { writes: true });
     return writeTargets(base, ps.slice(-1), st, has(args, "--delete", "--delete-after", "--delete-before"), true);
   }
   if (name === "ngrok" || name === "cloudflared" || name === "localtunnel" || name === "lt") return mk("commit", "net.tunnel", "exposes this machine to the internet", { network: true, externalTools: true });

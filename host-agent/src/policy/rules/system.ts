@@ -1,7 +1,7 @@
 // The machine itself: stopping processes is "expand"; powering off,
 // persistence (cron, launchd, systemd units that start at boot), user
-// accounts, the firewall and kernel settings are COMMIT; reading any of
-// them is "continue".
+// accounts, the firewall and kernel settings are COMMIT; reading them is
+// "continue" (firewall rules: "expand", they describe the machine's defences).
 import { mk, type Classification } from "../classification.ts";
 import { positionals, texts } from "../words.ts";
 import type { Rule } from "./rule.ts";
