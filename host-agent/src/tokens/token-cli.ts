@@ -9,7 +9,7 @@ import { parseArgs } from "node:util";
 import { secureRandom, type CryptoBackend } from "@airlock/protocol";
 import { encodeAutomationToken } from "@airlock/protocol/automation-token";
 import { AuditLog } from "../audit/audit-log.ts";
-import { connectControl, controlSocketPath, type ControlMessage } from "../control.ts";
+import { connectControl, controlSocketPath, replyError, type ControlReply } from "../control.ts";
 import { DeviceStore } from "../device-store.ts";
 import { IdentityError, loadIdentity } from "../identity.ts";
 import { terminalSafe } from "../terminal-text.ts";
@@ -244,19 +244,19 @@ function show(ctx: TokenCliContext, type: string, record: TokenRecord, token: st
  * token, publishes the allowlist and writes the audit record); without one,
  * audits here and makes the next `airlock up` publish the allowlist.
  */
-async function tellHost(ctx: TokenCliContext, event: string, record: TokenRecord): Promise<HostNotice> {
+async function tellHost(ctx: TokenCliContext, event: "token.created" | "token.revoked" | "token.rotated", record: TokenRecord): Promise<HostNotice> {
   const data = { tokenId: record.id, tokenName: record.name, owner: record.owner, scopes: record.scopes, workspaces: record.workspaces, expiresAt: record.expiresAt };
   const control = await connectControl(controlSocketPath(ctx.home));
   if (control) {
-    let answer: IteratorResult<ControlMessage>;
+    let answer: IteratorResult<ControlReply>;
     try {
       control.send({ type: "tokens.changed", event, data });
       answer = await control.messages.next();
     } finally {
       control.close();
     }
-    if (answer.done || answer.value.type !== "tokens.changed") throw new TokenCliError(answer.done ? "airlock up did not answer" : String(answer.value.message), TokenExit.ERROR);
-    return { hostRunning: true, relayUpdated: answer.value.relayUpdated === true, ...(typeof answer.value.relayError === "string" ? { relayError: answer.value.relayError } : {}) };
+    if (answer.done || answer.value.type !== "tokens.changed") throw new TokenCliError(answer.done ? "airlock up did not answer" : replyError(answer.value), TokenExit.ERROR);
+    return { hostRunning: true, relayUpdated: answer.value.relayUpdated, ...(answer.value.relayError !== undefined ? { relayError: answer.value.relayError } : {}) };
   }
   DeviceStore.open(join(ctx.home, "devices.json")).nextAllowlistVersion();
   const log = await AuditLog.open(join(ctx.home, "audit.jsonl"));
