@@ -117,7 +117,7 @@ export class Outbox {
     for (const c of saved) {
       if (this.#pending.has(c.id) || restored.has(c.id) || restored.size + this.#pending.size >= this.max) continue;
       const thread = c.body.thread;
-      const entry: Item["entry"] = { id: c.id, type: c.type, state: "queued", createdAt: c.createdAt, attempts: 0, restored: true, thread: typeof thread == "string" ? thread : undefined };
+      const entry: Item["entry"] = { id: c.id, type: c.type, state: "queued", createdAt: c.createdAt, attempts: 0, restored: true, thread: typeof thread === "string" ? thread : undefined };
       restored.set(c.id, { entry, body: c.body, resolve: () => undefined, reject: () => undefined });
     }
     if (restored.size === 0) return [];

@@ -4,6 +4,7 @@
 // control, format and bidi character is shown as a visible \u{…} escape.
 
 /** C0/C1 controls, DEL, and the bidi/format characters that reorder or hide text. */
+// eslint-disable-next-line no-control-regex -- the controls this module removes
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/gu;
 
 export function terminalSafe(text: string): string {

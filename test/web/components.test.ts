@@ -226,6 +226,7 @@ describe("<airlock-terminal>", () => {
     const text = await p.evaluate(() => (document.querySelector("airlock-terminal") as unknown as { text: string }).text);
     expect(text).not.toContain("window title");
     expect(text).not.toContain("javascript:");
+    // eslint-disable-next-line no-control-regex -- asserts no escape or bell character got through
     expect(text).not.toMatch(/\x1b|\x07/);
     expect(text).toContain(`link ${HOSTILE}`);
     expect(text).toContain("progress 100%");

@@ -4,6 +4,7 @@
 // shares it without importing the CLI's entry.
 import type { SeqEvent } from "../thread-subscription.ts";
 
+// eslint-disable-next-line no-control-regex -- matching control characters is the point: they are replaced
 const clean = (s: string, max = 200) => s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, "?").slice(0, max);
 /** Diff lines, indented, at most `max` of them. */
 function diffLines(diff: string, max = 80): string[] {

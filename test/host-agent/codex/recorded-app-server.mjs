@@ -35,7 +35,7 @@ const scenarios = {
   reroute(note) {
     note("model/rerouted", { fromModel: "gpt-5.5", toModel: "gpt-5.5-safe", reason: "highRiskCyberActivity" });
   },
-  ratelimits(note) {
+  ratelimits(_note) {
     const snapshot = (used, reached = null) => ({
       rateLimits: {
         limitId: "codex", limitName: null, normalModelSlug: null, credits: null, individualLimit: null, spendControlReached: null, planType: "plus",

@@ -488,6 +488,7 @@ export class CodexAgent implements Agent {
     const hostId = this.threads.hostIdOf(codexId);
     if (method === "configWarning" || method === "deprecationNotice" || (method === "warning" && !hostId)) {
       const text = str(params.summary) ?? str(params.message);
+      // eslint-disable-next-line no-control-regex -- controls in a Codex message become spaces in the log line
       if (text) this.host.log(`codex: ${logName(method)}: ${clip(text.replace(/[\x00-\x1f\x7f]/g, " "), 500)}`);
       return;
     }
