@@ -1,13 +1,10 @@
 // Test setup for the client SDK: a real relay (workerd) and real `airlock up`
 // host processes with the demo agent, plus small helpers to wait on SDK state.
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { afterAll } from "vitest";
 import type { ConnectionState, HostConnection } from "../../client-sdk/src/index.ts";
+import { tempDir } from "../support/temp.ts";
 
 export const AIRLOCK_BIN = new URL("../../host-agent/bin/airlock.js", import.meta.url).pathname;
 export const CLIENT_BIN = new URL("../../client-sdk/bin/airlock-client.js", import.meta.url).pathname;
@@ -22,16 +19,8 @@ export const FAST_TIMING = {
   ackDelayMs: 50,
 };
 
-const made: string[] = [];
 /** A fresh folder under the system temp dir, removed after the test file (after its own afterAll hooks stop the hosts). */
-export function tempDir(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  made.push(dir);
-  return dir;
-}
-afterAll(() => {
-  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+export { tempDir };
 
 export async function freePort(): Promise<number> {
   const server = createServer();

@@ -1,9 +1,11 @@
 // Shared by the end-to-end tests of the host agent: a real `airlock up` child
 // process, and app-protocol helpers for a TestDevice.
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import { createInterface } from "node:readline";
 import { afterAll } from "vitest";
+// First, so its afterAll (removing temp homes) runs after the cleanup below has stopped the hosts.
+import "../support/temp.ts";
 import { appProtocol, type AppProtocolMessage, type ThreadEvent } from "../../protocol/src/index.ts";
 import type { TestDevice } from "./device.ts";
 
@@ -22,6 +24,16 @@ afterAll(async () => {
   for (const fn of cleanup.reverse()) await fn();
 });
 
+/** SIGTERM, then SIGKILL if it has not exited within 10 s; resolves once it has exited. */
+export async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
 export function startHost(home: string, relayUrl: string, extraArgs: string[] = [], env: NodeJS.ProcessEnv = process.env) {
   const child = spawn(process.execPath, [BIN, "--home", home, "--json", "up", "--relay", relayUrl, "--pair", "--yes", ...extraArgs], { env });
   const lines: Array<Record<string, unknown>> = [];
@@ -32,9 +44,8 @@ export function startHost(home: string, relayUrl: string, extraArgs: string[] = 
       // not JSON
     }
   });
-  cleanup.push(() => {
-    child.kill("SIGTERM");
-  });
+  // Waits for the exit: the host's home is removed after the cleanups (test/support/temp.ts).
+  cleanup.push(() => stopChild(child));
   return {
     child,
     lines,

@@ -3,8 +3,7 @@
 // sent, and after a relay restart mid-stream the device receives every event
 // exactly once, in order. Bad app messages get an error reply; the session lives.
 import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { describe, expect, it } from "vitest";
@@ -12,16 +11,17 @@ import { nobleBackend, parsePairingLink, textEncoder, type AppProtocolMessage } 
 import { startRelay, type RelayServer } from "../relay/harness.ts";
 import { BIN, cleanup, collect, command, freePort, isTurnEnd, nextApp, startHost, summaries } from "./app-client.ts";
 import { pairingDevice, resumingDevice } from "./device.ts";
+import { tempDir } from "../support/temp.ts";
 
 describe("application protocol through the relay", () => {
   let relay: RelayServer;
 
   it("streams a thread, survives a relay restart mid-stream with every event exactly once, and answers bad messages", async () => {
     const port = await freePort();
-    const persistDir = mkdtempSync(join(tmpdir(), "airlock-relay-state-"));
+    const persistDir = tempDir("airlock-relay-state-");
     relay = await startRelay({ port, persistDir });
     cleanup.push(() => relay.dispose());
-    const home = mkdtempSync(join(tmpdir(), "airlock-home-"));
+    const home = tempDir("airlock-home-");
     // This test is about delivery, not approvals: the policy lets the demo agent's actions through.
     const allowAll = { version: 1, defaults: { steer: "allow", continue: "allow", expand: "allow", commit: "allow" } };
     writeFileSync(join(home, "policy.json"), JSON.stringify(allowAll));

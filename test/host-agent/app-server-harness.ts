@@ -1,10 +1,8 @@
 // An in-process host for app-server tests: a real AppServer with the demo
 // agent, a real event store and command ledger in a temp folder (removed after
 // the file's tests), and in-process devices that decode what the host sends.
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll } from "vitest";
 import { AppServer, type CommandOutcome } from "../../host-agent/src/app-server.ts";
 import { DemoAgent } from "../../host-agent/src/agents/demo.ts";
 import { CommandLedger } from "../../host-agent/src/command-ledger.ts";
@@ -12,11 +10,8 @@ import { EventStore } from "../../host-agent/src/event-store.ts";
 import type { DeviceConnection } from "../../host-agent/src/host-core.ts";
 import { builtinPolicy } from "../../host-agent/src/policy/policy-file.ts";
 import { appProtocol, textEncoder, type AppProtocolMessage } from "../../protocol/src/index.ts";
+import { tempDir } from "../support/temp.ts";
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
 
 export interface Env {
   app: AppServer;
@@ -34,8 +29,7 @@ export interface SetupOptions {
 }
 
 export async function setup(options: SetupOptions = {}): Promise<Env> {
-  const dir = mkdtempSync(join(tmpdir(), "airlock-app-server-"));
-  dirs.push(dir);
+  const dir = tempDir("airlock-app-server-");
   const workspace = options.workspace ?? join(dir, "ws");
   mkdirSync(workspace, { recursive: true });
   const store = await EventStore.open(join(dir, "events"), options.maxThreads ? { maxThreads: options.maxThreads } : {});

@@ -6,8 +6,7 @@
 // approval; a commit-tier request is host-only and is decided with `airlock
 // deny` at the host; interrupt cancels what is waiting; stats and the audit log.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { describe, expect, it } from "vitest";
@@ -15,6 +14,7 @@ import { nobleBackend, type ThreadEvent } from "../../protocol/src/index.ts";
 import { startRelay } from "../relay/harness.ts";
 import { BIN, cleanup, command, eventOf, find, freePort, isEvent, nextApp, startHost, until } from "./app-client.ts";
 import { pairingDevice } from "./device.ts";
+import { tempDir } from "../support/temp.ts";
 
 type Approval = Extract<ThreadEvent, { kind: "approval.request" }>;
 
@@ -25,9 +25,9 @@ function airlock(home: string, ...args: string[]) {
 
 describe("approvals through the relay (demo agent, default policy)", () => {
   it("asks, lets the first device win, carries evidence and the diff, keeps commit-tier for the host, and records it all", async () => {
-    const relay = await startRelay({ port: await freePort(), persistDir: mkdtempSync(join(tmpdir(), "airlock-relay-state-")) });
+    const relay = await startRelay({ port: await freePort(), persistDir: tempDir("airlock-relay-state-") });
     cleanup.push(() => relay.dispose());
-    const home = mkdtempSync(join(tmpdir(), "airlock-home-"));
+    const home = tempDir("airlock-home-");
     const workspace = join(home, "demo-workspace");
     const host = startHost(home, relay.url);
     const { link } = (await host.waitFor("pairing")) as { link: string };

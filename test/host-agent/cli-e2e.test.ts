@@ -2,8 +2,7 @@
 // pairing (with --yes and with SAS confirmation), single-use links, resume
 // after a host restart, revocation of a live session, wrong identity modes.
 import { spawn } from "node:child_process";
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fromBase64Url, nobleBackend, parsePairingLink } from "../../protocol/src/index.ts";
@@ -11,6 +10,7 @@ import { RelayClose } from "../../protocol/src/relay.ts";
 import { connectDevice, startRelay, type RelayServer } from "../relay/harness.ts";
 import { airlock, type Cli } from "./airlock-cli.ts";
 import { pairingDevice, resumingDevice } from "./device.ts";
+import { tempDir } from "../support/temp.ts";
 
 const BIN = new URL("../../host-agent/bin/airlock.js", import.meta.url).pathname;
 
@@ -47,7 +47,7 @@ function up(home: string, ...extra: string[]): Cli {
 
 describe("airlock CLI against the real relay", () => {
   it("pairs with --yes, refuses a second use of the link, resumes after a host restart, revokes live", async () => {
-    const home = mkdtempSync(join(tmpdir(), "airlock-home-"));
+    const home = tempDir("airlock-home-");
     let host = up(home, "--pair", "--yes");
     const { link } = (await host.next("pairing")) as { link: string };
     const parsed = parsePairingLink(link);
@@ -95,7 +95,7 @@ describe("airlock CLI against the real relay", () => {
   }, 90_000);
 
   it("pairs only after the operator confirms the SAS shown on both sides; 'n' refuses", async () => {
-    const home = mkdtempSync(join(tmpdir(), "airlock-home-"));
+    const home = tempDir("airlock-home-");
     const host = up(home);
     await host.next("relay.online");
     for (const answer of ["y", "n"]) {
@@ -125,7 +125,7 @@ describe("airlock CLI against the real relay", () => {
   }, 90_000);
 
   it("refuses to start with an identity file others can read, and says how to fix it", async () => {
-    const home = mkdtempSync(join(tmpdir(), "airlock-home-"));
+    const home = tempDir("airlock-home-");
     const first = up(home);
     await first.next("relay.online");
     await first.stop();
@@ -136,7 +136,7 @@ describe("airlock CLI against the real relay", () => {
   }, 60_000);
 
   it("answers --help, usage errors and unknown devices with documented exit codes", async () => {
-    const home = mkdtempSync(join(tmpdir(), "airlock-home-"));
+    const home = tempDir("airlock-home-");
     expect((await runToEnd(["--help"])).code).toBe(0);
     expect((await runToEnd(["up", "--help"])).stdout).toContain("--relay URL");
     expect((await runToEnd(["up", "--bogus"])).code).toBe(2);

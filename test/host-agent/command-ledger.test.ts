@@ -1,21 +1,16 @@
 // Command idempotency: a device command (keyed by device and envelope id) runs
 // at most once, sequentially or concurrently, and a resend after a drop or a
 // host restart gets the first outcome; the ledger stays bounded.
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { appendFileSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { CommandLedger, LedgerError } from "../../host-agent/src/command-ledger.ts";
+import { tempDir } from "../support/temp.ts";
 
 type Outcome = { type: "result"; data: { thread: string; n: number } } | { type: "error"; code: string };
 
-const temps: string[] = [];
-afterAll(() => {
-  for (const d of temps) rmSync(d, { recursive: true, force: true });
-});
 const ledgerFile = (): string => {
-  const d = mkdtempSync(join(tmpdir(), "airlock-ledger-"));
-  temps.push(d);
+  const d = tempDir("airlock-ledger-");
   return join(d, "state", "commands.jsonl");
 };
 const result = (n: number): Outcome => ({ type: "result", data: { thread: `t${n}`, n } });

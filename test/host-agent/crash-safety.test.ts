@@ -10,25 +10,16 @@
 // - the audit log's chain verifies (`airlock audit verify`).
 // The kill points come from a seeded generator; the seed is in every failure message.
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { nobleBackend, parsePairingLink, type AppProtocolMessage, type Ed25519Signer, type ThreadEvent } from "../../protocol/src/index.ts";
 import { startRelay } from "../relay/harness.ts";
 import { BIN, cleanup, command, freePort, nextApp, startHost } from "./app-client.ts";
 import { pairingDevice, resumingDevice, type TestDevice } from "./device.ts";
+import { tempDir } from "../support/temp.ts";
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-const temp = (prefix: string): string => {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  dirs.push(d);
-  return d;
-};
 
 const seed = Number(process.env.CRASH_SEED ?? Date.now() % 100_000);
 let state = seed;
@@ -125,7 +116,7 @@ describe("crash safety: kill -9 during a stream and during decisions", () => {
   it("loses nothing a device saw, duplicates nothing, keeps answers idempotent and the audit chain intact", async () => {
     const relay = await startRelay({ port: await freePort() });
     cleanup.push(() => relay.dispose());
-    const home = temp("airlock-crash-home-");
+    const home = tempDir("airlock-crash-home-");
     const signer = await nobleBackend.generateSigner();
 
     // Part 1, streams: the policy lets the demo agent act, so a turn is a stream of events.

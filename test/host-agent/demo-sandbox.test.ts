@@ -4,23 +4,18 @@
 // the enclosing repository, its remote and its files are untouched; the push
 // lands in the workspace's own local origin.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { device, setup } from "./app-server-harness.ts";
+import { tempDir } from "../support/temp.ts";
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
 
 const git = (cwd: string, ...args: string[]) => execFileSync("git", args, { cwd, encoding: "utf8", env: { ...process.env, GIT_TERMINAL_PROMPT: "0" } }).trim();
 
 /** A stand-in for the Airlock checkout: a repository with a commit, a bare remote it pushed to, and .dev/ ignored. */
 function checkout(): { root: string; remote: string } {
-  const base = mkdtempSync(join(tmpdir(), "airlock-checkout-"));
-  dirs.push(base);
+  const base = tempDir("airlock-checkout-");
   const root = join(base, "airlock");
   const remote = join(base, "remote.git");
   mkdirSync(root);

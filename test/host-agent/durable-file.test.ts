@@ -2,11 +2,10 @@
 // fsyncDir tolerates filesystems that cannot fsync a directory, atomic
 // replaces leave the old or the new content and no temp file, the "already
 // open" guard, the serial queue's order, and line scanning across chunks.
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { open } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   forEachLine,
   fsyncDir,
@@ -17,20 +16,12 @@ import {
   writeFileAtomic,
   writeFileAtomicSync,
 } from "../../host-agent/src/durable/durable-file.ts";
+import { tempDir } from "../support/temp.ts";
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-const tempDir = (): string => {
-  const d = mkdtempSync(join(tmpdir(), "airlock-durable-"));
-  dirs.push(d);
-  return d;
-};
 
 describe("fsyncDir", () => {
   it("syncs a real directory, and reports a missing one", async () => {
-    const dir = tempDir();
+    const dir = tempDir("airlock-durable-");
     await expect(fsyncDir(dir)).resolves.toBeUndefined();
     expect(() => fsyncDirSync(dir)).not.toThrow();
     await expect(fsyncDir(join(dir, "missing"))).rejects.toMatchObject({ code: "ENOENT" });
@@ -53,7 +44,7 @@ describe("fsyncDir", () => {
 
 describe("atomic replace", () => {
   it("replaces a file's content, mode 0600, leaving no temp file (async and sync)", async () => {
-    const dir = tempDir();
+    const dir = tempDir("airlock-durable-");
     const file = join(dir, "state.json");
     writeFileSync(file, "old\n", { mode: 0o644 });
     await writeFileAtomic(file, "new\n");
@@ -65,7 +56,7 @@ describe("atomic replace", () => {
   });
 
   it("a failed replace keeps the old content and removes its temp file", async () => {
-    const dir = tempDir();
+    const dir = tempDir("airlock-durable-");
     const file = join(dir, "state.json");
     writeFileSync(file, "kept\n");
     // The target is a directory: the rename fails after the temp file was written.
@@ -78,7 +69,7 @@ describe("atomic replace", () => {
   });
 
   it("concurrent writers with their own temp names never mix: the file is one of the contents", async () => {
-    const dir = tempDir();
+    const dir = tempDir("airlock-durable-");
     const file = join(dir, "devices.json");
     const contents = Array.from({ length: 20 }, (_, i) => JSON.stringify({ writer: i, pad: "x".repeat(10_000 + i) }));
     await Promise.all(contents.map((c) => writeFileAtomic(file, c, { uniqueTemp: true })));
@@ -128,7 +119,7 @@ describe("SerialQueue", () => {
 
 describe("forEachLine", () => {
   it("delivers every complete line across read chunks, with offsets; stops early; refuses a line over the limit", async () => {
-    const dir = tempDir();
+    const dir = tempDir("airlock-durable-");
     const file = join(dir, "log.jsonl");
     // Lines around the 256 KiB read chunk, so some straddle two reads; the last one has no line break.
     const lines = Array.from({ length: 40 }, (_, i) => `${i}:`.padEnd(1 + ((i * 37_013) % 40_000), "y"));

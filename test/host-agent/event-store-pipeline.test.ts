@@ -4,23 +4,14 @@
 // delivery from memory (durableEventsAfter) returns exactly what is durable
 // and matches the file after a reopen; summary changes not awaited
 // (`durable: false`) still reach meta.json.
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { open } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type { ThreadEvent } from "../../protocol/src/index.ts";
 import { EventStore, storedEventJson, TAIL_EVENTS, type StoredEvent } from "../../host-agent/src/event-store.ts";
+import { tempDir } from "../support/temp.ts";
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-const tempDir = (): string => {
-  const d = mkdtempSync(join(tmpdir(), "airlock-events-pipeline-"));
-  dirs.push(d);
-  return d;
-};
 const stores: EventStore[] = [];
 afterEach(async () => {
   for (const s of stores.splice(0)) await s.close();
@@ -60,7 +51,7 @@ async function countSyncs(dir: string, fn: () => Promise<unknown>): Promise<numb
 
 describe("group commit", () => {
   it("appends that arrive together share one fsync, get consecutive seqs in call order, and resolve once on disk", async () => {
-    const dir = tempDir();
+    const dir = tempDir("airlock-events-pipeline-");
     const store = await openStore(dir);
     await store.createThread({ id: "t", title: "group" });
     let results: { seq: number }[] = [];
@@ -76,7 +67,7 @@ describe("group commit", () => {
   });
 
   it("an event over the size limit fails alone; the others of its batch are written", async () => {
-    const dir = tempDir();
+    const dir = tempDir("airlock-events-pipeline-");
     const store = await EventStore.open(dir, { maxEventBytes: 200 });
     stores.push(store);
     await store.createThread({ id: "t", title: "limits" });
@@ -92,7 +83,7 @@ describe("group commit", () => {
 
 describe("a failed write", () => {
   it("fails the batch's appends with WRITE_FAILED and leaves the thread usable once the log can be written again", async () => {
-    const dir = tempDir();
+    const dir = tempDir("airlock-events-pipeline-");
     const store = await openStore(dir);
     await store.createThread({ id: "t", title: "failing" });
     const threads = join(dir, "threads");
@@ -112,7 +103,7 @@ describe("a failed write", () => {
 
 describe("coalescing", () => {
   it("merges queued output of the same item (and stream) into one event, in order, and only when asked", async () => {
-    const dir = tempDir();
+    const dir = tempDir("airlock-events-pipeline-");
     const store = await openStore(dir);
     await store.createThread({ id: "t", title: "coalesce" });
     const appends = [
@@ -139,7 +130,7 @@ describe("coalescing", () => {
   });
 
   it("never merges past the protocol's 65,536 characters", async () => {
-    const dir = tempDir();
+    const dir = tempDir("airlock-events-pipeline-");
     const store = await openStore(dir);
     await store.createThread({ id: "t", title: "big" });
     const piece = "z".repeat(30_000);
@@ -152,7 +143,7 @@ describe("coalescing", () => {
 
 describe("delivery from memory", () => {
   it("durableEventsAfter returns exactly the durable events, without waiting for writes on their way", async () => {
-    const dir = tempDir();
+    const dir = tempDir("airlock-events-pipeline-");
     const store = await openStore(dir);
     await store.createThread({ id: "t", title: "tail" });
     for (let i = 0; i < 5; i++) await store.append("t", notice(`d${i}`));
@@ -166,7 +157,7 @@ describe("delivery from memory", () => {
   });
 
   it("serves recent events from memory (the file is not read) and the same events from the file after a reopen", async () => {
-    const dir = tempDir();
+    const dir = tempDir("airlock-events-pipeline-");
     let store = await openStore(dir);
     await store.createThread({ id: "t", title: "tail" });
     const n = Math.ceil((TAIL_EVENTS + 300) / 100) * 100; // more than memory holds
@@ -200,7 +191,7 @@ describe("delivery from memory", () => {
 
 describe("thread summaries", () => {
   it("a `durable: false` change is visible at once and reaches meta.json (by close at the latest)", async () => {
-    const dir = tempDir();
+    const dir = tempDir("airlock-events-pipeline-");
     const store = await openStore(dir);
     await store.createThread({ id: "t", title: "summary" });
     const shown = await store.updateThread("t", { pending: 2, status: "waiting" }, { durable: false });
@@ -220,7 +211,7 @@ describe("thread summaries", () => {
   });
 
   it("meta.json never records a lastSeq the log does not hold", async () => {
-    const dir = tempDir();
+    const dir = tempDir("airlock-events-pipeline-");
     const store = await openStore(dir);
     await store.createThread({ id: "t", title: "order" });
     const writes: Promise<unknown>[] = [];

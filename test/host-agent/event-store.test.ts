@@ -2,23 +2,14 @@
 // across reopen and under concurrent appends), exact replay after any seq,
 // repair of a line cut short by a crash, clear errors for any other damage,
 // and bounded retention that keeps seq numbers.
-import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { appendFileSync, chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { ThreadEvent } from "../../protocol/src/index.ts";
 import { EventStore, EventStoreError, type EventsPage, type StoredEvent } from "../../host-agent/src/event-store.ts";
+import { tempDir } from "../support/temp.ts";
 
-const temps: string[] = [];
-afterAll(() => {
-  for (const d of temps) rmSync(d, { recursive: true, force: true });
-});
-const tempDir = (): string => {
-  const d = mkdtempSync(join(tmpdir(), "airlock-events-"));
-  temps.push(d);
-  return d;
-};
 const notice = (text: string): ThreadEvent => ({ kind: "notice", level: "info", text });
 const delta = (i: number, size = 8): ThreadEvent => ({ kind: "message.delta", itemId: "m1", text: `${i}:`.padEnd(size, "x") });
 
@@ -72,7 +63,7 @@ function seqsOnDisk(log: string): number[] {
 
 describe("threads", () => {
   it("creates, updates, lists and reloads thread summaries; the folder is 0700", async () => {
-    const dir = join(tempDir(), "state", "events");
+    const dir = join(tempDir("airlock-events-"), "state", "events");
     let t = 1000;
     const store = await EventStore.open(dir, { now: () => t });
     if (process.platform !== "win32") expect(statSync(dir).mode & 0o777).toBe(0o700);
@@ -100,7 +91,7 @@ describe("threads", () => {
   });
 
   it("refuses bad ids, duplicates, invalid summaries and unknown threads", async () => {
-    const store = await EventStore.open(tempDir());
+    const store = await EventStore.open(tempDir("airlock-events-"));
     for (const id of ["", "a b", "x".repeat(129), "../etc", "é"]) {
       expect(await codeOf(store.createThread({ id, title: "t" }))).toBe("INVALID_THREAD_ID");
     }
@@ -118,13 +109,13 @@ describe("threads", () => {
   });
 
   it("refuses a second open of the same folder and a folder others can read", async () => {
-    const dir = tempDir();
+    const dir = tempDir("airlock-events-");
     const store = await EventStore.open(dir);
     expect(await codeOf(EventStore.open(dir))).toBe("IN_USE");
     await store.close();
     await (await EventStore.open(dir)).close();
     if (process.platform !== "win32") {
-      const open = join(tempDir(), "shared");
+      const open = join(tempDir("airlock-events-"), "shared");
       mkdirSync(open, { mode: 0o755 });
       chmodSync(open, 0o755);
       expect(await messageOf(EventStore.open(open))).toContain("chmod 700");
@@ -132,7 +123,7 @@ describe("threads", () => {
   });
 
   it("keeps at most maxThreads: evicts archived, then idle or failed, never running or waiting", async () => {
-    const dir = tempDir();
+    const dir = tempDir("airlock-events-");
     let t = 0;
     const store = await EventStore.open(dir, { maxThreads: 3, now: () => ++t });
     await store.createThread({ id: "run", title: "r", status: "running" });
@@ -158,7 +149,7 @@ describe("threads", () => {
 
 describe("appends and replay", () => {
   it("numbers events from 1, continues after reopen and replays exactly the missing ones", async () => {
-    const dir = tempDir();
+    const dir = tempDir("airlock-events-");
     let t = 5000;
     const store = await EventStore.open(dir, { now: () => t });
     await store.createThread({ id: "th", title: "t" });
@@ -188,7 +179,7 @@ describe("appends and replay", () => {
   });
 
   it("refuses invalid and oversized events without using a seq", async () => {
-    const store = await EventStore.open(tempDir(), { maxEventBytes: 200 });
+    const store = await EventStore.open(tempDir("airlock-events-"), { maxEventBytes: 200 });
     await store.createThread({ id: "th", title: "t" });
     expect(await codeOf(store.append("th", { kind: "notice", level: "loud", text: "x" } as unknown as ThreadEvent))).toBe("INVALID_EVENT");
     expect(await codeOf(store.append("th", { kind: "nope" } as unknown as ThreadEvent))).toBe("INVALID_EVENT");
@@ -198,7 +189,7 @@ describe("appends and replay", () => {
   });
 
   it("serialises concurrent appends: seqs follow call order, none repeats or skips", async () => {
-    const dir = tempDir();
+    const dir = tempDir("airlock-events-");
     const store = await EventStore.open(dir);
     await store.createThread({ id: "a", title: "a" });
     await store.createThread({ id: "b", title: "b" });
@@ -214,7 +205,7 @@ describe("appends and replay", () => {
   });
 
   it("pages by event count and bytes, always at least one event", async () => {
-    const store = await EventStore.open(tempDir());
+    const store = await EventStore.open(tempDir("airlock-events-"));
     await store.createThread({ id: "th", title: "t" });
     for (let i = 1; i <= 10; i++) await store.append("th", delta(i, 100));
     const p1 = await store.eventsAfter("th", 2, 3);
@@ -230,7 +221,7 @@ describe("appends and replay", () => {
   });
 
   it("replays exactly the missing events from every afterSeq of a long log (index checkpoints)", async () => {
-    const dir = tempDir();
+    const dir = tempDir("airlock-events-");
     const store = await EventStore.open(dir);
     await store.createThread({ id: "long", title: "t" });
     for (let i = 1; i <= 200; i++) await store.append("long", delta(i, 1 + (i % 7) * 30));
@@ -261,7 +252,7 @@ describe("appends and replay", () => {
     );
     await fc.assert(
       fc.asyncProperty(fc.array(op, { maxLength: 90 }), fc.boolean(), async (ops, tight) => {
-        const dir = tempDir();
+        const dir = tempDir("airlock-events-");
         // With `tight` retention drops old events: replay then starts at firstAvailableSeq with gap set.
         const options = tight ? { maxEventsPerThread: 12, maxBytesPerThread: 2000 } : {};
         let store = await EventStore.open(dir, options);
@@ -301,7 +292,7 @@ describe("appends and replay", () => {
 });
 
 describe("crash recovery and corruption", () => {
-  async function storeWith(n: number, dir = tempDir()): Promise<{ dir: string; log: string }> {
+  async function storeWith(n: number, dir = tempDir("airlock-events-")): Promise<{ dir: string; log: string }> {
     const store = await EventStore.open(dir, { now: () => 1 });
     await store.createThread({ id: "th", title: "t" });
     for (let i = 1; i <= n; i++) await store.append("th", notice(`e${i}`));
@@ -412,7 +403,7 @@ describe("crash recovery and corruption", () => {
 
 describe("retention", () => {
   it("compacts to 80 % of the event limit, keeps seq numbers and reports firstAvailableSeq", async () => {
-    const dir = tempDir();
+    const dir = tempDir("airlock-events-");
     const store = await EventStore.open(dir, { maxEventsPerThread: 10 });
     await store.createThread({ id: "th", title: "t" });
     for (let i = 1; i <= 11; i++) await store.append("th", notice(`e${i}`));
@@ -444,7 +435,7 @@ describe("retention", () => {
   });
 
   it("bounds a thread's bytes, always keeping the newest event", async () => {
-    const dir = tempDir();
+    const dir = tempDir("airlock-events-");
     const store = await EventStore.open(dir, { maxBytesPerThread: 2000, maxEventBytes: 1500 });
     await store.createThread({ id: "th", title: "t" });
     for (let i = 1; i <= 40; i++) {

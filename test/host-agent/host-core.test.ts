@@ -1,10 +1,9 @@
 // HostCore over an in-memory transport (the relay path is covered by the
 // relay-link and end-to-end tests): pairing with SAS confirmation, refusal,
 // resume of a trusted device, revocation of a live session.
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   derivePairingKeys,
   DeviceSession,
@@ -17,6 +16,7 @@ import {
 import { DeviceStore } from "../../host-agent/src/device-store.ts";
 import { HostCore, type HostTransport, type PairingRequest } from "../../host-agent/src/host-core.ts";
 import { loadOrCreateIdentity } from "../../host-agent/src/identity.ts";
+import { tempDir } from "../support/temp.ts";
 
 class MemoryTransport implements HostTransport {
   /** While set, relay commands fail as they do when the relay is unreachable or refuses. */
@@ -46,14 +46,9 @@ class MemoryTransport implements HostTransport {
   }
 }
 
-const homes: string[] = [];
-afterAll(() => {
-  for (const h of homes) rmSync(h, { recursive: true, force: true });
-});
 
 async function setup(confirm: (r: PairingRequest) => Promise<boolean>, devicesPath?: (home: string) => string) {
-  const home = mkdtempSync(join(tmpdir(), "airlock-core-"));
-  homes.push(home);
+  const home = tempDir("airlock-core-");
   const { identity } = await loadOrCreateIdentity(join(home, "identity.json"), nobleBackend);
   const devices = DeviceStore.open(devicesPath ? devicesPath(home) : join(home, "devices.json"));
   const transport = new MemoryTransport();

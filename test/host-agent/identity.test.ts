@@ -1,12 +1,12 @@
-import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { nobleBackend, roomIdFor } from "../../protocol/src/index.ts";
 import { IdentityError, loadIdentity, loadOrCreateIdentity } from "../../host-agent/src/identity.ts";
 import { DeviceStore, DeviceStoreError } from "../../host-agent/src/device-store.ts";
+import { tempDir } from "../support/temp.ts";
 
-const dir = () => mkdtempSync(join(tmpdir(), "airlock-id-"));
+const dir = () => tempDir("airlock-id-");
 
 describe("host identity", () => {
   it("is created once with mode 0600 and reloads to the same key and room", async () => {

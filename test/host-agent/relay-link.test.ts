@@ -2,10 +2,7 @@
 // frames both ways, commands, a relay restart on the same port and storage,
 // a takeover by another host process (4003), a key the relay refuses (4002),
 // and a frozen network (a TCP proxy that stops forwarding without closing).
-import { mkdtempSync } from "node:fs";
 import { createServer, connect, type AddressInfo, type Socket } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import WebSocket from "ws";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -27,6 +24,7 @@ import {
 } from "../../host-agent/src/relay-link.ts";
 import { connectDevice, startRelay, type RelayClient, type RelayServer } from "../relay/harness.ts";
 import { closeAll, e2e, expectClosed, nextE2E, sleep } from "../relay/fixtures.ts";
+import { tempDir } from "../support/temp.ts";
 
 const EVENTS: Array<keyof RelayLinkEvents> = ["state", "welcome", "deviceJoined", "deviceLeft", "frame", "closed", "notice", "fatal"];
 
@@ -355,7 +353,7 @@ describe("RelayLink", () => {
   });
 
   it("survives a relay restart on the same port and storage", async () => {
-    const persistDir = mkdtempSync(join(tmpdir(), "airlock-link-restart-"));
+    const persistDir = tempDir("airlock-link-restart-");
     let own = await startRelay({ persistDir });
     const port = Number(new URL(own.url).port);
     try {

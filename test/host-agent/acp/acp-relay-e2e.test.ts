@@ -4,25 +4,15 @@
 // end-to-end channel: host.info names the agent and what it can do, a command
 // the agent wants to run waits for the device's approval (approved once, then
 // denied), and steering answers UNSUPPORTED because ACP has no steering.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { nobleBackend, type AppProtocolMessage } from "../../../protocol/src/index.ts";
 import { startRelay } from "../../relay/harness.ts";
 import { cleanup, command, freePort, isTurnEnd, startHost, until } from "../app-client.ts";
 import { pairingDevice } from "../device.ts";
 import { SCRIPTED_AGENT } from "./helpers.ts";
+import { tempDir } from "../../support/temp.ts";
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-const temp = (prefix: string) => {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  dirs.push(d);
-  return d;
-};
 
 const isEvent = <K extends string>(kind: K) => (m: AppProtocolMessage) => m.type === "event" && m.body.kind === kind;
 
@@ -30,9 +20,9 @@ describe("ACP agent through the relay", () => {
   it("starts a thread, asks the device before running a command (approved, then denied), and refuses steering", async () => {
     const relay = await startRelay({ port: await freePort() });
     cleanup.push(() => relay.dispose());
-    const home = temp("airlock-acp-e2e-home-");
-    const workspace = temp("airlock-acp-e2e-ws-");
-    const agentState = temp("airlock-acp-e2e-agent-");
+    const home = tempDir("airlock-acp-e2e-home-");
+    const workspace = tempDir("airlock-acp-e2e-ws-");
+    const agentState = tempDir("airlock-acp-e2e-agent-");
     const env = { ...process.env, SCRIPTED_ACP_STATE: agentState, SCRIPTED_ACP_LOG: join(agentState, "log.jsonl"), SCRIPTED_ACP_MODE: "auto" };
     const host = startHost(home, relay.url, ["--agent", "acp", "--workspace", workspace, "--", process.execPath, SCRIPTED_AGENT], env);
     const { link } = (await host.waitFor("pairing")) as { link: string };

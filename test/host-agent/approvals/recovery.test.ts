@@ -1,8 +1,6 @@
 // After a host restart nothing is waiting any more (the agent that asked is
 // gone): the app server closes requests, questions and turns a previous run
 // left open, so no device keeps showing a card nobody can answer.
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { AppServer, type CommandOutcome } from "../../../host-agent/src/app-server.ts";
@@ -10,10 +8,11 @@ import { DemoAgent } from "../../../host-agent/src/agents/demo.ts";
 import { CommandLedger } from "../../../host-agent/src/command-ledger.ts";
 import { EventStore } from "../../../host-agent/src/event-store.ts";
 import type { ThreadEvent } from "../../../protocol/src/index.ts";
+import { tempDir } from "../../support/temp.ts";
 
 describe("app server start-up recovery", () => {
   it("cancels approvals and questions left open and ends the interrupted turn", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "airlock-recovery-"));
+    const dir = tempDir("airlock-recovery-");
     const store = await EventStore.open(join(dir, "events"));
     const t = await store.createThread({ title: "left open", status: "waiting", pending: 2 });
     const done = await store.createThread({ title: "finished", status: "idle" });

@@ -2,19 +2,14 @@
 // written in one go, each resolving once durable with its place in the chain;
 // a bad record fails alone; a batch delay shares writes; close() writes what
 // was appended before it. The chain verifies after all of it.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { AUDIT_MAX_BATCH, AuditLog, auditHeadPath, verifyAuditLog, type AuditRecord } from "../../../host-agent/src/audit/audit-log.ts";
+import { tempDir } from "../../support/temp.ts";
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
 const tempFile = (): string => {
-  const d = mkdtempSync(join(tmpdir(), "airlock-audit-group-"));
-  dirs.push(d);
+  const d = tempDir("airlock-audit-group-");
   return join(d, "audit", "audit.jsonl");
 };
 const lines = (file: string) => readFileSync(file, "utf8").split("\n").filter(Boolean);

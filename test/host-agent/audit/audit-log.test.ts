@@ -1,11 +1,10 @@
 // The audit log: a hash chain that continues across reopen, verifies on an
 // honest log, and detects every edit, deletion (first, middle, last),
 // reordering, duplication and truncation; a crash-cut last line is repaired.
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { appendFileSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   AuditLog,
   AuditLogError,
@@ -19,14 +18,10 @@ import {
   type AuditRecord,
   type VerifyResult,
 } from "../../../host-agent/src/audit/audit-log.ts";
+import { tempDir } from "../../support/temp.ts";
 
-const temps: string[] = [];
-afterAll(() => {
-  for (const d of temps) rmSync(d, { recursive: true, force: true });
-});
 const tempFile = (): string => {
-  const d = mkdtempSync(join(tmpdir(), "airlock-audit-"));
-  temps.push(d);
+  const d = tempDir("airlock-audit-");
   return join(d, "audit", "audit.jsonl");
 };
 

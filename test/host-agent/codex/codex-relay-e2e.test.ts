@@ -12,8 +12,7 @@
 // withdraws the pending approval at once, and resuming the Codex thread after
 // `airlock up` restarts.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { nobleBackend, parsePairingLink, type AppProtocolMessage, type Ed25519Signer, type ThreadEvent } from "../../../protocol/src/index.ts";
@@ -22,6 +21,7 @@ import { BIN, cleanup, command, eventOf, freePort, isEvent, received, reply, sta
 import { pairingDevice, resumingDevice, type TestDevice } from "../device.ts";
 import { MODEL } from "./helpers.ts";
 import { MockResponses, type RecordedRequest } from "./mock-responses.ts";
+import { tempDir } from "../../support/temp.ts";
 
 type Event<K extends ThreadEvent["kind"]> = Extract<ThreadEvent, { kind: K }>;
 
@@ -120,12 +120,12 @@ async function decide(approvalId: string, decision: string): Promise<AppProtocol
 
 describe("Codex through the relay (airlock up --agent codex, default policy)", () => {
   it("approvals, questions, settings and host-only requests from a phone", { timeout: 180_000 }, async () => {
-    relay = await startRelay({ port: await freePort(), persistDir: mkdtempSync(join(tmpdir(), "airlock-relay-state-")) });
+    relay = await startRelay({ port: await freePort(), persistDir: tempDir("airlock-relay-state-") });
     cleanup.push(() => relay.dispose());
     mock = new MockResponses();
     await mock.start();
     cleanup.push(() => mock.stop());
-    const root = mkdtempSync(join(tmpdir(), "airlock-codex-e2e-"));
+    const root = tempDir("airlock-codex-e2e-");
     // Runs after app-client's SIGTERM to the host (cleanups run in reverse): wait for it to exit first.
     cleanup.push(async () => {
       const child = host?.child;

@@ -3,10 +3,8 @@
 // .airlock/policy.json, the real trust store and a real audit log, all in a
 // temp folder removed after the file's tests. Hooks are small Node scripts
 // written into that folder (scriptedHook).
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll } from "vitest";
 import type { Agent } from "../../../host-agent/src/agent.ts";
 import { DemoAgent } from "../../../host-agent/src/agents/demo.ts";
 import { AppServer, type CommandOutcome } from "../../../host-agent/src/app-server.ts";
@@ -15,17 +13,11 @@ import { main } from "../../../host-agent/src/cli.ts";
 import { CommandLedger } from "../../../host-agent/src/command-ledger.ts";
 import { EventStore } from "../../../host-agent/src/event-store.ts";
 import { loadWorkspacePolicy } from "../../../host-agent/src/workspace.ts";
-
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+import { tempDir as sharedTempDir } from "../../support/temp.ts";
 
 /** A temp folder removed after the file's tests. */
 export function tempDir(prefix = "airlock-hooks-"): string {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  dirs.push(d);
-  return d;
+  return sharedTempDir(prefix);
 }
 
 /**

@@ -1,11 +1,11 @@
 // Policy files: strict validation with clear messages, user/repository
 // merging (a repository never loosens the commit tier), and decide().
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { classifyCommand } from "../../../host-agent/src/policy/classify.ts";
 import { builtinPolicy, decide, loadPolicy, parsePolicy, PolicyError } from "../../../host-agent/src/policy/policy-file.ts";
+import { tempDir } from "../../support/temp.ts";
 
 function errorOf(text: string): PolicyError {
   try {
@@ -18,7 +18,7 @@ function errorOf(text: string): PolicyError {
 }
 
 function files(user?: unknown, repo?: unknown): { user: string; repo: string } {
-  const dir = mkdtempSync(join(tmpdir(), "airlock-policy-"));
+  const dir = tempDir("airlock-policy-");
   const paths = { user: join(dir, "user.json"), repo: join(dir, "repo.json") };
   if (user !== undefined) writeFileSync(paths.user, typeof user === "string" ? user : JSON.stringify(user));
   if (repo !== undefined) writeFileSync(paths.repo, typeof repo === "string" ? repo : JSON.stringify(repo));

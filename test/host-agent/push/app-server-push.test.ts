@@ -4,10 +4,9 @@
 // device in the background (visibility false) is woken by an approval request
 // while a visible subscribed one is not, and a push service that never answers
 // adds nothing to the approval path (measured).
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { AppServer, type CommandOutcome } from "../../../host-agent/src/app-server.ts";
 import { DemoAgent } from "../../../host-agent/src/agents/demo.ts";
 import { CommandLedger } from "../../../host-agent/src/command-ledger.ts";
@@ -18,17 +17,13 @@ import { builtinPolicy } from "../../../host-agent/src/policy/policy-file.ts";
 import { APP_ERRORS, COMMAND_ANSWERS, decodePushPayload, toBase64Url, type AppProtocolMessage, type PushPayload } from "../../../protocol/src/index.ts";
 import { decryptWebPush, encryptWebPush, generateSubscriptionKeys } from "../../../protocol/src/web-push.ts";
 import { device, type Env } from "../app-server-harness.ts";
+import { tempDir } from "../../support/temp.ts";
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
 
 type Answer = PushSendOutcome | "hang";
 
 async function setup(options: { push?: boolean; answer?: () => Answer } = {}) {
-  const dir = mkdtempSync(join(tmpdir(), "airlock-app-push-"));
-  dirs.push(dir);
+  const dir = tempDir("airlock-app-push-");
   const workspace = join(dir, "ws");
   mkdirSync(workspace);
   const store = await EventStore.open(join(dir, "events"));

@@ -5,24 +5,15 @@
 // subscription, 429 backing off, push.test answers, the bounded queue, and
 // push.json (0600, strict, trusted devices only). Payloads are checked with
 // the protocol's own strict decoder.
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { PushNotifier, PushError, pushTopic, paddingFor, type PushSendOutcome, type PushSendRequest } from "../../../host-agent/src/push/notifier.ts";
 import { PushStore, PushStoreError } from "../../../host-agent/src/push/push-store.ts";
 import { pushSupportOf } from "../../../host-agent/src/push/relay-info.ts";
 import { decodePushPayload, type PushPayload, type ThreadEvent } from "../../../protocol/src/index.ts";
+import { tempDir } from "../../support/temp.ts";
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), "airlock-push-"));
-  dirs.push(d);
-  return d;
-}
 
 const HOST = { id: "AAAAAAAAAAAAAAAAAAAAAA", name: "mac-mini" };
 const PHONE = "d_phone00001";
@@ -68,7 +59,7 @@ function fakeRelay() {
 }
 
 function setup(options: { watching?: (d: string, t: string) => boolean; trusted?: Set<string>; maxQueue?: number; now?: () => number } = {}) {
-  const dir = tempDir();
+  const dir = tempDir("airlock-push-");
   const store = PushStore.open(join(dir, "push.json"));
   const relay = fakeRelay();
   const audit: Array<{ type: string; data: Record<string, unknown> }> = [];
@@ -427,7 +418,7 @@ describe("push.test and registration", () => {
 
 describe("push.json", () => {
   it("is 0600, replaced atomically, read back strictly, and keeps trusted devices only", () => {
-    const dir = tempDir();
+    const dir = tempDir("airlock-push-");
     const path = join(dir, "push.json");
     const store = PushStore.open(path);
     store.register(PHONE, sub(1), ["approval"], true, 1000);
@@ -456,7 +447,7 @@ describe("push.json", () => {
   });
 
   it("holds at most one subscription per allowlisted device (64)", () => {
-    const store = PushStore.open(join(tempDir(), "push.json"));
+    const store = PushStore.open(join(tempDir("airlock-push-"), "push.json"));
     for (let i = 0; i < 64; i++) store.register(`d_${String(i).padStart(10, "0")}`, sub(i), ["approval"], false);
     expect(() => store.register("d_overflow00", sub(99), ["approval"], false)).toThrow(/at most 64/);
     store.register("d_0000000001", sub(100), ["turn"], false); // replacing is fine

@@ -3,15 +3,14 @@
 // allowlist carries token keys with their expiry, a token's key completes the
 // resume handshake as a device with its grant, and tokensChanged() closes a
 // revoked or expired token's session at once and publishes the new list.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { DeviceSession, nobleBackend, toBase64Url, type Ed25519Signer } from "../../../protocol/src/index.ts";
 import { DeviceStore } from "../../../host-agent/src/device-store.ts";
 import { HostCore, type DeviceConnection, type HostTransport } from "../../../host-agent/src/host-core.ts";
 import { loadOrCreateIdentity } from "../../../host-agent/src/identity.ts";
 import { TokenStore } from "../../../host-agent/src/tokens/token-store.ts";
+import { tempDir } from "../../support/temp.ts";
 
 class MemoryTransport implements HostTransport {
   sent: Array<{ slot: number; frame: Uint8Array }> = [];
@@ -32,14 +31,9 @@ class MemoryTransport implements HostTransport {
   }
 }
 
-const homes: string[] = [];
-afterAll(() => {
-  for (const h of homes) rmSync(h, { recursive: true, force: true });
-});
 
 async function setup() {
-  const home = mkdtempSync(join(tmpdir(), "airlock-core-tokens-"));
-  homes.push(home);
+  const home = tempDir("airlock-core-tokens-");
   let now = Date.UTC(2026, 5, 1);
   const { identity } = await loadOrCreateIdentity(join(home, "identity.json"), nobleBackend);
   const devices = DeviceStore.open(join(home, "devices.json"));
