@@ -95,7 +95,7 @@ export function parseControlRequest(value: unknown): { ok: true; request: Contro
   const type = (value as { type?: unknown } | null)?.type;
   const unknownType = r.error.issues.length === 1 && r.error.issues[0]!.path.join(".") === "type";
   if (unknownType && typeof type === "string") return { ok: false, message: `unknown request ${type.slice(0, 64)}` };
-  return { ok: false, message: `bad control request: ${r.error.message}` };
+  return { ok: false, message: `bad control request: ${r.error.message.slice(0, 1024)}` };
 }
 
 /** What to say about a reply that is not the one a command waited for: its error message, or its type. */
