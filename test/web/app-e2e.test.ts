@@ -3,15 +3,13 @@
 // agent, pairing by opening the link (SAS confirmed at the host), a thread with
 // approvals (approve and deny), command output and a diff, and the host going
 // offline and coming back.
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildWeb } from "../../scripts/build-web.ts";
 import { startRelay, type RelayServer } from "../relay/harness.ts";
 import { launchBrowser, screenshot, type Browser } from "./browser.ts";
 import { airlock, type Cli } from "../host-agent/airlock-cli.ts";
+import { tempDir } from "../support/temp.ts";
 
 let relay: RelayServer;
 let browser: Browser;
@@ -19,8 +17,8 @@ let host: Cli;
 let page: Page;
 /** What the app calls this device (from the browser's user agent). */
 let deviceName = "";
-const home = mkdtempSync(join(tmpdir(), "airlock-web-home-"));
-const workspace = mkdtempSync(join(tmpdir(), "airlock-web-ws-"));
+const home = tempDir("airlock-web-home-");
+const workspace = tempDir("airlock-web-ws-");
 const hostArgs = () => ["--home", home, "--json", "up", "--relay", relay.url, "--agent", "demo", "--workspace", workspace];
 
 beforeAll(async () => {

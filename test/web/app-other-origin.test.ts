@@ -5,9 +5,6 @@
 // CSP lets it reach the relay named in the link, a thread runs with an approval
 // from the phone, a host-only approval is decided at the host's terminal, and
 // the trust (device key and host) survives a reload and a fresh page.
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startRelay, type RelayServer } from "../relay/harness.ts";
@@ -15,6 +12,7 @@ import { launchBrowser, screenshot, SCREENSHOTS, type Browser } from "./browser.
 import { airlock, airlockJson, type Cli } from "../host-agent/airlock-cli.ts";
 import { buildAppInto, serveStatic, type StaticServer } from "./static.ts";
 import { pinnedIndexHtml } from "../../scripts/build-web.ts";
+import { tempDir } from "../support/temp.ts";
 
 let relay: RelayServer;
 let app: StaticServer;
@@ -24,8 +22,8 @@ let page: Page;
 let deviceName = "";
 /** Every WebSocket the pages opened. */
 const sockets: string[] = [];
-const home = mkdtempSync(join(tmpdir(), "airlock-web-origin-home-"));
-const workspace = mkdtempSync(join(tmpdir(), "airlock-web-origin-ws-"));
+const home = tempDir("airlock-web-origin-home-");
+const workspace = tempDir("airlock-web-origin-ws-");
 /** Threads started here: title → id. */
 const threads = new Map<string, string>();
 const extraServers: StaticServer[] = [];

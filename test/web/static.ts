@@ -2,12 +2,12 @@
 // app served from an origin other than the relay's, as docs/web-app.md
 // describes, and a page origin for SDK-only browser tests. It applies the
 // `/*` block of web/public/_headers like a static host that honours it.
-import { existsSync, mkdtempSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { extname, join, normalize } from "node:path";
 import { buildWeb } from "../../scripts/build-web.ts";
+import { tempDir } from "../support/temp.ts";
 
 const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
@@ -25,7 +25,7 @@ const TYPES: Record<string, string> = {
  * file's relay may be serving while it rebuilds), as a complete site.
  */
 export async function buildAppInto(options: { relays?: string[] } = {}): Promise<string> {
-  const out = `${mkdtempSync(join(tmpdir(), "airlock-web-build-"))}/`;
+  const out = `${tempDir("airlock-web-build-")}/`;
   await buildWeb({ outdir: out, ...options });
   return out;
 }
