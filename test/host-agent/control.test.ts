@@ -2,15 +2,13 @@
 // socket: what arrives is parsed strictly on both sides. A request the server
 // does not understand gets an error reply and the server keeps serving; a
 // reply the CLI does not understand is a ControlProtocolError, not a crash.
-import { mkdtempSync, rmSync } from "node:fs";
 import { createConnection, createServer, type Server } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { tempDir } from "../support/temp.ts";
 import { connectControl, ControlProtocolError, MAX_CONTROL_LINE, parseControlRequest, serveControl, type ControlRequest } from "../../host-agent/src/control.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "airlock-control-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir("airlock-control-");
 
 /** Sends raw bytes to the socket and collects every reply line until the server ends the connection. */
 function raw(path: string, bytes: string): Promise<unknown[]> {
