@@ -5,7 +5,7 @@
 // everything queued so far (an approval after its command.started).
 import type { ThreadEvent } from "@airlock/protocol";
 import type { AgentHost } from "../agent.ts";
-import { isValidEvent } from "./codex/mapping.ts";
+import { isValidEvent } from "./payload.ts";
 
 export type ThreadStatus = "idle" | "running" | "waiting" | "failed";
 

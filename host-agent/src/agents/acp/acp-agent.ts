@@ -35,7 +35,7 @@ import {
   type StartThreadOptions,
   type TurnSettings,
 } from "../../agent.ts";
-import { isValidEvent, pieces } from "../codex/mapping.ts";
+import { isValidEvent, pieces } from "../payload.ts";
 import {
   chunkText,
   clip,
@@ -213,6 +213,8 @@ export class AcpAgent implements Agent {
   async close(): Promise<void> {
     await this.child.close();
     await this.events.settled;
+    // Session writes still in flight land before close() resolves (as in the Codex adapter).
+    await this.store?.flush();
   }
 
   /** Test hook: the agent process's pid. */
@@ -425,10 +427,7 @@ export class AcpAgent implements Agent {
 
   async setSettings(threadId: string, settings: TurnSettings): Promise<void> {
     this.record(threadId);
-    await this.store.update(threadId, {
-      ...(settings.model ? { model: settings.model } : {}),
-      ...(settings.effort ? { effort: settings.effort } : {}),
-    });
+    await this.store.setSettings(threadId, settings);
   }
 
   // ---------------------------------------------------------------- sessions

@@ -6,13 +6,10 @@ import { relative, isAbsolute } from "node:path";
 import { createTwoFilesPatch } from "diff";
 import type { ModelInfo, ThreadEvent } from "@airlock/protocol";
 import type { Effort, FileChangeInfo } from "../../agent.ts";
-import { clip, displayCommand, safeId, str, toEffort } from "../codex/mapping.ts";
+import { displayCommand } from "../codex/mapping.ts";
+import { clip, fileChangeEvents, isObject, safeId, str, toEffort } from "../payload.ts";
 
-export { clip, safeId, str };
-
-export function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
+export { clip, fileChangeEvents, isObject, safeId, str };
 
 /** The ACP tool kinds (anything else is "other"). */
 export const TOOL_KINDS = ["read", "edit", "delete", "move", "search", "execute", "think", "fetch", "switch_mode", "other"] as const;
@@ -135,17 +132,6 @@ export function fileChanges(kind: ToolKind | undefined, diffs: DiffContent[], cw
     if (kind === "move" && locations[i + 1] && locations[i + 1] !== d.path) return { ...info, change: "rename", oldPath: d.path, path: locations[i + 1]! };
     return info;
   });
-}
-
-export function fileChangeEvents(itemId: string, files: FileChangeInfo[]): ThreadEvent[] {
-  return files.slice(0, 500).map((f) => ({
-    kind: "file.change",
-    itemId,
-    path: clip(f.path, 1024),
-    change: f.change,
-    ...(f.oldPath ? { oldPath: clip(f.oldPath, 1024) } : {}),
-    diff: clip(f.diff ?? "", 262144),
-  }));
 }
 
 /** `locations[].path` of a tool call (bounded). */

@@ -28,6 +28,7 @@ import { HostEventQueue, type ThreadStatus } from "../event-queue.ts";
 import { ensureLoaded, LoadedThreads, type LoadedThread } from "../loaded-threads.ts";
 import { isObject, logName, PEER_CLOSED, REQUEST_TIMEOUT, RpcError } from "./json-rpc.ts";
 import { answerRequest, checkRequest } from "./approvals.ts";
+import { OpenCommands } from "./open-commands.ts";
 import {
   clip,
   displayCommand,
@@ -126,11 +127,14 @@ export class CodexAgent implements Agent {
   private readonly fileItems = new Map<string, FileChangeInfo[]>();
   /** Output streamed per command item, to fill in what deltas missed. */
   private readonly streamed = new Map<string, string>();
-  /** Commands started but not finished, per host thread: item id → start time. */
-  private readonly openCommands = new Map<string, Map<string, number>>();
-  /** Commands the adapter closed itself: a late item/completed for them is dropped. */
-  private readonly closedCommands = new Map<string, true>();
-  private commandWaiters: Array<() => void> = [];
+  private readonly commands = new OpenCommands({
+    emit: (hostId, event) => this.emit(hostId, event),
+    save: (hostId, open) => {
+      if (!this.store.get(hostId)) return;
+      this.store.setOpenCommands(hostId, open).catch((error: Error) => this.host.log(`codex: saving threads failed: ${error.message}`));
+    },
+    closed: (itemId) => this.streamed.delete(itemId),
+  });
   /** Reasoning summary parts streamed so far, per item (emitted as each part ends), and their length. */
   private readonly reasoning = new Map<string, { parts: string[]; length: number }>();
   /** The tool.call last emitted per running MCP call, for its progress events. */
@@ -197,9 +201,7 @@ export class CodexAgent implements Agent {
    */
   private closeLeftoverCommands(): void {
     for (const [hostId, record] of this.store.all()) {
-      if (!record.openCommands?.length) continue;
-      this.openCommands.set(hostId, new Map(record.openCommands.map((c) => [c.itemId, c.startedAt])));
-      this.closeCommands(hostId, "the host restarted while it ran, so Codex cannot report how it ended.");
+      this.commands.restore(hostId, record.openCommands ?? [], "the host restarted while it ran, so Codex cannot report how it ended.");
     }
   }
 
@@ -243,7 +245,7 @@ export class CodexAgent implements Agent {
   /** The app-server died: what it ran and asked can no longer finish or be answered. */
   private onCrash(running: Running, why: string): void {
     // Commands the dead process ran will never finish through Codex.
-    for (const hostId of [...this.openCommands.keys()]) this.closeCommands(hostId, `${why}.`);
+    for (const hostId of this.commands.threads()) this.commands.close(hostId, `${why}.`);
     for (const live of this.threads.unload(running.gen)) {
       // Approvals and questions the dead process asked can no longer be acted on:
       // close them now instead of leaving them open until the policy's timeout.
@@ -395,17 +397,14 @@ export class CodexAgent implements Agent {
     }
     // A command stopped inside its yield time is killed without an item/completed:
     // close what Codex does not end itself, so devices do not show it running forever.
-    await this.waitCommandsEnd(threadId, COMMAND_END_GRACE_MS);
-    this.closeCommands(threadId, "The interrupt stopped this command; Codex did not report how it ended.");
+    await this.commands.waitEnd(threadId, COMMAND_END_GRACE_MS);
+    this.commands.close(threadId, "The interrupt stopped this command; Codex did not report how it ended.");
     await this.events.settled;
   }
 
   async setSettings(threadId: string, settings: TurnSettings): Promise<void> {
     this.record(threadId);
-    await this.store.update(threadId, {
-      ...(settings.model ? { model: settings.model } : {}),
-      ...(settings.effort ? { effort: settings.effort } : {}),
-    });
+    await this.store.setSettings(threadId, settings);
   }
 
   // ---------------------------------------------------------------- threads and turns
@@ -617,7 +616,7 @@ export class CodexAgent implements Agent {
       case "commandExecution":
         if (started) {
           this.track(this.streamed, itemId, "");
-          this.commandOpened(hostId, itemId);
+          this.commands.started(hostId, itemId);
           this.emit(hostId, {
             kind: "command.started",
             itemId,
@@ -703,13 +702,11 @@ export class CodexAgent implements Agent {
   }
 
   private finishCommand(hostId: string, itemId: string, item: Record<string, unknown>): void {
-    if (this.closedCommands.has(itemId)) {
+    if (!this.commands.finished(hostId, itemId)) {
       // Already reported finished by the adapter (interrupt, crash): once is enough.
-      this.closedCommands.delete(itemId);
       this.streamed.delete(itemId);
       return;
     }
-    this.commandEnded(hostId, itemId);
     // Codex does not stream every chunk as a delta (the first one often comes only in
     // aggregatedOutput): emit what the deltas missed so the device sees the whole output.
     const aggregated = str(item.aggregatedOutput) ?? "";
@@ -728,60 +725,6 @@ export class CodexAgent implements Agent {
       exitCode: item.status === "declined" ? null : exitCode(item.exitCode),
       durationMs: nonNegInt(item.durationMs, 0),
     });
-  }
-
-  private commandOpened(hostId: string, itemId: string): void {
-    let open = this.openCommands.get(hostId);
-    if (!open) this.openCommands.set(hostId, (open = new Map()));
-    this.track(open, itemId, Date.now());
-    this.saveOpenCommands(hostId);
-  }
-
-  private saveOpenCommands(hostId: string): void {
-    if (!this.store.get(hostId)) return;
-    const open = [...(this.openCommands.get(hostId) ?? [])].map(([itemId, startedAt]) => ({ itemId, startedAt }));
-    void this.store.setOpenCommands(hostId, open).catch((error: Error) => this.host.log(`codex: saving threads failed: ${error.message}`));
-  }
-
-  private commandEnded(hostId: string, itemId: string): void {
-    const open = this.openCommands.get(hostId);
-    if (!open?.delete(itemId)) return;
-    if (open.size === 0) this.openCommands.delete(hostId);
-    this.saveOpenCommands(hostId);
-    for (const wake of this.commandWaiters.splice(0)) wake();
-  }
-
-  /** Resolves when the thread has no open command or after timeoutMs. */
-  private async waitCommandsEnd(hostId: string, timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.openCommands.has(hostId) && Date.now() < deadline) {
-      let timer: NodeJS.Timeout | undefined;
-      await new Promise<void>((resolve) => {
-        this.commandWaiters.push(resolve);
-        timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
-      });
-      clearTimeout(timer);
-    }
-  }
-
-  /**
-   * Reports the thread's open commands finished (exit code unknown) with a notice
-   * saying why: they will never end through Codex (interrupted, app-server gone).
-   */
-  private closeCommands(hostId: string, reason: string): void {
-    const open = this.openCommands.get(hostId);
-    if (!open) return;
-    this.openCommands.delete(hostId);
-    this.saveOpenCommands(hostId);
-    const now = Date.now();
-    for (const [itemId, startedAt] of open) {
-      this.streamed.delete(itemId);
-      this.track(this.closedCommands, itemId, true);
-      this.emit(hostId, { kind: "command.finished", itemId, exitCode: null, durationMs: Math.max(0, now - startedAt) });
-    }
-    const n = open.size;
-    this.emit(hostId, { kind: "notice", level: "warning", text: clip(`${n === 1 ? "A command" : `${n} commands`} ended without an exit code: ${reason}`, 4096) });
-    for (const wake of this.commandWaiters.splice(0)) wake();
   }
 
   private rememberFiles(itemId: string, files: FileChangeInfo[]): void {

@@ -7,6 +7,10 @@
 // - every server→client request is answered: unknown methods and throwing
 //   handlers get a JSON-RPC error, so the server never waits on us forever.
 import type { Readable, Writable } from "node:stream";
+import { isObject } from "../payload.ts";
+
+/** Re-exported for the modules that read Codex payloads. */
+export { isObject };
 
 export const DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024;
 
@@ -215,9 +219,6 @@ export class JsonRpcPeer {
   }
 }
 
-export function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 /** A method name fit for a log line (it comes from the peer). */
 export function logName(method: string): string {

@@ -4,42 +4,11 @@
 // never an exception or an event the host's schema rejects.
 import { isAbsolute, relative } from "node:path";
 import { createTwoFilesPatch } from "diff";
-import { threadEvent, type ModelInfo, type ThreadEvent } from "@airlock/protocol";
+import type { ModelInfo, ThreadEvent } from "@airlock/protocol";
 import type { Effort, FileChangeInfo } from "../../agent.ts";
-import { isObject } from "./json-rpc.ts";
+import { clip, fileChangeEvents, isObject, isValidEvent, pieces, safeId, str, toEffort } from "../payload.ts";
 
-const EFFORTS: readonly Effort[] = ["minimal", "low", "medium", "high", "xhigh"];
-const ID_RE = /^[A-Za-z0-9_.:-]{1,128}$/;
-
-export function str(value: unknown): string | undefined {
-  return typeof value === "string" ? value : undefined;
-}
-
-export function clip(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
-}
-
-/** An id the event schema accepts (Codex uses UUIDs and `call_…`, but nothing guarantees it). */
-export function safeId(value: unknown, fallback = "unknown"): string {
-  const raw = typeof value === "string" && value !== "" ? value : fallback;
-  if (ID_RE.test(raw)) return raw;
-  return raw.replace(/[^A-Za-z0-9_.:-]/g, "_").slice(0, 128) || fallback;
-}
-
-/** Splits a long text into schema-sized pieces (deltas and output chunks). */
-export function pieces(text: string, max: number): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < text.length; i += max) out.push(text.slice(i, i + max));
-  return out;
-}
-
-export function toEffort(value: unknown): Effort | undefined {
-  return EFFORTS.find((e) => e === value);
-}
-
-export function isValidEvent(event: ThreadEvent): boolean {
-  return threadEvent.safeParse(event).success;
-}
+export { clip, fileChangeEvents, isValidEvent, pieces, safeId, str, toEffort };
 
 /** model/list entries → ModelInfo; hidden models and efforts Airlock has no name for are dropped. */
 export function toModels(data: unknown): { models: ModelInfo[]; defaultModel?: string } {
@@ -123,17 +92,6 @@ export function toFileChanges(changes: unknown, cwd?: string): FileChangeInfo[] 
     else out.push({ path, change: "modify", ...(diff === undefined ? {} : { diff: withHeaders(diff, path, path, cwd) }) });
   }
   return out;
-}
-
-export function fileChangeEvents(itemId: string, files: FileChangeInfo[]): ThreadEvent[] {
-  return files.map((f) => ({
-    kind: "file.change",
-    itemId,
-    path: clip(f.path, 1024),
-    change: f.change,
-    ...(f.oldPath ? { oldPath: clip(f.oldPath, 1024) } : {}),
-    diff: clip(f.diff ?? "", 262144),
-  }));
 }
 
 export function planEvent(plan: unknown): ThreadEvent | undefined {

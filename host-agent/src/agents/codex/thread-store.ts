@@ -1,20 +1,12 @@
-// Host thread id → Codex thread id (plus what a resume needs), persisted as
-// one JSON file under the adapter's dataDir so threads reattach after an
-// app-server or host restart. Writes are atomic (temp file + rename) and
-// serialised; a damaged file is reported and set aside, never fatal.
-import type { Effort } from "../../agent.ts";
-import { AdapterStateFile } from "../state-file.ts";
+// Host thread id → Codex thread id (plus what a resume needs) in
+// codex-threads.json (../thread-records.ts), so threads reattach after an
+// app-server or host restart; also each thread's open commands.
+import { ThreadRecords, parseRecordBase, type ThreadRecordBase } from "../thread-records.ts";
 import { isObject } from "./json-rpc.ts";
-import { str, toEffort } from "./mapping.ts";
+import { str } from "./mapping.ts";
 
-export interface ThreadRecord {
+export interface ThreadRecord extends ThreadRecordBase {
   codexThreadId: string;
-  cwd: string;
-  title: string;
-  model?: string;
-  effort?: Effort;
-  createdAt: number;
-  updatedAt: number;
   /**
    * Commands started and not finished yet. After a host restart nothing will
    * finish them (their app-server is gone), so the adapter closes them.
@@ -29,54 +21,9 @@ export interface OpenCommand {
 
 const MAX_OPEN_COMMANDS = 100;
 
-const FILE = "codex-threads.json";
-const MAX_THREADS = 10_000;
-
-export class ThreadStore {
-  private readonly records = new Map<string, ThreadRecord>();
-  private readonly file: AdapterStateFile;
-
-  constructor(
-    dir: string,
-    private readonly log: (line: string) => void,
-  ) {
-    this.file = new AdapterStateFile(dir, FILE, "codex", log);
-  }
-
-  async load(): Promise<void> {
-    const parsed = await this.file.read();
-    const threads = isObject(parsed) && isObject(parsed.threads) ? parsed.threads : {};
-    for (const [hostId, r] of Object.entries(threads).slice(0, MAX_THREADS)) {
-      const record = toRecord(r);
-      if (record) this.records.set(hostId, record);
-      else this.log(`codex: ignoring a malformed thread record in ${FILE}`);
-    }
-  }
-
-  get(hostId: string): ThreadRecord | undefined {
-    return this.records.get(hostId);
-  }
-
-  hostIdOf(codexThreadId: string): string | undefined {
-    for (const [hostId, r] of this.records) if (r.codexThreadId === codexThreadId) return hostId;
-    return undefined;
-  }
-
-  all(): Array<[string, ThreadRecord]> {
-    return [...this.records];
-  }
-
-  async put(hostId: string, record: ThreadRecord): Promise<void> {
-    if (!this.records.has(hostId) && this.records.size >= MAX_THREADS) throw new Error(`more than ${MAX_THREADS} Codex threads`);
-    this.records.set(hostId, record);
-    await this.save();
-  }
-
-  async update(hostId: string, patch: Partial<ThreadRecord>): Promise<void> {
-    const record = this.records.get(hostId);
-    if (!record) return;
-    this.records.set(hostId, { ...record, ...patch, updatedAt: Date.now() });
-    await this.save();
+export class ThreadStore extends ThreadRecords<ThreadRecord> {
+  constructor(dir: string, log: (line: string) => void) {
+    super({ dir, file: "codex-threads.json", source: "codex", noun: "thread", plural: "Codex threads", parse: toRecord, log });
   }
 
   /** Replaces the thread's open commands; does not count as activity (updatedAt stays). */
@@ -88,36 +35,15 @@ export class ThreadStore {
     this.records.set(hostId, kept.length ? { ...rest, openCommands: kept } : rest);
     await this.save();
   }
-
-  /** Resolves once every write started so far has landed (or failed). */
-  flush(): Promise<void> {
-    return this.file.flush();
-  }
-
-  private save(): Promise<void> {
-    return this.file.write(() => ({ version: 1, threads: Object.fromEntries(this.records) }));
-  }
 }
 
 function toRecord(value: unknown): ThreadRecord | undefined {
   if (!isObject(value)) return undefined;
   const codexThreadId = str(value.codexThreadId);
-  const cwd = str(value.cwd);
-  if (!codexThreadId || !cwd) return undefined;
-  const num = (v: unknown) => (typeof v === "number" && Number.isSafeInteger(v) && v >= 0 ? v : 0);
-  const model = str(value.model);
-  const effort = toEffort(value.effort);
+  const base = parseRecordBase(value);
+  if (!codexThreadId || !base) return undefined;
   const openCommands = toOpenCommands(value.openCommands);
-  return {
-    codexThreadId,
-    cwd,
-    title: str(value.title) ?? "",
-    ...(model ? { model } : {}),
-    ...(effort ? { effort } : {}),
-    createdAt: num(value.createdAt),
-    updatedAt: num(value.updatedAt),
-    ...(openCommands.length ? { openCommands } : {}),
-  };
+  return { codexThreadId, ...base, ...(openCommands.length ? { openCommands } : {}) };
 }
 
 function toOpenCommands(value: unknown): OpenCommand[] {
