@@ -70,7 +70,9 @@ const empty = (): Classification => mk("continue", "shell.empty", "empty command
 
 /** Classify a command line (a string for a shell, or an argv array run directly). */
 export function classifyCommand(command: string | readonly string[], context: ClassifyContext = {}): Classification {
-  const st: State = { ...workspaceOf(context), depth: 0, pipeIn: false };
+  const { root, cwd } = workspaceOf(context);
+  // Built as a literal: a spread copy gives V8 another object shape and made classification ~1.5× slower.
+  const st: State = { root, cwd, depth: 0, pipeIn: false };
   if (typeof command !== "string") {
     const words: Word[] = command.map(literalWord);
     if (words.length === 0) return empty();

@@ -17,7 +17,6 @@ const READ_SYSTEM = new Set(["whoami", "id", "hostname", "uname", "date", "uptim
 const BUILTINS = new Set(["cd", "pushd", "popd", "export", "unset", "shopt", "alias", "unalias", "hash", "local", "declare", "typeset", "readonly", "trap", "wait", "jobs", "fg", "bg", "umask", "ulimit", "history", "exit", "return", "break", "continue", "shift", "getopts", "read", "set", "dirs", "disown", "let"]);
 
 export const readOnlyRule: Rule = (name, args, st): Classification | null => {
-  const a = texts(args);
   if (name === "for" || name === "case") return mk("continue", "shell.control", `${name} is shell control flow; its body is classified separately`);
   if (READ_LIST.has(name)) return mk("continue", "read.list", `${name} only reads`);
   if (READ_FILE.has(name)) return mk("continue", "read.file", `${name} only reads`);
@@ -30,12 +29,12 @@ export const readOnlyRule: Rule = (name, args, st): Classification | null => {
   if (name === "echo" || name === "printf") return mk("continue", "read.echo", `${name} prints its arguments`);
   if (READ_SYSTEM.has(name)) return mk("continue", "read.system", `${name} only reads`);
   if (name === "printenv") {
-    if (a.length === 0) return printsEnvironment();
-    return a.some(isSecretVar) ? mk("commit", "secrets.env-var", "prints a secret variable", { credentials: true }) : mk("continue", "read.system", "prints an environment variable");
+    if (args.length === 0) return printsEnvironment();
+    return texts(args).some(isSecretVar) ? mk("commit", "secrets.env-var", "prints a secret variable", { credentials: true }) : mk("continue", "read.system", "prints an environment variable");
   }
   if (BUILTINS.has(name)) {
-    if ((name === "set" || name === "declare" || name === "typeset" || name === "export") && (a.length === 0 || a[0] === "-p")) return printsEnvironment();
-    for (const t of a) {
+    if ((name === "set" || name === "declare" || name === "typeset" || name === "export") && (args.length === 0 || args[0]?.text === "-p")) return printsEnvironment();
+    for (const t of texts(args)) {
       const n = t.replace(/=.*$/s, "");
       if (t.includes("=") && isSecretVar(n)) return setsSecretVar(n);
     }

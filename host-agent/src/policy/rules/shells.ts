@@ -15,9 +15,10 @@ export const INTERPRETERS = new Set(["python", "python3", "python2", "node", "no
 
 export const shellRule: Rule = (name, args, st, run) => {
   if (SHELLS.has(name)) return classifyShell(name, args, st, run);
+  if (!INTERPRETERS.has(name)) return null;
   const sub = positionals(args)[0]?.text;
   // `deno task`, `bun install`: a subcommand, not a program file.
-  if (INTERPRETERS.has(name) && !((name === "deno" || name === "bun") && sub !== undefined && !sub.includes(".") && !sub.includes("/"))) return classifyInterpreter(name, args, st, run);
+  if (!((name === "deno" || name === "bun") && sub !== undefined && !sub.includes(".") && !sub.includes("/"))) return classifyInterpreter(name, args, st, run);
   return null;
 };
 

@@ -11,7 +11,6 @@ import type { Rule } from "./rule.ts";
 import { remoteExec } from "./shells.ts";
 
 export const wrapperRule: Rule = (name, args, st, run): Classification | null => {
-  const a = texts(args);
   switch (name) {
     case "sudo":
     case "doas": {
@@ -72,12 +71,12 @@ export const wrapperRule: Rule = (name, args, st, run): Classification | null =>
       return run.line(texts(rest).join(" "), st);
     }
     case "eval": {
-      const inner = run.line(a.join(" "), st);
+      const inner = run.line(texts(args).join(" "), st);
       return remoteExec(args, st, run) ?? inner;
     }
     case "source":
     case ".":
-      return mk("expand", "shell.source", `runs the shell file ${a[0] ?? ""} in the current shell`, { externalTools: true });
+      return mk("expand", "shell.source", `runs the shell file ${args[0]?.text ?? ""} in the current shell`, { externalTools: true });
   }
   return null;
 };
