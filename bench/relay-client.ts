@@ -1,12 +1,7 @@
-// Minimal relay plumbing for the relay benchmark: start the real relay on local
-// workerd (wrangler's DevEnv, the machinery behind unstable_startWorker) and
-// admit hosts and devices over `ws`. A trimmed-down sibling of
-// test/relay/harness.ts (bench/ does not import from test/), written for
-// measuring: after admission the caller installs its own message handlers.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { unstable_DevEnv } from "wrangler";
+// Minimal relay plumbing for the benchmarks: start the real relay on local
+// workerd (scripts/local-relay.ts, as the tests and npm start do) and admit
+// hosts and devices over `ws`. Written for measuring: after admission the
+// caller installs its own message handlers.
 import WebSocket from "ws";
 import {
   decodeHeader,
@@ -28,6 +23,7 @@ import {
   type RelayLimits,
   type RelayMessage,
 } from "../protocol/src/index.ts";
+import { startLocalRelay } from "../scripts/local-relay.ts";
 
 export interface Relay {
   /**
@@ -43,73 +39,15 @@ export interface Relay {
   dispose(): Promise<void>;
 }
 
-type DevEvent = Parameters<InstanceType<typeof unstable_DevEnv>["dispatch"]>[0];
-
-/**
- * DevEnv that reports where the runtime put the user Worker (the dev proxy
- * keeps that private). worker.url resolves as soon as the proxy listens, before
- * the Worker is bundled and running; reloadComplete means it is.
- */
-class TappedDevEnv extends unstable_DevEnv {
-  #onReady?: (url: string) => void;
-  readonly userWorkerUrl = new Promise<string>((resolve) => (this.#onReady = resolve));
-  #ready = false;
-  onRebuild?: () => void;
-
-  override dispatch(event: DevEvent): void {
-    if (event.type === "reloadComplete" && !this.#ready) {
-      const u = event.proxyData.userWorkerUrl;
-      this.#ready = true;
-      this.#onReady?.(`${u.protocol}//${u.hostname}:${u.port}`);
-    } else if (event.type === "bundleStart" && this.#ready) {
-      this.onRebuild?.();
-    }
-    super.dispatch(event);
-  }
-}
-
-/** Starts wrangler.toml's Worker on local workerd with a fresh persist dir; `vars` override [vars]. */
+/** Starts wrangler.toml's Worker on local workerd (scripts/local-relay.ts) with a fresh persist dir; `vars` override [vars]. */
 export async function startRelay(vars: Record<string, string> = {}): Promise<Relay> {
-  // Miniflare otherwise fetches a Request.cf sample from workers.cloudflare.com
-  // (up to a 3 s timeout, and a warning when offline); the relay never reads request.cf.
-  process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
-  // Serve the web app as built (npm run bench does not rebuild it at every relay start).
-  process.env.AIRLOCK_WEB_BUILT ??= "1";
-  const persist = mkdtempSync(join(tmpdir(), "airlock-bench-relay-"));
-  const devEnv = new TappedDevEnv();
-  const bindings = Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, { type: "plain_text" as const, value: v }]));
-  const worker = await devEnv.startWorker({
-    config: new URL("../wrangler.toml", import.meta.url).pathname,
-    bindings,
-    dev: {
-      server: { hostname: "127.0.0.1", port: 0 },
-      inspector: false,
-      watch: false,
-      persist,
-      logLevel: "error",
-    },
-  } as Parameters<typeof devEnv.startWorker>[0]);
-  const proxyUrl = (await worker.url).toString().replace(/\/$/, "");
-  let timer: NodeJS.Timeout | undefined;
-  const directUrl = await Promise.race([
-    devEnv.userWorkerUrl,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error("the Worker did not start within 60 s")), 60_000);
-    }),
-  ]).catch(async (e: unknown) => {
-    await worker.dispose();
-    rmSync(persist, { recursive: true, force: true });
+  const local = await startLocalRelay({ vars });
+  const directUrl = await local.directUrl().catch(async (e: unknown) => {
+    await local.dispose();
     throw e;
-  }).finally(() => clearTimeout(timer));
-  const relay: Relay = {
-    proxyUrl,
-    directUrl,
-    async dispose() {
-      await worker.dispose();
-      rmSync(persist, { recursive: true, force: true });
-    },
-  };
-  devEnv.onRebuild = () => relay.onRebuild?.();
+  });
+  const relay: Relay = { proxyUrl: local.url, directUrl, dispose: () => local.dispose() };
+  local.onRebuild = () => relay.onRebuild?.();
   return relay;
 }
 

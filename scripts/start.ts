@@ -3,8 +3,8 @@
 // project-local .dev/ folder, and prints the pairing QR code and link.
 import { spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
-import { unstable_startWorker } from "wrangler";
 import { devVapidBindings, loadOrCreateDevVapid } from "./dev-vapid.ts";
+import { startLocalRelay } from "./local-relay.ts";
 
 const port = Number(process.env.AIRLOCK_RELAY_PORT ?? 8787);
 const devDir = new URL("../.dev/", import.meta.url).pathname;
@@ -12,23 +12,22 @@ const relayState = `${devDir}relay`;
 const hostHome = `${devDir}host`;
 mkdirSync(relayState, { recursive: true });
 mkdirSync(hostHome, { recursive: true, mode: 0o700 });
-// Offline machines cannot fetch Cloudflare's Request.cf sample; don't try.
-process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
-// `npm start` built the web app just before this script (package.json): wrangler's [build] need not.
-process.env.AIRLOCK_WEB_BUILT ??= "1";
 
 console.log("Airlock on loopback (state in .dev/)");
 // Web Push: one VAPID key pair for this checkout, made once (.dev/vapid.json, 0600).
 const { vapid, created } = await loadOrCreateDevVapid(devDir);
 console.log(`  push: VAPID key ${created ? "generated" : "loaded"} (.dev/vapid.json); public key ${vapid.publicKey.slice(0, 12)}…`);
 console.log(`  relay: starting on http://127.0.0.1:${port} (local workerd) …`);
-const relay = await unstable_startWorker({
-  config: new URL("../wrangler.toml", import.meta.url).pathname,
-  // The private key goes in as a secret binding: not argv, not env, not a .dev.vars file.
+// The same local relay as the tests and benchmarks (scripts/local-relay.ts), serving the web app
+// `npm start` built just before this script (package.json). The private key goes in as a secret
+// binding: not argv, not env, not a .dev.vars file.
+const relay = await startLocalRelay({
+  port,
+  persistDir: relayState,
   bindings: devVapidBindings(vapid),
-  dev: { server: { hostname: "127.0.0.1", port }, inspector: false, watch: false, persist: relayState, logLevel: "warn" },
-} as Parameters<typeof unstable_startWorker>[0]);
-const relayUrl = (await relay.url).toString().replace(/\/$/, "");
+  logLevel: "warn",
+});
+const relayUrl = relay.url;
 console.log(`  relay: up at ${relayUrl} (health: ${relayUrl}/health)`);
 console.log(`  web app: ${relayUrl}/ (served by the relay; the pairing link below opens it and pairs)`);
 console.log("  host agent: airlock up --agent demo (pair a device from another terminal with: npx airlock --home .dev/host pair)\n");
@@ -41,9 +40,14 @@ const stop = async (code: number) => {
   if (stopping) return;
   stopping = true;
   host.kill("SIGTERM");
-  await relay.dispose();
+  try {
+    await relay.dispose();
+  } catch (e) {
+    console.error(`relay: stopping failed: ${e instanceof Error ? e.message : String(e)}`);
+    code ||= 1;
+  }
   process.exit(code);
 };
-host.on("exit", (code) => void stop(code ?? 0));
-process.on("SIGINT", () => void stop(0));
-process.on("SIGTERM", () => void stop(0));
+host.on("exit", (code) => stop(code ?? 0));
+process.on("SIGINT", () => stop(0));
+process.on("SIGTERM", () => stop(0));

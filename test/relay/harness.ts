@@ -1,11 +1,7 @@
-// Starts the real relay (wrangler's unstable_startWorker on local workerd) and
+// Starts the real relay (scripts/local-relay.ts: local workerd) and
 // drives it with real WebSocket clients (the `ws` package), as a host or a
 // device would. Shared by the relay tests and benchmarks.
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { request } from "node:http";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { unstable_startWorker } from "wrangler";
 import WebSocket from "ws";
 import {
   allowlistMessage,
@@ -24,6 +20,7 @@ import {
   type RelayMessage,
 } from "../../protocol/src/index.ts";
 import type { VapidKeyPair } from "../../protocol/src/web-push.ts";
+import { startLocalRelay } from "../../scripts/local-relay.ts";
 
 export interface RelayServer {
   /** http://127.0.0.1:PORT */
@@ -46,64 +43,17 @@ export interface StartRelayOptions {
 }
 
 export async function startRelay(options: StartRelayOptions = {}): Promise<RelayServer> {
-  // Tests run offline: don't let wrangler try to fetch Cloudflare's Request.cf sample.
-  process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
-  // The web app is built once before the tests (.ci/run, the browser tests): not at every relay start.
-  process.env.AIRLOCK_WEB_BUILT ??= "1";
   const push = options.push;
   const pushVars = push
     ? { VAPID_PUBLIC_KEY: push.vapid.publicKey, VAPID_SUBJECT: push.vapid.subject, PUSH_ORIGINS: push.origins.join(",") }
     : {};
-  const bindings: Record<string, { type: "plain_text" | "secret_text"; value: string }> = Object.fromEntries(
-    Object.entries({ AIRLOCK_DEBUG: "1", ...pushVars, ...options.vars }).map(([k, v]) => [k, { type: "plain_text" as const, value: v }]),
-  );
-  if (push) bindings.VAPID_PRIVATE_KEY = { type: "secret_text", value: push.vapid.privateKey };
-  // Serve a snapshot of web/public: browser tests rebuild web/public while other
-  // files' relays run, and wrangler reloads a worker whose assets change,
-  // dropping every socket with 1006.
-  const assets = mkdtempSync(join(tmpdir(), "airlock-relay-assets-"));
-  // Temp folders this relay owns, removed on dispose (a caller's persistDir is the caller's).
-  const owned = [assets];
-  const temp = (prefix: string) => {
-    const dir = mkdtempSync(join(tmpdir(), prefix));
-    owned.push(dir);
-    return dir;
-  };
-  const removeOwned = () => {
-    for (const dir of owned) rmSync(dir, { recursive: true, force: true });
-  };
-  cpSync(new URL("../../web/public", import.meta.url).pathname, assets, { recursive: true });
-  let worker: Awaited<ReturnType<typeof unstable_startWorker>>;
-  try {
-    worker = await unstable_startWorker({
-      config: new URL("../../wrangler.toml", import.meta.url).pathname,
-      assets,
-      bindings,
-      dev: {
-        server: { hostname: "127.0.0.1", port: options.port ?? 0 },
-        inspector: false,
-        watch: false,
-        persist: options.persistDir ?? temp("airlock-relay-"),
-        // A private dev registry per relay: every relay in the run has the same worker name.
-        registry: temp("airlock-relay-registry-"),
-        logLevel: "error",
-      },
-    } as Parameters<typeof unstable_startWorker>[0]);
-  } catch (e) {
-    removeOwned();
-    throw e;
-  }
-  const url = (await worker.url).toString().replace(/\/$/, "");
-  return {
-    url,
-    dispose: async () => {
-      try {
-        await worker.dispose();
-      } finally {
-        removeOwned();
-      }
-    },
-  };
+  const relay = await startLocalRelay({
+    vars: { AIRLOCK_DEBUG: "1", ...pushVars, ...options.vars },
+    ...(push ? { bindings: { VAPID_PRIVATE_KEY: { type: "secret_text" as const, value: push.vapid.privateKey } } } : {}),
+    ...(options.persistDir ? { persistDir: options.persistDir } : {}),
+    ...(options.port !== undefined ? { port: options.port } : {}),
+  });
+  return { url: relay.url, dispose: () => relay.dispose() };
 }
 
 export function wsUrl(relayUrl: string, room: string, role: "host" | "device"): string {
