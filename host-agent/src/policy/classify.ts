@@ -30,7 +30,7 @@
 // paths and secrets are paths.ts and secrets.ts, file edits and permission
 // requests are file-change.ts and permission.ts.
 import { highest, max, mk, type Classification, type ClassifyContext } from "./classification.ts";
-import { NO_TARGET, POLICY_PATH, resolveDir, workspaceOf, writeTargets } from "./paths.ts";
+import { NO_TARGET, POLICY_PATH, resolveDir, workspaceOf, writesPolicy, writeTargets } from "./paths.ts";
 import { isSecretPath, isSecretVar, setsSecretVar } from "./secrets.ts";
 import { literalWord, parseShell, type SimpleCommand, type Word } from "./shell-parse.ts";
 import { classifyBuild } from "./rules/build.ts";
@@ -57,9 +57,10 @@ const KEYWORDS = new Set(["!", "{", "}", "if", "then", "else", "elif", "fi", "do
 
 /**
  * The rules, in the order they are tried; the first that knows the command
- * decides. Wrappers come first (they classify the command they run), then
- * shells and interpreters, then the read-only tools (so `diff`, `sort` are
- * "continue" before anything else can claim them).
+ * decides. The families claim disjoint command names except `bun`, which
+ * shellRule takes when it runs a file (`bun x.ts`) and classifyBuild when it
+ * is the package manager (`bun install`); the order is the one the single
+ * function had before the split.
  */
 const RULES: readonly Rule[] = [wrapperRule, shellRule, readOnlyRule, findRule, secretToolRule, gitRule, classifyBuild, networkRule, fileRule, deployRule, systemRule];
 
@@ -153,7 +154,7 @@ function classifyArgv(all: Word[], st: State): Classification {
     let main = classifyWords(ws, st);
     if (main.flags.writes) {
       for (const w of ws) {
-        if (POLICY_PATH.test(w.text)) main = max(main, mk("commit", "policy.self-edit", `writes the Airlock policy file ${w.text}`, { writes: true }));
+        if (POLICY_PATH.test(w.text)) main = max(main, writesPolicy(w.text));
       }
     }
     found.push(main);

@@ -27,6 +27,9 @@ export function workspaceOf(context: ClassifyContext): Where {
 
 /** Airlock's own policy file. */
 export const POLICY_PATH = /(^|\/)\.?airlock\/policy\.json$/;
+/** Writing the policy file: an agent must not loosen its own leash. */
+export const writesPolicy = (path: string): Classification => mk("commit", "policy.self-edit", `writes the Airlock policy file ${path}`, { writes: true });
+
 /** Files that run code at login, in git or on a schedule. */
 export const PERSISTENCE_PATH = /(^|\/)(\.bashrc|\.bash_profile|\.bash_login|\.profile|\.zshrc|\.zshenv|\.zprofile|\.zlogin|\.gitconfig|config\.fish|\.git\/hooks\/?.*|\.git\/config|LaunchAgents\/.*|LaunchDaemons\/.*|\.config\/autostart\/.*|crontab)$/;
 const SYSTEM_PATH = /^\/(etc|usr|bin|sbin|boot|lib|lib64|opt|System|Library|Applications|private\/etc|dev|proc|sys)(\/|$)|^\/var(\/(?!folders|tmp)|$)/;
@@ -84,7 +87,7 @@ export function writeTargets(base: Classification, targets: Word[], st: Where, r
     if (NO_TARGET.test(t.text)) continue;
     const pc = pathClass(t, st);
     const p = resolvePath(t, st) ?? t.text;
-    if (POLICY_PATH.test(p) || POLICY_PATH.test(t.text)) c = max(c, mk("commit", "policy.self-edit", `writes the Airlock policy file ${t.text}`, { writes: true }));
+    if (POLICY_PATH.test(p) || POLICY_PATH.test(t.text)) c = max(c, writesPolicy(t.text));
     else if (PERSISTENCE_PATH.test(p)) c = max(c, mk("commit", "system.persistence", `writes ${t.text}, which runs code at login, in git, or on a schedule`, { writes: true }));
     else if (SYSTEM_PATH.test(p)) c = max(c, mk("commit", "fs.system-write", `writes the system path ${t.text}`, { writes: true }));
     else if (rmLike && (pc === "root" || pc === "outside" || pc === "workspace" || (recursive && pc === "unknown"))) {

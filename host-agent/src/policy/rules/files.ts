@@ -14,7 +14,7 @@ export const findRule: Rule = (name, args, st, run) => (name === "find" || name 
 
 function classifyFind(name: string, args: Word[], st: State, run: Inner): Classification {
   const a = texts(args);
-  const roots = name === "find" ? args.slice(0, Math.max(0, args.findIndex((w) => w.text.startsWith("-") || w.text === "(" || w.text === "!"))).concat() : [];
+  const roots = name === "find" ? args.slice(0, Math.max(0, args.findIndex((w) => w.text.startsWith("-") || w.text === "(" || w.text === "!"))) : [];
   const rootsOr = roots.length > 0 || name !== "find" ? roots : args.every((w) => !w.text.startsWith("-")) ? args : [];
   if (a.includes("-delete") || (name === "fd" && (a.includes("-X") || a.includes("-x")))) {
     if (name === "fd") return mk("expand", "fs.find-exec", "fd runs a command on every match", { externalTools: true, writes: true });
