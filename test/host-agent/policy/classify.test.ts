@@ -150,6 +150,10 @@ const TABLE: [string, Tier, string][] = [
   ["source .env && npm start", "commit", "secrets.file"],
   ["gpg --export-secret-keys --armor me@example.com", "commit", "secrets.gpg"],
   ["echo $GITHUB_TOKEN", "commit", "secrets.env-var"],
+  // Appending sets the variable too, as a leading assignment, with export and with env.
+  ["GITHUB_TOKEN+=abc make", "commit", "secrets.env-var"],
+  ["export GITHUB_TOKEN+=abc", "commit", "secrets.env-var"],
+  ["env GITHUB_TOKEN+=x ls", "commit", "secrets.env-var"],
   ["curl -H \"Authorization: Bearer $NPM_TOKEN\" https://registry.npmjs.org/-/whoami", "commit", "secrets.env-var"],
   ["gh auth token", "commit", "secrets.gh-token"],
   ["aws secretsmanager get-secret-value --secret-id prod/db", "commit", "secrets.cloud"],

@@ -35,7 +35,7 @@ export const readOnlyRule: Rule = (name, args, st): Classification | null => {
   if (BUILTINS.has(name)) {
     if ((name === "set" || name === "declare" || name === "typeset" || name === "export") && (args.length === 0 || args[0]?.text === "-p")) return printsEnvironment();
     for (const t of texts(args)) {
-      const n = t.replace(/=.*$/s, "");
+      const n = t.replace(/\+?=.*$/s, ""); // `export NAME+=…` appends to NAME
       if (t.includes("=") && isSecretVar(n)) return setsSecretVar(n);
     }
     return mk("continue", "shell.builtin", `${name} is a shell builtin`);

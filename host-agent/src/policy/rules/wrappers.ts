@@ -31,8 +31,8 @@ export const wrapperRule: Rule = (name, args, st, run): Classification | null =>
         if (t.startsWith("--split-string=")) return run.line(t.slice(15), st);
         if (t === "-u" || t === "-C" || t === "--unset" || t === "--chdir") i += 2;
         else if (t.startsWith("-")) i++;
-        else if (/^[A-Za-z_][A-Za-z0-9_]*=/.test(t)) {
-          const n = t.replace(/=.*$/s, "");
+        else if (/^[A-Za-z_][A-Za-z0-9_]*\+?=/.test(t)) {
+          const n = t.replace(/\+?=.*$/s, ""); // `NAME+=…` too: env takes it as set, a shell as append
           if (isSecretVar(n)) return setsSecretVar(n);
           i++;
         } else break;
