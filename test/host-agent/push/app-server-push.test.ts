@@ -191,7 +191,7 @@ describe("push commands on the app server", () => {
     // Time from thread.start to the approval request reaching a connected device, and from the
     // decision to approval.resolved: without push, and with every push hanging forever.
     const measure = async (withPush: boolean) => {
-      const { env, sent } = await setup({ push: withPush, answer: () => "hang" });
+      const { env, sent, hanging } = await setup({ push: withPush, answer: () => "hang" });
       const phone = device(env, "Phone", 1);
       const tablet = device(env, "Tablet", 2);
       await env.app.onSessionOpen(phone.conn);
@@ -216,13 +216,17 @@ describe("push commands on the app server", () => {
         await phone.command("turn.interrupt", { thread });
       }
       const pushes = sent.length;
+      const stillHanging = hanging.length; // env.close() releases them
       await env.close();
-      return { median: times.sort((a, b) => a - b)[Math.floor(times.length / 2)]!, pushes };
+      return { median: times.sort((a, b) => a - b)[Math.floor(times.length / 2)]!, pushes, stillHanging };
     };
     const plain = await measure(false);
     const pushed = await measure(true);
     console.log(`approval path median: ${plain.median.toFixed(1)} ms without push, ${pushed.median.toFixed(1)} ms with every push hanging (${pushed.pushes} pushes started)`);
-    expect(pushed.pushes).toBeGreaterThanOrEqual(2); // pushes were attempted and are still hanging
-    expect(pushed.median).toBeLessThan(plain.median * 1.5 + 25);
+    // Every round's request reached the device and its decision resolved while the pushes it started
+    // were still hanging: nothing on the approval path waits for the push service. (How long it takes
+    // is bench/push.bench.ts's job, not a timed assertion here.)
+    expect(pushed.pushes).toBeGreaterThanOrEqual(2);
+    expect(pushed.stillHanging).toBeGreaterThanOrEqual(2);
   });
 });
