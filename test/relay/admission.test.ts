@@ -174,8 +174,9 @@ describe("a flood of unauthenticated upgrades cannot keep the host out (item 4)"
     for (const c of open) c.ws.terminate();
     console.log(`flood: ${opened} upgrades at ${rate.toFixed(0)}/s, ${evicted} pushed out; host admitted ${admitted} of 10`);
 
-    // The flood was real: fast, and the relay pushed the stranger's own sockets out.
-    expect(rate).toBeGreaterThan(65);
+    // The flood was real: many upgrades during the host's attempts, and the relay pushed the stranger's
+    // own sockets out. (Counted, not timed: its rate depends on the machine's load, printed above.)
+    expect(opened).toBeGreaterThan(50);
     expect(evicted).toBeGreaterThan(10);
     expect(floodErrors).toEqual([]);
     expect(admitted, failures.join("\n")).toBeGreaterThanOrEqual(9);
