@@ -44,6 +44,8 @@ export interface SupervisorOptions<R extends { gen: number }> {
 export class ProcessSupervisor<R extends { gen: number }> {
   #running: { process: R; startedAt: number } | undefined;
   #ready: Promise<R> | undefined;
+  /** A launch in progress (close() waits for it, so no process outlives the adapter). */
+  #launching: Promise<R> | undefined;
   #gen = 0;
   #attempt = 0;
   #closing = false;
@@ -95,15 +97,27 @@ export class ProcessSupervisor<R extends { gen: number }> {
     }
   }
 
-  /** Stops the live process; no restart after this. */
+  /** Stops the live process and one still starting; no restart after this. */
   async close(): Promise<void> {
     this.#closing = true;
     const running = this.#running;
     this.#running = undefined;
     if (running) await this.options.stop(running.process, STOP_GRACE_MS);
+    // A launch that sees #closing stops its process before it settles.
+    await this.#launching?.catch(() => undefined);
   }
 
   async #launch(): Promise<R> {
+    const launching = this.#spawnAndGoLive();
+    this.#launching = launching;
+    try {
+      return await launching;
+    } finally {
+      if (this.#launching === launching) this.#launching = undefined;
+    }
+  }
+
+  async #spawnAndGoLive(): Promise<R> {
     const gen = ++this.#gen;
     const startedAt = Date.now();
     let entry: { process: R; startedAt: number } | undefined;

@@ -67,6 +67,7 @@ import { pipeLines } from "../stderr-lines.ts";
 import { ProcessSupervisor } from "../supervisor.ts";
 import { HostEventQueue, type ThreadStatus } from "../event-queue.ts";
 import { ensureLoaded, LoadedThreads, type LoadedThread } from "../loaded-threads.ts";
+import { settlesWithin } from "../settles-within.ts";
 
 export interface AcpAgentOptions {
   /** The agent's executable and arguments (it must speak ACP on stdio). */
@@ -415,10 +416,8 @@ export class AcpAgent implements Agent {
       this.host.log(`${this.info.kind}: session/cancel failed: ${(error as Error).message}`);
     }
     const timeoutMs = this.options.interruptTimeoutMs ?? 15_000;
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = await Promise.race([turn.done.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs)))]);
-    clearTimeout(timer);
-    if (timedOut && !turn.ended) {
+    const ended = await settlesWithin(turn.done, timeoutMs);
+    if (!ended && !turn.ended) {
       this.host.log(`${this.info.kind}: the agent did not end the turn within ${timeoutMs} ms of session/cancel`);
       this.endTurn(live, turn, "interrupted", `${this.info.label} did not confirm the interrupt`);
     }
@@ -566,9 +565,7 @@ export class AcpAgent implements Agent {
         if (turn.cancelling) return this.endTurn(live, turn, "interrupted");
         if (running.conn.signal.aborted && !running.stopping) {
           // The pipe closed: the exit handler ends the turn with the exit's reason (bounded wait).
-          let timer: NodeJS.Timeout | undefined;
-          await Promise.race([running.exited, new Promise((resolve) => (timer = setTimeout(resolve, 2000)))]);
-          clearTimeout(timer);
+          await settlesWithin(running.exited, 2000);
         }
         this.endTurn(live, turn, "failed", clip(error.message, 2048));
       },

@@ -29,6 +29,7 @@ import { ensureLoaded, LoadedThreads, type LoadedThread } from "../loaded-thread
 import { isObject, logName, PEER_CLOSED, REQUEST_TIMEOUT, RpcError } from "./json-rpc.ts";
 import { answerRequest, checkRequest } from "./approvals.ts";
 import { OpenCommands } from "./open-commands.ts";
+import { settlesWithin } from "../settles-within.ts";
 import {
   clip,
   displayCommand,
@@ -381,13 +382,8 @@ export class CodexAgent implements Agent {
       this.host.log(`codex: stopping the thread's running commands failed: ${clip((error as Error).message, 300)}`);
     }
     const timeoutMs = this.options.interruptTimeoutMs ?? 15_000;
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = await Promise.race([
-      stopped.then(() => false),
-      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs))),
-    ]);
-    clearTimeout(timer);
-    if (timedOut && live.turnId === turnId) {
+    const confirmed = await settlesWithin(stopped, timeoutMs);
+    if (!confirmed && live.turnId === turnId) {
       // Codex never confirmed: report it stopped so the device is not stuck on "running".
       this.host.log(`codex: turn/interrupt not confirmed within ${timeoutMs} ms`);
       this.flushTurnDiff(threadId);
