@@ -13,9 +13,9 @@
 //   arrival order through one queue: message chunks are assembled into
 //   message.delta/message.completed, execute tool calls into command.*, diffs
 //   (old/new text) into unified diffs, plan entries into plan.update.
-// - `session/request_permission` goes to the host's broker; the adapter only
-//   maps the verdict onto the agent's options. Requests open when a turn is
-//   cancelled are answered `cancelled`.
+// - `session/request_permission` goes to the host's broker (approvals.ts maps
+//   the tool call onto an ask and the verdict onto the agent's options).
+//   Requests open when a turn is cancelled are answered `cancelled`.
 // - If the agent process dies, running turns fail, open requests are
 //   withdrawn, and the supervisor (../supervisor.ts) restarts it with backoff.
 // ACP has no steering, no questions to the user and no token counts: the
@@ -30,8 +30,6 @@ import {
   type AgentHost,
   type AgentStartContext,
   type AgentThreadInfo,
-  type ApprovalAsk,
-  type ApprovalVerdict,
   type StartThreadOptions,
   type TurnSettings,
 } from "../../agent.ts";
@@ -58,12 +56,12 @@ import {
   toolKind,
   toolStatus,
   type ConfigSelect,
-  type DiffContent,
   type ToolKind,
   type ToolStatus,
 } from "./mapping.ts";
 import { SessionStore, type SessionRecord } from "./session-store.ts";
 import { pipeLines } from "../stderr-lines.ts";
+import { CANCELLED, permissionAsk, permissionOptions, permissionOutcome, type PermissionOutcome } from "./approvals.ts";
 import { ProcessSupervisor } from "../supervisor.ts";
 import { HostEventQueue, type ThreadStatus } from "../event-queue.ts";
 import { ensureLoaded, LoadedThreads, type LoadedThread } from "../loaded-threads.ts";
@@ -95,8 +93,6 @@ const MAX_TOOLS = 1000;
 const MAX_OUTPUT = 1024 * 1024;
 const MAX_MESSAGE_TEXT = 262144;
 const MAX_HISTORY = 5000;
-
-type PermissionOutcome = { outcome: { outcome: "cancelled" } | { outcome: "selected"; optionId: string } };
 
 interface Tool {
   itemId: string;
@@ -771,7 +767,7 @@ export class AcpAgent implements Agent {
   // ---------------------------------------------------------------- permissions
 
   private async onPermission(gen: number, params: unknown, signal: AbortSignal): Promise<PermissionOutcome> {
-    const cancelled: PermissionOutcome = { outcome: { outcome: "cancelled" } };
+    const cancelled = CANCELLED;
     if (gen !== this.child.gen || !isObject(params) || !isObject(params.toolCall)) return cancelled;
     const sessionId = str(params.sessionId);
     const hostId = this.sessions.hostIdOf(sessionId);
@@ -786,7 +782,7 @@ export class AcpAgent implements Agent {
     const kind = toolKind(params.toolCall.kind) ?? tool?.kind;
     if (kind === "execute" && tool && tool.startedAt === undefined) this.startCommand(live, tool, this.record(live.hostId).cwd);
     await this.events.settled;
-    const ask = this.ask(live, kind, tool, params.toolCall, options);
+    const ask = permissionAsk({ label: this.info.label, cwd: this.record(live.hostId).cwd, turnId: live.turn?.id, kind, tool, toolCall: params.toolCall, options });
 
     let answer!: () => void;
     const stop = new Promise<"cancelled">((resolve) => (answer = () => resolve("cancelled")));
@@ -804,47 +800,11 @@ export class AcpAgent implements Agent {
         this.cancelLater(live, turn);
         return cancelled;
       }
-      const optionId = pickOption(options, verdict);
-      if (!optionId) return cancelled;
-      return { outcome: { outcome: "selected", optionId } };
+      return permissionOutcome(options, verdict);
     } finally {
       turn.open.delete(answer);
       signal.removeEventListener("abort", onAbort);
     }
-  }
-
-  private ask(live: LiveSession, kind: ToolKind | undefined, tool: Tool | undefined, toolCall: Record<string, unknown>, options: PermissionOption[]): ApprovalAsk {
-    const record = this.record(live.hostId);
-    const rawInput = toolCall.rawInput ?? tool?.rawInput;
-    const title = clip(str(toolCall.title) ?? tool?.title ?? "", 2048);
-    const decisions = decisionsOf(options);
-    const base = {
-      cwd: clip(record.cwd, 4096),
-      ...(live.turn ? { turnId: live.turn.id } : {}),
-      ...(tool ? { itemId: tool.itemId } : {}),
-      options: decisions,
-    };
-    const reason = reasonOf(rawInput);
-    const diffs: DiffContent[] = diffsOf(Array.isArray(toolCall.content) ? toolCall.content : tool?.content);
-    if (kind === "execute") {
-      const command = commandOf(rawInput);
-      if (command !== undefined) return { type: "command", ...base, command, ...(reason ? { reason } : {}) };
-      return {
-        type: "permission",
-        ...base,
-        permission: "exec",
-        reason: clip(`Airlock cannot read the exact command from ${this.info.label}'s tool input (an input shape it does not know), so it is classified as expand. The agent describes it as: ${title || "(no description)"}`, 4096),
-      };
-    }
-    if (diffs.length > 0 || kind === "edit" || kind === "delete" || kind === "move") {
-      const files = fileChanges(kind, diffs, record.cwd, locationsOf(toolCall.locations));
-      if (files.length === 0) {
-        for (const path of locationsOf(toolCall.locations).slice(0, 50)) files.push({ path, change: kind === "delete" ? "delete" : "modify" });
-      }
-      return { type: "file_change", ...base, files, ...(title ? { reason: `${this.info.label}: ${title}` } : {}) };
-    }
-    const permission = kind === "read" || kind === "search" ? "read" : kind === "fetch" ? "fetch" : kind === "switch_mode" || kind === "think" ? "plan" : "tool";
-    return { type: "permission", ...base, permission, reason: clip(`${this.info.label} asks to use ${kind ?? "a tool"}: ${title || "(no description)"}`, 4096) };
   }
 
   /** A "cancel" verdict stops the turn (after answering the request). */
@@ -853,51 +813,5 @@ export class AcpAgent implements Agent {
       if (turn.ended || turn.cancelling) return;
       this.interrupt(live.hostId).catch((error: Error) => this.host.log(`${this.info.kind}: interrupt after cancel failed: ${error.message}`));
     }, 0);
-  }
-}
-
-interface PermissionOption {
-  optionId: string;
-  kind: "allow_once" | "allow_always" | "reject_once" | "reject_always";
-}
-
-function permissionOptions(value: unknown): PermissionOption[] {
-  const out: PermissionOption[] = [];
-  if (!Array.isArray(value)) return out;
-  for (const o of value.slice(0, 16)) {
-    if (!isObject(o)) continue;
-    const optionId = str(o.optionId);
-    const kind = o.kind;
-    if (!optionId || optionId.length > 256) continue;
-    if (kind === "allow_once" || kind === "allow_always" || kind === "reject_once" || kind === "reject_always") out.push({ optionId, kind });
-  }
-  return out;
-}
-
-/** The decisions a reviewer gets: only what the agent's options can carry out (deny is always possible: "cancelled"). */
-function decisionsOf(options: PermissionOption[]): Array<"approve_once" | "approve_session" | "deny"> {
-  const kinds = new Set(options.map((o) => o.kind));
-  const out: Array<"approve_once" | "approve_session" | "deny"> = [];
-  if (kinds.has("allow_once")) out.push("approve_once");
-  if (kinds.has("allow_always")) out.push("approve_session");
-  out.push("deny");
-  return out;
-}
-
-function pickOption(options: PermissionOption[], verdict: ApprovalVerdict): string | undefined {
-  const find = (...kinds: PermissionOption["kind"][]) => {
-    for (const k of kinds) {
-      const o = options.find((x) => x.kind === k);
-      if (o) return o.optionId;
-    }
-    return undefined;
-  };
-  switch (verdict.decision) {
-    case "approve_once":
-      return find("allow_once");
-    case "approve_session":
-      return find("allow_always", "allow_once");
-    default:
-      return find("reject_once", "reject_always");
   }
 }
