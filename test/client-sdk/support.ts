@@ -1,12 +1,12 @@
 // Test setup for the client SDK: a real relay (workerd) and real `airlock up`
 // host processes with the demo agent, plus small helpers to wait on SDK state.
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { spawn } from "node:child_process";
 import { createServer } from "node:net";
-import { createInterface } from "node:readline";
 import type { ConnectionState, HostConnection } from "../../client-sdk/src/index.ts";
 import { tempDir } from "../support/temp.ts";
+import { AIRLOCK_BIN, spawnAirlock, type AirlockProcess } from "../support/airlock-process.ts";
 
-export const AIRLOCK_BIN = new URL("../../host-agent/bin/airlock.js", import.meta.url).pathname;
+export { AIRLOCK_BIN };
 export const CLIENT_BIN = new URL("../../client-sdk/bin/airlock-client.js", import.meta.url).pathname;
 
 /** Short timers so reconnects and dead-link detection happen within a test. */
@@ -30,63 +30,21 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export interface HostProcess {
+export interface HostProcess extends AirlockProcess {
   home: string;
-  child: ChildProcessWithoutNullStreams;
-  lines: Array<Record<string, unknown>>;
-  /** The `count`-th JSON line of `type` (waits for it). */
-  waitFor(type: string, count?: number, timeoutMs?: number): Promise<Record<string, unknown>>;
-  stop(): Promise<void>;
-}
-
-function jsonLines(child: ChildProcessWithoutNullStreams, lines: Array<Record<string, unknown>>): void {
-  createInterface({ input: child.stdout }).on("line", (l) => {
-    try {
-      lines.push(JSON.parse(l) as Record<string, unknown>);
-    } catch {
-      // human output
-    }
-  });
-}
-
-async function waitLine(lines: Array<Record<string, unknown>>, type: string, count: number, timeoutMs: number, what: string) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const matches = lines.filter((l) => l.type === type);
-    if (matches.length >= count) return matches[count - 1]!;
-    if (Date.now() > deadline) throw new Error(`no ${count}× "${type}" from ${what}: ${JSON.stringify(lines).slice(0, 2000)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** `airlock up` with the demo agent; extra args e.g. "--pair", "--yes". Stdin stays open for SAS answers. */
 export function startHost(relayUrl: string, extra: string[] = [], home = tempDir("airlock-host-")): HostProcess {
-  const child = spawn(process.execPath, [AIRLOCK_BIN, "--home", home, "--json", "up", "--relay", relayUrl, ...extra], {
-    env: { ...process.env, NO_COLOR: "1" },
-  });
-  const lines: Array<Record<string, unknown>> = [];
-  jsonLines(child, lines);
-  child.stderr.on("data", () => undefined);
-  return {
-    home,
-    child,
-    lines,
-    waitFor: (type, count = 1, timeoutMs = 30_000) => waitLine(lines, type, count, timeoutMs, "airlock up"),
-    async stop() {
-      if (child.exitCode !== null) return;
-      child.kill("SIGTERM");
-      await new Promise((r) => child.once("exit", r));
-    },
-  };
+  const host = spawnAirlock(["--home", home, "--json", "up", "--relay", relayUrl, ...extra], { ...process.env, NO_COLOR: "1" });
+  return { home, ...host };
 }
 
 /** A fresh one-time link from a running host (`airlock pair --yes`). */
 export async function newLink(home: string): Promise<{ link: string; done: Promise<unknown> }> {
-  const child = spawn(process.execPath, [AIRLOCK_BIN, "--home", home, "--json", "pair", "--yes"]);
-  const lines: Array<Record<string, unknown>> = [];
-  jsonLines(child, lines);
-  const done = new Promise((r) => child.once("exit", r));
-  const { link } = (await waitLine(lines, "pairing", 1, 20_000, "airlock pair")) as { link: string };
+  const pair = spawnAirlock(["--home", home, "--json", "pair", "--yes"]);
+  const done = new Promise((r) => pair.child.once("exit", r));
+  const { link } = (await pair.waitFor("pairing", 1, 20_000)) as { link: string };
   return { link, done };
 }
 

@@ -1,15 +1,14 @@
 // Shared by the end-to-end tests of the host agent: a real `airlock up` child
 // process, and app-protocol helpers for a TestDevice.
-import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
-import { createInterface } from "node:readline";
 import { afterAll } from "vitest";
 // First, so its afterAll (removing temp homes) runs after the cleanup below has stopped the hosts.
 import "../support/temp.ts";
 import { appProtocol, type AppProtocolMessage, type ThreadEvent } from "../../protocol/src/index.ts";
 import type { TestDevice } from "./device.ts";
+import { AIRLOCK_BIN, spawnAirlock, type AirlockProcess } from "../support/airlock-process.ts";
 
-export const BIN = new URL("../../host-agent/bin/airlock.js", import.meta.url).pathname;
+export const BIN = AIRLOCK_BIN;
 
 export async function freePort(): Promise<number> {
   const server = createServer();
@@ -24,41 +23,19 @@ afterAll(async () => {
   for (const fn of cleanup.reverse()) await fn();
 });
 
-/** SIGTERM, then SIGKILL if it has not exited within 10 s; resolves once it has exited. */
-export async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-  await exited;
-  clearTimeout(timer);
+/** `airlock up --pair --yes` on `home` against the relay; stopped (and waited for) in the file's cleanup. */
+export function startHost(home: string, relayUrl: string, extraArgs: string[] = [], env: NodeJS.ProcessEnv = process.env): AirlockProcess {
+  const host = spawnAirlock(["--home", home, "--json", "up", "--relay", relayUrl, "--pair", "--yes", ...extraArgs], env);
+  // Waits for the exit: the host's home is removed after the cleanups (test/support/temp.ts).
+  cleanup.push(() => host.stop());
+  return host;
 }
 
-export function startHost(home: string, relayUrl: string, extraArgs: string[] = [], env: NodeJS.ProcessEnv = process.env) {
-  const child = spawn(process.execPath, [BIN, "--home", home, "--json", "up", "--relay", relayUrl, "--pair", "--yes", ...extraArgs], { env });
-  const lines: Array<Record<string, unknown>> = [];
-  createInterface({ input: child.stdout }).on("line", (l) => {
-    try {
-      lines.push(JSON.parse(l) as Record<string, unknown>);
-    } catch {
-      // not JSON
-    }
-  });
-  // Waits for the exit: the host's home is removed after the cleanups (test/support/temp.ts).
-  cleanup.push(() => stopChild(child));
-  return {
-    child,
-    lines,
-    async waitFor(type: string, count = 1, timeoutMs = 30_000): Promise<Record<string, unknown>> {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const matches = lines.filter((l) => l.type === type);
-        if (matches.length >= count) return matches[count - 1]!;
-        if (Date.now() > deadline) throw new Error(`no ${count}× "${type}" from airlock up: ${JSON.stringify(lines)}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    },
-  };
+/** `airlock pair --yes` on a running host's home: its one-time link; stopped in the file's cleanup. */
+export async function pairLink(home: string): Promise<string> {
+  const pair = spawnAirlock(["--home", home, "--json", "pair", "--yes"]);
+  cleanup.push(() => pair.stop());
+  return (await pair.waitFor("pairing")).link as string;
 }
 
 let ids = 0;

@@ -2,14 +2,12 @@
 // (demo agent) through the real relay. Events are persisted before they are
 // sent, and after a relay restart mid-stream the device receives every event
 // exactly once, in order. Bad app messages get an error reply; the session lives.
-import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { describe, expect, it } from "vitest";
 import { nobleBackend, parsePairingLink, textEncoder, type AppProtocolMessage } from "../../protocol/src/index.ts";
 import { startRelay, type RelayServer } from "../relay/harness.ts";
-import { BIN, cleanup, collect, command, freePort, isTurnEnd, nextApp, startHost, summaries } from "./app-client.ts";
+import { cleanup, collect, command, freePort, isTurnEnd, nextApp, startHost, summaries, pairLink } from "./app-client.ts";
 import { pairingDevice, resumingDevice } from "./device.ts";
 import { tempDir } from "../support/temp.ts";
 
@@ -100,17 +98,8 @@ describe("application protocol through the relay", () => {
     expect(list.type === "thread.list" && list.body.threads.map((t) => t.id)).toEqual([threadId]);
 
     // A second device at the same time, with its own session, paired through `airlock pair --yes`.
-    const pair = spawn(process.execPath, [BIN, "--home", home, "--json", "pair", "--yes"]);
-    cleanup.push(() => {
-      pair.kill("SIGTERM");
-    });
-    const pairLink = await new Promise<string>((resolve) =>
-      createInterface({ input: pair.stdout }).on("line", (l) => {
-        const m = JSON.parse(l) as { type: string; link?: string };
-        if (m.type === "pairing") resolve(m.link!);
-      }),
-    );
-    const tablet = await pairingDevice(pairLink, await nobleBackend.generateSigner(), "Tablet");
+    const tabletLink = await pairLink(home);
+    const tablet = await pairingDevice(tabletLink, await nobleBackend.generateSigner(), "Tablet");
     await tablet.handshake();
     expect((await nextApp(tablet)).type).toBe("host.info");
     await command(tablet, "thread.subscribe", { thread: threadId, afterSeq: 0 });

@@ -5,14 +5,13 @@
 // the diff travels with a file-change request and the file appears only after
 // approval; a commit-tier request is host-only and is decided with `airlock
 // deny` at the host; interrupt cancels what is waiting; stats and the audit log.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { describe, expect, it } from "vitest";
 import { nobleBackend, type ThreadEvent } from "../../protocol/src/index.ts";
 import { startRelay } from "../relay/harness.ts";
-import { BIN, cleanup, command, eventOf, find, freePort, isEvent, nextApp, startHost, until } from "./app-client.ts";
+import { BIN, cleanup, command, eventOf, find, freePort, isEvent, nextApp, startHost, until, pairLink } from "./app-client.ts";
 import { pairingDevice } from "./device.ts";
 import { tempDir } from "../support/temp.ts";
 
@@ -35,14 +34,7 @@ describe("approvals through the relay (demo agent, default policy)", () => {
     await phone.handshake();
     expect((await nextApp(phone)).type).toBe("host.info");
 
-    const pair = spawn(process.execPath, [BIN, "--home", home, "--json", "pair", "--yes"]);
-    cleanup.push(() => void pair.kill("SIGTERM"));
-    const tabletLink = await new Promise<string>((resolve) =>
-      createInterface({ input: pair.stdout }).on("line", (l) => {
-        const m = JSON.parse(l) as { type: string; link?: string };
-        if (m.type === "pairing") resolve(m.link!);
-      }),
-    );
+    const tabletLink = await pairLink(home);
     const tablet = await pairingDevice(tabletLink, await nobleBackend.generateSigner(), "Tablet");
     await tablet.handshake();
     expect((await nextApp(tablet)).type).toBe("host.info");

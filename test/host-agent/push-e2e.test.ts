@@ -8,17 +8,16 @@
 // the push service answers 410 → the host forgets the subscription and sends
 // it nothing more; a revoked device's subscription is deleted; audit and
 // `airlock stats` count it all, with no endpoint anywhere in the host's records.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { describe, expect, it } from "vitest";
 import { decodePushPayload, nobleBackend, type AppProtocolMessage } from "../../protocol/src/index.ts";
 import { generateVapidKeys } from "../../protocol/src/web-push.ts";
 import { startMockPushService, type ReceivedPush } from "../support/mock-push-service.ts";
 import { startRelay } from "../relay/harness.ts";
-import { BIN, cleanup, command, eventOf, freePort, isEvent, nextApp, reply, startHost, until } from "./app-client.ts";
+import { BIN, cleanup, command, eventOf, freePort, isEvent, nextApp, reply, startHost, until, pairLink } from "./app-client.ts";
 import { pairingDevice } from "./device.ts";
 
 function airlock(home: string, ...args: string[]) {
@@ -48,14 +47,7 @@ describe("push through the real relay and host", () => {
     const hello = await nextApp(phone);
     expect(hello).toMatchObject({ type: "host.info", body: { capabilities: ["push"] } });
 
-    const pair = spawn(process.execPath, [BIN, "--home", home, "--json", "pair", "--yes"]);
-    cleanup.push(() => void pair.kill("SIGTERM"));
-    const tabletLink = await new Promise<string>((resolve) =>
-      createInterface({ input: pair.stdout }).on("line", (l) => {
-        const m = JSON.parse(l) as { type: string; link?: string };
-        if (m.type === "pairing") resolve(m.link!);
-      }),
-    );
+    const tabletLink = await pairLink(home);
     const tablet = await pairingDevice(tabletLink, await nobleBackend.generateSigner(), "Tablet");
     await tablet.handshake();
     expect((await nextApp(tablet)).type).toBe("host.info");
