@@ -15,6 +15,7 @@
 // (e.g. Codex thread ids) and keeps that mapping under `dataDir` so threads
 // resume after an app-server or host restart.
 import type { ModelInfo, ThreadEvent } from "@airlock/protocol";
+import { HostError } from "./host-error.ts";
 
 export type Effort = "minimal" | "low" | "medium" | "high" | "xhigh";
 export type AgentThreadStatus = "idle" | "running" | "waiting" | "failed";
@@ -143,13 +144,10 @@ export interface Agent {
   close(): Promise<void>;
 }
 
-export class AgentError extends Error {
-  constructor(
-    /** Wire-safe code for the device: THREAD_NOT_FOUND, TURN_NOT_RUNNING, AGENT_UNAVAILABLE, MODEL_UNKNOWN, … */
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
+/** Its code is wire-safe for the device: THREAD_NOT_FOUND, TURN_NOT_RUNNING, AGENT_UNAVAILABLE, MODEL_UNKNOWN, … */
+export class AgentError extends HostError {
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
     this.name = "AgentError";
   }
 }

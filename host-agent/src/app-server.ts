@@ -32,6 +32,7 @@ import type { TokenScopes } from "./tokens/token-scope.ts";
 import { startedByText, type TokenGrant } from "./tokens/token-store.ts";
 import { HookRunner, withContext, type HookOutcome } from "./hooks/hooks.ts";
 import { TrustStore } from "./hooks/trust-store.ts";
+import { HostError } from "./host-error.ts";
 
 export const AIRLOCK_VERSION = "0.1.0";
 
@@ -83,12 +84,11 @@ export interface AppServerOptions {
   hooks?: { trustFile: string };
 }
 
-class CommandError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
+/** Its code is a wire error code the device sees. */
+class CommandError extends HostError {
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.name = "CommandError";
   }
 }
 
@@ -670,7 +670,7 @@ export class AppServer {
     try {
       return await conn.send(appProtocol.encode(message));
     } catch (e) {
-      this.#o.log?.(`send to ${conn.device.id} failed: ${e instanceof Error ? e.message : String(e)}`);
+      this.#o.log?.(`send to ${conn.device.id} failed: ${messageOf(e)}`);
       return false;
     }
   }

@@ -8,6 +8,7 @@ import { airlockCommand } from "./hint.ts";
 import { airlockHome, statePaths } from "./paths.ts";
 import { CliError, configuredRelay, Exit, pickBackend, VERSION, type Context } from "./cli/context.ts";
 import { HELP, helpFor } from "./cli/help.ts";
+import { messageOf } from "./error-message.ts";
 
 export { DEFAULT_RELAY, Exit, VERSION } from "./cli/context.ts";
 
@@ -42,7 +43,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
       try {
         return await hooksCommand({ home: ctx.paths.home, json: ctx.json, out: ctx.out }, args);
       } catch (e) {
-        if (e instanceof HooksCliError) throw new CliError(e.message, e.usage ? Exit.USAGE : Exit.ERROR);
+        if (e instanceof HooksCliError) throw new CliError(e.usage ? "USAGE" : "ERROR", e.message);
         throw e;
       }
     };
@@ -94,7 +95,7 @@ export async function main(argv: string[], io: { out?: (s: string) => void; err?
       err(`airlock: ${e.message}\n\n${(await helpFor(command)) ?? ""}`);
       return Exit.USAGE;
     }
-    err(`airlock: ${e instanceof Error ? e.message : String(e)}`);
+    err(`airlock: ${messageOf(e)}`);
     // The stores' and the identity's errors have exit codes of their own; their classes load only here.
     return (await import("./cli/exit-code.ts")).exitCodeOf(e) ?? Exit.ERROR;
   }

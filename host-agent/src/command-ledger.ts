@@ -24,6 +24,7 @@
 import { mkdir, open, readFile, type FileHandle } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { OpenGuard, SerialQueue, writeAll, writeFileAtomic } from "./durable/durable-file.ts";
+import { HostError } from "./host-error.ts";
 
 export const DEFAULT_LEDGER_MAX_ENTRIES = 10_000;
 export const DEFAULT_LEDGER_TTL_MS = 7 * 24 * 60 * 60 * 1000;
@@ -42,13 +43,9 @@ export interface CommandLedgerOptions {
 
 export type LedgerErrorCode = "INVALID_ARGUMENT" | "INVALID_OUTCOME" | "CORRUPT" | "WRITE_FAILED" | "IN_USE" | "CLOSED";
 
-export class LedgerError extends Error {
-  constructor(
-    message: string,
-    readonly code: LedgerErrorCode,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
+export class LedgerError extends HostError<LedgerErrorCode> {
+  constructor(code: LedgerErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
     this.name = "LedgerError";
   }
 }
@@ -72,8 +69,8 @@ function keyOf(device: string, command: string): string {
 }
 
 function checkIds(device: unknown, command: unknown): void {
-  if (typeof device !== "string" || !DEVICE_ID.test(device)) throw new LedgerError(`invalid device id ${JSON.stringify(device)?.slice(0, 200)}`, "INVALID_ARGUMENT");
-  if (typeof command !== "string" || !COMMAND_ID.test(command)) throw new LedgerError(`invalid command id ${JSON.stringify(command)?.slice(0, 200)}`, "INVALID_ARGUMENT");
+  if (typeof device !== "string" || !DEVICE_ID.test(device)) throw new LedgerError("INVALID_ARGUMENT", `invalid device id ${JSON.stringify(device)?.slice(0, 200)}`);
+  if (typeof command !== "string" || !COMMAND_ID.test(command)) throw new LedgerError("INVALID_ARGUMENT", `invalid command id ${JSON.stringify(command)?.slice(0, 200)}`);
 }
 
 function lineOf(e: Entry): string {
@@ -107,13 +104,13 @@ export class CommandLedger<O = unknown> {
     this.#maxOutcomeBytes = options.maxOutcomeBytes ?? DEFAULT_LEDGER_MAX_OUTCOME_BYTES;
     this.#now = options.now ?? Date.now;
     for (const [name, v] of [["maxEntries", this.#maxEntries], ["ttlMs", this.#ttlMs], ["maxOutcomeBytes", this.#maxOutcomeBytes]] as const) {
-      if (!Number.isSafeInteger(v) || v < 1) throw new LedgerError(`${name} must be a positive integer (got ${v})`, "INVALID_ARGUMENT");
+      if (!Number.isSafeInteger(v) || v < 1) throw new LedgerError("INVALID_ARGUMENT", `${name} must be a positive integer (got ${v})`);
     }
   }
 
   /** Opens (creating) the ledger file, dropping a last line cut short by a crash. */
   static async open<O = unknown>(file: string, options: CommandLedgerOptions = {}): Promise<CommandLedger<O>> {
-    const key = openFiles.claim(file, () => new LedgerError(`${file} is already open in this process`, "IN_USE"));
+    const key = openFiles.claim(file, () => new LedgerError("IN_USE", `${file} is already open in this process`));
     try {
       await mkdir(dirname(file), { recursive: true, mode: 0o700 });
       const fh = await open(file, "a+", 0o600);
@@ -157,7 +154,7 @@ export class CommandLedger<O = unknown> {
   }
 
   #parseLine(line: Uint8Array, lineNo: number): Entry {
-    const bad = (why: string): LedgerError => new LedgerError(`${this.file} is corrupt: line ${lineNo} ${why}`, "CORRUPT");
+    const bad = (why: string): LedgerError => new LedgerError("CORRUPT", `${this.file} is corrupt: line ${lineNo} ${why}`);
     let value: unknown;
     try {
       value = JSON.parse(utf8.decode(line));
@@ -182,7 +179,7 @@ export class CommandLedger<O = unknown> {
   }
 
   #check(): void {
-    if (this.#closed) throw new LedgerError("the command ledger is closed", "CLOSED");
+    if (this.#closed) throw new LedgerError("CLOSED", "the command ledger is closed");
   }
 
   #enqueue<T>(fn: () => Promise<T>): Promise<T> {
@@ -274,7 +271,7 @@ export class CommandLedger<O = unknown> {
           });
         } catch (e) {
           // Waiters still get the outcome; only the first caller learns of the failure.
-          failed = e instanceof LedgerError ? e : new LedgerError(`${this.file}: ${(e as Error).message}`, "WRITE_FAILED", { cause: e });
+          failed = e instanceof LedgerError ? e : new LedgerError("WRITE_FAILED", `${this.file}: ${(e as Error).message}`, { cause: e });
         }
       }
       return JSON.parse(json) as O;
@@ -294,9 +291,9 @@ export class CommandLedger<O = unknown> {
     try {
       json = JSON.stringify(outcome);
     } catch (e) {
-      throw new LedgerError(`the outcome is not JSON: ${(e as Error).message}`, "INVALID_OUTCOME");
+      throw new LedgerError("INVALID_OUTCOME", `the outcome is not JSON: ${(e as Error).message}`);
     }
-    if (json === undefined) throw new LedgerError("the outcome is not JSON", "INVALID_OUTCOME");
+    if (json === undefined) throw new LedgerError("INVALID_OUTCOME", "the outcome is not JSON");
     return json;
   }
 
@@ -324,7 +321,7 @@ export class CommandLedger<O = unknown> {
       this.#fh = undefined;
       await fh?.truncate(offset).then(() => fh.sync()).catch(noop);
       await fh?.close().catch(noop);
-      throw new LedgerError(`${this.file}: recording a command failed: ${(e as Error).message}`, "WRITE_FAILED", { cause: e });
+      throw new LedgerError("WRITE_FAILED", `${this.file}: recording a command failed: ${(e as Error).message}`, { cause: e });
     }
     this.#size = offset + line.length;
     this.#lines++;

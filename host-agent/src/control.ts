@@ -13,6 +13,8 @@ import { createConnection, createServer, type Server, type Socket } from "node:n
 import { join } from "node:path";
 import { approvalDecision, approvalEvidence, riskTier } from "@airlock/protocol";
 import * as s from "@airlock/protocol/schema";
+import { HostError } from "./host-error.ts";
+import { messageOf } from "./error-message.ts";
 
 export const MAX_CONTROL_LINE = 64 * 1024;
 
@@ -104,7 +106,12 @@ export function replyError(m: ControlReply): string {
 }
 
 /** A reply airlock up sent that this CLI cannot read (another version, or a bug). */
-export class ControlProtocolError extends Error {}
+export class ControlProtocolError extends HostError<"CONTROL_PROTOCOL"> {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("CONTROL_PROTOCOL", message, options);
+    this.name = "ControlProtocolError";
+  }
+}
 
 // ------------------------------------------------------------------ server
 
@@ -137,7 +144,7 @@ export function serveControl(
         try {
           await handle(parsed.request, reply, { [Symbol.asyncIterator]: () => followUps });
         } catch (e) {
-          reply({ type: "error", message: (e instanceof Error ? e.message : String(e)).slice(0, 8192) });
+          reply({ type: "error", message: messageOf(e).slice(0, 8192) });
         }
       }
       socket.end();

@@ -5,6 +5,7 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { fromBase64Url, isValidDeviceName, sha256, toBase64Url } from "@airlock/protocol";
 import { writeFileAtomicSync } from "./durable/durable-file.ts";
+import { HostError } from "./host-error.ts";
 
 export interface TrustedDevice {
   /** Short stable id shown to people: "d_" + 10 base64url chars of SHA-256(key). */
@@ -22,12 +23,11 @@ interface DeviceFile {
   devices: TrustedDevice[];
 }
 
-export class DeviceStoreError extends Error {
-  constructor(
-    message: string,
-    readonly code: "DEVICE_NOT_FOUND" | "DEVICE_AMBIGUOUS" | "DEVICES_CORRUPT" | "BAD_NAME",
-  ) {
-    super(message);
+export type DeviceStoreErrorCode = "DEVICE_NOT_FOUND" | "DEVICE_AMBIGUOUS" | "DEVICES_CORRUPT" | "BAD_NAME";
+
+export class DeviceStoreError extends HostError<DeviceStoreErrorCode> {
+  constructor(code: DeviceStoreErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
     this.name = "DeviceStoreError";
   }
 }
@@ -40,7 +40,7 @@ export function deviceIdFor(key: Uint8Array): string {
 export function checkDeviceLabel(name: string): string {
   const trimmed = name.trim();
   if (!isValidDeviceName(trimmed)) {
-    throw new DeviceStoreError("device names are 1-64 bytes, not only whitespace, without control or bidi characters", "BAD_NAME");
+    throw new DeviceStoreError("BAD_NAME", "device names are 1-64 bytes, not only whitespace, without control or bidi characters");
   }
   return trimmed;
 }
@@ -65,14 +65,14 @@ export class DeviceStore {
     try {
       file = JSON.parse(text) as DeviceFile;
     } catch {
-      throw new DeviceStoreError(`${path} is not valid JSON`, "DEVICES_CORRUPT");
+      throw new DeviceStoreError("DEVICES_CORRUPT", `${path} is not valid JSON`);
     }
     const valid =
       file.version === 1 &&
       Number.isSafeInteger(file.allowlistVersion) &&
       Array.isArray(file.devices) &&
       file.devices.every((d) => typeof d.id === "string" && fromBase64Url(d.key)?.length === 32 && typeof d.name === "string");
-    if (!valid) throw new DeviceStoreError(`${path} is not an Airlock device list`, "DEVICES_CORRUPT");
+    if (!valid) throw new DeviceStoreError("DEVICES_CORRUPT", `${path} is not an Airlock device list`);
     return new DeviceStore(path, file);
   }
 
@@ -105,8 +105,8 @@ export class DeviceStore {
     if (exact) return exact;
     const matches = this.#file.devices.filter((d) => d.id.startsWith(idOrPrefix));
     if (matches.length === 1) return matches[0]!;
-    if (matches.length > 1) throw new DeviceStoreError(`"${idOrPrefix}" matches ${matches.length} devices; give more of the id`, "DEVICE_AMBIGUOUS");
-    throw new DeviceStoreError(`no trusted device "${idOrPrefix}" (see: airlock devices)`, "DEVICE_NOT_FOUND");
+    if (matches.length > 1) throw new DeviceStoreError("DEVICE_AMBIGUOUS", `"${idOrPrefix}" matches ${matches.length} devices; give more of the id`);
+    throw new DeviceStoreError("DEVICE_NOT_FOUND", `no trusted device "${idOrPrefix}" (see: airlock devices)`);
   }
 
   add(key: Uint8Array, name: string, now = new Date()): TrustedDevice {

@@ -54,6 +54,7 @@ import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } fro
 import { join, resolve } from "node:path";
 import { firstLineBreak, forEachLine, fsyncDir, lastLineBreak, OpenGuard, readRange, writeAll, writeFileAtomic } from "./durable/durable-file.ts";
 import { MAX_APP_MESSAGE_BYTES, threadEvent, threadSummary, type ThreadEvent, type ThreadSummary } from "@airlock/protocol";
+import { HostError } from "./host-error.ts";
 
 export type ThreadStatus = ThreadSummary["status"];
 export type Effort = NonNullable<ThreadSummary["effort"]>;
@@ -170,13 +171,9 @@ export type EventStoreErrorCode =
   | "IN_USE"
   | "CLOSED";
 
-export class EventStoreError extends Error {
-  constructor(
-    message: string,
-    readonly code: EventStoreErrorCode,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
+export class EventStoreError extends HostError<EventStoreErrorCode> {
+  constructor(code: EventStoreErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
     this.name = "EventStoreError";
   }
 }
@@ -302,12 +299,12 @@ function threadDirName(id: string): string {
 
 function checkThreadId(id: unknown): asserts id is string {
   if (!isValidThreadId(id)) {
-    throw new EventStoreError(`invalid thread id ${JSON.stringify(id)?.slice(0, 200)}: 1-128 of A-Z a-z 0-9 _ . : -`, "INVALID_THREAD_ID");
+    throw new EventStoreError("INVALID_THREAD_ID", `invalid thread id ${JSON.stringify(id)?.slice(0, 200)}: 1-128 of A-Z a-z 0-9 _ . : -`);
   }
 }
 
 function checkCount(name: string, value: number, min: number): void {
-  if (!Number.isSafeInteger(value) || value < min) throw new EventStoreError(`${name} must be an integer ≥ ${min} (got ${value})`, "INVALID_ARGUMENT");
+  if (!Number.isSafeInteger(value) || value < min) throw new EventStoreError("INVALID_ARGUMENT", `${name} must be an integer ≥ ${min} (got ${value})`);
 }
 
 function issues(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }): string {
@@ -318,7 +315,7 @@ function issues(error: { issues: readonly { path: readonly PropertyKey[]; messag
 }
 
 function corrupt(file: string, detail: string): EventStoreError {
-  return new EventStoreError(`${file} is corrupt: ${detail}. Move the thread's folder aside to start it afresh.`, "CORRUPT");
+  return new EventStoreError("CORRUPT", `${file} is corrupt: ${detail}. Move the thread's folder aside to start it afresh.`);
 }
 
 function errno(e: unknown): string | undefined {
@@ -419,7 +416,7 @@ export class EventStore {
   /** Opens (creating with mode 0700) the store in `dir`, repairing logs cut short by a crash. */
   static async open(dir: string, options: EventStoreOptions = {}): Promise<EventStore> {
     const store = new EventStore(dir, options);
-    openDirs.claim(store.#key, () => new EventStoreError(`${dir} is already open in this process`, "IN_USE"));
+    openDirs.claim(store.#key, () => new EventStoreError("IN_USE", `${dir} is already open in this process`));
     try {
       await store.#load(options.verifyOnOpen === true);
     } catch (e) {
@@ -435,8 +432,7 @@ export class EventStore {
       const mode = (await stat(this.dir)).mode & 0o777;
       if ((mode & 0o077) !== 0) {
         throw new EventStoreError(
-          `${this.dir} is accessible by other users (mode ${mode.toString(8).padStart(3, "0")}); run: chmod 700 ${this.dir}`,
-          "PERMISSIONS",
+          "PERMISSIONS", `${this.dir} is accessible by other users (mode ${mode.toString(8).padStart(3, "0")}); run: chmod 700 ${this.dir}`,
         );
       }
     }
@@ -561,21 +557,21 @@ export class EventStore {
   // ---------------------------------------------------------------- queues
 
   #check(): void {
-    if (this.#closed) throw new EventStoreError("the event store is closed", "CLOSED");
+    if (this.#closed) throw new EventStoreError("CLOSED", "the event store is closed");
   }
 
   #state(threadId: string): ThreadState {
     this.#check();
     checkThreadId(threadId);
     const st = this.#threads.get(threadId);
-    if (!st) throw new EventStoreError(`unknown thread ${threadId}`, "UNKNOWN_THREAD");
+    if (!st) throw new EventStoreError("UNKNOWN_THREAD", `unknown thread ${threadId}`);
     return st;
   }
 
   /** Runs fn after every earlier operation on the thread (a damaged thread only admits deletion). */
   #exclusive<T>(st: ThreadState, fn: () => Promise<T>, evenIfFailed = false): Promise<T> {
     const run = async (): Promise<T> => {
-      if (st.deleted) throw new EventStoreError(`unknown thread ${st.summary.id}`, "UNKNOWN_THREAD");
+      if (st.deleted) throw new EventStoreError("UNKNOWN_THREAD", `unknown thread ${st.summary.id}`);
       if (st.failure && !evenIfFailed) throw st.failure;
       return fn();
     };
@@ -597,7 +593,7 @@ export class EventStore {
     this.#check();
     const id = init.id ?? newThreadId();
     checkThreadId(id);
-    if (this.#threads.has(id) || this.#creating.has(id)) throw new EventStoreError(`thread ${id} exists`, "THREAD_EXISTS");
+    if (this.#threads.has(id) || this.#creating.has(id)) throw new EventStoreError("THREAD_EXISTS", `thread ${id} exists`);
     const now = this.#now();
     const candidate: Record<string, unknown> = {
       id,
@@ -613,7 +609,7 @@ export class EventStore {
     if (init.effort !== undefined) candidate.effort = init.effort;
     if (init.startedBy !== undefined) candidate.startedBy = init.startedBy;
     const parsed = threadSummary.safeParse(candidate);
-    if (!parsed.success) throw new EventStoreError(`invalid thread: ${issues(parsed.error)}`, "INVALID_ARGUMENT");
+    if (!parsed.success) throw new EventStoreError("INVALID_ARGUMENT", `invalid thread: ${issues(parsed.error)}`);
     const summary = parsed.data;
 
     this.#creating.add(id);
@@ -623,7 +619,7 @@ export class EventStore {
         while (this.#threads.size >= this.#maxThreads) {
           const victim = this.#evictionCandidate();
           if (!victim) {
-            throw new EventStoreError(`${this.#threads.size} threads are running or waiting (limit ${this.#maxThreads})`, "THREAD_LIMIT");
+            throw new EventStoreError("THREAD_LIMIT", `${this.#threads.size} threads are running or waiting (limit ${this.#maxThreads})`);
           }
           await this.#exclusive(victim, () => this.#deleteState(victim), true);
         }
@@ -672,7 +668,7 @@ export class EventStore {
       else if (value !== undefined) next[key] = value;
     }
     const parsed = threadSummary.safeParse(next);
-    if (!parsed.success) return Promise.reject(new EventStoreError(`invalid thread update: ${issues(parsed.error)}`, "INVALID_ARGUMENT"));
+    if (!parsed.success) return Promise.reject(new EventStoreError("INVALID_ARGUMENT", `invalid thread update: ${issues(parsed.error)}`));
     // lastSeq and updatedAt may have moved on while parsing (appends run meanwhile): keep the newest.
     st.summary = { ...parsed.data, lastSeq: st.summary.lastSeq, updatedAt: Math.max(parsed.data.updatedAt, st.summary.updatedAt) };
     const summary = { ...st.summary };
@@ -815,7 +811,7 @@ export class EventStore {
       return Promise.reject(e);
     }
     const parsed = threadEvent.safeParse(event);
-    if (!parsed.success) return Promise.reject(new EventStoreError(`invalid event: ${issues(parsed.error)}`, "INVALID_EVENT"));
+    if (!parsed.success) return Promise.reject(new EventStoreError("INVALID_EVENT", `invalid event: ${issues(parsed.error)}`));
     const coalesce = options.coalesce === true && (parsed.data.kind === "message.delta" || parsed.data.kind === "command.output");
     return new Promise((resolve, reject) => {
       const last = st.pending.at(-1);
@@ -854,7 +850,7 @@ export class EventStore {
       // Byte for byte JSON.stringify(record): the key order is seq, at, event.
       const line = Buffer.from(`{"seq":${record.seq},"at":${at},"event":${json}}\n`, "utf8");
       if (line.length > this.#maxEventBytes) {
-        const error = new EventStoreError(`a ${p.event.kind} event of ${line.length} bytes is over the ${this.#maxEventBytes}-byte limit`, "EVENT_TOO_LARGE");
+        const error = new EventStoreError("EVENT_TOO_LARGE", `a ${p.event.kind} event of ${line.length} bytes is over the ${this.#maxEventBytes}-byte limit`);
         for (const w of p.waiters) w.reject(error);
         continue;
       }
@@ -878,11 +874,11 @@ export class EventStore {
           await fh.truncate(offset);
           await fh.sync();
         } catch {
-          st.failure = new EventStoreError(`${st.log}: a failed append could not be undone; reopen the store to repair it`, "WRITE_FAILED", { cause: e });
+          st.failure = new EventStoreError("WRITE_FAILED", `${st.log}: a failed append could not be undone; reopen the store to repair it`, { cause: e });
         }
       }
       await this.#closeLog(st);
-      const error = new EventStoreError(`${st.log}: append failed: ${(e as Error).message}`, "WRITE_FAILED", { cause: e });
+      const error = new EventStoreError("WRITE_FAILED", `${st.log}: append failed: ${(e as Error).message}`, { cause: e });
       for (const b of batch) for (const w of b.p.waiters) w.reject(error);
       return;
     }
@@ -1000,7 +996,7 @@ export class EventStore {
     return this.#exclusive(st, async () => {
       const lastSeq = st.summary.lastSeq;
       if (afterSeq > lastSeq) {
-        throw new EventStoreError(`thread ${threadId} ends at seq ${lastSeq}; nothing can follow seq ${afterSeq}`, "SEQ_AHEAD");
+        throw new EventStoreError("SEQ_AHEAD", `thread ${threadId} ends at seq ${lastSeq}; nothing can follow seq ${afterSeq}`);
       }
       const cached = this.#fromTail(st, afterSeq, limit, maxBytes);
       if (cached) return cached;

@@ -10,13 +10,13 @@ import {
   type CryptoBackend,
   type Ed25519Signer,
 } from "@airlock/protocol";
+import { HostError } from "./host-error.ts";
 
-export class IdentityError extends Error {
-  constructor(
-    message: string,
-    readonly code: "IDENTITY_PERMISSIONS" | "IDENTITY_CORRUPT" | "IDENTITY_MISSING",
-  ) {
-    super(message);
+export type IdentityErrorCode = "IDENTITY_PERMISSIONS" | "IDENTITY_CORRUPT" | "IDENTITY_MISSING";
+
+export class IdentityError extends HostError<IdentityErrorCode> {
+  constructor(code: IdentityErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
     this.name = "IdentityError";
   }
 }
@@ -41,8 +41,7 @@ export function checkPrivate(path: string): void {
   const mode = statSync(path).mode & 0o777;
   if ((mode & 0o077) !== 0) {
     throw new IdentityError(
-      `${path} is accessible by other users (mode ${mode.toString(8).padStart(3, "0")}); run: chmod 600 ${path}`,
-      "IDENTITY_PERMISSIONS",
+      "IDENTITY_PERMISSIONS", `${path} is accessible by other users (mode ${mode.toString(8).padStart(3, "0")}); run: chmod 600 ${path}`,
     );
   }
 }
@@ -52,20 +51,20 @@ export async function loadIdentity(path: string, backend: CryptoBackend): Promis
   try {
     text = readFileSync(path, "utf8");
   } catch {
-    throw new IdentityError(`no host identity at ${path}`, "IDENTITY_MISSING");
+    throw new IdentityError("IDENTITY_MISSING", `no host identity at ${path}`);
   }
   checkPrivate(path);
   let file: IdentityFile;
   try {
     file = JSON.parse(text) as IdentityFile;
   } catch {
-    throw new IdentityError(`${path} is not valid JSON`, "IDENTITY_CORRUPT");
+    throw new IdentityError("IDENTITY_CORRUPT", `${path} is not valid JSON`);
   }
   const seed = typeof file.seed === "string" ? fromBase64Url(file.seed) : null;
-  if (file.version !== 1 || !seed || seed.length !== 32) throw new IdentityError(`${path} is not an Airlock identity file`, "IDENTITY_CORRUPT");
+  if (file.version !== 1 || !seed || seed.length !== 32) throw new IdentityError("IDENTITY_CORRUPT", `${path} is not an Airlock identity file`);
   const signer = await backend.signerFromSeed(seed);
   const publicKey = toBase64Url(signer.publicKey);
-  if (publicKey !== file.publicKey) throw new IdentityError(`${path}: public key does not match the seed`, "IDENTITY_CORRUPT");
+  if (publicKey !== file.publicKey) throw new IdentityError("IDENTITY_CORRUPT", `${path}: public key does not match the seed`);
   return { signer, publicKey, roomId: roomIdFor(signer.publicKey), createdAt: file.createdAt };
 }
 

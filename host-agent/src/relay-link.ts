@@ -38,6 +38,8 @@ import {
   type RelayLimits,
   type RelayMessage,
 } from "@airlock/protocol";
+import { HostError } from "./host-error.ts";
+import { messageOf } from "./error-message.ts";
 
 // ------------------------------------------------------------------ types
 
@@ -106,12 +108,9 @@ export type HostCommandBody = HostCommand extends infer C ? (C extends { id: str
 
 export type RelayCommandErrorCode = "REJECTED" | "TIMEOUT" | "OFFLINE" | "DISCONNECTED" | "INVALID";
 
-export class RelayCommandError extends Error {
-  constructor(
-    message: string,
-    readonly code: RelayCommandErrorCode,
-  ) {
-    super(message);
+export class RelayCommandError extends HostError<RelayCommandErrorCode> {
+  constructor(code: RelayCommandErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
     this.name = "RelayCommandError";
   }
 }
@@ -295,7 +294,7 @@ export class RelayLink {
         (listener as Listener<RelayLinkEvents[K]>)(payload);
       } catch (e) {
         // A listener's bug must not corrupt the link's state machine.
-        this.#log(`relay-link: ${event} listener threw: ${e instanceof Error ? e.message : String(e)}`);
+        this.#log(`relay-link: ${event} listener threw: ${messageOf(e)}`);
       }
     }
   }
@@ -493,7 +492,7 @@ export class RelayLink {
     switch (msg.type) {
       case RelayFrame.CHALLENGE:
         this.#answerChallenge(conn, msg.body).catch((e: unknown) => {
-          this.#log(`relay-link: answering the challenge failed: ${e instanceof Error ? e.message : String(e)}`);
+          this.#log(`relay-link: answering the challenge failed: ${messageOf(e)}`);
           conn.ws.terminate();
         });
         return;
@@ -571,7 +570,7 @@ export class RelayLink {
 
     for (const [id, pending] of this.#pending) {
       clearTimeout(pending.timer);
-      pending.reject(new RelayCommandError("the relay connection closed before the answer", "DISCONNECTED"));
+      pending.reject(new RelayCommandError("DISCONNECTED", "the relay connection closed before the answer"));
       this.#pending.delete(id);
     }
     for (const d of conn.devices.values()) this.#emit("deviceLeft", { slot: d.slot, key: d.key, cause: "offline" });
@@ -632,7 +631,7 @@ export class RelayLink {
   /** Sends a relay command and resolves on its RESULT (rejects with RelayCommandError). */
   async command(body: HostCommandBody): Promise<void> {
     const result = await this.#request(body);
-    if (!result.ok) throw new RelayCommandError(result.error ?? "command failed", "REJECTED");
+    if (!result.ok) throw new RelayCommandError("REJECTED", result.error ?? "command failed");
   }
 
   /**
@@ -666,16 +665,16 @@ export class RelayLink {
     try {
       decodeClientMessage(RelayFrame.COMMAND, bytes); // the relay would answer an invalid one with a NOTICE, not a RESULT
     } catch (e) {
-      return Promise.reject(new RelayCommandError((e as Error).message, "INVALID"));
+      return Promise.reject(new RelayCommandError("INVALID", (e as Error).message));
     }
     const conn = this.#conn;
     if (!conn || conn.phase !== "online" || conn.ws.readyState !== WebSocket.OPEN) {
-      return Promise.reject(new RelayCommandError("not connected to the relay", "OFFLINE"));
+      return Promise.reject(new RelayCommandError("OFFLINE", "not connected to the relay"));
     }
     return new Promise<RelayCommandResult>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(id);
-        reject(new RelayCommandError(`no answer to ${body.op} within ${this.#commandTimeoutMs} ms`, "TIMEOUT"));
+        reject(new RelayCommandError("TIMEOUT", `no answer to ${body.op} within ${this.#commandTimeoutMs} ms`));
       }, this.#commandTimeoutMs);
       this.#pending.set(id, { resolve, reject, timer });
       conn.ws.send(encodeControl(RelayFrame.COMMAND, full));

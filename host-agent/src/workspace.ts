@@ -15,13 +15,13 @@
 import { realpath, stat } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { loadPolicy, PolicyError, type Policy, type SubFolderPolicyFile } from "./policy/policy-file.ts";
+import { HostError } from "./host-error.ts";
 
 /** A refused thread cwd. The message names only the requested string, never a resolved path. */
-export class WorkspaceError extends Error {
-  readonly code = "CWD_INVALID" as const;
+export class WorkspaceError extends HostError<"CWD_INVALID"> {
   override readonly message: string;
   constructor(message: string) {
-    super(message);
+    super("CWD_INVALID", message);
     this.message = message;
     this.name = "WorkspaceError";
   }

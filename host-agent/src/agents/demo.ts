@@ -18,6 +18,7 @@ import type { ModelInfo, ThreadEvent } from "@airlock/protocol";
 import type { Agent, AgentHost, AgentStartContext, AgentThreadInfo, StartThreadOptions, TurnSettings } from "../agent.ts";
 import { AgentError } from "../agent.ts";
 import { prepareDemoSandbox, type DemoSandbox } from "./demo-sandbox.ts";
+import { messageOf } from "../error-message.ts";
 
 export interface DemoAgentOptions {
   /** The scratch workspace (default: <dataDir>/workspace). */
@@ -168,7 +169,7 @@ export class DemoAgent implements Agent {
       })
       .catch(async (e: unknown) => {
         end();
-        const message = e instanceof Error ? e.message : String(e);
+        const message = messageOf(e);
         host.log(`demo turn failed: ${message}`);
         await host.emit(threadId, { kind: "turn.status", turnId, status: "failed", error: message.slice(0, 2000) }).catch(() => undefined);
         await host.status(threadId, "failed").catch(() => undefined);

@@ -8,6 +8,7 @@ import { AcpAgent } from "./acp/acp-agent.ts";
 import { createCodexAgent } from "./codex/codex-agent.ts";
 import { resolveCodexBinary } from "./codex/codex-process.ts";
 import { DemoAgent } from "./demo.ts";
+import { messageOf } from "../error-message.ts";
 
 export const AGENT_NAMES = ["demo", "codex", "claude", "acp"] as const;
 export type AgentName = (typeof AGENT_NAMES)[number];
@@ -86,7 +87,7 @@ export function agentChecks(): Array<{ name: string; ok: boolean; detail: string
     const r = spawnSync(binary, ["--version"], { encoding: "utf8", timeout: 10_000 });
     checks.push(r.status === 0 ? { name: "codex", ok: true, detail: r.stdout.trim().slice(0, 200) } : { name: "codex", ok: false, detail: `${binary} did not run (${r.error?.message ?? `exit ${String(r.status)}`}); install @openai/codex` });
   } catch (e) {
-    checks.push({ name: "codex", ok: false, detail: `not found (${e instanceof Error ? e.message : String(e)})` });
+    checks.push({ name: "codex", ok: false, detail: `not found (${messageOf(e)})` });
   }
   const claude = resolveClaudeAcp();
   if (!claude) checks.push({ name: "claude", ok: false, detail: `not installed: run ${claudeInstallHint()}` });

@@ -17,6 +17,8 @@ import type { ApprovalAsk, ApprovalVerdict, QuestionAsk, QuestionReply } from ".
 import { classifyCommand, classifyFileChange, classifyPermission, type Classification } from "../policy/classify.ts";
 import { decide, type Action, type Policy } from "../policy/policy-file.ts";
 import type { HookOutcome, HookRunner } from "../hooks/hooks.ts";
+import { HostError } from "../host-error.ts";
+import { messageOf } from "../error-message.ts";
 
 export type Decision = "approve_once" | "approve_session" | "deny";
 export type Decider = { kind: "device"; id: string; name: string } | { kind: "host" };
@@ -63,12 +65,11 @@ export interface BrokerOptions {
   now?: () => number;
 }
 
-export class BrokerError extends Error {
-  constructor(
-    readonly code: "NOT_PENDING" | "NOT_ALLOWED" | "INVALID_DECISION",
-    message: string,
-  ) {
-    super(message);
+export type BrokerErrorCode = "NOT_PENDING" | "NOT_ALLOWED" | "INVALID_DECISION";
+
+export class BrokerError extends HostError<BrokerErrorCode> {
+  constructor(code: BrokerErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
     this.name = "BrokerError";
   }
 }
@@ -252,7 +253,7 @@ export class ApprovalBroker {
         // durable and `after` settled (the thread's summary follows), and even
         // if recording it failed.
         this.#resolved(pending, verdict, actor, note, after)
-          .catch((e: unknown) => this.#o.log?.(`recording the decision on ${approvalId} failed: ${e instanceof Error ? e.message : String(e)}`))
+          .catch((e: unknown) => this.#o.log?.(`recording the decision on ${approvalId} failed: ${messageOf(e)}`))
           .finally(() => resolve(verdict));
       };
       this.#approvals.set(approvalId, { pending, finish });
@@ -396,7 +397,7 @@ export class ApprovalBroker {
     } finally {
       this.#o
         .pendingChanged(pending.threadId, this.pendingCount(pending.threadId))
-        .catch((e: unknown) => this.#o.log?.(`updating ${pending.threadId}'s pending count failed: ${e instanceof Error ? e.message : String(e)}`));
+        .catch((e: unknown) => this.#o.log?.(`updating ${pending.threadId}'s pending count failed: ${messageOf(e)}`));
     }
   }
 

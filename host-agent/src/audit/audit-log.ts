@@ -82,6 +82,7 @@ import { createHash } from "node:crypto";
 import { mkdir, open, stat, type FileHandle } from "node:fs/promises";
 import { basename, dirname, resolve } from "node:path";
 import { OpenGuard, writeAll, writeFileAtomic } from "../durable/durable-file.ts";
+import { HostError } from "../host-error.ts";
 
 export const AUDIT_VERSION = 1;
 export const ZERO_HASH = "0".repeat(64);
@@ -152,12 +153,10 @@ export interface AuditRepair {
 
 export type AuditLogErrorCode = "CORRUPT" | "IN_USE" | "CLOSED" | "INVALID" | "TOO_LARGE" | "PERMISSIONS";
 
-export class AuditLogError extends Error {
-  readonly code: AuditLogErrorCode;
-  constructor(message: string, code: AuditLogErrorCode) {
-    super(message);
+export class AuditLogError extends HostError<AuditLogErrorCode> {
+  constructor(code: AuditLogErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
     this.name = "AuditLogError";
-    this.code = code;
   }
 }
 
@@ -183,14 +182,14 @@ export function canonicalJson(value: unknown): string {
     case "boolean":
       return value ? "true" : "false";
     case "number":
-      if (!Number.isFinite(value)) throw new AuditLogError("non-finite number in audit record", "INVALID");
+      if (!Number.isFinite(value)) throw new AuditLogError("INVALID", "non-finite number in audit record");
       return JSON.stringify(value);
     case "string":
       return JSON.stringify(value);
     case "object": {
       if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v)).join(",")}]`;
       const proto = Object.getPrototypeOf(value) as unknown;
-      if (proto !== Object.prototype && proto !== null) throw new AuditLogError("audit values must be plain objects", "INVALID");
+      if (proto !== Object.prototype && proto !== null) throw new AuditLogError("INVALID", "audit values must be plain objects");
       const obj = value as Record<string, unknown>;
       const keys = Object.keys(obj)
         .filter((k) => obj[k] !== undefined)
@@ -198,7 +197,7 @@ export function canonicalJson(value: unknown): string {
       return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(",")}}`;
     }
     default:
-      throw new AuditLogError(`a ${typeof value} cannot be stored in the audit log`, "INVALID");
+      throw new AuditLogError("INVALID", `a ${typeof value} cannot be stored in the audit log`);
   }
 }
 
@@ -223,14 +222,14 @@ export function boundData(data: Record<string, unknown>): JsonObject {
   const walk = (v: unknown, depth: number): JsonValue => {
     if (v === null || typeof v === "boolean") return v;
     if (typeof v === "number") {
-      if (!Number.isFinite(v)) throw new AuditLogError("non-finite number in audit data", "INVALID");
+      if (!Number.isFinite(v)) throw new AuditLogError("INVALID", "non-finite number in audit data");
       return v;
     }
     if (typeof v === "string") {
       return v.length > MAX_DATA_STRING ? `${v.slice(0, MAX_DATA_STRING)}…[+${v.length - MAX_DATA_STRING} chars]` : v;
     }
     if (typeof v === "bigint") return v.toString();
-    if (typeof v !== "object") throw new AuditLogError(`a ${typeof v} cannot be stored in the audit log`, "INVALID");
+    if (typeof v !== "object") throw new AuditLogError("INVALID", `a ${typeof v} cannot be stored in the audit log`);
     if (depth >= MAX_DATA_DEPTH) return "…[nested too deep]";
     if (Array.isArray(v)) {
       const out = v.slice(0, MAX_DATA_ARRAY).map((x) => walk(x === undefined ? null : x, depth + 1));
@@ -238,7 +237,7 @@ export function boundData(data: Record<string, unknown>): JsonObject {
       return out;
     }
     const proto = Object.getPrototypeOf(v) as unknown;
-    if (proto !== Object.prototype && proto !== null) throw new AuditLogError("audit data must be plain objects", "INVALID");
+    if (proto !== Object.prototype && proto !== null) throw new AuditLogError("INVALID", "audit data must be plain objects");
     const out: JsonObject = {};
     for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
       if (x === undefined) continue;
@@ -248,10 +247,10 @@ export function boundData(data: Record<string, unknown>): JsonObject {
   };
   const bounded = walk(data, 0);
   if (bounded === null || typeof bounded !== "object" || Array.isArray(bounded)) {
-    throw new AuditLogError("audit data must be an object", "INVALID");
+    throw new AuditLogError("INVALID", "audit data must be an object");
   }
   const size = Buffer.byteLength(canonicalJson(bounded));
-  if (size > MAX_DATA_BYTES) throw new AuditLogError(`audit data is ${size} bytes (limit ${MAX_DATA_BYTES})`, "TOO_LARGE");
+  if (size > MAX_DATA_BYTES) throw new AuditLogError("TOO_LARGE", `audit data is ${size} bytes (limit ${MAX_DATA_BYTES})`);
   return bounded;
 }
 
@@ -513,7 +512,7 @@ export class AuditLog {
 
   static async open(file: string, options: AuditLogOptions = {}): Promise<AuditLog> {
     const path = resolve(file);
-    openFiles.claim(path, () => new AuditLogError(`${path} is already open in this process`, "IN_USE"));
+    openFiles.claim(path, () => new AuditLogError("IN_USE", `${path} is already open in this process`));
     try {
       return await AuditLog.#open(path, options);
     } catch (e) {
@@ -529,8 +528,7 @@ export class AuditLog {
       const mode = (await stat(dir)).mode & 0o777;
       if ((mode & 0o077) !== 0) {
         throw new AuditLogError(
-          `${dir} is accessible by other users (mode ${mode.toString(8).padStart(3, "0")}); run: chmod 700 ${dir}`,
-          "PERMISSIONS",
+          "PERMISSIONS", `${dir} is accessible by other users (mode ${mode.toString(8).padStart(3, "0")}); run: chmod 700 ${dir}`,
         );
       }
     }
@@ -540,13 +538,12 @@ export class AuditLog {
         const mode = (await fh.stat()).mode & 0o777;
         if ((mode & 0o077) !== 0) {
           throw new AuditLogError(
-            `${path} is accessible by other users (mode ${mode.toString(8).padStart(3, "0")}); run: chmod 600 ${path}`,
-            "PERMISSIONS",
+            "PERMISSIONS", `${path} is accessible by other users (mode ${mode.toString(8).padStart(3, "0")}); run: chmod 600 ${path}`,
           );
         }
       }
       const corrupt = (detail: string): AuditLogError =>
-        new AuditLogError(`audit log ${path} is damaged: ${detail}; run: airlock audit verify`, "CORRUPT");
+        new AuditLogError("CORRUPT", `audit log ${path} is damaged: ${detail}; run: airlock audit verify`);
       const repairs: AuditRepair[] = [];
       // The newest records back to where the anchor may be (a group commit cut short before its anchor).
       const window = AUDIT_MAX_BATCH + 1;
@@ -598,7 +595,7 @@ export class AuditLog {
       const prevLine = last ? lineHash(last.bytes) : ZERO_HASH;
       const log = new AuditLog(path, fh, tail.completeEnd, seq, prevLine, lastHash, repairs, options.now ?? Date.now);
       const delay = options.batchDelayMs ?? 0;
-      if (!Number.isFinite(delay) || delay < 0 || delay > 60_000) throw new AuditLogError(`batchDelayMs must be 0-60000 (got ${delay})`, "INVALID");
+      if (!Number.isFinite(delay) || delay < 0 || delay > 60_000) throw new AuditLogError("INVALID", `batchDelayMs must be 0-60000 (got ${delay})`);
       log.#batchDelayMs = delay;
       return log;
     } catch (e) {
@@ -609,7 +606,7 @@ export class AuditLog {
 
   /** Appends one record; resolves once it and the anchor are on disk. */
   append(type: AuditType, actor: AuditActor, data: Record<string, unknown> = {}): Promise<AuditRecord> {
-    if (this.#fh === null || this.#closing) return Promise.reject(new AuditLogError("audit log is closed", "CLOSED"));
+    if (this.#fh === null || this.#closing) return Promise.reject(new AuditLogError("CLOSED", "audit log is closed"));
     return new Promise((resolve, reject) => {
       this.#pending.push({ type, actor, data, resolve, reject });
       this.#flushing ??= this.#flush();
@@ -643,8 +640,8 @@ export class AuditLog {
     let prevLine = this.#prevLine;
     for (const p of batch) {
       try {
-        if (fh === null) throw new AuditLogError("audit log is closed", "CLOSED");
-        if (this.#failed) throw new AuditLogError(`an earlier append failed: ${this.#failed.message}`, "CLOSED");
+        if (fh === null) throw new AuditLogError("CLOSED", "audit log is closed");
+        if (this.#failed) throw new AuditLogError("CLOSED", `an earlier append failed: ${this.#failed.message}`);
         const record = this.#record(p.type, p.actor, p.data, seq + 1, prevLine);
         const line = canonicalJson(record);
         built.push({ p, record, line });
@@ -675,13 +672,13 @@ export class AuditLog {
   }
 
   #record(type: string, actor: AuditActor, data: Record<string, unknown>, seq: number, prev: string): AuditRecord {
-    if (!TYPE_RE.test(type)) throw new AuditLogError(`bad audit record type ${JSON.stringify(type)}`, "INVALID");
-    if (!ACTOR_KINDS.includes(actor.kind)) throw new AuditLogError(`bad actor kind ${JSON.stringify(actor.kind)}`, "INVALID");
+    if (!TYPE_RE.test(type)) throw new AuditLogError("INVALID", `bad audit record type ${JSON.stringify(type)}`);
+    if (!ACTOR_KINDS.includes(actor.kind)) throw new AuditLogError("INVALID", `bad actor kind ${JSON.stringify(actor.kind)}`);
     const cleanActor: AuditActor = { kind: actor.kind };
     for (const k of ["id", "name"] as const) {
       const v = actor[k];
       if (v === undefined) continue;
-      if (typeof v !== "string") throw new AuditLogError(`actor.${k} must be a string`, "INVALID");
+      if (typeof v !== "string") throw new AuditLogError("INVALID", `actor.${k} must be a string`);
       cleanActor[k] = v.length > MAX_ACTOR_FIELD ? v.slice(0, MAX_ACTOR_FIELD) : v;
     }
     const body: Omit<AuditRecord, "hash"> = {
@@ -800,7 +797,7 @@ async function hashAtSeq(path: string, seq: number): Promise<string | null> {
 
 /** The newest `n` complete records, oldest first (a partial last line is skipped). */
 export async function tailAuditLog(file: string, n: number): Promise<AuditRecord[]> {
-  if (!Number.isSafeInteger(n) || n < 0) throw new AuditLogError("tail count must be a non-negative integer", "INVALID");
+  if (!Number.isSafeInteger(n) || n < 0) throw new AuditLogError("INVALID", "tail count must be a non-negative integer");
   if (n === 0) return [];
   let fh: FileHandle;
   try {
@@ -813,7 +810,7 @@ export async function tailAuditLog(file: string, n: number): Promise<AuditRecord
     const tail = await readTail(fh, n);
     return tail.lines.map((bytes) => {
       const p = parseRecordLine(bytes);
-      if (!p.ok) throw new AuditLogError(`audit log ${file} has a damaged line: ${p.detail}; run: airlock audit verify`, "CORRUPT");
+      if (!p.ok) throw new AuditLogError("CORRUPT", `audit log ${file} has a damaged line: ${p.detail}; run: airlock audit verify`);
       return p.record;
     });
   } finally {

@@ -8,11 +8,11 @@ import { CliError, Exit, type Context } from "./context.ts";
 export async function cmdApprovals(ctx: Context, args: string[]): Promise<number> {
   parseArgs({ args, options: {}, strict: true });
   const control = await connectControl(controlSocketPath(ctx.paths.home));
-  if (!control) throw new CliError("airlock up is not running: nothing can be waiting", Exit.NOT_FOUND);
+  if (!control) throw new CliError("NOT_FOUND", "airlock up is not running: nothing can be waiting");
   try {
     control.send({ type: "approvals" });
     const answer = await control.messages.next();
-    if (answer.done || answer.value.type !== "approvals") throw new CliError("airlock up did not answer", Exit.ERROR);
+    if (answer.done || answer.value.type !== "approvals") throw new CliError("ERROR", "airlock up did not answer");
     const { approvals, questions } = answer.value;
     if (ctx.json) {
       ctx.out(JSON.stringify({ approvals, questions }));
@@ -43,17 +43,17 @@ export async function cmdApprovals(ctx: Context, args: string[]): Promise<number
 export async function cmdDecide(ctx: Context, command: "approve" | "deny", args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: { session: { type: "boolean", default: false } }, allowPositionals: true, strict: true });
   const [id] = positionals;
-  if (!id || positionals.length > 1) throw new CliError(`usage: airlock ${command} ID${command === "approve" ? " [--session]" : ""}`, Exit.USAGE);
-  if (command === "deny" && values.session) throw new CliError("--session only applies to approve", Exit.USAGE);
+  if (!id || positionals.length > 1) throw new CliError("USAGE", `usage: airlock ${command} ID${command === "approve" ? " [--session]" : ""}`);
+  if (command === "deny" && values.session) throw new CliError("USAGE", "--session only applies to approve");
   const control = await connectControl(controlSocketPath(ctx.paths.home));
-  if (!control) throw new CliError("airlock up is not running: nothing can be waiting", Exit.NOT_FOUND);
+  if (!control) throw new CliError("NOT_FOUND", "airlock up is not running: nothing can be waiting");
   try {
     const decision = command === "deny" ? "deny" : values.session ? "approve_session" : "approve_once";
     control.send({ type: "decide", id, decision });
     const answer = await control.messages.next();
-    if (answer.done) throw new CliError("airlock up did not answer", Exit.ERROR);
+    if (answer.done) throw new CliError("ERROR", "airlock up did not answer");
     const m = answer.value;
-    if (m.type !== "decided") throw new CliError(replyError(m), m.type === "error" && m.code === "NOT_PENDING" ? Exit.NOT_FOUND : Exit.ERROR);
+    if (m.type !== "decided") throw new CliError(m.type === "error" && m.code === "NOT_PENDING" ? "NOT_FOUND" : "ERROR", replyError(m));
     ctx.out(ctx.json ? JSON.stringify(m) : `${decision === "deny" ? "Denied" : "Approved"} ${m.approvalId}${decision === "approve_session" ? " for the session" : ""}.`);
     return Exit.OK;
   } finally {

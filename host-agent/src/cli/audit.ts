@@ -20,7 +20,7 @@ export async function cmdAudit(ctx: Context, args: string[]): Promise<number> {
   if (sub === "tail") {
     const { values } = parseArgs({ args: rest, options: { n: { type: "string", short: "n", default: "20" } }, strict: true });
     const n = Number(values.n);
-    if (!Number.isInteger(n) || n < 1 || n > 10_000) throw new CliError("-n must be 1..10000", Exit.USAGE);
+    if (!Number.isInteger(n) || n < 1 || n > 10_000) throw new CliError("USAGE", "-n must be 1..10000");
     const records = await tailAuditLog(file, n);
     if (ctx.json) ctx.out(JSON.stringify(records));
     else
@@ -30,13 +30,13 @@ export async function cmdAudit(ctx: Context, args: string[]): Promise<number> {
       }
     return Exit.OK;
   }
-  throw new CliError(`usage: airlock audit verify | airlock audit tail [-n N]`, Exit.USAGE);
+  throw new CliError("USAGE", `usage: airlock audit verify | airlock audit tail [-n N]`);
 }
 
 export async function cmdStats(ctx: Context, args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { days: { type: "string" } }, strict: true });
   const days = values.days === undefined ? undefined : Number(values.days);
-  if (days !== undefined && (!Number.isFinite(days) || days <= 0 || days > 3650)) throw new CliError("--days must be a positive number of days", Exit.USAGE);
+  if (days !== undefined && (!Number.isFinite(days) || days <= 0 || days > 3650)) throw new CliError("USAGE", "--days must be a positive number of days");
   const records = await tailAuditLog(join(ctx.paths.home, "audit.jsonl"), Number.MAX_SAFE_INTEGER);
   const since = days === undefined ? undefined : Date.now() - days * 86_400_000;
   const stats = approvalStats(records, since);

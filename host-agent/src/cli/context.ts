@@ -5,6 +5,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import type { CryptoBackend } from "@airlock/protocol";
 import type { StatePaths } from "../paths.ts";
+import { HostError } from "../host-error.ts";
 
 export const VERSION = "0.1.0";
 export const DEFAULT_RELAY = "http://127.0.0.1:8787";
@@ -22,12 +23,12 @@ export const Exit = {
 } as const;
 
 /** A failure a command reports as `airlock: <message>` with this exit code. */
-export class CliError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: number,
-  ) {
-    super(message);
+export class CliError extends HostError<keyof typeof Exit> {
+  readonly exitCode: number;
+  constructor(code: keyof typeof Exit, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.name = "CliError";
+    this.exitCode = Exit[code];
   }
 }
 
@@ -63,7 +64,7 @@ export function configuredRelay(paths: StatePaths): string {
 }
 
 export function checkUrl(url: string, flag: string): string {
-  if (!/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/.test(url)) throw new CliError(`${flag} must be an http(s) URL, got "${url}"`, Exit.USAGE);
+  if (!/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/.test(url)) throw new CliError("USAGE", `${flag} must be an http(s) URL, got "${url}"`);
   return url.replace(/\/$/, "");
 }
 

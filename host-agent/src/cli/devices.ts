@@ -28,14 +28,14 @@ export async function cmdDevices(ctx: Context, args: string[]): Promise<number> 
   }
   if (sub === "rename") {
     const [id, ...nameParts] = rest;
-    if (!id || nameParts.length === 0) throw new CliError("usage: airlock devices rename ID NAME", Exit.USAGE);
+    if (!id || nameParts.length === 0) throw new CliError("USAGE", "usage: airlock devices rename ID NAME");
     const device = store.rename(id, nameParts.join(" "));
     ctx.out(ctx.json ? JSON.stringify(device) : `Renamed ${device.id} to "${terminalSafe(device.name)}".`);
     return Exit.OK;
   }
   if (sub === "revoke") {
     const [id] = rest;
-    if (!id) throw new CliError("usage: airlock devices revoke ID", Exit.USAGE);
+    if (!id) throw new CliError("USAGE", "usage: airlock devices revoke ID");
     const control = await connectControl(controlSocketPath(ctx.paths.home));
     if (control) {
       let answer: IteratorResult<ControlReply>;
@@ -45,9 +45,9 @@ export async function cmdDevices(ctx: Context, args: string[]): Promise<number> 
       } finally {
         control.close();
       }
-      if (answer.done) throw new CliError("airlock up did not answer", Exit.ERROR);
+      if (answer.done) throw new CliError("ERROR", "airlock up did not answer");
       const m = answer.value;
-      if (m.type !== "revoked") throw new CliError(replyError(m), Exit.ERROR);
+      if (m.type !== "revoked") throw new CliError("ERROR", replyError(m));
       const relayNote = m.relayUpdated === false ? ` The relay could not be told yet (${String(m.relayError)}); airlock up keeps retrying, and refuses the device meanwhile.` : "";
       ctx.out(ctx.json ? JSON.stringify(m) : `Revoked ${m.id} ("${terminalSafe(m.name)}"); its sessions were closed.${relayNote}`);
       return Exit.OK;
@@ -62,5 +62,5 @@ export async function cmdDevices(ctx: Context, args: string[]): Promise<number> 
     ctx.out(ctx.json ? JSON.stringify({ type: "revoked", id: device.id, name: device.name, relayUpdated: false }) : `Revoked ${device.id} ("${terminalSafe(device.name)}"). airlock up is not running: the relay is updated when it next connects.`);
     return Exit.OK;
   }
-  throw new CliError(`unknown devices command "${sub}"\n\n${DEVICES_HELP}`, Exit.USAGE);
+  throw new CliError("USAGE", `unknown devices command "${sub}"\n\n${DEVICES_HELP}`);
 }

@@ -10,14 +10,14 @@ import { askOperator, showPairing } from "./pairing-display.ts";
 export async function cmdPair(ctx: Context, args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { ttl: { type: "string" }, yes: { type: "boolean", default: false } }, strict: true });
   const ttl = values.ttl === undefined ? undefined : Number(values.ttl);
-  if (ttl !== undefined && (!Number.isInteger(ttl) || ttl < 1 || ttl > 3600)) throw new CliError("--ttl must be 1..3600 seconds", Exit.USAGE);
+  if (ttl !== undefined && (!Number.isInteger(ttl) || ttl < 1 || ttl > 3600)) throw new CliError("USAGE", "--ttl must be 1..3600 seconds");
   const control = await connectControl(controlSocketPath(ctx.paths.home));
-  if (!control) throw new CliError(`airlock up is not running: start it (${airlockCommand(ctx.paths.home)} up), or use ${airlockCommand(ctx.paths.home)} up --pair`, Exit.NOT_FOUND);
+  if (!control) throw new CliError("NOT_FOUND", `airlock up is not running: start it (${airlockCommand(ctx.paths.home)} up), or use ${airlockCommand(ctx.paths.home)} up --pair`);
   try {
     control.send({ type: "pair", ...(ttl ? { ttl } : {}) });
     for (;;) {
       const next = await control.messages.next();
-      if (next.done) throw new CliError("airlock up stopped before the pairing finished", Exit.PAIRING_FAILED);
+      if (next.done) throw new CliError("PAIRING_FAILED", "airlock up stopped before the pairing finished");
       const m = next.value;
       if (m.type === "link") await showPairing(ctx, m.link, m.expiresAt);
       else if (m.type === "confirm") {
@@ -30,7 +30,7 @@ export async function cmdPair(ctx: Context, args: string[]): Promise<number> {
       } else if (m.type === "rejected" || m.type === "expired") {
         ctx.out(ctx.json ? JSON.stringify(m) : m.type === "expired" ? "The pairing link expired." : "Pairing rejected.");
         return Exit.PAIRING_FAILED;
-      } else if (m.type === "error") throw new CliError(m.message, Exit.ERROR);
+      } else if (m.type === "error") throw new CliError("ERROR", m.message);
     }
   } finally {
     control.close();

@@ -8,6 +8,7 @@ import { terminalSafe } from "../terminal-text.ts";
 import { tokenStorePath } from "../tokens/token-cli.ts";
 import { TokenStore } from "../tokens/token-store.ts";
 import { configuredRelay, Exit, type Context } from "./context.ts";
+import { messageOf } from "../error-message.ts";
 
 async function relayInfo(relayUrl: string): Promise<{ ok: true; protocol: number; version: string } | { ok: false; error: string }> {
   try {
@@ -16,7 +17,7 @@ async function relayInfo(relayUrl: string): Promise<{ ok: true; protocol: number
     const body = (await res.json()) as { protocol?: unknown; version?: unknown };
     return { ok: true, protocol: Number(body.protocol), version: String(body.version) };
   } catch (e) {
-    return { ok: false, error: e instanceof Error ? e.message : String(e) };
+    return { ok: false, error: messageOf(e) };
   }
 }
 
@@ -48,7 +49,7 @@ export async function cmdStatus(ctx: Context): Promise<number> {
   try {
     expiring = TokenStore.open(tokenStorePath(ctx.paths.home)).expiringSoon(7 * 86_400_000);
   } catch (e) {
-    ctx.err(`Warning: ${e instanceof Error ? e.message : String(e)}: token expiry not checked`);
+    ctx.err(`Warning: ${messageOf(e)}: token expiry not checked`);
   }
   const tokenWarnings = expiring.map((t) => ({ id: t.id, name: t.name, owner: t.owner, expiresAt: t.expiresAt }));
   const status = { home: ctx.paths.home, room, relayUrl, relay, running: running !== null, connected: running?.devices ?? [], trustedDevices: devices.length, expiringTokens: tokenWarnings };

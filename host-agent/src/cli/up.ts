@@ -32,11 +32,12 @@ import { loadWorkspacePolicy } from "../workspace.ts";
 import { checkUrl, CliError, DEFAULT_RELAY, Exit, readConfig, writeConfig, type Context } from "./context.ts";
 import { askOperator, showPairing } from "./pairing-display.ts";
 import { upControlHandler } from "./up-control.ts";
+import { messageOf } from "../error-message.ts";
 
 export async function cmdUp(ctx: Context, args: string[]): Promise<number> {
   // Work started without awaiting it: a failure is logged, never an unhandled rejection.
   const contain = (work: Promise<unknown>, what: string) => {
-    work.catch((e: unknown) => ctx.err(`${what} failed: ${e instanceof Error ? e.message : String(e)}`));
+    work.catch((e: unknown) => ctx.err(`${what} failed: ${messageOf(e)}`));
   };
   // Everything after `--` is the agent's own command line (--agent acp).
   const dash = args.indexOf("--");
@@ -53,7 +54,7 @@ export async function cmdUp(ctx: Context, args: string[]): Promise<number> {
     },
     strict: true,
   });
-  if (!(AGENT_NAMES as readonly string[]).includes(values.agent)) throw new CliError(`unknown agent "${values.agent}" (available: ${AGENT_NAMES.join(", ")})`, Exit.USAGE);
+  if (!(AGENT_NAMES as readonly string[]).includes(values.agent)) throw new CliError("USAGE", `unknown agent "${values.agent}" (available: ${AGENT_NAMES.join(", ")})`);
   const config = readConfig(ctx.paths);
   const relayUrl = checkUrl(values.relay ?? config.relayUrl ?? DEFAULT_RELAY, "--relay");
   // The app URL keeps a trailing slash: an app served under a path (https://x/airlock/) resolves its files against it.
@@ -64,7 +65,7 @@ export async function cmdUp(ctx: Context, args: string[]): Promise<number> {
   try {
     await loadPolicy(userPolicyFile);
   } catch (e) {
-    if (e instanceof PolicyError) throw new CliError(e.message, Exit.USAGE);
+    if (e instanceof PolicyError) throw new CliError("USAGE", e.message);
     throw e;
   }
 
@@ -77,7 +78,7 @@ export async function cmdUp(ctx: Context, args: string[]): Promise<number> {
   try {
     made = createAgent(values.agent, { home: ctx.paths.home, command: agentCommand, ...(values.workspace ? { workspace: resolve(values.workspace) } : {}) });
   } catch (e) {
-    throw new CliError((e as Error).message, Exit.USAGE);
+    throw new CliError("USAGE", (e as Error).message);
   }
   const { agent, workspace } = made;
   // Audit records wait up to 50 ms to share one write: the decision's own path gets the disk first.
@@ -90,7 +91,7 @@ export async function cmdUp(ctx: Context, args: string[]): Promise<number> {
       return await loadWorkspacePolicy(userPolicyFile, workspace, cwd);
     } catch (e) {
       // Fail closed: nothing is auto-allowed and only this terminal decides.
-      ctx.err(`policy error, every request now needs this terminal: ${e instanceof Error ? e.message : String(e)}`);
+      ctx.err(`policy error, every request now needs this terminal: ${messageOf(e)}`);
       const strict = builtinPolicy();
       strict.defaults = { steer: "host-only", continue: "host-only", expand: "host-only", commit: "host-only" };
       return strict;

@@ -9,6 +9,7 @@ import { terminalSafe } from "../terminal-text.ts";
 import type { ConfiguredHook } from "./config.ts";
 import { hookHash } from "./hash.ts";
 import { TrustStore, TrustStoreError } from "./trust-store.ts";
+import { HostError } from "../host-error.ts";
 
 export const HOOKS_HELP = `Usage: airlock hooks [list] [--workspace DIR] [--json]
        airlock hooks trust NAME… | --all [--workspace DIR] [--json]
@@ -27,12 +28,13 @@ if your policy file sets hooks.allowRepositoryHooks. See docs/host-agent.md.
                 least 8 hex digits) that no hook has any more
   --workspace DIR  the workspace whose repository file is read (default: .)`;
 
-export class HooksCliError extends Error {
-  constructor(
-    message: string,
-    readonly usage: boolean,
-  ) {
-    super(message);
+/** USAGE: the command line was wrong (exit 2); FAILED: the command could not do it. */
+export class HooksCliError extends HostError<"USAGE" | "FAILED"> {
+  readonly usage: boolean;
+  constructor(code: "USAGE" | "FAILED", message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.name = "HooksCliError";
+    this.usage = code === "USAGE";
   }
 }
 
@@ -57,13 +59,13 @@ export async function hooksCommand(ctx: HooksCliContext, args: string[]): Promis
   const { values, positionals } = parseArgs({ args, options: { workspace: { type: "string" }, all: { type: "boolean", default: false } }, allowPositionals: true, strict: true });
   const [sub = "list", ...names] = positionals;
   const workspace = await realpath(resolve(values.workspace ?? ".")).catch(() => {
-    throw new HooksCliError(`workspace ${values.workspace ?? "."} does not exist`, true);
+    throw new HooksCliError("USAGE", `workspace ${values.workspace ?? "."} does not exist`);
   });
   const trust = new TrustStore(join(ctx.home, "hooks-trust.json"));
   const { hooks, warnings } = await listHooks(ctx.home, workspace, trust);
   switch (sub) {
     case "list": {
-      if (names.length > 0) throw new HooksCliError("hooks list takes no names", true);
+      if (names.length > 0) throw new HooksCliError("USAGE", "hooks list takes no names");
       if (ctx.json) ctx.out(JSON.stringify({ workspace, hooks, warnings }));
       else {
         if (hooks.length === 0) ctx.out(`No hooks in ${join(ctx.home, "policy.json")} or ${join(workspace, ".airlock", "policy.json")}.`);
@@ -79,13 +81,13 @@ export async function hooksCommand(ctx: HooksCliContext, args: string[]): Promis
     }
     case "trust": {
       const chosen = values.all ? hooks : names.map((n) => find(hooks, n));
-      if (chosen.length === 0) throw new HooksCliError(values.all ? "there are no hooks to trust" : "name the hooks to trust (or --all)", !values.all);
+      if (chosen.length === 0) throw new HooksCliError(values.all ? "FAILED" : "USAGE", values.all ? "there are no hooks to trust" : "name the hooks to trust (or --all)");
       for (const h of chosen) await trust.trust({ hash: h.hash, name: h.name, source: h.source, file: h.file });
       report(ctx, "trusted", chosen);
       return 0;
     }
     case "untrust": {
-      if (names.length === 0) throw new HooksCliError("name the hooks (or hashes) to untrust", true);
+      if (names.length === 0) throw new HooksCliError("USAGE", "name the hooks (or hashes) to untrust");
       const trusted = await trust.list();
       const hashes: string[] = [];
       for (const n of names) {
@@ -93,9 +95,9 @@ export async function hooksCommand(ctx: HooksCliContext, args: string[]): Promis
         if (hook) hashes.push(hook.hash);
         else if (/^[0-9a-f]{8,64}$/.test(n)) {
           const matching = trusted.filter((e) => e.hash.startsWith(n));
-          if (matching.length !== 1) throw new HooksCliError(`${matching.length === 0 ? "no" : "more than one"} trusted hash starts with ${n}`, false);
+          if (matching.length !== 1) throw new HooksCliError("FAILED", `${matching.length === 0 ? "no" : "more than one"} trusted hash starts with ${n}`);
           hashes.push(matching[0]!.hash);
-        } else throw new HooksCliError(`no hook named "${n}"`, false);
+        } else throw new HooksCliError("FAILED", `no hook named "${n}"`);
       }
       const removed = await trust.untrust(hashes);
       if (ctx.json) ctx.out(JSON.stringify({ untrusted: hashes, removed }));
@@ -103,7 +105,7 @@ export async function hooksCommand(ctx: HooksCliContext, args: string[]): Promis
       return 0;
     }
     default:
-      throw new HooksCliError(`unknown hooks command "${sub}" (list, trust, untrust)`, true);
+      throw new HooksCliError("USAGE", `unknown hooks command "${sub}" (list, trust, untrust)`);
   }
 }
 
@@ -112,14 +114,14 @@ async function listHooks(home: string, workspace: string, trust: TrustStore): Pr
   try {
     policy = await loadWorkspacePolicy(join(home, "policy.json"), workspace, workspace);
   } catch (e) {
-    if (e instanceof PolicyError) throw new HooksCliError(e.message, false);
+    if (e instanceof PolicyError) throw new HooksCliError("FAILED", e.message);
     throw e;
   }
   let trusted: Set<string>;
   try {
     trusted = new Set((await trust.list()).map((e) => e.hash));
   } catch (e) {
-    if (e instanceof TrustStoreError) throw new HooksCliError(`${e.message} (no hook runs until it is fixed or removed)`, false);
+    if (e instanceof TrustStoreError) throw new HooksCliError("FAILED", `${e.message} (no hook runs until it is fixed or removed)`);
     throw e;
   }
   const hooks: Listed[] = [];
@@ -132,7 +134,7 @@ async function listHooks(home: string, workspace: string, trust: TrustStore): Pr
 
 function find(hooks: Listed[], name: string): Listed {
   const h = hooks.find((x) => x.name === name);
-  if (!h) throw new HooksCliError(`no hook named "${name}" (airlock hooks list shows them)`, false);
+  if (!h) throw new HooksCliError("FAILED", `no hook named "${name}" (airlock hooks list shows them)`);
   return h;
 }
 

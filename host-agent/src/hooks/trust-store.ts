@@ -7,6 +7,7 @@ import { constants } from "node:fs";
 import { mkdir, open, rename, unlink, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import * as z from "zod/mini";
+import { HostError } from "../host-error.ts";
 
 const MAX_FILE = 1024 * 1024;
 const MAX_ENTRIES = 1000;
@@ -22,9 +23,9 @@ const entrySchema = z.strictObject({
 const fileSchema = z.strictObject({ version: z.literal(1), trusted: z.array(entrySchema).check(z.maxLength(MAX_ENTRIES)) });
 export type TrustEntry = z.infer<typeof entrySchema>;
 
-export class TrustStoreError extends Error {
-  constructor(message: string) {
-    super(message);
+export class TrustStoreError extends HostError<"TRUST_FILE_INVALID"> {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("TRUST_FILE_INVALID", message, options);
     this.name = "TrustStoreError";
   }
 }

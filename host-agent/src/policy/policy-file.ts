@@ -86,6 +86,7 @@ import { open, type FileHandle } from "node:fs/promises";
 import * as z from "zod/mini";
 import { TIERS, type Classification, type Tier } from "./classify.ts";
 import { DEFAULT_HOOK_SETTINGS, DEFAULT_HOOK_TIMEOUT_SECONDS, hooksSectionSchema, type ConfiguredHook, type HookSettings } from "../hooks/config.ts";
+import { HostError } from "../host-error.ts";
 
 export type Action = "allow" | "ask" | "host-only" | "deny";
 export const ACTIONS: readonly Action[] = ["allow", "ask", "host-only", "deny"];
@@ -190,13 +191,13 @@ export function builtinPolicy(): Policy {
   };
 }
 
-export class PolicyError extends Error {
+export class PolicyError extends HostError<"POLICY_INVALID"> {
   constructor(
     message: string,
     readonly source: string,
     readonly issues: string[] = [message],
   ) {
-    super(message);
+    super("POLICY_INVALID", message);
     this.name = "PolicyError";
   }
 }

@@ -23,6 +23,8 @@ import {
 } from "@airlock/protocol";
 import type { PushRegistration, PushStore } from "./push-store.ts";
 import { normalizeKinds, PushStoreError } from "./push-store.ts";
+import { HostError } from "../host-error.ts";
+import { messageOf } from "../error-message.ts";
 
 export type PushUrgency = "very-low" | "low" | "normal" | "high";
 
@@ -78,12 +80,9 @@ export interface PushNotifierOptions {
 
 export type PushErrorCode = "PUSH_UNAVAILABLE" | "PUSH_NOT_REGISTERED" | "PUSH_FAILED" | "APP_MESSAGE_INVALID";
 
-export class PushError extends Error {
-  constructor(
-    readonly code: PushErrorCode,
-    message: string,
-  ) {
-    super(message);
+export class PushError extends HostError<PushErrorCode> {
+  constructor(code: PushErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
     this.name = "PushError";
   }
 }
@@ -540,7 +539,7 @@ export class PushNotifier {
       return await this.#o.transport.pushSend({ endpoint: registration.subscription.endpoint, ttl: job.ttl, urgency: job.urgency, topic: job.topic, body });
     } catch (e) {
       const code = e && typeof e === "object" && "code" in e && typeof e.code === "string" ? e.code : "";
-      return { ok: false, error: code === "OFFLINE" ? "the relay is not connected" : code === "TIMEOUT" ? "the relay did not answer" : scrub(e instanceof Error ? e.message : String(e)) };
+      return { ok: false, error: code === "OFFLINE" ? "the relay is not connected" : code === "TIMEOUT" ? "the relay did not answer" : scrub(messageOf(e)) };
     }
   }
 

@@ -12,6 +12,7 @@ import { dirname } from "node:path";
 import { MAX_ALLOWLIST_KEYS, pushKind, pushSubscription, type PushKind, type PushSubscriptionKeys } from "@airlock/protocol";
 import * as s from "@airlock/protocol/schema";
 import { writeFileAtomicSync } from "../durable/durable-file.ts";
+import { HostError } from "../host-error.ts";
 
 /** Largest push.json read: 64 entries of ≤ 2.3 KB each fit many times over. */
 const MAX_FILE_BYTES = 512 * 1024;
@@ -43,12 +44,11 @@ const pushFile = s.strictObject({
   devices: s.array(registration, { max: MAX_ALLOWLIST_KEYS }),
 });
 
-export class PushStoreError extends Error {
-  constructor(
-    message: string,
-    readonly code: "PUSH_FILE_INVALID" | "PUSH_STORE_FULL" | "NOT_TRUSTED",
-  ) {
-    super(message);
+export type PushStoreErrorCode = "PUSH_FILE_INVALID" | "PUSH_STORE_FULL" | "NOT_TRUSTED";
+
+export class PushStoreError extends HostError<PushStoreErrorCode> {
+  constructor(code: PushStoreErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
     this.name = "PushStoreError";
   }
 }
@@ -74,23 +74,23 @@ export class PushStore {
   static open(path: string): PushStore {
     let text: string;
     try {
-      if (statSync(path).size > MAX_FILE_BYTES) throw new PushStoreError(`${path} is larger than ${MAX_FILE_BYTES} bytes`, "PUSH_FILE_INVALID");
+      if (statSync(path).size > MAX_FILE_BYTES) throw new PushStoreError("PUSH_FILE_INVALID", `${path} is larger than ${MAX_FILE_BYTES} bytes`);
       text = readFileSync(path, "utf8");
     } catch (e) {
       if (e instanceof PushStoreError) throw e;
       if ((e as NodeJS.ErrnoException).code === "ENOENT") return new PushStore(path, []);
-      throw new PushStoreError(`${path} cannot be read: ${(e as Error).message}`, "PUSH_FILE_INVALID");
+      throw new PushStoreError("PUSH_FILE_INVALID", `${path} cannot be read: ${(e as Error).message}`);
     }
     let json: unknown;
     try {
       json = JSON.parse(text);
     } catch {
-      throw new PushStoreError(`${path} is not valid JSON`, "PUSH_FILE_INVALID");
+      throw new PushStoreError("PUSH_FILE_INVALID", `${path} is not valid JSON`);
     }
     const parsed = pushFile.safeParse(json);
-    if (!parsed.success) throw new PushStoreError(`${path} is not an Airlock push subscription list`, "PUSH_FILE_INVALID");
+    if (!parsed.success) throw new PushStoreError("PUSH_FILE_INVALID", `${path} is not an Airlock push subscription list`);
     const ids = new Set(parsed.data.devices.map((d) => d.deviceId));
-    if (ids.size !== parsed.data.devices.length) throw new PushStoreError(`${path} lists a device twice`, "PUSH_FILE_INVALID");
+    if (ids.size !== parsed.data.devices.length) throw new PushStoreError("PUSH_FILE_INVALID", `${path} lists a device twice`);
     return new PushStore(path, parsed.data.devices.map((d) => ({ ...d, kinds: normalizeKinds(d.kinds) })));
   }
 
@@ -115,7 +115,7 @@ export class PushStore {
   /** Registers or replaces a device's subscription; bounded by the number of trusted devices the relay admits. */
   register(deviceId: string, subscription: PushSubscriptionKeys, kinds: readonly PushKind[], details: boolean, now = Date.now()): PushRegistration {
     if (!this.#devices.has(deviceId) && this.#devices.size >= MAX_ALLOWLIST_KEYS) {
-      throw new PushStoreError(`at most ${MAX_ALLOWLIST_KEYS} devices may register for push`, "PUSH_STORE_FULL");
+      throw new PushStoreError("PUSH_STORE_FULL", `at most ${MAX_ALLOWLIST_KEYS} devices may register for push`);
     }
     const entry: PushRegistration = {
       deviceId,

@@ -14,6 +14,7 @@ import { DeviceStore } from "../device-store.ts";
 import { IdentityError, loadIdentity } from "../identity.ts";
 import { terminalSafe } from "../terminal-text.ts";
 import { TOKEN_LIFETIMES_DAYS, TOKEN_SCOPES, TokenStore, TokenStoreError, tokenState, type TokenRecord, type TokenScope } from "./token-store.ts";
+import { HostError } from "../host-error.ts";
 
 export const TOKENS_HELP = `Usage: airlock tokens [list] [--json]
        airlock tokens create --name NAME --owner OWNER --scope SCOPE --workspace DIR --expires 7d|30d|60d|90d [--json]
@@ -38,12 +39,12 @@ token a new secret and a new lifetime; the old secret stops working at once.`;
 
 export const TokenExit = { OK: 0, ERROR: 1, USAGE: 2, IDENTITY: 3, NOT_FOUND: 7 } as const;
 
-export class TokenCliError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: number,
-  ) {
-    super(message);
+export class TokenCliError extends HostError<keyof typeof TokenExit> {
+  readonly exitCode: number;
+  constructor(code: keyof typeof TokenExit, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.name = "TokenCliError";
+    this.exitCode = TokenExit[code];
   }
 }
 
@@ -67,29 +68,29 @@ function days(value: string | undefined): number {
   const m = value === undefined ? null : /^(\d{1,3})d$/.exec(value);
   const n = m ? Number(m[1]) : NaN;
   if (!(TOKEN_LIFETIMES_DAYS as readonly number[]).includes(n)) {
-    throw new TokenCliError(`--expires must be one of ${TOKEN_LIFETIMES_DAYS.map((d) => `${d}d`).join(", ")} (no token lives longer than 90 days)`, TokenExit.USAGE);
+    throw new TokenCliError("USAGE", `--expires must be one of ${TOKEN_LIFETIMES_DAYS.map((d) => `${d}d`).join(", ")} (no token lives longer than 90 days)`);
   }
   return n;
 }
 
 function scopes(values: string[] | undefined): TokenScope[] {
   const list = (values ?? []).flatMap((v) => v.split(",")).map((v) => v.trim()).filter(Boolean);
-  if (list.length === 0) throw new TokenCliError(`--scope is required: ${TOKEN_SCOPES.join(", ")}`, TokenExit.USAGE);
-  for (const s of list) if (!(TOKEN_SCOPES as readonly string[]).includes(s)) throw new TokenCliError(`unknown scope "${terminalSafe(s)}" (scopes: ${TOKEN_SCOPES.join(", ")})`, TokenExit.USAGE);
+  if (list.length === 0) throw new TokenCliError("USAGE", `--scope is required: ${TOKEN_SCOPES.join(", ")}`);
+  for (const s of list) if (!(TOKEN_SCOPES as readonly string[]).includes(s)) throw new TokenCliError("USAGE", `unknown scope "${terminalSafe(s)}" (scopes: ${TOKEN_SCOPES.join(", ")})`);
   return list as TokenScope[];
 }
 
 /** Existing folders, symbolic links resolved (the host compares resolved paths). */
 function workspaces(values: string[] | undefined): string[] {
-  if (!values || values.length === 0) throw new TokenCliError("--workspace is required: the folder the token may work in", TokenExit.USAGE);
+  if (!values || values.length === 0) throw new TokenCliError("USAGE", "--workspace is required: the folder the token may work in");
   return values.map((v) => {
     let real: string;
     try {
       real = realpathSync(resolve(v));
     } catch {
-      throw new TokenCliError(`--workspace ${terminalSafe(v)} does not exist`, TokenExit.USAGE);
+      throw new TokenCliError("USAGE", `--workspace ${terminalSafe(v)} does not exist`);
     }
-    if (!statSync(real).isDirectory()) throw new TokenCliError(`--workspace ${terminalSafe(v)} is not a folder`, TokenExit.USAGE);
+    if (!statSync(real).isDirectory()) throw new TokenCliError("USAGE", `--workspace ${terminalSafe(v)} is not a folder`);
     return real;
   });
 }
@@ -123,7 +124,7 @@ export async function tokensCommand(ctx: TokenCliContext, args: string[]): Promi
     case "rotate":
       return rotate(ctx, store, rest);
     default:
-      throw new TokenCliError(`unknown tokens command "${terminalSafe(sub)}"\n\n${TOKENS_HELP}`, TokenExit.USAGE);
+      throw new TokenCliError("USAGE", `unknown tokens command "${terminalSafe(sub)}"\n\n${TOKENS_HELP}`);
   }
 }
 
@@ -151,7 +152,7 @@ async function hostPublicKey(ctx: TokenCliContext): Promise<Uint8Array> {
   try {
     return (await loadIdentity(join(ctx.home, "identity.json"), ctx.backend)).signer.publicKey;
   } catch (e) {
-    if (e instanceof IdentityError && e.code === "IDENTITY_MISSING") throw new TokenCliError(`this host has no identity yet: run ${ctx.cli} up once first`, TokenExit.IDENTITY);
+    if (e instanceof IdentityError && e.code === "IDENTITY_MISSING") throw new TokenCliError("IDENTITY", `this host has no identity yet: run ${ctx.cli} up once first`);
     throw e;
   }
 }
@@ -168,8 +169,8 @@ async function create(ctx: TokenCliContext, store: TokenStore, args: string[]): 
     },
     strict: true,
   });
-  if (values.name === undefined) throw new TokenCliError("--name is required (what the token is for, e.g. nightly-docs)", TokenExit.USAGE);
-  if (values.owner === undefined) throw new TokenCliError("--owner is required (who answers for the token)", TokenExit.USAGE);
+  if (values.name === undefined) throw new TokenCliError("USAGE", "--name is required (what the token is for, e.g. nightly-docs)");
+  if (values.owner === undefined) throw new TokenCliError("USAGE", "--owner is required (who answers for the token)");
   const lifetime = days(values.expires);
   const grantScopes = scopes(values.scope);
   const folders = workspaces(values.workspace);
@@ -186,7 +187,7 @@ async function create(ctx: TokenCliContext, store: TokenStore, args: string[]): 
 
 async function revoke(ctx: TokenCliContext, store: TokenStore, args: string[]): Promise<number> {
   const { positionals } = parseArgs({ args, options: {}, allowPositionals: true, strict: true });
-  if (positionals.length !== 1) throw new TokenCliError("usage: airlock tokens revoke ID|NAME", TokenExit.USAGE);
+  if (positionals.length !== 1) throw new TokenCliError("USAGE", "usage: airlock tokens revoke ID|NAME");
   const record = store.revoke(positionals[0]!);
   const host = await tellHost(ctx, "token.revoked", record);
   if (ctx.json) ctx.out(JSON.stringify({ type: "token.revoked", ...publicView(record, Date.now()), ...host }));
@@ -196,7 +197,7 @@ async function revoke(ctx: TokenCliContext, store: TokenStore, args: string[]): 
 
 async function rotate(ctx: TokenCliContext, store: TokenStore, args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: { expires: { type: "string" } }, allowPositionals: true, strict: true });
-  if (positionals.length !== 1) throw new TokenCliError("usage: airlock tokens rotate ID|NAME [--expires 7d|30d|60d|90d]", TokenExit.USAGE);
+  if (positionals.length !== 1) throw new TokenCliError("USAGE", "usage: airlock tokens rotate ID|NAME [--expires 7d|30d|60d|90d]");
   const current = store.find(positionals[0]!);
   // Without --expires the new secret gets the lifetime the token had at creation, rounded to an offered one.
   const had = Math.round((Date.parse(current.expiresAt) - Date.parse(current.rotatedAt ?? current.createdAt)) / 86_400_000);
@@ -255,7 +256,7 @@ async function tellHost(ctx: TokenCliContext, event: "token.created" | "token.re
     } finally {
       control.close();
     }
-    if (answer.done || answer.value.type !== "tokens.changed") throw new TokenCliError(answer.done ? "airlock up did not answer" : replyError(answer.value), TokenExit.ERROR);
+    if (answer.done || answer.value.type !== "tokens.changed") throw new TokenCliError("ERROR", answer.done ? "airlock up did not answer" : replyError(answer.value));
     return { hostRunning: true, relayUpdated: answer.value.relayUpdated, ...(answer.value.relayError !== undefined ? { relayError: answer.value.relayError } : {}) };
   }
   DeviceStore.open(join(ctx.home, "devices.json")).nextAllowlistVersion();

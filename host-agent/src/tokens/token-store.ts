@@ -6,6 +6,7 @@
 import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { fromBase64Url, isValidDeviceName, secureRandom, toBase64Url } from "@airlock/protocol";
+import { HostError } from "../host-error.ts";
 
 /** What a token may do (docs/host-agent.md, tokens). */
 export const TOKEN_SCOPES = ["run", "read"] as const;
@@ -59,12 +60,9 @@ interface TokenFile {
 
 export type TokenErrorCode = "TOKEN_NOT_FOUND" | "TOKEN_AMBIGUOUS" | "TOKENS_CORRUPT" | "BAD_TOKEN_ARGUMENT" | "TOO_MANY_TOKENS";
 
-export class TokenStoreError extends Error {
-  constructor(
-    message: string,
-    readonly code: TokenErrorCode,
-  ) {
-    super(message);
+export class TokenStoreError extends HostError<TokenErrorCode> {
+  constructor(code: TokenErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
     this.name = "TokenStoreError";
   }
 }
@@ -72,7 +70,7 @@ export class TokenStoreError extends Error {
 /** 1-64 bytes, printable (the device-name rule: the name is what phones and the audit log show). */
 export function checkLabel(value: string, what: string): string {
   const trimmed = value.trim();
-  if (!isValidDeviceName(trimmed)) throw new TokenStoreError(`${what} must be 1-64 bytes of printable text`, "BAD_TOKEN_ARGUMENT");
+  if (!isValidDeviceName(trimmed)) throw new TokenStoreError("BAD_TOKEN_ARGUMENT", `${what} must be 1-64 bytes of printable text`);
   return trimmed;
 }
 
@@ -136,15 +134,15 @@ export class TokenStore {
       if ((e as NodeJS.ErrnoException).code === "ENOENT") return { version: 1, tokens: [] };
       throw e;
     }
-    if (text.length > 4 * 1024 * 1024) throw new TokenStoreError(`${path} is too large to be an Airlock token list`, "TOKENS_CORRUPT");
+    if (text.length > 4 * 1024 * 1024) throw new TokenStoreError("TOKENS_CORRUPT", `${path} is too large to be an Airlock token list`);
     let file: TokenFile;
     try {
       file = JSON.parse(text) as TokenFile;
     } catch {
-      throw new TokenStoreError(`${path} is not valid JSON`, "TOKENS_CORRUPT");
+      throw new TokenStoreError("TOKENS_CORRUPT", `${path} is not valid JSON`);
     }
     if (file?.version !== 1 || !Array.isArray(file.tokens) || file.tokens.length > MAX_RECORDS || !file.tokens.every(validRecord)) {
-      throw new TokenStoreError(`${path} is not an Airlock token list`, "TOKENS_CORRUPT");
+      throw new TokenStoreError("TOKENS_CORRUPT", `${path} is not an Airlock token list`);
     }
     return file;
   }
@@ -170,8 +168,8 @@ export class TokenStore {
     if (named.length === 1) return named[0]!;
     const prefixed = idOrName.length >= 5 ? all.filter((t) => t.id.startsWith(idOrName)) : [];
     if (prefixed.length === 1) return prefixed[0]!;
-    if (named.length > 1 || prefixed.length > 1) throw new TokenStoreError(`"${idOrName}" matches several tokens; give its id (see: airlock tokens list)`, "TOKEN_AMBIGUOUS");
-    throw new TokenStoreError(`no token "${idOrName}" (see: airlock tokens list)`, "TOKEN_NOT_FOUND");
+    if (named.length > 1 || prefixed.length > 1) throw new TokenStoreError("TOKEN_AMBIGUOUS", `"${idOrName}" matches several tokens; give its id (see: airlock tokens list)`);
+    throw new TokenStoreError("TOKEN_NOT_FOUND", `no token "${idOrName}" (see: airlock tokens list)`);
   }
 
   /** The active token with this public key. */
@@ -197,14 +195,14 @@ export class TokenStore {
     const name = checkLabel(input.name, "--name");
     const owner = checkLabel(input.owner, "--owner");
     const now = this.#now();
-    if (!(TOKEN_LIFETIMES_DAYS as readonly number[]).includes(input.days)) throw new TokenStoreError(`--expires must be one of ${TOKEN_LIFETIMES_DAYS.map((d) => `${d}d`).join(", ")}`, "BAD_TOKEN_ARGUMENT");
-    if (input.scopes.length === 0) throw new TokenStoreError(`--scope is required (${TOKEN_SCOPES.join(", ")})`, "BAD_TOKEN_ARGUMENT");
+    if (!(TOKEN_LIFETIMES_DAYS as readonly number[]).includes(input.days)) throw new TokenStoreError("BAD_TOKEN_ARGUMENT", `--expires must be one of ${TOKEN_LIFETIMES_DAYS.map((d) => `${d}d`).join(", ")}`);
+    if (input.scopes.length === 0) throw new TokenStoreError("BAD_TOKEN_ARGUMENT", `--scope is required (${TOKEN_SCOPES.join(", ")})`);
     if (input.workspaces.length === 0 || input.workspaces.length > 8 || !input.workspaces.every((w) => w.startsWith("/"))) {
-      throw new TokenStoreError("--workspace is required (1 to 8 absolute folders)", "BAD_TOKEN_ARGUMENT");
+      throw new TokenStoreError("BAD_TOKEN_ARGUMENT", "--workspace is required (1 to 8 absolute folders)");
     }
     const active = this.#file.tokens.filter((t) => tokenState(t, now) === "active");
-    if (active.some((t) => t.name === name)) throw new TokenStoreError(`an active token is already named "${name}": rotate it, or revoke it first`, "BAD_TOKEN_ARGUMENT");
-    if (active.length >= MAX_ACTIVE_TOKENS) throw new TokenStoreError(`at most ${MAX_ACTIVE_TOKENS} tokens may be active; revoke one first`, "TOO_MANY_TOKENS");
+    if (active.some((t) => t.name === name)) throw new TokenStoreError("BAD_TOKEN_ARGUMENT", `an active token is already named "${name}": rotate it, or revoke it first`);
+    if (active.length >= MAX_ACTIVE_TOKENS) throw new TokenStoreError("TOO_MANY_TOKENS", `at most ${MAX_ACTIVE_TOKENS} tokens may be active; revoke one first`);
     const record: TokenRecord = {
       id: "tok_" + toBase64Url(secureRandom(6)),
       name,
@@ -239,8 +237,8 @@ export class TokenStore {
     this.reload();
     const t = this.find(idOrName);
     const now = this.#now();
-    if (t.revokedAt !== undefined) throw new TokenStoreError(`token ${t.id} is revoked; create a new one`, "BAD_TOKEN_ARGUMENT");
-    if (!(TOKEN_LIFETIMES_DAYS as readonly number[]).includes(days)) throw new TokenStoreError(`--expires must be one of ${TOKEN_LIFETIMES_DAYS.map((d) => `${d}d`).join(", ")}`, "BAD_TOKEN_ARGUMENT");
+    if (t.revokedAt !== undefined) throw new TokenStoreError("BAD_TOKEN_ARGUMENT", `token ${t.id} is revoked; create a new one`);
+    if (!(TOKEN_LIFETIMES_DAYS as readonly number[]).includes(days)) throw new TokenStoreError("BAD_TOKEN_ARGUMENT", `--expires must be one of ${TOKEN_LIFETIMES_DAYS.map((d) => `${d}d`).join(", ")}`);
     const oldKey = t.key;
     t.key = toBase64Url(publicKey);
     t.rotatedAt = new Date(now).toISOString();

@@ -8,6 +8,8 @@
 //   handlers get a JSON-RPC error, so the server never waits on us forever.
 import type { Readable, Writable } from "node:stream";
 import { isObject } from "../payload.ts";
+import { HostError } from "../../host-error.ts";
+import { messageOf } from "../../error-message.ts";
 
 /** Re-exported for the modules that read Codex payloads. */
 export { isObject };
@@ -17,13 +19,14 @@ export const DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024;
 export type RpcId = number | string;
 
 /** A JSON-RPC error answer from the server (or a local failure shaped like one). */
-export class RpcError extends Error {
+/** Its code is JSON-RPC's number (the wire's), hence HostError<number>. */
+export class RpcError extends HostError<number> {
   constructor(
-    readonly code: number,
+    code: number,
     message: string,
     readonly data?: unknown,
   ) {
-    super(message);
+    super(code, message);
     this.name = "RpcError";
   }
 }
@@ -204,7 +207,7 @@ export class JsonRpcPeer {
       this.write({ id, result: result ?? null });
     } catch (error) {
       const code = error instanceof RpcError ? error.code : INTERNAL_ERROR;
-      const message = error instanceof Error ? error.message : String(error);
+      const message = messageOf(error);
       if (!(error instanceof RpcError)) this.options.log(`json-rpc: handler for ${logName(method)} failed: ${message}`);
       this.write({ id, error: { code, message: message.slice(0, 1024) } });
     }
