@@ -24,4 +24,4 @@ export { type Presence, type SocketTiming } from "./relay-socket.ts";
 export { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from "@airlock/protocol";
 export { parseLink, type PairOptions } from "./pairing.ts";
 export { type WebSocketConstructor, type WebSocketLike } from "./websocket.ts";
-export type { ThreadEvent, ThreadSummary, ModelInfo, ApprovalEvidence } from "@airlock/protocol";
+export type { ThreadEvent, ThreadSummary, ModelInfo, ApprovalEvidence, ApprovalDecision, RiskTier } from "@airlock/protocol";

@@ -101,7 +101,7 @@ export function fromProtocolError(e: AirlockProtocolError): AirlockClientError {
 }
 
 /** Wraps anything thrown into an AirlockClientError (never loses the code of one). */
-export function toClientError(e: unknown, fallback: ClientErrorCode = "PROTOCOL_ERROR"): AirlockClientError {
+export function toClientError(e: unknown, fallback: ClientErrorCode | (string & {}) = "PROTOCOL_ERROR"): AirlockClientError {
   if (e instanceof AirlockClientError) return e;
   if (e instanceof AirlockProtocolError) return fromProtocolError(e);
   return new AirlockClientError(fallback, messageOf(e), { cause: e });

@@ -14,6 +14,8 @@ import {
   type AirlockProtocolError,
   fromBase64Url,
   type AppProtocolMessage,
+  type ApprovalDecision,
+  type Effort as ProtocolEffort,
   type CryptoBackend,
   type Ed25519Signer,
   type ThreadEvent,
@@ -38,8 +40,8 @@ import type { WebSocketConstructor } from "./websocket.ts";
 export type ConnectionState = "connecting" | "online" | "host-offline" | "offline" | "refused" | "closed";
 
 export type HostInfo = Extract<AppProtocolMessage, { type: "host.info" }>["body"];
-export type Effort = NonNullable<ThreadSummary["effort"]>;
-export type Decision = "approve_once" | "approve_session" | "deny";
+export type Effort = ProtocolEffort;
+export type Decision = ApprovalDecision;
 
 export interface ThreadEventMessage {
   thread: string;
@@ -479,7 +481,7 @@ export class HostConnection {
     const id = newMessageId();
     try {
       // Validate now: a malformed command fails at once instead of waiting in the outbox.
-      deviceAppProtocol.encode({ type, id, body } as never);
+      deviceAppProtocol.encode({ type, id, body });
     } catch (e) {
       return Promise.reject(new AirlockClientError("INVALID_ARGUMENT", messageOf(e)));
     }
@@ -511,7 +513,7 @@ export class HostConnection {
   #sendMessage(e2e: E2ESession, type: string, id: string, body: Record<string, unknown>, ack?: Array<{ thread: string; seq: number }>): void {
     let bytes: Uint8Array;
     try {
-      bytes = deviceAppProtocol.encode({ type, id, body, ack } as never); // an absent ack stays out of the JSON
+      bytes = deviceAppProtocol.encode({ type, id, body, ack }); // an absent ack stays out of the JSON
     } catch (e) {
       const error = new AirlockClientError("INVALID_ARGUMENT", messageOf(e));
       if (!this.#outbox.fail(id, error)) this.#waiters.get(id)?.reject(error);

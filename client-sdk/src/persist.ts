@@ -40,7 +40,8 @@ const size = (value: unknown) => textEncoder.encode(JSON.stringify(value)).lengt
 function validCommand(c: unknown): c is SavedCommand {
   const o = (c ?? {}) as Record<string, unknown>;
   try {
-    deviceAppProtocol.encode({ type: o.type, id: o.id, body: o.body } as never); // checks the id and the envelope (the host checks the body)
+    // Cast: fields of unknown type on purpose, encode checks the id and the envelope (the host checks the body).
+    deviceAppProtocol.encode({ type: o.type, id: o.id, body: o.body } as { type: string; id: string; body: unknown });
   } catch {
     return false;
   }

@@ -11,7 +11,7 @@
 // notification's text: by default only the kind of event and the host
 // ("Approval needed on mac-mini"); the command, tier and thread title only
 // when the device opted in to details and the host put them in.
-import { decodePushPayload, MAX_PUSH_PAYLOAD_BYTES, type PushPayload } from "@airlock/protocol";
+import { decodePushPayload, MAX_PUSH_PAYLOAD_BYTES, type ApprovalDecision, type PushPayload } from "@airlock/protocol";
 import type { HostConnection } from "./host-connection.ts";
 
 export { decodePushPayload, MAX_PUSH_PAYLOAD_BYTES, type PushPayload };
@@ -57,7 +57,7 @@ export function testPush(conn: HostConnection): Promise<Record<string, unknown>>
   return conn.command("push.test", {});
 }
 
-export type NotificationDecision = "approve_once" | "approve_session" | "deny";
+export type NotificationDecision = ApprovalDecision;
 
 export interface PushNotification {
   title: string;

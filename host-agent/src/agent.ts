@@ -14,10 +14,10 @@
 // Thread ids are the host's (Airlock) ids; an adapter maps them to its own
 // (e.g. Codex thread ids) and keeps that mapping under `dataDir` so threads
 // resume after an app-server or host restart.
-import type { ModelInfo, ThreadEvent } from "@airlock/protocol";
+import type { ApprovalDecision, Effort, ModelInfo, ThreadEvent } from "@airlock/protocol";
 import { HostError } from "./host-error.ts";
 
-export type Effort = "minimal" | "low" | "medium" | "high" | "xhigh";
+export type { Effort };
 export type AgentThreadStatus = "idle" | "running" | "waiting" | "failed";
 
 export interface TurnSettings {
@@ -53,12 +53,12 @@ export interface ApprovalAsk {
   /** What the agent will do next, when known. */
   next?: string;
   /** Decisions the agent can act on (default: all three). */
-  options?: ReadonlyArray<"approve_once" | "approve_session" | "deny">;
+  options?: readonly ApprovalDecision[];
 }
 
 export interface ApprovalVerdict {
   /** "cancel": stop the turn (the agent interrupts it). */
-  decision: "approve_once" | "approve_session" | "deny" | "cancel";
+  decision: ApprovalDecision | "cancel";
   /** Who decided: a device name, "policy", "host" or "timeout". */
   by: string;
 }

@@ -37,7 +37,11 @@ import { HostError } from "./host-error.ts";
 export const AIRLOCK_VERSION = "0.1.0";
 
 /** What a command produced, stored in the ledger so a resend gets the same answer. */
-export type CommandOutcome = { ok: true; type: "result" | "thread.list"; body: Record<string, unknown> } | { ok: false; code: string; message: string };
+type AnswerBody<T extends "result" | "thread.list"> = Extract<AppProtocolMessage, { type: T }>["body"];
+export type CommandOutcome =
+  | { ok: true; type: "result"; body: AnswerBody<"result"> }
+  | { ok: true; type: "thread.list"; body: AnswerBody<"thread.list"> }
+  | { ok: false; code: string; message: string };
 
 interface Subscription {
   /** Highest seq sent to this connection. */
@@ -363,7 +367,7 @@ export class AppServer {
         this.#o.log?.(`${message.type} from ${conn.device.id} failed: ${messageOf(e)}`);
         outcome = { ok: false, code: "INTERNAL", message: INTERNAL_MESSAGE };
       }
-      if (outcome.ok) await this.#send(conn, { type: outcome.type, id: this.#id(), re: message.id, body: outcome.body } as never);
+      if (outcome.ok) await this.#send(conn, { type: outcome.type, id: this.#id(), re: message.id, body: outcome.body });
       else await this.#sendError(conn, message.id, outcome.code, outcome.message);
     } finally {
       answered();

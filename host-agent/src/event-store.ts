@@ -53,11 +53,11 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { firstLineBreak, forEachLine, fsyncDir, lastLineBreak, OpenGuard, readRange, writeAll, writeFileAtomic } from "./durable/durable-file.ts";
-import { MAX_APP_MESSAGE_BYTES, threadEvent, threadSummary, type ThreadEvent, type ThreadSummary } from "@airlock/protocol";
+import { MAX_APP_MESSAGE_BYTES, threadEvent, threadSummary, type Effort, type ThreadEvent, type ThreadSummary } from "@airlock/protocol";
 import { HostError } from "./host-error.ts";
 
 export type ThreadStatus = ThreadSummary["status"];
-export type Effort = NonNullable<ThreadSummary["effort"]>;
+export type { Effort };
 
 export const DEFAULT_MAX_EVENTS_PER_THREAD = 50_000;
 export const DEFAULT_MAX_BYTES_PER_THREAD = 64 * 1024 * 1024;

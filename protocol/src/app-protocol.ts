@@ -13,7 +13,7 @@
 //   field; after any reconnect a device subscribes with the last seq it holds
 //   and receives exactly the missing events, in order.
 import * as s from "./schema.ts";
-import { defineAppProtocol } from "./app-envelope.ts";
+import { defineAppProtocol, type AppEnvelope } from "./app-envelope.ts";
 
 const text = /* @__NO_SIDE_EFFECTS__ */ (max: number) => s.string({ max });
 const id = s.string({ regex: /^[A-Za-z0-9_.:-]{1,128}$/ });
@@ -24,6 +24,10 @@ const millis = s.int(0, Number.MAX_SAFE_INTEGER);
 
 export const riskTier = s.enum(["steer", "continue", "expand", "commit"]);
 export const effort = s.enum(["minimal", "low", "medium", "high", "xhigh"]);
+/** The risk tier of an action (docs/protocol.md): steer < continue < expand < commit. */
+export type RiskTier = s.Infer<typeof riskTier>;
+/** How hard the model thinks. */
+export type Effort = s.Infer<typeof effort>;
 
 export const modelInfo = s.strictObject({
   id: text(128),
@@ -69,6 +73,8 @@ export const approvalEvidence = s.strictObject({
 export type ApprovalEvidence = s.Infer<typeof approvalEvidence>;
 
 export const approvalDecision = s.enum(["approve_once", "approve_session", "deny"]);
+/** A device's answer to an approval request. */
+export type ApprovalDecision = s.Infer<typeof approvalDecision>;
 
 // ------------------------------------------------------------------ push (docs/protocol.md §10.6)
 
@@ -291,6 +297,11 @@ export const HOST_MESSAGES = ["host.info", "thread.list", "thread.updated", "eve
 /**
  * The device's side: every host message it receives is checked in full; the
  * commands it sends only as an envelope with an object body (the host checks
- * them strictly and answers APP_MESSAGE_INVALID). Typed like appProtocol.
+ * them strictly and answers APP_MESSAGE_INVALID). Its decode is typed like
+ * appProtocol's; its encode takes any type and an unchecked body, as it does.
  */
-export const deviceAppProtocol = defineAppProtocol(hostMessageBodies, undefined, true) as unknown as typeof appProtocol;
+export type DeviceAppProtocol = Pick<typeof appProtocol, "types" | "decode"> & {
+  encode(message: Omit<AppEnvelope, "v" | "body"> & { body: unknown }): Uint8Array;
+};
+// The cast widens encode to what encodeAny accepts (the built object is typed by hostMessageBodies only).
+export const deviceAppProtocol = defineAppProtocol(hostMessageBodies, undefined, true) as unknown as DeviceAppProtocol;

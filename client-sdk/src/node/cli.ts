@@ -6,6 +6,7 @@
 import { homedir, hostname, platform } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import type { Effort } from "@airlock/protocol";
 import { AirlockClient } from "../client-web.ts";
 import { AirlockClientError } from "../errors.ts";
 import type { HostConnection } from "../host-connection.ts";
@@ -216,7 +217,7 @@ async function run(ctx: Ctx, positionals: string[], stdin: NodeJS.ReadableStream
       const result = await conn.startThread({
         prompt: prompt!,
         ...(str("model") ? { model: str("model")! } : {}),
-        ...(effort ? { effort: effort as never } : {}),
+        ...(effort ? { effort: effort as Effort } : {}), // unchecked here: the host refuses an unknown effort
         ...(str("cwd") ? { cwd: str("cwd")! } : {}),
       });
       ctx.out(ctx.json ? JSON.stringify(result) : `Started thread ${result.thread}`);

@@ -2,6 +2,7 @@
 // The token comes from $AIRLOCK_TOKEN or --token-file, never from argv (other
 // users of the machine can read process arguments); it is never printed.
 import { readFile, stat } from "node:fs/promises";
+import type { Effort } from "@airlock/protocol";
 import { AirlockClientError, toClientError } from "../errors.ts";
 import { WatchView } from "./watch-view.ts";
 import { EXEC_EXIT, execExitCode, runJob, type JobResult } from "./exec.ts";
@@ -108,7 +109,7 @@ export async function execCommand(args: string[], flags: Record<string, unknown>
       signal: abort.signal,
       ...(str("cwd") ? { cwd: str("cwd")! } : {}),
       ...(str("model") ? { model: str("model")! } : {}),
-      ...(str("effort") ? { effort: str("effort") as never } : {}),
+      ...(str("effort") ? { effort: str("effort") as Effort } : {}), // unchecked here: the host refuses an unknown effort
       onThread: (thread) => {
         view = new WatchView(thread, null);
         if (json) out(JSON.stringify({ type: "thread", thread }));
@@ -120,7 +121,7 @@ export async function execCommand(args: string[], flags: Record<string, unknown>
       },
     });
   } catch (e) {
-    const error = toClientError(e, "INTERNAL" as never);
+    const error = toClientError(e, "INTERNAL");
     return fail(error, execExitCode(error));
   } finally {
     process.off("SIGINT", onSignal);

@@ -3,7 +3,7 @@
 // device identity (no pairing: the token is a pre-trusted host entry plus the
 // identity), start a thread with the prompt, stream its events, and report how
 // the turn ended. Node only: token parsing stays out of the budgeted core.
-import { roomIdFor, toBase64Url } from "@airlock/protocol";
+import { roomIdFor, toBase64Url, type Effort } from "@airlock/protocol";
 import { AutomationTokenError, parseAutomationToken, type AutomationToken } from "@airlock/protocol/automation-token";
 import { AirlockClient } from "../client-web.ts";
 import { AirlockClientError, toClientError } from "../errors.ts";
@@ -38,7 +38,7 @@ export interface JobOptions {
   /** A folder inside one of the token's workspaces (default: its first workspace). */
   cwd?: string;
   model?: string;
-  effort?: "minimal" | "low" | "medium" | "high" | "xhigh";
+  effort?: Effort;
   /** Give up after this long (default: no limit): the turn is interrupted and the outcome is "timed_out". */
   timeoutMs?: number;
   /** Each event of the job's thread, in order. */

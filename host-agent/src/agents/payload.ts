@@ -2,10 +2,9 @@
 // events the host's schema accepts: field checks, schema-safe ids, texts cut
 // to the schema's limits, and the schema check itself. The agent-specific
 // shapes stay in codex/mapping.ts and acp/mapping.ts.
-import { threadEvent, type ThreadEvent } from "@airlock/protocol";
+import { effort, threadEvent, type ThreadEvent } from "@airlock/protocol";
 import type { Effort, FileChangeInfo } from "../agent.ts";
 
-const EFFORTS: readonly Effort[] = ["minimal", "low", "medium", "high", "xhigh"];
 const ID_RE = /^[A-Za-z0-9_.:-]{1,128}$/;
 const MAX_FILES = 500;
 
@@ -36,7 +35,8 @@ export function pieces(text: string, max: number): string[] {
 }
 
 export function toEffort(value: unknown): Effort | undefined {
-  return EFFORTS.find((e) => e === value);
+  const parsed = effort.safeParse(value);
+  return parsed.success ? parsed.data : undefined;
 }
 
 export function isValidEvent(event: ThreadEvent): boolean {

@@ -12,7 +12,7 @@
 //      commands, the outcome in the audit log (`airlock stats` reads them).
 // Questions follow the same path without classification (they are "steer").
 import { randomBytes } from "node:crypto";
-import type { ApprovalEvidence, ThreadEvent } from "@airlock/protocol";
+import type { ApprovalDecision, ApprovalEvidence, ThreadEvent } from "@airlock/protocol";
 import type { ApprovalAsk, ApprovalVerdict, QuestionAsk, QuestionReply } from "../agent.ts";
 import { classifyCommand, classifyFileChange, classifyPermission, type Classification } from "../policy/classify.ts";
 import { decide, type Action, type Policy } from "../policy/policy-file.ts";
@@ -20,7 +20,7 @@ import type { HookOutcome, HookRunner } from "../hooks/hooks.ts";
 import { HostError } from "../host-error.ts";
 import { messageOf } from "../error-message.ts";
 
-export type Decision = "approve_once" | "approve_session" | "deny";
+export type Decision = ApprovalDecision;
 export type Decider = { kind: "device"; id: string; name: string } | { kind: "host" };
 
 export interface PendingApproval {

@@ -5,7 +5,9 @@
 // compound command takes the highest tier of its parts" means the same thing
 // everywhere.
 
-export type Tier = "steer" | "continue" | "expand" | "commit";
+import type { RiskTier } from "@airlock/protocol";
+
+export type Tier = RiskTier;
 export const TIERS: readonly Tier[] = ["steer", "continue", "expand", "commit"];
 
 export interface ClassificationFlags {

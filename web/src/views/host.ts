@@ -1,6 +1,6 @@
 // One host: connection state, a composer for a new thread (with model and
 // effort from the host's info), and the thread list.
-import type { HostInfo, ThreadSummary } from "@airlock/client-sdk";
+import type { Effort, HostInfo, ThreadSummary } from "@airlock/client-sdk";
 import { ago, errorText, type AppContext, type View } from "../context.ts";
 import { field, h, replace, select } from "../ui.ts";
 import { connectionBanner } from "./banner.ts";
@@ -14,8 +14,9 @@ export function modelControls(info: HostInfo | undefined, current: { model?: str
   const effort = select([]);
   const fillEfforts = () => {
     const m = models.find((x) => x.id === model.value);
-    const list = m?.efforts ?? [];
-    const keep = list.includes(effort.value as never) ? effort.value : current.effort && list.includes(current.effort as never) ? current.effort : m?.defaultEffort ?? list[0] ?? "";
+    // Widened to string[]: the select's value and the saved effort are plain strings until found in the list.
+    const list: readonly string[] = m?.efforts ?? [];
+    const keep = list.includes(effort.value) ? effort.value : current.effort && list.includes(current.effort) ? current.effort : m?.defaultEffort ?? list[0] ?? "";
     replace(effort, ...list.map((e) => h("option", { value: e }, e)));
     effort.value = keep;
     effort.disabled = list.length === 0;
@@ -52,9 +53,9 @@ export function hostView(ctx: AppContext, hostId: string): View {
     if (!text) return;
     start.disabled = true;
     try {
-      const opts: { prompt: string; model?: string; effort?: "minimal" | "low" | "medium" | "high" | "xhigh" } = { prompt: text };
+      const opts: { prompt: string; model?: string; effort?: Effort } = { prompt: text };
       if (controls.model.value) opts.model = controls.model.value;
-      if (controls.effort.value) opts.effort = controls.effort.value as NonNullable<typeof opts.effort>;
+      if (controls.effort.value) opts.effort = controls.effort.value as Effort; // the select offers only the model's efforts
       const { thread } = await conn.startThread(opts);
       prompt.value = "";
       ctx.navigate({ view: "thread", host: hostId, thread });

@@ -2,6 +2,7 @@
 // and back: the tool call becomes an ApprovalAsk (a command, a file change or
 // a permission), offering only the decisions the agent's options can carry
 // out; the verdict becomes one of those options. The broker decides.
+import type { ApprovalDecision } from "@airlock/protocol";
 import type { ApprovalAsk, ApprovalVerdict } from "../../agent.ts";
 import { clip, commandOf, diffsOf, fileChanges, isObject, locationsOf, reasonOf, str, type DiffContent, type ToolKind } from "./mapping.ts";
 
@@ -87,9 +88,9 @@ export function permissionOutcome(options: PermissionOption[], verdict: Approval
 }
 
 /** The decisions a reviewer gets: only what the agent's options can carry out (deny is always possible: "cancelled"). */
-function decisionsOf(options: PermissionOption[]): Array<"approve_once" | "approve_session" | "deny"> {
+function decisionsOf(options: PermissionOption[]): ApprovalDecision[] {
   const kinds = new Set(options.map((o) => o.kind));
-  const out: Array<"approve_once" | "approve_session" | "deny"> = [];
+  const out: ApprovalDecision[] = [];
   if (kinds.has("allow_once")) out.push("approve_once");
   if (kinds.has("allow_always")) out.push("approve_session");
   out.push("deny");
