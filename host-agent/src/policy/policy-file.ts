@@ -94,7 +94,7 @@ const strictness = (a: Action): number => ACTIONS.indexOf(a);
 /** The stricter of two actions. */
 export const stricter = (a: Action, b: Action): Action => (strictness(a) >= strictness(b) ? a : b);
 
-const tierSchema = z.enum(["steer", "continue", "expand", "commit"]);
+const tierSchema = z.enum(TIERS);
 const actionSchema = z.enum(["allow", "ask", "host-only", "deny"]);
 const regexSchema = z.string().check(
   z.maxLength(500),
