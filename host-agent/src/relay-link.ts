@@ -41,6 +41,9 @@ import {
 import { HostError } from "./host-error.ts";
 import { messageOf } from "./error-message.ts";
 
+/** Longest silence while connecting (the upgrade, then the relay's CHALLENGE and WELCOME). */
+const CONNECT_TIMEOUT_MS = 10_000;
+
 // ------------------------------------------------------------------ types
 
 export type LinkState = "connecting" | "authenticating" | "online" | "offline";
@@ -380,7 +383,7 @@ export class RelayLink {
       // the host's CPU while streaming output, without the native bufferutil).
       generateMask: (mask: Buffer) => mask.fill(0),
       maxPayload: MAX_FRAME_LENGTH,
-      handshakeTimeout: 2 * this.#pingMs,
+      handshakeTimeout: this.#connectMs,
       // ws ≥ 8.19: do not wait 30 s for a peer that never finishes the close handshake.
       ...({ closeTimeout: Math.min(5000, 2 * this.#pingMs) } as object),
     });
@@ -437,7 +440,7 @@ export class RelayLink {
    * re-arms if something arrived meanwhile. No per-message timer churn.
    */
   #armWatchdog(conn: Conn): void {
-    const deadline = Math.max(conn.lastRx + 2 * this.#pingMs, conn.graceUntil);
+    const deadline = Math.max(conn.lastRx + this.#silenceMs(conn), conn.graceUntil);
     conn.watchdogAt = deadline;
     conn.watchdog = setTimeout(() => this.#checkWatchdog(conn), Math.max(0, deadline - Date.now()));
   }
@@ -455,12 +458,25 @@ export class RelayLink {
       this.#armWatchdog(conn);
       return;
     }
-    if (now >= Math.max(conn.lastRx + 2 * this.#pingMs, conn.graceUntil)) {
+    if (now >= Math.max(conn.lastRx + this.#silenceMs(conn), conn.graceUntil)) {
       this.#log(`relay-link: no message from the relay for ${now - conn.lastRx} ms; dropping the connection`);
       conn.ws.terminate();
       return;
     }
     this.#armWatchdog(conn);
+  }
+
+  /**
+   * How long a socket may stay silent: two ping intervals once online; until
+   * then (upgrade, CHALLENGE, WELCOME: one round trip each) at most 10 s, so a
+   * stalled attempt is retried instead of holding the host offline for 40 s.
+   */
+  #silenceMs(conn: Conn): number {
+    return conn.phase === "online" ? 2 * this.#pingMs : this.#connectMs;
+  }
+
+  get #connectMs(): number {
+    return Math.min(CONNECT_TIMEOUT_MS, 2 * this.#pingMs);
   }
 
   // ---------------------------------------------------------------- receiving

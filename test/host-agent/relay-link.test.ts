@@ -352,6 +352,26 @@ describe("RelayLink", () => {
     }
   });
 
+  it("a relay that accepts the WebSocket but never sends CHALLENGE: the attempt is dropped after 10 s and retried (not after 2 ping intervals)", async () => {
+    const { WebSocketServer } = await import("ws");
+    const silent = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+    await new Promise((r) => silent.once("listening", r));
+    const port = (silent.address() as AddressInfo).port;
+    try {
+      // The default ping interval (20 s): before, a connecting socket waited 2 intervals (40 s).
+      const { link, rec, lines } = newLink(await nobleBackend.generateSigner(), { relayUrl: `http://127.0.0.1:${port}`, pingIntervalMs: undefined });
+      const started = Date.now();
+      link.start();
+      await rec.waitFor("state", (s) => s.state === "authenticating");
+      const retried = await rec.waitFor("state", (s) => s.state === "connecting" && s.attempt === 2, { timeoutMs: 25_000 });
+      expect(retried.at - started).toBeGreaterThanOrEqual(9_000);
+      expect(lines.some((l) => l.includes("no message from the relay"))).toBe(true);
+      await link.stop();
+    } finally {
+      silent.close();
+    }
+  }, 40_000);
+
   it("survives a relay restart on the same port and storage", async () => {
     const persistDir = tempDir("airlock-link-restart-");
     let own = await startRelay({ persistDir });
