@@ -358,8 +358,8 @@ describe("RelayLink", () => {
     await new Promise((r) => silent.once("listening", r));
     const port = (silent.address() as AddressInfo).port;
     try {
-      // The default ping interval (20 s): before, a connecting socket waited 2 intervals (40 s).
-      const { link, rec, lines } = newLink(await nobleBackend.generateSigner(), { relayUrl: `http://127.0.0.1:${port}`, pingIntervalMs: undefined });
+      // The default ping interval, 20 s: before, a connecting socket waited 2 intervals (40 s).
+      const { link, rec, lines } = newLink(await nobleBackend.generateSigner(), { relayUrl: `http://127.0.0.1:${port}`, pingIntervalMs: 20_000 });
       const started = Date.now();
       link.start();
       await rec.waitFor("state", (s) => s.state === "authenticating");
