@@ -953,6 +953,15 @@ export class EventStore {
     return page;
   }
 
+  /** The thread of a page request, with the page's bounds checked (throws EventStoreError). */
+  #pageState(threadId: string, afterSeq: number, limit: number, maxBytes: number): ThreadState {
+    const st = this.#state(threadId);
+    checkCount("afterSeq", afterSeq, 0);
+    checkCount("limit", limit, 1);
+    checkCount("maxBytes", maxBytes, 1);
+    return st;
+  }
+
   /**
    * Like eventsAfter(), for delivery: the events that are durable now, without
    * waiting behind writes still on their way (their appends have not
@@ -962,10 +971,7 @@ export class EventStore {
   durableEventsAfter(threadId: string, afterSeq: number, limit: number = DEFAULT_PAGE_EVENTS, maxBytes: number = DEFAULT_PAGE_BYTES): Promise<EventsPage> {
     let st: ThreadState;
     try {
-      st = this.#state(threadId);
-      checkCount("afterSeq", afterSeq, 0);
-      checkCount("limit", limit, 1);
-      checkCount("maxBytes", maxBytes, 1);
+      st = this.#pageState(threadId, afterSeq, limit, maxBytes);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -986,10 +992,7 @@ export class EventStore {
   eventsAfter(threadId: string, afterSeq: number, limit: number = DEFAULT_PAGE_EVENTS, maxBytes: number = DEFAULT_PAGE_BYTES): Promise<EventsPage> {
     let st: ThreadState;
     try {
-      st = this.#state(threadId);
-      checkCount("afterSeq", afterSeq, 0);
-      checkCount("limit", limit, 1);
-      checkCount("maxBytes", maxBytes, 1);
+      st = this.#pageState(threadId, afterSeq, limit, maxBytes);
     } catch (e) {
       return Promise.reject(e);
     }
