@@ -10,6 +10,8 @@ import { AirlockTerminalElement } from "./terminal.ts";
 import { AirlockThreadElement } from "./thread.ts";
 
 export { AirlockApprovalElement, AirlockQuestionElement, AirlockDiffElement, AirlockTerminalElement, AirlockThreadElement };
+/** The small DOM helpers the components are built with, for apps that compose with them (the reference web app does). */
+export { h, append, replace, type Attrs, type Child } from "./dom.ts";
 export { TIERS } from "./approval.ts";
 export { THEME_PROPERTIES } from "./theme.ts";
 export { AnsiParser, stripAnsi } from "./ansi.ts";

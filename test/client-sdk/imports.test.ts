@@ -82,3 +82,20 @@ describe("client SDK entries", () => {
     expect([...node.external].some(isNodeBuiltin) || [...node.external].includes("ws")).toBe(true);
   });
 });
+
+describe("the reference web app", () => {
+  it("uses the SDK and protocol through their package exports, never by a path into their sources", async () => {
+    const { readdirSync } = await import("node:fs");
+    const WEB = fileURLToPath(new URL("../../web/src/", import.meta.url));
+    const sources = readdirSync(WEB, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".ts"));
+    expect(sources.length).toBeGreaterThan(5);
+    const intoSources = sources.flatMap((f) =>
+      specifiers(readFileSync(join(WEB, f), "utf8"))
+        .filter((spec) => spec.startsWith(".") && /(^|\/)(client-sdk|protocol)\//.test(relative(WEB, resolve(dirname(join(WEB, f)), spec)).replace(/^(\.\.\/)+/, "")))
+        .map((spec) => `${f}: ${spec}`),
+    );
+    expect(intoSources).toEqual([]);
+    // The check can fail: a path into the SDK's sources is caught.
+    expect(specifiers('import { h } from "../../client-sdk/ui/dom.ts";').some((spec) => /(^|\/)client-sdk\//.test(spec))).toBe(true);
+  });
+});

@@ -1,7 +1,7 @@
 // The Airlock reference web app. Start-up order matters: the pairing link's
 // secret is taken out of the URL before anything else runs.
 import "./app.css";
-import { defineAirlockElements } from "../../client-sdk/ui/index.ts";
+import { defineAirlockElements } from "@airlock/client-sdk/ui";
 import { takePairingLink } from "./link.ts";
 import { startApp } from "./app.ts";
 

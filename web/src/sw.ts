@@ -12,10 +12,8 @@
 //    thread; Approve/Deny decide from here through the SDK (the identity and
 //    trusted hosts are the app's, in IndexedDB "airlock-web") without opening
 //    the app.
-import { AirlockClient } from "../../client-sdk/src/client-web.ts";
-import type { Decision } from "../../client-sdk/src/host-connection.ts";
-import { IndexedDbStore } from "../../client-sdk/src/indexeddb-store.ts";
-import { isNotificationDecision, notificationForPush, type PushNotification, type PushNotificationData } from "../../client-sdk/src/push.ts";
+import { AirlockClient, IndexedDbStore, type Decision } from "@airlock/client-sdk";
+import { isNotificationDecision, notificationForPush, type PushNotification, type PushNotificationData } from "@airlock/client-sdk/push";
 
 // The few service-worker types used here (tsconfig.web.json has the DOM lib, not WebWorker).
 interface ExtendableEvent extends Event {

@@ -1,8 +1,8 @@
 // Small shared pieces of the app's own markup.
-import { h } from "../../client-sdk/ui/dom.ts";
+import { h } from "@airlock/client-sdk/ui";
 
 export { h };
-export { append, replace } from "../../client-sdk/ui/dom.ts";
+export { append, replace } from "@airlock/client-sdk/ui";
 
 let fieldId = 0;
 

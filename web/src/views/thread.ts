@@ -1,7 +1,7 @@
 // One thread: its events (<airlock-thread>), a composer that sends a follow-up
 // (or steers a running turn), interrupt, and model/effort for later turns.
 import type { ThreadSummary } from "@airlock/client-sdk";
-import type { AirlockThreadElement } from "../../../client-sdk/ui/index.ts";
+import type { AirlockThreadElement } from "@airlock/client-sdk/ui";
 import { ago, errorText, type AppContext, type View } from "../context.ts";
 import { button, field, h, replace } from "../ui.ts";
 import { connectionBanner } from "./banner.ts";
