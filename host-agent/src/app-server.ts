@@ -537,7 +537,8 @@ export class AppServer {
   /** UserPromptSubmit / SessionStart hooks for a device's prompt (none configured: nothing runs). */
   async #promptHooks(state: ConnState, event: "UserPromptSubmit" | "SessionStart", threadId: string | null, cwd: string, command: string, prompt: string): Promise<HookOutcome> {
     if (!this.hooks) return { contexts: [] };
-    const cause = { id: state.conn.device.id, name: state.conn.device.name };
+    const grant = state.conn.token;
+    const cause = { id: state.conn.device.id, name: state.conn.device.name, ...(grant ? { token: { id: grant.id, name: grant.name, owner: grant.owner } } : {}) };
     if (threadId !== null) this.hooks.noteCause(threadId, cause);
     return this.hooks.prompt(event, threadId, cwd, cause, { command, prompt });
   }

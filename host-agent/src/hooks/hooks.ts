@@ -32,6 +32,8 @@ export type AuditFn = (type: string, actor: { kind: "device" | "host" | "policy"
 export interface Cause {
   id: string;
   name: string;
+  /** Set when the prompt came from an automation token: its id, name and owner. */
+  token?: { id: string; name: string; owner: string };
 }
 
 export interface HookRunnerOptions {

@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Agent } from "../../../host-agent/src/agent.ts";
 import { DemoAgent } from "../../../host-agent/src/agents/demo.ts";
+import type { TokenScopes } from "../../../host-agent/src/tokens/token-scope.ts";
 import { AppServer, type CommandOutcome } from "../../../host-agent/src/app-server.ts";
 import { AuditLog, tailAuditLog, type AuditRecord } from "../../../host-agent/src/audit/audit-log.ts";
 import { main } from "../../../host-agent/src/cli.ts";
@@ -71,7 +72,7 @@ export interface HookEnv {
   close(): Promise<void>;
 }
 
-export async function setupHooks(options: { agent?: (workspace: string) => Agent } = {}): Promise<HookEnv> {
+export async function setupHooks(options: { agent?: (workspace: string) => Agent; tokens?: TokenScopes } = {}): Promise<HookEnv> {
   const dir = tempDir();
   const home = join(dir, "home");
   const workspace = join(dir, "ws");
@@ -95,6 +96,7 @@ export async function setupHooks(options: { agent?: (workspace: string) => Agent
     audit: (type, actor, data) => void writes.push(auditLog.append(type, actor, data)),
     log: (line) => logs.push(line),
     hooks: { trustFile: join(home, "hooks-trust.json") },
+    ...(options.tokens ? { tokens: options.tokens } : {}),
   });
   await app.start();
   return {
