@@ -7,7 +7,7 @@
 // recorded by wrapping window.Notification (it still constructs the real one).
 import type { CDPSession, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { screenshot } from "./browser.ts";
+import { screenshot, setHidden } from "./browser.ts";
 import { approvalCard, pairedSession, startThread, unexpectedErrors, type Session } from "./session.ts";
 
 let s: Session;
@@ -67,16 +67,6 @@ async function notesCount(p: Page, n: number): Promise<Recorded[]> {
 /** Two animation frames: anything the app does synchronously on an update has happened. */
 const frames = (p: Page) => p.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
 const notifyToggle = (p: Page) => p.getByRole("button", { name: "Notify me about approvals" });
-
-/** Puts a page in the background (or back) as switching tabs or locking the phone does: the document becomes hidden. */
-async function setHidden(p: Page, hidden: boolean): Promise<void> {
-  await p.evaluate((h) => {
-    // Headless Chromium keeps every tab visible; emulate the switch the OS would make.
-    Object.defineProperty(document, "visibilityState", { configurable: true, get: () => (h ? "hidden" : "visible") });
-    Object.defineProperty(document, "hidden", { configurable: true, get: () => h });
-    document.dispatchEvent(new Event("visibilitychange"));
-  }, hidden);
-}
 
 describe("notifications while the page is open", () => {
   it("are off until turned on with the app's control, even with the browser's permission granted", async () => {

@@ -78,3 +78,13 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   await page.screenshot({ path, fullPage: true });
   return path;
 }
+
+/** Puts a page in the background (or back) as switching tabs or locking the phone does: the document becomes hidden. */
+export async function setHidden(p: Page, hidden: boolean): Promise<void> {
+  await p.evaluate((h) => {
+    // Headless Chromium keeps every tab visible; emulate the switch the OS would make.
+    Object.defineProperty(document, "visibilityState", { configurable: true, get: () => (h ? "hidden" : "visible") });
+    Object.defineProperty(document, "hidden", { configurable: true, get: () => h });
+    document.dispatchEvent(new Event("visibilitychange"));
+  }, hidden);
+}

@@ -16,7 +16,7 @@ import { decodePushPayload, type PushPayload } from "../../protocol/src/push-pay
 import { generateVapidKeys } from "../../protocol/src/web-push.ts";
 import { startMockPushService, type MockPushService, type ReceivedPush } from "../support/mock-push-service.ts";
 import { airlockJson } from "../host-agent/airlock-cli.ts";
-import { screenshot } from "./browser.ts";
+import { screenshot, setHidden } from "./browser.ts";
 import { deliverPush, notifications, serviceWorkerOf } from "./push-support.ts";
 import { approvalCard, pairedSession, startThread, unexpectedErrors, type Session } from "./session.ts";
 
@@ -72,14 +72,6 @@ const section = () => page.locator("section.push");
 const payloadOf = (r: ReceivedPush) => decodePushPayload(r.payload!);
 /** The next push the mock decrypted for our subscription that matches. */
 const nextPush = (match: (p: PushPayload) => boolean) => mock.waitFor((r) => r.endpoint === subscription.endpoint && r.status === 201 && !!r.payload && match(payloadOf(r))).then(payloadOf);
-
-async function setHidden(p: Page, hidden: boolean): Promise<void> {
-  await p.evaluate((h) => {
-    Object.defineProperty(document, "visibilityState", { configurable: true, get: () => (h ? "hidden" : "visible") });
-    Object.defineProperty(document, "hidden", { configurable: true, get: () => h });
-    document.dispatchEvent(new Event("visibilitychange"));
-  }, hidden);
-}
 
 describe("push end to end", () => {
   it("turns on from the host's page: the relay's VAPID key, the subscription registered with the host, a test notification", async () => {
