@@ -59,7 +59,7 @@ const PACED_WARMUP_MS = 300;
 const PACED_MEASURE_MS = 2000;
 const ROOM_SETUP_CONCURRENCY = 16;
 
-/** Rate limit for the second pipelined run, when the default one caps it (src/config.ts allows up to 10^6). */
+/** Rate limit for the second pipelined run, when the default one caps it (durable-objects/config.ts allows up to 10^6). */
 const RAISED_LIMIT = { RATE_LIMIT_FRAMES_PER_SECOND: "1000000", RATE_LIMIT_BURST: "1000000" };
 
 const ADDED_P50_TARGET_MS = 1;

@@ -39,20 +39,9 @@ import {
 } from "@airlock/protocol";
 import { webCryptoBackend } from "@airlock/protocol/webcrypto";
 import { vapidAuthorization } from "@airlock/protocol/web-push";
-import {
-  limitsFrom,
-  MAX_AUTH_FAILURES_PER_MINUTE,
-  MAX_TICKET_TTL_MS,
-  PENDING_LIMITS,
-  PUSH_JWT_LIFETIME_S,
-  PUSH_JWT_REUSE_MS,
-  pushConfigFrom,
-  pushOriginAllowed,
-  vapidReady,
-  type Env,
-  type PushConfig,
-} from "../src/config.ts";
-import { clientAddress, parseRoomPath } from "../src/paths.ts";
+import { limitsFrom, MAX_AUTH_FAILURES_PER_MINUTE, MAX_TICKET_TTL_MS, PENDING_LIMITS, type RoomEnv } from "./config.ts";
+import { clientAddress, parseRoomPath } from "./paths.ts";
+import { PUSH_JWT_LIFETIME_S, PUSH_JWT_REUSE_MS, pushConfigFrom, pushOriginAllowed, vapidReady, type PushConfig } from "./push-config.ts";
 import { fullBucket, take, type Bucket } from "./token-bucket.ts";
 
 type Role = "host" | "device";
@@ -153,7 +142,7 @@ function closeReason(text: string): string {
   return reason;
 }
 
-export class Room extends DurableObject<Env> {
+export class Room extends DurableObject<RoomEnv> {
   readonly #limits: RelayLimits;
   readonly #instanceId = crypto.randomUUID();
   readonly #constructedAt = Date.now();
@@ -171,7 +160,7 @@ export class Room extends DurableObject<Env> {
   /** Signed VAPID headers by audience (push-service origin), reused for PUSH_JWT_REUSE_MS. */
   readonly #vapidHeaders = new Map<string, { header: string; signedAt: number }>();
 
-  constructor(ctx: DurableObjectState, env: Env) {
+  constructor(ctx: DurableObjectState, env: RoomEnv) {
     super(ctx, env);
     this.#limits = limitsFrom(env);
     this.#push = pushConfigFrom(env);

@@ -5,7 +5,7 @@
 // `airlock up` print: 22 base64url characters, derived from the host key).
 // Then every other room is refused at the Worker with 403 ROOM_NOT_ALLOWED,
 // for hosts and devices alike, before any Durable Object is touched.
-import { isRoomId } from "./paths.ts";
+import { isRoomId } from "../durable-objects/paths.ts";
 
 export interface AdmissionEnv {
   /** Room ids (comma or whitespace separated) this relay serves; unset or empty: every room. */

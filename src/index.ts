@@ -1,9 +1,13 @@
 // The relay Worker: cheap validation at the edge, then the room's Durable
 // Object. It never parses frame payloads (they are end-to-end encrypted).
+// Imports go one way: the Worker (src/) uses the Durable Object side
+// (durable-objects/), never the reverse (test/support/relay-layers.test.ts).
 import { Hono } from "hono";
 import { PROTOCOL_VERSION } from "@airlock/protocol";
-import { limitsFrom, pushConfigFrom, RELAY_VERSION, vapidReady, type Env } from "./config.ts";
-import { isRoomId, parseRoomPath } from "./paths.ts";
+import { limitsFrom } from "../durable-objects/config.ts";
+import { isRoomId, parseRoomPath } from "../durable-objects/paths.ts";
+import { pushConfigFrom, vapidReady } from "../durable-objects/push-config.ts";
+import { RELAY_VERSION, type Env } from "./config.ts";
 import { admissionFrom, roomAllowed } from "./admission.ts";
 
 export { Room } from "../durable-objects/room.ts";

@@ -42,7 +42,7 @@ import {
 } from "../../protocol/src/index.ts";
 import { webCryptoBackend } from "../../protocol/src/backend-webcrypto.ts";
 import { connectDevice, debugRoom, publishAllowlist, rawRequest, RelayClient, startRelay, wsUrl, type Closed, type RelayServer } from "./harness.ts";
-import { isRoomId } from "../../src/paths.ts";
+import { isRoomId } from "../../durable-objects/paths.ts";
 import { allowlistedDevice, authFrame, closeOf, e2e, newHost, nextE2E, pairDevice, reconnectHost, sleep, type Host } from "./fixtures.ts";
 
 const SEED = process.env.RELAY_FUZZ_SEED !== undefined ? Number(process.env.RELAY_FUZZ_SEED) >>> 0 : (Date.now() ^ (process.pid << 16)) >>> 0;

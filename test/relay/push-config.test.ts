@@ -1,7 +1,7 @@
-// The relay's push settings (src/config.ts): the push-service allowlist with
+// The relay's push settings (durable-objects/push-config.ts): the push-service allowlist with
 // its wildcards and defaults, and when push counts as configured.
 import { describe, expect, it } from "vitest";
-import { DEFAULT_PUSH_ORIGINS, parsePushOrigin, parsePushOrigins, pushConfigFrom, pushOriginAllowed, vapidReady, type PushEnv as Env } from "../../src/push-config.ts";
+import { DEFAULT_PUSH_ORIGINS, parsePushOrigin, parsePushOrigins, pushConfigFrom, pushOriginAllowed, vapidReady, type PushEnv as Env } from "../../durable-objects/push-config.ts";
 import { generateVapidKeys } from "../../protocol/src/web-push.ts";
 
 const allowed = (endpoint: string, origins?: string) => pushOriginAllowed(new URL(endpoint), parsePushOrigins(origins));

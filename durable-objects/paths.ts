@@ -1,7 +1,8 @@
-// Room routes, parsed from the raw (undecoded) URL path. The Worker and the
-// room's Durable Object both use this, so neither can see a room under a
-// second spelling: "%59…" and "Y…" would otherwise be one room to the router
-// and two to whoever reads the raw URL (issue 10 item 3).
+// Room routes, parsed from the raw (undecoded) URL path, and the client
+// address key of a pending socket. The Worker and the room's Durable Object
+// both parse room paths with this, so neither can see a room under a second
+// spelling: "%59…" and "Y…" would otherwise be one room to the router and two
+// to whoever reads the raw URL (issue 10 item 3).
 import { fromBase64Url, ROOM_ID_LENGTH } from "@airlock/protocol";
 
 export type RoomRole = "host" | "device" | "debug";

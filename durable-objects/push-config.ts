@@ -1,7 +1,8 @@
 // The relay's Web Push settings (docs/protocol.md §9.4.1, docs/operations.md
 // "Push notifications"), read from Worker vars and the VAPID_PRIVATE_KEY
-// secret. Kept apart from config.ts so that it has no Workers types and
-// Node tests can import it.
+// secret: the room sends pushes, the Worker publishes the public key. Kept
+// apart from config.ts so that it has no Workers types and Node tests can
+// import it.
 import { fromBase64Url } from "@airlock/protocol";
 import { checkVapidKeys, isVapidSubject } from "@airlock/protocol/web-push";
 
