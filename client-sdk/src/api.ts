@@ -25,3 +25,5 @@ export { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from "@airlock/pro
 export { parseLink, type PairOptions } from "./pairing.ts";
 export { type WebSocketConstructor, type WebSocketLike } from "./websocket.ts";
 export type { ThreadEvent, ThreadSummary, ModelInfo, ApprovalEvidence, ApprovalDecision, RiskTier } from "@airlock/protocol";
+// Per-command types of HostConnection.command and its methods (protocol/src/app-results.ts).
+export type { CommandResult, DeviceCommandBody, DeviceCommandType, NoResultData } from "@airlock/protocol";

@@ -21,6 +21,8 @@ import {
   type ThreadEvent,
   type ThreadSummary,
   type DeviceCommandType,
+  type DeviceCommandBody,
+  type CommandResult,
   backoffDelay,
   DEFAULT_BACKOFF,
   type BackoffOptions,
@@ -174,7 +176,7 @@ export class HostConnection {
 
   // ---------------------------------------------------------------- commands
 
-  startThread(options: { prompt: string; model?: string; effort?: Effort; cwd?: string }): Promise<{ thread: string }> {
+  startThread(options: { prompt: string; model?: string; effort?: Effort; cwd?: string }): Promise<CommandResult<"thread.start">> {
     // Absent options stay undefined: the encoder drops them.
     const { prompt, model, effort, cwd } = options;
     return this.#command("thread.start", { prompt, model, effort, cwd }).then((data) => {
@@ -184,27 +186,31 @@ export class HostConnection {
     });
   }
 
-  send(thread: string, text: string): Promise<Record<string, unknown>> {
+  // Each method resolves with its command's result as the protocol types it
+  // (CommandResult, protocol/src/app-results.ts): `{}` for most, the approval
+  // and its decision for decide.
+
+  send(thread: string, text: string): Promise<CommandResult<"thread.send">> {
     return this.#command("thread.send", { thread, text }, thread);
   }
 
-  steer(thread: string, text: string): Promise<Record<string, unknown>> {
+  steer(thread: string, text: string): Promise<CommandResult<"turn.steer">> {
     return this.#command("turn.steer", { thread, text }, thread);
   }
 
-  interrupt(thread: string): Promise<Record<string, unknown>> {
+  interrupt(thread: string): Promise<CommandResult<"turn.interrupt">> {
     return this.#command("turn.interrupt", { thread }, thread);
   }
 
-  decide(thread: string, approvalId: string, decision: Decision, note?: string): Promise<Record<string, unknown>> {
+  decide(thread: string, approvalId: string, decision: Decision, note?: string): Promise<CommandResult<"approval.decide">> {
     return this.#command("approval.decide", { thread, approvalId, decision, note }, thread);
   }
 
-  answer(thread: string, questionId: string, answer: string, optionId?: string): Promise<Record<string, unknown>> {
+  answer(thread: string, questionId: string, answer: string, optionId?: string): Promise<CommandResult<"question.answer">> {
     return this.#command("question.answer", { thread, questionId, answer, optionId }, thread);
   }
 
-  settings(thread: string, settings: { model?: string; effort?: Effort }): Promise<Record<string, unknown>> {
+  settings(thread: string, settings: { model?: string; effort?: Effort }): Promise<CommandResult<"thread.settings">> {
     return this.#command("thread.settings", { thread, ...settings }, thread);
   }
 
@@ -216,8 +222,9 @@ export class HostConnection {
    * queued while offline, resolved with the result's data, rejected with the
    * host's error. For commands without a method here, such as the push
    * commands (`@airlock/client-sdk/push`: enablePush, disablePush, testPush).
+   * The body and the result are typed per command by the protocol.
    */
-  command(type: DeviceCommandType, body: Record<string, unknown>): Promise<Record<string, unknown>> {
+  command<T extends DeviceCommandType>(type: T, body: DeviceCommandBody<T>): Promise<CommandResult<T>> {
     return this.#command(type, body);
   }
 
@@ -474,7 +481,12 @@ export class HostConnection {
     this.#retryTimer = setTimeout(() => void this.#connect(), delay);
   }
 
-  #command(type: string, body: Record<string, unknown>, thread?: string): Promise<Record<string, unknown>> {
+  /**
+   * The host's answer is trusted to be the protocol's CommandResult<T> (its
+   * envelope and body were checked on arrival; startThread checks its thread
+   * id): this is the one place the SDK says so.
+   */
+  #command<T extends DeviceCommandType>(type: T, body: DeviceCommandBody<T>, thread?: string): Promise<CommandResult<T>> {
     if (this.state === "closed" || this.state === "refused") {
       return Promise.reject(this.error ?? new AirlockClientError("CLOSED", "the connection is closed"));
     }
@@ -485,7 +497,7 @@ export class HostConnection {
     } catch (e) {
       return Promise.reject(new AirlockClientError("INVALID_ARGUMENT", messageOf(e)));
     }
-    const done = this.#outbox.add(id, type, body, thread);
+    const done = this.#outbox.add(id, type, body, thread) as Promise<CommandResult<T>>;
     this.#flush();
     return done;
   }

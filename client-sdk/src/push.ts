@@ -11,12 +11,10 @@
 // notification's text: by default only the kind of event and the host
 // ("Approval needed on mac-mini"); the command, tier and thread title only
 // when the device opted in to details and the host put them in.
-import { decodePushPayload, MAX_PUSH_PAYLOAD_BYTES, type ApprovalDecision, type PushPayload } from "@airlock/protocol";
+import { decodePushPayload, MAX_PUSH_PAYLOAD_BYTES, type ApprovalDecision, type CommandResult, type PushKind, type PushPayload } from "@airlock/protocol";
 import type { HostConnection } from "./host-connection.ts";
 
-export { decodePushPayload, MAX_PUSH_PAYLOAD_BYTES, type PushPayload };
-
-export type PushKind = "approval" | "question" | "turn";
+export { decodePushPayload, MAX_PUSH_PAYLOAD_BYTES, type PushKind, type PushPayload };
 
 /** What may wake this device, and whether the lock screen may show details (the command, the tier, the thread's title). */
 export interface PushSettings {
@@ -37,7 +35,7 @@ export type PushSubscriptionLike = { endpoint: string; keys: { p256dh: string; a
  * with PUSH_UNAVAILABLE when the relay cannot send pushes to that push
  * service. A command: queued while offline, like the others.
  */
-export function enablePush(conn: HostConnection, subscription: PushSubscriptionLike, settings: PushSettings): Promise<Record<string, unknown>> {
+export function enablePush(conn: HostConnection, subscription: PushSubscriptionLike, settings: PushSettings): Promise<CommandResult<"push.register">> {
   const keys = "keys" in subscription ? subscription.keys : subscription;
   return conn.command("push.register", { subscription: { endpoint: subscription.endpoint, p256dh: keys.p256dh, auth: keys.auth }, kinds: settings.kinds, details: settings.details });
 }
@@ -48,12 +46,12 @@ export function supportsPush(conn: HostConnection): boolean {
 }
 
 /** The host forgets this device's push subscription. */
-export function disablePush(conn: HostConnection): Promise<Record<string, unknown>> {
+export function disablePush(conn: HostConnection): Promise<CommandResult<"push.unregister">> {
   return conn.command("push.unregister", {});
 }
 
 /** Asks the host for a test push now; resolves with the push service's HTTP { status } (PUSH_NOT_REGISTERED, PUSH_FAILED). */
-export function testPush(conn: HostConnection): Promise<Record<string, unknown>> {
+export function testPush(conn: HostConnection): Promise<CommandResult<"push.test">> {
   return conn.command("push.test", {});
 }
 

@@ -290,6 +290,8 @@ export const DEVICE_COMMANDS = [
   "device.visibility",
 ] as const;
 export type DeviceCommandType = (typeof DEVICE_COMMANDS)[number];
+/** The body of device command T, as the host checks it (a type only: the device's bundle keeps none of these schemas). */
+export type DeviceCommandBody<T extends DeviceCommandType> = s.Infer<(typeof deviceCommandBodies)[T]>;
 
 /** Messages only a host sends. */
 export const HOST_MESSAGES = ["host.info", "thread.list", "thread.updated", "event", "result", "error"] as const;

@@ -4,7 +4,7 @@
 // that hosts can add fields; these schemas are what today's host sends and
 // what docs/app-protocol.schema.json publishes.
 import * as s from "./schema.ts";
-import { approvalDecision, pushKind, type DeviceCommandType } from "./app-protocol.ts";
+import { approvalDecision, pushKind, type DeviceCommandType, type ThreadSummary } from "./app-protocol.ts";
 
 const id = s.string({ regex: /^[A-Za-z0-9_.:-]{1,128}$/ });
 
@@ -40,3 +40,22 @@ export const COMMAND_ANSWERS = {
   "push.test": { success: "result", data: s.strictObject({ status: s.int(100, 599) }) },
   "device.visibility": { success: "result" },
 } as const satisfies Record<DeviceCommandType, CommandAnswer>;
+
+/** The answer of a command whose `result` carries no data: `{}`. */
+export type NoResultData = Record<string, never>;
+
+/**
+ * What device command T resolves with on a device (the client SDK's
+ * HostConnection.command and its methods): the `data` of its `result` as
+ * COMMAND_ANSWERS[T].data describes it, NoResultData when it has none, the
+ * threads for threads.list, never for ack (not answered). A type only: the
+ * device checks a result's envelope and that `data` is an object, not each
+ * field (a newer host may add fields).
+ */
+export type CommandResult<T extends DeviceCommandType> = (typeof COMMAND_ANSWERS)[T] extends { readonly success: "none" }
+  ? never
+  : (typeof COMMAND_ANSWERS)[T] extends { readonly success: "thread.list" }
+    ? { threads: ThreadSummary[] }
+    : (typeof COMMAND_ANSWERS)[T] extends { readonly data: s.Schema<infer D> }
+      ? D
+      : NoResultData;

@@ -10,7 +10,7 @@
 //
 // Permission is requested only from the "Notify me" tap. Settings are kept
 // per host in localStorage; the subscription itself lives in the browser.
-import type { AirlockClient, HostConnection } from "@airlock/client-sdk";
+import type { AirlockClient, CommandResult, HostConnection } from "@airlock/client-sdk";
 import { disablePush, enablePush, supportsPush, testPush, type PushKind, type PushSettings } from "@airlock/client-sdk/push";
 
 const PREF = "airlock.push";
@@ -214,7 +214,7 @@ export class PushController {
     await enablePush(this.#connection(hostId), subscriptionJson(sub), pref);
   }
 
-  test(hostId: string): Promise<Record<string, unknown>> {
+  test(hostId: string): Promise<CommandResult<"push.test">> {
     return testPush(this.#connection(hostId));
   }
 
