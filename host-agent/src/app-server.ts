@@ -20,7 +20,7 @@ import {
   type ThreadSummary,
 } from "@airlock/protocol";
 import { AgentError, type Agent, type AgentHost } from "./agent.ts";
-import { ApprovalBroker, BrokerError, type PendingApproval } from "./approvals/broker.ts";
+import { ApprovalBroker, BrokerError, type EmitOptions, type PendingApproval } from "./approvals/broker.ts";
 import { builtinPolicy, type Policy } from "./policy/policy-file.ts";
 import type { CommandLedger } from "./command-ledger.ts";
 import { EventStoreError, storedEventJson, type EventStore } from "./event-store.ts";
@@ -123,6 +123,8 @@ export class AppServer {
    * first. Bounded: a thread holds a few pending prompts at most.
    */
   #promptAuthors = new Map<string, string[]>();
+  /** Threads whose summary goes out on the next turn of the event loop (#broadcastSoon). */
+  #summariesDue = new Set<string>();
   readonly broker: ApprovalBroker;
   /** Hook points (hooks/hooks.ts); undefined when the host runs none. */
   readonly hooks: HookRunner | undefined;
@@ -132,7 +134,7 @@ export class AppServer {
   constructor(options: AppServerOptions) {
     this.#o = options;
     const audit: AuditHook = (type, actor, data) => this.#o.audit?.(type, actor, data);
-    const emit = async (threadId: string, event: ThreadEvent, options?: { after?: Promise<unknown> }) => {
+    const emit = async (threadId: string, event: ThreadEvent, options?: EmitOptions) => {
       if (!this.#o.store.getThread(threadId)) return; // a thread deleted by retention while its turn ran
       if ((event.kind === "approval.request" || event.kind === "question") && event.startedBy === undefined) {
         // People deciding or answering on a token's thread see which automation asked (never the token itself: it cannot).
@@ -144,9 +146,11 @@ export class AppServer {
         if (device !== undefined) event = { ...event, device };
       }
       // Output that comes faster than the log's writes is merged into fewer events (EventStore.append).
-      await this.#o.store.append(threadId, event, { coalesce: true });
-      // Durable now; delivered once `after` settles (a decision's event waits for the decider's answer).
+      // A decision's event is written once its answer is on its way: that answer goes out alone.
       if (options?.after) await options.after.catch(() => undefined);
+      const appended = this.#o.store.append(threadId, event, { coalesce: true });
+      options?.onQueued?.();
+      await appended;
       this.broker.observe(threadId, event);
       this.hooks?.observe(threadId, event);
       this.#wake(threadId);
@@ -177,7 +181,11 @@ export class AppServer {
         // running or waiting thread left open. Into waiting from any other status: durable, so #recover sees it.
         const active = (st: string) => st === "running" || st === "waiting";
         const durable = !(active(t.status) && active(status));
-        if (t.pending !== pending || t.status !== status) this.#broadcastThread(await this.#o.store.updateThread(threadId, { pending, status }, { durable }));
+        if (t.pending === pending && t.status === status) return;
+        const updated = await this.#o.store.updateThread(threadId, { pending, status }, { durable });
+        // Between running and waiting the summary follows the request's own frames, not ahead of them.
+        if (durable) this.#broadcastThread(updated);
+        else this.#broadcastSoon(threadId);
       },
       policyFor,
       hostName: hostname(),
@@ -196,11 +204,28 @@ export class AppServer {
         const shown = status === "running" && t.pending > 0 ? "waiting" : status;
         this.#broadcastThread(await this.#o.store.updateThread(threadId, { status: shown }));
       },
-      requestApproval: (threadId, ask) => this.broker.request(threadId, ask),
-      askQuestion: (threadId, ask) => this.broker.ask(threadId, ask, this.#o.store.getThread(threadId)?.cwd ?? this.#o.workspace),
+      requestApproval: async (threadId, ask) => {
+        await this.#runningBeforeAsking(threadId);
+        return this.broker.request(threadId, ask);
+      },
+      askQuestion: async (threadId, ask) => {
+        await this.#runningBeforeAsking(threadId);
+        return this.broker.ask(threadId, ask, this.#o.store.getThread(threadId)?.cwd ?? this.#o.workspace);
+      },
       withdraw: (threadId, reason) => this.broker.cancelThread(threadId, { kind: "agent" }, `withdrawn by the agent: ${reason}`),
       log: (line) => this.#o.log?.(line),
     };
+  }
+
+  /**
+   * A thread that asks a human is active, durably, before its request is
+   * written: #recover then closes the request if the host dies while it waits.
+   * Usually the thread is running already (its turn said so) and this costs nothing.
+   */
+  async #runningBeforeAsking(threadId: string): Promise<void> {
+    const t = this.#o.store.getThread(threadId);
+    if (!t || t.status === "running" || t.status === "waiting") return;
+    this.#broadcastThread(await this.#o.store.updateThread(threadId, { status: "running" }));
   }
 
   /** Starts the agent and closes what a previous run left open. */
@@ -585,6 +610,23 @@ export class AppServer {
     if (!conn.token) return true;
     const now = this.#o.tokens?.current(conn.token);
     return now !== undefined && !("code" in now) && this.#o.tokens!.canRead(now.record, thread);
+  }
+
+  /**
+   * Broadcasts the thread's summary as it is once the frames already on their
+   * way went out (next turn of the event loop); changes meanwhile share one frame.
+   */
+  #broadcastSoon(threadId: string): void {
+    this.#summariesDue.add(threadId);
+    if (this.#summariesDue.size > 1) return;
+    setImmediate(() => {
+      const due = [...this.#summariesDue];
+      this.#summariesDue.clear();
+      for (const id of due) {
+        const t = this.#o.store.getThread(id);
+        if (t) this.#broadcastThread(t);
+      }
+    });
   }
 
   /** Tells every connected device that a thread's summary changed. */

@@ -23,7 +23,7 @@
 //   error outcomes; if it throws, nothing is recorded and a resend runs again.
 import { mkdir, open, readFile, type FileHandle } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { OpenGuard, SerialQueue, writeAll, writeFileAtomic } from "./durable/durable-file.ts";
+import { appendDurably, OpenGuard, SerialQueue, writeFileAtomic } from "./durable/durable-file.ts";
 import { HostError } from "./host-error.ts";
 
 export const DEFAULT_LEDGER_MAX_ENTRIES = 10_000;
@@ -313,8 +313,7 @@ export class CommandLedger<O = unknown> {
     const offset = this.#size;
     try {
       this.#fh ??= await open(this.file, "r+");
-      await writeAll(this.#fh, line, offset);
-      await this.#fh.sync();
+      await appendDurably(this.#fh, line, offset);
     } catch (e) {
       // Undo a partial write so later lines do not follow a torn one; the next write reopens the file.
       const fh = this.#fh;

@@ -52,7 +52,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { firstLineBreak, forEachLine, fsyncDir, lastLineBreak, OpenGuard, readRange, writeAll, writeFileAtomic } from "./durable/durable-file.ts";
+import { appendDurably, firstLineBreak, forEachLine, fsyncDir, lastLineBreak, OpenGuard, readRange, writeAll, writeFileAtomic } from "./durable/durable-file.ts";
 import { MAX_APP_MESSAGE_BYTES, threadEvent, threadSummary, type Effort, type ThreadEvent, type ThreadSummary } from "@airlock/protocol";
 import { HostError } from "./host-error.ts";
 
@@ -864,8 +864,7 @@ export class EventStore {
     const offset = st.size;
     try {
       st.fh ??= await open(st.log, "r+");
-      await writeAll(st.fh, batch.length === 1 ? batch[0]!.line : Buffer.concat(batch.map((b) => b.line), bytes), offset);
-      await st.fh.sync();
+      await appendDurably(st.fh, batch.length === 1 ? batch[0]!.line : Buffer.concat(batch.map((b) => b.line), bytes), offset);
     } catch (e) {
       // Undo a partial write so the next append does not follow a torn line (nothing to undo when the log did not open).
       const fh = st.fh;

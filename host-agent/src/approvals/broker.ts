@@ -45,10 +45,26 @@ export interface PendingQuestion {
   expiresAt: number;
 }
 
+export interface EmitOptions {
+  after?: Promise<unknown>;
+  onQueued?: () => void;
+}
+
 export interface BrokerOptions {
-  /** Persists and delivers a thread event; with `after`, delivery (and the returned promise) also waits for it. */
-  emit(threadId: string, event: ThreadEvent, options?: { after?: Promise<unknown> }): Promise<void>;
-  /** The thread's count of requests waiting for a human changed. */
+  /**
+   * Persists and delivers a thread event. `after`: the event is appended only
+   * once that settles (a decision's answer goes out alone, not behind its
+   * event's write). `onQueued`: called as the event takes its place in the
+   * thread's log, before it is durable (whatever the agent appends after that
+   * comes after it).
+   */
+  emit(threadId: string, event: ThreadEvent, options?: EmitOptions): Promise<void>;
+  /**
+   * The thread's count of requests waiting for a human changed. Called after a
+   * request's event is durable (the thread was running: the app server makes
+   * a thread that asks durably running first, so a crash in between leaves
+   * nothing open that #recover would not see).
+   */
   pendingChanged(threadId: string, pending: number): Promise<void>;
   /** The policy for a working directory (user file + the repository's .airlock/policy.json). */
   policyFor(cwd: string): Promise<Policy>;
@@ -248,24 +264,27 @@ export class ApprovalBroker {
         clearTimeout(timer);
         this.#approvals.delete(approvalId);
         const note = verdict.by === "timeout" ? `nobody answered within ${policy.timeoutSeconds} s; policy fallback: ${policy.timeoutAction}` : why;
-        // approval.resolved is written now (beside the decider's ledger entry);
-        // it is delivered, and the verdict reaches the agent, once it is
-        // durable and `after` settled (the thread's summary follows), and even
-        // if recording it failed.
-        this.#resolved(pending, verdict, actor, note, after)
+        // A device's decision is durable once its ledger entry is, which `after`
+        // (its answer) waits for: the verdict reaches the agent as soon as
+        // approval.resolved has its place in the log, so whatever the agent
+        // does next is logged (and delivered) after it. Any other decision
+        // waits until approval.resolved itself is durable. The thread's
+        // summary follows; the verdict goes even if recording failed.
+        const onQueued = after ? () => resolve(verdict) : undefined;
+        this.#resolved(pending, verdict, actor, note, after, onQueued)
           .catch((e: unknown) => this.#o.log?.(`recording the decision on ${approvalId} failed: ${messageOf(e)}`))
           .finally(() => resolve(verdict));
       };
       this.#approvals.set(approvalId, { pending, finish });
     });
-    // The thread shows "waiting" before any device sees the request.
-    await this.#o.pendingChanged(threadId, this.pendingCount(threadId));
     try {
       await this.#o.emit(threadId, event);
     } catch (e) {
       this.#approvals.get(approvalId)?.finish({ decision: "cancel", by: "host" }, { kind: "host" });
       throw e;
     }
+    // After the request is on its way: the device gets the request first, then the thread's "waiting".
+    await this.#o.pendingChanged(threadId, this.pendingCount(threadId));
     if (where === "host-only") this.#o.onHostOnly?.(pending);
     return verdict;
   }
@@ -325,13 +344,13 @@ export class ApprovalBroker {
       };
       this.#questions.set(questionId, { question, finish });
     });
-    await this.#o.pendingChanged(threadId, this.pendingCount(threadId));
     try {
       await this.#o.emit(threadId, { kind: "question", questionId, text: question.text, ...(question.options ? { options: question.options } : {}) });
     } catch (e) {
       this.#questions.get(questionId)?.finish(null, { kind: "host" });
       throw e;
     }
+    await this.#o.pendingChanged(threadId, this.pendingCount(threadId));
     return reply;
   }
 
@@ -365,7 +384,7 @@ export class ApprovalBroker {
   }
 
   /** Audits the decision and records approval.resolved; resolves once that event is durable. The thread's pending count is updated after it, without holding the verdict back. */
-  async #resolved(pending: PendingApproval, verdict: ApprovalVerdict, actor: Parameters<BrokerOptions["audit"]>[1], note?: string, after?: Promise<unknown>): Promise<void> {
+  async #resolved(pending: PendingApproval, verdict: ApprovalVerdict, actor: Parameters<BrokerOptions["audit"]>[1], note?: string, after?: Promise<unknown>, onQueued?: () => void): Promise<void> {
     const latencyMs = this.#now() - pending.createdAt;
     this.#o.audit("approval.decision", actor, {
       thread: pending.threadId,
@@ -392,7 +411,7 @@ export class ApprovalBroker {
           by: verdict.by.slice(0, 128),
           ...(note ? { note: note.slice(0, 2048) } : {}),
         },
-        after ? { after } : undefined,
+        { ...(after ? { after } : {}), ...(onQueued ? { onQueued } : {}) },
       );
     } finally {
       this.#o

@@ -81,7 +81,7 @@
 import { createHash } from "node:crypto";
 import { mkdir, open, stat, type FileHandle } from "node:fs/promises";
 import { basename, dirname, resolve } from "node:path";
-import { OpenGuard, writeAll, writeFileAtomic } from "../durable/durable-file.ts";
+import { appendDurably, OpenGuard, writeFileAtomic } from "../durable/durable-file.ts";
 import { HostError } from "../host-error.ts";
 
 export const AUDIT_VERSION = 1;
@@ -655,8 +655,7 @@ export class AuditLog {
     if (!last || fh === null) return;
     try {
       const data = Buffer.from(built.map((b) => `${b.line}\n`).join(""), "utf8");
-      await writeAll(fh, data, this.#size);
-      await fh.sync();
+      await appendDurably(fh, data, this.#size);
       this.#size += data.length;
       this.#seq = seq;
       this.#prevLine = prevLine;

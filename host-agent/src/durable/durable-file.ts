@@ -3,6 +3,7 @@
 // files) writes through these, so a fix lands everywhere at once.
 //
 // - writeAll: a positioned write that loops until every byte is written.
+// - appendDurably: writeAll + fdatasync, the small ones written synchronously.
 // - fsyncDir: makes a directory's entries (created, renamed, removed files)
 //   durable; filesystems that cannot fsync a directory (EINVAL, ENOTSUP,
 //   EISDIR on some) are tolerated, Windows is skipped.
@@ -43,13 +44,31 @@ export async function writeAll(fh: FileHandle, data: Uint8Array, position: numbe
   }
 }
 
-function writeAllSync(fd: number, data: Uint8Array): void {
+function writeAllSync(fd: number, data: Uint8Array, position = 0): void {
   let done = 0;
   while (done < data.length) {
-    const n = writeSync(fd, data, done, data.length - done, done);
+    const n = writeSync(fd, data, done, data.length - done, position + done);
     if (n <= 0) throw new Error("write made no progress");
     done += n;
   }
+}
+
+/**
+ * Appends below this size are copied into the page cache synchronously: that
+ * costs microseconds, less than a round trip to the thread pool and back.
+ */
+const SYNC_WRITE_MAX = 64 * 1024;
+
+/**
+ * Writes `data` at `position` and resolves once it is durable: fdatasync
+ * flushes the data and what reading it back needs (the file's size), not
+ * timestamps. The hot path of every log (events, command ledger, audit), so a
+ * small append costs one thread-pool round trip (the sync), not two.
+ */
+export async function appendDurably(fh: FileHandle, data: Uint8Array, position: number): Promise<void> {
+  if (data.length <= SYNC_WRITE_MAX) writeAllSync(fh.fd, data, position);
+  else await writeAll(fh, data, position);
+  await fh.datasync();
 }
 
 /** Makes a directory's entries (created, renamed, removed files) durable. */
