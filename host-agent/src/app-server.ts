@@ -384,16 +384,21 @@ export class AppServer {
     // Settles once this command's answer is on its way: a decision's own writes and frames wait for it (broker.decide).
     let answered!: () => void;
     const answer = new Promise<void>((resolve) => (answered = resolve));
+    // The answer is encrypted while its ledger entry is written, and leaves once that entry is durable.
+    let early: Promise<boolean> | undefined;
+    const recording = (first: CommandOutcome, durable: Promise<unknown>) => {
+      early = this.#sendOutcome(conn, message.id, first, durable);
+    };
     try {
       try {
-        ({ outcome, duplicate } = await this.#o.ledger.once(conn.device.id, message.id, () => this.#run(state, message, answer)));
+        ({ outcome, duplicate } = await this.#o.ledger.once(conn.device.id, message.id, () => this.#run(state, message, answer), { recording }));
       } catch (e) {
-        // Not recorded in the ledger: a resend runs the command again.
+        // Not recorded in the ledger: a resend runs the command again (an answer sealed early never leaves: the session ends).
         this.#o.log?.(`${message.type} from ${conn.device.id} failed: ${messageOf(e)}`);
         outcome = { ok: false, code: "INTERNAL", message: INTERNAL_MESSAGE };
+        early = undefined;
       }
-      if (outcome.ok) await this.#send(conn, { type: outcome.type, id: this.#id(), re: message.id, body: outcome.body });
-      else await this.#sendError(conn, message.id, outcome.code, outcome.message);
+      await (early ?? this.#sendOutcome(conn, message.id, outcome));
     } finally {
       answered();
     }
@@ -713,18 +718,24 @@ export class AppServer {
     return this.#send(conn, { type: "event", id: synthetic ? this.#id() : `e${seq}`, thread: threadId, seq, body: event });
   }
 
-  async #send(conn: DeviceConnection, message: Parameters<typeof appProtocol.encode>[0]): Promise<boolean> {
+  async #send(conn: DeviceConnection, message: Parameters<typeof appProtocol.encode>[0], options?: { after?: Promise<unknown> }): Promise<boolean> {
     try {
-      return await conn.send(appProtocol.encode(message));
+      return await conn.send(appProtocol.encode(message), options);
     } catch (e) {
       this.#o.log?.(`send to ${conn.device.id} failed: ${messageOf(e)}`);
       return false;
     }
   }
 
+  /** A command's answer: its result, or its error. */
+  #sendOutcome(conn: DeviceConnection, re: string, outcome: CommandOutcome, after?: Promise<unknown>): Promise<boolean> {
+    const options = after ? { after } : undefined;
+    if (outcome.ok) return this.#send(conn, { type: outcome.type, id: this.#id(), re, body: outcome.body }, options);
+    return this.#send(conn, errorMessage(this.#id(), re, outcome.code, outcome.message), options);
+  }
+
   async #sendError(conn: DeviceConnection, re: string | undefined, code: string, message: string): Promise<void> {
-    const safeCode = /^[A-Z][A-Z0-9_]{0,63}$/.test(code) ? code : "APP_MESSAGE_INVALID";
-    await this.#send(conn, { type: "error", id: this.#id(), ...(re ? { re } : {}), body: { code: safeCode, message: message.slice(0, 1024) } });
+    await this.#send(conn, errorMessage(this.#id(), re, code, message));
   }
 
   #id(): string {
@@ -732,6 +743,12 @@ export class AppServer {
   }
 }
 
+
+/** An error message answering `re` (a code that is not a valid code name becomes APP_MESSAGE_INVALID). */
+function errorMessage(id: string, re: string | undefined, code: string, message: string): Parameters<typeof appProtocol.encode>[0] {
+  const safeCode = /^[A-Z][A-Z0-9_]{0,63}$/.test(code) ? code : "APP_MESSAGE_INVALID";
+  return { type: "error", id, ...(re ? { re } : {}), body: { code: safeCode, message: message.slice(0, 1024) } };
+}
 
 /** The answer to a prompt a UserPromptSubmit hook refused. */
 function hookDenied(outcome: HookOutcome): CommandOutcome {

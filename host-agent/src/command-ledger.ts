@@ -21,6 +21,8 @@
 // - once(device, command, run) runs `run` at most once per key: a concurrent
 //   duplicate awaits the first run's outcome. `run` should turn failures into
 //   error outcomes; if it throws, nothing is recorded and a resend runs again.
+//   `recording` hands the caller the outcome while its write is on its way
+//   (to prepare the answer meanwhile, and send it once the write is done).
 import { mkdir, open, readFile, type FileHandle } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { appendDurably, OpenGuard, SerialQueue, writeFileAtomic } from "./durable/durable-file.ts";
@@ -75,6 +77,15 @@ function checkIds(device: unknown, command: unknown): void {
 
 function lineOf(e: Entry): string {
   return `{"d":${JSON.stringify(e.device)},"c":${JSON.stringify(e.command)},"at":${e.at},"o":${e.json}}\n`;
+}
+
+export interface OnceOptions<O> {
+  /**
+   * Called when a first run's outcome is known and its write has started,
+   * with a promise that settles once the write did (rejects if it failed):
+   * the caller can prepare its answer meanwhile, and send it only after.
+   */
+  recording?(outcome: O, durable: Promise<unknown>): void;
 }
 
 export class CommandLedger<O = unknown> {
@@ -247,7 +258,7 @@ export class CommandLedger<O = unknown> {
    * run. If recording the outcome fails, the outcome is still remembered in
    * memory (a resend gets it) and the returned promise rejects with WRITE_FAILED.
    */
-  async once(deviceId: string, commandId: string, run: () => Promise<O>): Promise<{ outcome: O; duplicate: boolean }> {
+  async once(deviceId: string, commandId: string, run: () => Promise<O>, options: OnceOptions<O> = {}): Promise<{ outcome: O; duplicate: boolean }> {
     this.#check();
     checkIds(deviceId, commandId);
     const key = keyOf(deviceId, commandId);
@@ -265,10 +276,12 @@ export class CommandLedger<O = unknown> {
       this.#insert(key, entry); // before the write: a resend is answered even if the write fails
       if (entry.persisted) {
         try {
-          await this.#enqueue(async () => {
+          const durable = this.#enqueue(async () => {
             await this.#append(entry);
             await this.#compactIfDue();
           });
+          options.recording?.(JSON.parse(json) as O, durable);
+          await durable;
         } catch (e) {
           // Waiters still get the outcome; only the first caller learns of the failure.
           failed = e instanceof LedgerError ? e : new LedgerError("WRITE_FAILED", `${this.file}: ${(e as Error).message}`, { cause: e });

@@ -73,8 +73,14 @@ export interface DeviceConnection {
   readonly device: TrustedDevice;
   /** Set when the device is an automation token: its limits, as of the session's start. */
   readonly token?: TokenGrant;
-  /** Encrypts and sends an application payload; false if the session is gone. */
-  send(payload: Uint8Array): Promise<boolean>;
+  /**
+   * Encrypts and sends an application payload; false if the session is gone.
+   * `after`: the frame is encrypted now but leaves once that settles, and the
+   * frames sent after it wait too (frames leave in counter order): an answer
+   * is sealed while the write it promises is still on its way. If `after`
+   * rejects, the frame never leaves and the session ends (the device resends).
+   */
+  send(payload: Uint8Array, options?: { after?: Promise<unknown> }): Promise<boolean>;
   /** Bytes waiting to go out on the relay connection (shared by every device): bulk output waits while it is high. */
   backlog?(): number;
 }
@@ -317,13 +323,32 @@ export class HostCore {
     else devices.touch(claim.devicePublicKey);
     const session = state.session;
     const transport = this.#o.transport;
+    /** The last frame's way out: each frame leaves after the one sealed before it. */
+    let outbound: Promise<unknown> = Promise.resolve();
     state.connection = {
       slot: state.slot,
       device,
       ...(token ? { token: grantOf(token) } : {}),
-      send: async (payload) => {
-        if (session.currentState !== "open") return false;
-        return transport.send(state.slot, await session.send(payload));
+      send: (payload, options) => {
+        if (session.currentState !== "open") return Promise.resolve(false);
+        const sealed = session.send(payload);
+        const previous = outbound;
+        const sent = (async () => {
+          const frame = await sealed;
+          await previous;
+          if (options?.after) {
+            try {
+              await options.after;
+            } catch (e) {
+              if (this.#slots.get(state.slot) === state) this.#failSlot(state, new AirlockProtocolError("INTERNAL", `an answer's write failed: ${messageOf(e)}`));
+              return false;
+            }
+          }
+          if (this.#slots.get(state.slot) !== state) return false;
+          return transport.send(state.slot, frame);
+        })();
+        outbound = sent.catch(() => undefined);
+        return sent;
       },
       backlog: () => transport.bufferedAmount ?? 0,
     };

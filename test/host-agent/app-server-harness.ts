@@ -64,19 +64,32 @@ export async function setup(options: SetupOptions = {}): Promise<Env> {
 export function device(env: Env, name = "Ana's phone", slot = 1) {
   const inbox: AppProtocolMessage[] = [];
   const waiters: Array<() => void> = [];
+  // As HostCore does: a frame held by `after` holds the ones sent after it; one whose `after` fails never arrives.
+  let outbound: Promise<unknown> = Promise.resolve();
   const conn: DeviceConnection = {
     slot,
     device: { id: `d_test${String(slot).padStart(6, "0")}`, key: "k".repeat(43), name, pairedAt: new Date().toISOString() },
-    send: async (payload) => {
-      inbox.push(appProtocol.decode(payload));
-      for (const w of waiters.splice(0)) w();
-      return true;
+    send: (payload, options) => {
+      const previous = outbound;
+      const sent = (async () => {
+        await previous;
+        if (options?.after) await options.after;
+        const m = appProtocol.decode(payload);
+        api.onDeliver?.(m);
+        inbox.push(m);
+        for (const w of waiters.splice(0)) w();
+        return true;
+      })();
+      outbound = sent.catch(() => undefined);
+      return sent;
     },
   };
   let ids = 0;
   const api = {
     conn,
     inbox,
+    /** Called as each message arrives, before it is in the inbox. */
+    onDeliver: undefined as ((m: AppProtocolMessage) => void) | undefined,
     async raw(json: unknown): Promise<void> {
       await env.app.onPayload(conn, textEncoder.encode(JSON.stringify(json)));
     },

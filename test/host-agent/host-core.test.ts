@@ -122,6 +122,36 @@ describe("HostCore", () => {
     expect(env.core.connections.map((c) => c.slot)).toEqual([4]);
   });
 
+  it("sends frames in counter order: a frame held by `after` holds the ones after it; if `after` fails, none leave and the session ends", async () => {
+    const env = await setup(async () => true);
+    const { link } = await env.core.createPairing();
+    const signer = await nobleBackend.generateSigner();
+    const device = pairingSession(link, signer);
+    await handshake(env, 4, device, signer);
+    const conn = env.core.connections[0]!;
+    const opened = async () => new TextDecoder().decode((await device.receive(env.transport.take(4))).payload);
+    let release!: () => void;
+    const held = conn.send(textEncoder.encode("answer"), { after: new Promise<void>((resolve) => (release = resolve)) });
+    const later = conn.send(textEncoder.encode("event"));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(env.transport.sent).toHaveLength(0);
+    release();
+    expect(await held).toBe(true);
+    expect(await later).toBe(true);
+    expect([await opened(), await opened()]).toEqual(["answer", "event"]);
+
+    let fail!: (e: Error) => void;
+    const failed = conn.send(textEncoder.encode("never"), { after: new Promise<void>((_resolve, reject) => (fail = reject)) });
+    const behind = conn.send(textEncoder.encode("never either"));
+    fail(new Error("disk full"));
+    expect(await failed).toBe(false);
+    expect(await behind).toBe(false);
+    expect(env.core.connections).toHaveLength(0);
+    // Only the session's end went out (the host's failure frame), not the held payloads: the device's session ends too.
+    expect(env.transport.sent).toHaveLength(1);
+    await expect(device.receive(env.transport.take(4))).rejects.toHaveProperty("code");
+  });
+
   it("logs a device's first session of the run only: every airlock-client call is a session, the audit keeps them all", async () => {
     const env = await setup(async () => true);
     const signer = await nobleBackend.generateSigner();

@@ -1,6 +1,6 @@
 // The order of a decision's effects on the hot path (issue 16), with a real
 // AppServer, event store and command ledger and a scripted agent:
-// - the decider's answer goes out alone: when it is sent, the decision is in
+// - the decider's answer goes out alone: when it leaves, the decision is in
 //   the ledger (durable) and approval.resolved is not in the thread's log yet;
 // - the verdict reaches the agent once approval.resolved has its place in the
 //   log, so the agent's next event is logged (and delivered) after it;
@@ -9,7 +9,8 @@
 //   while it waits leaves a request #recover closes.
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { open } from "node:fs/promises";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type { ModelInfo, ThreadEvent } from "../../../protocol/src/index.ts";
 import type { Agent, AgentHost, AgentStartContext, AgentThreadInfo, ApprovalVerdict } from "../../../host-agent/src/agent.ts";
 import { AppServer, type CommandOutcome } from "../../../host-agent/src/app-server.ts";
@@ -106,13 +107,10 @@ describe("a decision's effects, in order", () => {
     const request = await phone.until((m) => m.type === "event" && m.body.kind === "approval.request");
     const approvalId = (request.body as { approvalId: string }).approvalId;
 
-    // What the host's files hold at the moment the answer is sent.
+    // What the host's files hold at the moment the answer leaves.
     let atAnswer: { ledger: string; log: string[] } | undefined;
-    const send = phone.conn.send;
-    phone.conn.send = async (payload) => {
-      const text = new TextDecoder().decode(payload);
-      if (atAnswer === undefined && text.includes('"re":"c3"')) atAnswer = { ledger: readFileSync(env.ledgerFile, "utf8"), log: env.logKinds() };
-      return send(payload);
+    phone.onDeliver = (m) => {
+      if (atAnswer === undefined && "re" in m && m.re === "c3") atAnswer = { ledger: readFileSync(env.ledgerFile, "utf8"), log: env.logKinds() };
     };
     const answer = await phone.command("approval.decide", { thread, approvalId, decision: "approve_once" });
     expect(answer.type).toBe("result");
@@ -132,16 +130,51 @@ describe("a decision's effects, in order", () => {
     expect(log.indexOf("approval.resolved")).toBeLessThan(log.indexOf("command.started"));
   });
 
+  it("seals the answer while the ledger entry is written but sends it only once the entry is durable", async () => {
+    const env = await setup();
+    const phone = device({ app: env.app, store: env.store, workspace: "", logs: [], close: async () => undefined });
+    await env.app.onSessionOpen(phone.conn);
+    const started = await phone.command("thread.start", { prompt: "publish" });
+    const thread = (started.body as { data: { thread: string } }).data.thread;
+    await phone.command("thread.subscribe", { thread, afterSeq: 0 });
+    const request = await phone.until((m) => m.type === "event" && m.body.kind === "approval.request");
+    // Hold every fdatasync (the ledger's is the only one the decision makes before its answer).
+    const probe = await open(join(env.ledgerFile + ".probe"), "w");
+    const proto = Object.getPrototypeOf(probe) as { datasync: () => Promise<void> };
+    await probe.close();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const held: string[] = [];
+    const original = proto.datasync;
+    const spy = vi.spyOn(proto, "datasync").mockImplementation(async function (this: unknown) {
+      held.push("datasync");
+      await gate;
+      return original.call(this);
+    });
+    try {
+      // Not awaited: handling the command ends only once its answer is out.
+      const handled = phone.raw({ v: 1, type: "approval.decide", id: "c9", body: { thread, approvalId: (request.body as { approvalId: string }).approvalId, decision: "deny" } });
+      await vi.waitFor(() => expect(held.length).toBeGreaterThan(0));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(phone.inbox.some((m) => "re" in m && m.re === "c9")).toBe(false);
+      release();
+      const answer = await phone.answerTo("c9");
+      expect(answer.type).toBe("result");
+      await handled;
+    } finally {
+      release();
+      spy.mockRestore();
+    }
+  });
+
   it("sends the request before the summary that says waiting; a thread that asks while idle is durably running first", async () => {
     const env = await setup();
     env.agent.reportsRunning = false; // asks without its turn saying "running"
     const phone = device({ app: env.app, store: env.store, workspace: "", logs: [], close: async () => undefined });
     await env.app.onSessionOpen(phone.conn);
     const statusAtRequest: string[] = [];
-    const send = phone.conn.send;
-    phone.conn.send = async (payload) => {
-      if (new TextDecoder().decode(payload).includes('"kind":"approval.request"')) statusAtRequest.push(env.metaStatus());
-      return send(payload);
+    phone.onDeliver = (m) => {
+      if (m.type === "event" && m.body.kind === "approval.request") statusAtRequest.push(env.metaStatus());
     };
     const started = await phone.command("thread.start", { prompt: "publish" });
     const thread = (started.body as { data: { thread: string } }).data.thread;
