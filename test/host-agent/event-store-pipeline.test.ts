@@ -130,6 +130,39 @@ describe("coalescing", () => {
     ]);
   });
 
+  it("writes a stream at most once per window: the first chunk at once, the next ones merged at the window's end or when another event comes", async () => {
+    const dir = tempDir("airlock-events-pipeline-");
+    const store = await openStore(dir);
+    await store.createThread({ id: "t", title: "window" });
+    // After a quiet spell: written at once, alone.
+    expect(await store.append("t", output(0), { coalesce: true })).toMatchObject({ seq: 1 });
+    expect(logLines(dir).map((l) => l.seq)).toEqual([1]);
+    // Frozen timers: whatever resolves below did not wait out a window.
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    try {
+      // Within the window of that write: they wait, and merge, even one at a time.
+      const second = store.append("t", output(1), { coalesce: true });
+      await new Promise((resolve) => setImmediate(resolve));
+      const third = store.append("t", output(2), { coalesce: true });
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(logLines(dir).map((l) => l.seq)).toEqual([1]);
+      // Anything else flushes what waits, at once and before itself.
+      expect(await store.append("t", notice("done"))).toMatchObject({ seq: 3 });
+      expect((await second).seq).toBe(2);
+      expect((await third).seq).toBe(2);
+      expect(logLines(dir).map((l) => l.event)).toEqual([output(0), { kind: "command.output", itemId: "c1", stream: "stdout", chunk: "[1][2]" }, notice("done")]);
+      // Waiting out its window when the store closes: close() writes it.
+      const last = store.append("t", output(3), { coalesce: true });
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(logLines(dir).map((l) => l.seq)).toEqual([1, 2, 3]);
+      await store.close();
+      expect((await last).seq).toBe(4);
+      expect(logLines(dir).map((l) => l.seq)).toEqual([1, 2, 3, 4]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it("never merges past the protocol's 65,536 characters", async () => {
     const dir = tempDir("airlock-events-pipeline-");
     const store = await openStore(dir);
