@@ -6,9 +6,11 @@
 // "stop" → close everything and exit.
 //
 // The scripted agent goes through the real Agent interface and reacts to prompts:
-//   approvals N             N command approvals one after another; each ask carries its
+//   approvals N [THINK]     N command approvals one after another; each ask carries its
 //                           creation time (wall clock, µs) in `reason`; on the verdict it
-//                           acts at once (command.started), then finishes the command
+//                           acts at once (command.started), then finishes the command, and
+//                           thinks THINK ms (default 0) before asking again, as a model does
+//                           between one command and the next request (for seconds)
 //   stream delta N SIZE     N message.delta events of SIZE bytes, then message.completed
 //   stream output N SIZE    N command.output chunks of SIZE bytes, then command.finished
 //   … RATE                  (optional) at most RATE events a second, in bursts every 10 ms
@@ -94,9 +96,11 @@ class ScriptedAgent implements Agent {
     const [verb, kind, countText, sizeText, rateText] = prompt.split(" ");
     if (verb === "approvals") {
       const n = Number(kind);
+      const thinkMs = Number(countText ?? 0);
       for (let i = 0; i < n; i++) {
         const itemId = `c${++this.#items}`;
         const command = `echo ${i}`;
+        if (i > 0 && thinkMs > 0) await new Promise((resolve) => setTimeout(resolve, thinkMs));
         const verdict = await host.requestApproval(threadId, { type: "command", turnId, itemId, command, cwd: this.#cwd, reason: `created-at ${wallNow().toFixed(3)}` });
         // Acting on the verdict is the first thing the agent does.
         const acted = host.emit(threadId, { kind: "command.started", itemId, command, cwd: this.#cwd });

@@ -8,7 +8,9 @@
 //   decide → result    approval.decide → its `result`
 //   decide → resolved  approval.decide → the approval.resolved event
 //   decide → acting    approval.decide → the agent's next event (command.started, emitted on the verdict)
-//   request → device   the agent asks (its wall-clock time is in the ask) → the device has approval.request
+//   request → device   the agent asks (its wall-clock time is in the ask) → the device has approval.request;
+//                      the agent thinks THINK_MS after each command before asking, as a model does;
+//                      asked with no think time, the same row is reported apart (no target)
 //   stream             agent output (message deltas; command output) host → device: events/s, MB/s,
 //                      with the device's view checked: every seq once, in order, the content complete
 //   many threads       8 threads streaming to 4 devices while one more thread asks for approvals:
@@ -43,6 +45,14 @@ import { admitDevice, closeSocket, startRelay } from "./relay-client.ts";
 /** Three of the issue's runs of 60 in one: p99 over 180 samples is not just the maximum. */
 const APPROVALS = 180;
 const APPROVAL_WARMUP = 5;
+/**
+ * The scripted agent thinks this long before each next request: a real model
+ * takes seconds between a finished command and its next request, so the
+ * request meets an idle pipe; asked within microseconds, it would measure the
+ * previous command's frames still on their way (reported apart, EAGER_APPROVALS).
+ */
+const THINK_MS = 5;
+const EAGER_APPROVALS = 60;
 const DELTA_EVENTS = 20_000;
 const DELTA_BYTES = 64;
 const OUTPUT_EVENTS = 2_000;
@@ -240,12 +250,23 @@ interface ApprovalTimes {
   request: number[];
 }
 
+interface ApprovalRun {
+  /** More devices subscribed to the thread (they see every event too). */
+  others?: BenchDevice[];
+  /** Whether samples still count (false once the streams of the many-threads case ended). */
+  keepGoing?: () => boolean;
+  /** Decisions start once this settles. */
+  gate?: Promise<void>;
+  /** The agent's think time between a finished command and its next request (ms). */
+  thinkMs?: number;
+}
+
 /**
- * Runs "approvals N" on a new thread from `device` and times each decision.
+ * Runs "approvals N THINK" on a new thread from `device` and times each decision.
  * `probe`: take a floor sample while the agent waits for each decision.
- * `others`: more devices subscribed to the thread (they see every event too).
  */
-async function approvals(device: BenchDevice, n: number, warmup: number, probe: boolean, others: BenchDevice[] = [], keepGoing?: () => boolean, gate?: Promise<void>): Promise<ApprovalTimes> {
+async function approvals(device: BenchDevice, n: number, warmup: number, probe: boolean, run: ApprovalRun = {}): Promise<ApprovalTimes> {
+  const { others = [], keepGoing, gate, thinkMs = 0 } = run;
   const times: ApprovalTimes = { floor: [], result: [], resolved: [], acting: [], request: [] };
   const requests: { m: AppProtocolMessage; at: number; wall: number }[] = [];
   let wake: (() => void) | undefined;
@@ -260,7 +281,7 @@ async function approvals(device: BenchDevice, n: number, warmup: number, probe: 
     }
   });
   try {
-    thread = await startThread(device, `approvals ${n}`);
+    thread = await startThread(device, `approvals ${n} ${thinkMs}`);
     requests.push(...pendingEvents.filter((e) => e.m.type === "event" && e.m.thread === thread));
     for (const other of others) await other.command("thread.subscribe", { thread, afterSeq: 0 });
     await gate;
@@ -390,7 +411,7 @@ export async function run(ctx: BenchContext): Promise<SuiteReport> {
     for (let i = 0; i < 20; i++) await floorProbe(phone); // warm-up
 
     ctx.log(`${APPROVALS} decisions, a floor probe before each`);
-    const idle = await approvals(phone, APPROVALS + APPROVAL_WARMUP, APPROVAL_WARMUP, true);
+    const idle = await approvals(phone, APPROVALS + APPROVAL_WARMUP, APPROVAL_WARMUP, true, { thinkMs: THINK_MS });
     const floor = summarize(idle.floor);
     const row = (name: string, samples: number[], params: BenchResult["params"] = {}) => {
       const s = summarize(samples);
@@ -404,8 +425,12 @@ export async function run(ctx: BenchContext): Promise<SuiteReport> {
       ["decide → agent acting", "acting", ACTING_RATIO],
       ["request → device", "request", REPLY_RATIO],
     ];
+    // The same requests with no think time: each one queues behind the previous command's frames on their way.
+    const eager = await approvals(phone, EAGER_APPROVALS + APPROVAL_WARMUP, APPROVAL_WARMUP, false);
+    latency.push(["request → device, asked as the last command's frames leave", "request", undefined]);
+    const samplesOf = (name: string, key: keyof ApprovalTimes) => (name.includes("last command") ? eager : idle)[key];
     for (const [name, key, ratio] of latency) {
-      const s = row(name, idle[key]);
+      const s = row(name, samplesOf(name, key));
       notes.push(`${name}: ${(s.medianMs / floor.medianMs).toFixed(2)}× the floor at p50, ${(s.p99Ms / floor.p99Ms).toFixed(2)}× at p99`);
       if (ratio !== undefined) {
         for (const [stat, value, base] of [["p50", s.medianMs, floor.medianMs], ["p99", s.p99Ms, floor.p99Ms]] as const) {
@@ -433,7 +458,7 @@ export async function run(ctx: BenchContext): Promise<SuiteReport> {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     // The approvals thread first: its first request waits while the streams start, then decisions run during them.
-    const loadedRun = approvals(phone, MANY_APPROVALS, 0, false, devices.slice(1), () => streaming, gate);
+    const loadedRun = approvals(phone, MANY_APPROVALS, 0, false, { others: devices.slice(1), keepGoing: () => streaming, gate });
     const t0 = now();
     for (let i = 0; i < MANY_THREADS; i++) {
       const starter = devices[i % MANY_DEVICES]!;
