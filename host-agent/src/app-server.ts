@@ -148,7 +148,8 @@ export class AppServer {
       // Output that comes faster than the log's writes is merged into fewer events (EventStore.append).
       // A decision's event is written once its answer is on its way: that answer goes out alone.
       if (options?.after) await options.after.catch(() => undefined);
-      const appended = this.#o.store.append(threadId, event, { coalesce: true });
+      // An event handed on at once (a verdict) shares its write with what the agent does next.
+      const appended = this.#o.store.append(threadId, event, { coalesce: true, reaction: options?.onQueued !== undefined });
       options?.onQueued?.();
       await appended;
       this.broker.observe(threadId, event);

@@ -220,6 +220,8 @@ interface ThreadState {
   lastStreamFlushAt: number;
   /** Streamed output waiting out the rest of STREAM_WINDOW_MS before its group commit. */
   streamTimer: NodeJS.Timeout | undefined;
+  /** A group commit starting on the next turn of the event loop (AppendOptions.reaction). */
+  nextTurn: NodeJS.Immediate | undefined;
   /** The newest durable events, in seq order, so delivery rarely reads the file. */
   tail: TailEntry[];
   tailBytes: number;
@@ -228,6 +230,17 @@ interface ThreadState {
   metaNext: Promise<void> | undefined;
   /** Starts a write that is waiting out META_DELAY_MS now. */
   metaKick: (() => void) | undefined;
+}
+
+export interface AppendOptions {
+  /** Merge into waiting output of the same item, and write streams once per STREAM_WINDOW_MS (see append()). */
+  coalesce?: boolean;
+  /**
+   * Something reacts to this event at once and appends right behind it (an
+   * agent acting on the verdict an approval.resolved carries): the write
+   * starts on the next turn of the event loop, so both share one fsync.
+   */
+  reaction?: boolean;
 }
 
 interface PendingAppend {
@@ -279,7 +292,7 @@ export function storedEventJson(record: StoredEvent): string | undefined {
 /** The parts of a ThreadState that only live in memory. */
 function runtimeState(): Pick<
   ThreadState,
-  "queue" | "failure" | "deleted" | "compactionQueued" | "fh" | "pending" | "flushQueued" | "lastStreamFlushAt" | "streamTimer" | "tail" | "tailBytes" | "metaQueue" | "metaNext" | "metaKick"
+  "queue" | "failure" | "deleted" | "compactionQueued" | "fh" | "pending" | "flushQueued" | "lastStreamFlushAt" | "streamTimer" | "nextTurn" | "tail" | "tailBytes" | "metaQueue" | "metaNext" | "metaKick"
 > {
   return {
     queue: Promise.resolve(),
@@ -291,6 +304,7 @@ function runtimeState(): Pick<
     flushQueued: false,
     lastStreamFlushAt: -Infinity,
     streamTimer: undefined,
+    nextTurn: undefined,
     tail: [],
     tailBytes: 0,
     metaQueue: Promise.resolve(),
@@ -828,7 +842,7 @@ export class EventStore {
    * event flushes them at once). Under load a stream becomes fewer, larger
    * events. Merged appends resolve with the merged event's seq.
    */
-  append(threadId: string, event: ThreadEvent, options: { coalesce?: boolean } = {}): Promise<{ seq: number; at: number }> {
+  append(threadId: string, event: ThreadEvent, options: AppendOptions = {}): Promise<{ seq: number; at: number }> {
     let st: ThreadState;
     try {
       st = this.#state(threadId);
@@ -850,6 +864,7 @@ export class EventStore {
       // A stream in full flow (many appends already waiting) gains nothing from waiting longer.
       const wait = coalesce && st.pending.length === 1 && st.pending[0]!.waiters.length < STREAM_FLOW_APPENDS ? st.lastStreamFlushAt + STREAM_WINDOW_MS - performance.now() : 0;
       if (wait > 0) this.#flushAfter(st, wait);
+      else if (options.reaction) this.#flushNextTurn(st);
       else this.#flushNow(st);
     });
   }
@@ -860,9 +875,17 @@ export class EventStore {
     st.streamTimer = setTimeout(() => this.#flushNow(st), ms);
   }
 
+  /** Starts the group commit on the next turn of the event loop: what the caller's code appends meanwhile shares it. */
+  #flushNextTurn(st: ThreadState): void {
+    if (st.streamTimer || st.nextTurn || st.flushQueued) return;
+    st.nextTurn = setImmediate(() => this.#flushNow(st));
+  }
+
   #flushNow(st: ThreadState): void {
     if (st.streamTimer) clearTimeout(st.streamTimer);
+    if (st.nextTurn) clearImmediate(st.nextTurn);
     st.streamTimer = undefined;
+    st.nextTurn = undefined;
     this.#scheduleFlush(st);
   }
 
@@ -1163,7 +1186,7 @@ export class EventStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const st of this.#threads.values()) if (st.streamTimer) this.#flushNow(st); // output waiting out its window
+    for (const st of this.#threads.values()) if (st.streamTimer || st.nextTurn) this.#flushNow(st); // appends waiting for their write to start
     await this.#structure;
     // Operations may queue follow-ups (compaction): wait until every queue is still.
     for (;;) {
