@@ -67,6 +67,26 @@ describe("group commit", () => {
     expect(lines.map((l) => (l.event as { text: string }).text)).toEqual(Array.from({ length: 200 }, (_, i) => `n${i}`));
   });
 
+  it("an append marked `reaction` shares its write with what its caller appends right behind it (after a few promise hops)", async () => {
+    const dir = tempDir("airlock-events-pipeline-");
+    const store = await openStore(dir);
+    await store.createThread({ id: "t", title: "reaction" });
+    await store.append("t", notice("before"));
+    let seqs: number[] = [];
+    const syncs = await countSyncs(dir, async () => {
+      const resolved = store.append("t", notice("resolved"), { reaction: true });
+      // The agent hears the verdict a few promise hops later and acts.
+      await Promise.resolve();
+      await Promise.resolve();
+      const acting = store.append("t", notice("acting"));
+      seqs = [(await resolved).seq, (await acting).seq];
+    });
+    expect(seqs).toEqual([2, 3]);
+    expect(syncs).toBe(1);
+    // Alone, it is still written (on the next turn of the event loop).
+    expect(await store.append("t", notice("alone"), { reaction: true })).toMatchObject({ seq: 4 });
+  });
+
   it("an event over the size limit fails alone; the others of its batch are written", async () => {
     const dir = tempDir("airlock-events-pipeline-");
     const store = await EventStore.open(dir, { maxEventBytes: 200 });
