@@ -247,12 +247,27 @@ interface PendingAppend {
   event: ThreadEvent;
   /** Whether later output of the same item may be merged into this event while it waits. */
   coalesce: boolean;
+  /** UTF-8 bytes of its text (a delta's text, an output's chunk), for the merge limit. */
+  textBytes: number;
   /** Its callers: more than one when appends were merged into it. */
   waiters: { resolve(value: { seq: number; at: number }): void; reject(error: unknown): void }[];
 }
 
 /** Longest text a merged message.delta or command.output may carry (the protocol's limit). */
 const MAX_COALESCED_TEXT = 65536;
+/**
+ * And at most this many UTF-8 bytes: with its envelope the event then fits a
+ * 64 KiB padding bucket (docs/protocol.md §6.2), where a full 65,536 characters would
+ * be padded to 128 KiB, doubling what is encrypted, relayed and decrypted.
+ */
+const MAX_COALESCED_BYTES = 60 * 1024;
+
+/** The UTF-8 size of the text a streamed event carries (0 for others). */
+function streamedTextBytes(event: ThreadEvent): number {
+  if (event.kind === "message.delta") return Buffer.byteLength(event.text, "utf8");
+  if (event.kind === "command.output") return Buffer.byteLength(event.chunk, "utf8");
+  return 0;
+}
 
 /** `next` appended to `last` when both are output of the same item and stream and the result stays within the limit. */
 function merged(last: ThreadEvent, next: ThreadEvent): ThreadEvent | undefined {
@@ -835,7 +850,7 @@ export class EventStore {
    *
    * `coalesce`: a message.delta or command.output that arrives while an
    * earlier one of the same item (and stream) still waits for its write is
-   * merged into it (text concatenated, up to the protocol's 65,536
+   * merged into it (text concatenated, up to 60 KiB of UTF-8 and the protocol's 65,536
    * characters), and a thread's stream is written at most once per
    * STREAM_WINDOW_MS: the first chunk after a quiet spell goes at once, the
    * ones within the window of the last write wait for its end (any other
@@ -854,12 +869,14 @@ export class EventStore {
     const coalesce = options.coalesce === true && (parsed.data.kind === "message.delta" || parsed.data.kind === "command.output");
     return new Promise((resolve, reject) => {
       const last = st.pending.at(-1);
-      const joined = coalesce && last?.coalesce ? merged(last.event, parsed.data) : undefined;
+      const textBytes = coalesce ? streamedTextBytes(parsed.data) : 0;
+      const joined = coalesce && last?.coalesce && last.textBytes + textBytes <= MAX_COALESCED_BYTES ? merged(last.event, parsed.data) : undefined;
       if (joined && last) {
         last.event = joined;
+        last.textBytes += textBytes;
         last.waiters.push({ resolve, reject });
       } else {
-        st.pending.push({ event: parsed.data, coalesce, waiters: [{ resolve, reject }] });
+        st.pending.push({ event: parsed.data, coalesce, textBytes, waiters: [{ resolve, reject }] });
       }
       // A stream in full flow (many appends already waiting) gains nothing from waiting longer.
       const wait = coalesce && st.pending.length === 1 && st.pending[0]!.waiters.length < STREAM_FLOW_APPENDS ? st.lastStreamFlushAt + STREAM_WINDOW_MS - performance.now() : 0;

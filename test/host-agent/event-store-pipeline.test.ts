@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "nod
 import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { ThreadEvent } from "../../protocol/src/index.ts";
+import { paddedLength, type ThreadEvent } from "../../protocol/src/index.ts";
 import { EventStore, storedEventJson, TAIL_EVENTS, type StoredEvent } from "../../host-agent/src/event-store.ts";
 import { tempDir } from "../support/temp.ts";
 
@@ -180,6 +180,22 @@ describe("coalescing", () => {
       expect(logLines(dir).map((l) => l.seq)).toEqual([1, 2, 3, 4]);
     } finally {
       vi.useRealTimers();
+    }
+  });
+
+  it("merges at most 60 KiB of UTF-8, so a merged event with its envelope stays in the 64 KiB padding bucket", async () => {
+    const dir = tempDir("airlock-events-pipeline-");
+    const store = await openStore(dir);
+    await store.createThread({ id: "t", title: "bucket" });
+    const piece = "é".repeat(8 * 1024); // 16 KiB of UTF-8 in 8,192 characters
+    await Promise.all(Array.from({ length: 8 }, () => store.append("t", { kind: "command.output", itemId: "c1", stream: "stdout", chunk: piece }, { coalesce: true })));
+    const sizes = logLines(dir).map((l) => Buffer.byteLength((l.event as { chunk: string }).chunk, "utf8"));
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(8 * 16 * 1024);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(60 * 1024);
+    expect(sizes.length).toBeLessThan(8); // still merged
+    for (const l of logLines(dir)) {
+      const envelope = `{"v":1,"type":"event","id":"e${l.seq}","thread":"t","seq":${l.seq},"body":${JSON.stringify(l.event)}}`;
+      expect(paddedLength(Buffer.byteLength(envelope, "utf8"))).toBe(64 * 1024);
     }
   });
 
