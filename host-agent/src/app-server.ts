@@ -59,6 +59,12 @@ interface ConnState {
   subscriptions: Map<string, Subscription>;
   /** device.visibility: whether the app is in the foreground (a device that never says is taken as visible). */
   visible: boolean;
+  /** Sends other than streamed output on their way (answers, approval events, summaries): output waits for them. */
+  urgent: number;
+  /** Streamed output frames on their way. */
+  bulk: number;
+  /** Pumps of streamed output waiting for their turn (#bulkTurn). */
+  bulkWaiters: (() => void)[];
 }
 
 export type AuditHook = (type: string, actor: { kind: "device" | "host" | "policy" | "timeout"; id?: string; name?: string }, data: Record<string, unknown>) => void;
@@ -107,6 +113,13 @@ const STORE_CODES: Readonly<Record<string, string>> = { THREAD_LIMIT: "THREAD_LI
  */
 export const BULK_HIGH_WATER = 512 * 1024;
 const BULK_POLL_MS = 5;
+/**
+ * Per device, at most this many frames of streamed output are on their way
+ * (being encrypted or waiting to leave) at once, and none while anything else
+ * is: an approval or an answer is sealed behind at most this many, whatever
+ * the number of threads streaming.
+ */
+export const BULK_IN_FLIGHT = 2;
 const isBulk = (e: ThreadEvent): boolean => e.kind === "message.delta" || e.kind === "command.output";
 
 /** The text sent with INTERNAL: the detail stays in the host's log. */
@@ -276,7 +289,7 @@ export class AppServer {
   }
 
   async onSessionOpen(conn: DeviceConnection): Promise<void> {
-    this.#conns.set(conn, { conn, queue: Promise.resolve(), subscriptions: new Map(), visible: true });
+    this.#conns.set(conn, { conn, queue: Promise.resolve(), subscriptions: new Map(), visible: true, urgent: 0, bulk: 0, bulkWaiters: [] });
     const agent = this.#o.agent;
     await this.#send(conn, {
       type: "host.info",
@@ -294,7 +307,9 @@ export class AppServer {
   }
 
   onSessionClosed(conn: DeviceConnection): void {
+    const state = this.#conns.get(conn);
     this.#conns.delete(conn);
+    if (state) for (const wake of state.bulkWaiters.splice(0)) wake(); // its pumps see the connection gone
   }
 
   /**
@@ -683,9 +698,15 @@ export class AppServer {
             }, true);
           }
           for (const e of page.events) {
-            if (isBulk(e.event)) await this.#roomForBulk(state.conn);
-            if (state.subscriptions.get(threadId) !== sub || !this.#conns.has(state.conn)) return;
-            if (!(await this.#sendEvent(state.conn, threadId, e.seq, e.event, false, storedEventJson(e)))) return;
+            const bulk = isBulk(e.event);
+            if (bulk) await this.#roomForBulk(state.conn);
+            const release = bulk ? await this.#bulkTurn(state) : undefined;
+            try {
+              if (state.subscriptions.get(threadId) !== sub || !this.#conns.has(state.conn)) return;
+              if (!(await this.#sendEvent(state.conn, threadId, e.seq, e.event, false, storedEventJson(e), bulk))) return;
+            } finally {
+              release?.();
+            }
             sub.sent = e.seq;
           }
           if (!page.more) break;
@@ -696,6 +717,39 @@ export class AppServer {
     }
   }
 
+  /**
+   * Waits until this connection has nothing urgent on its way and fewer than
+   * BULK_IN_FLIGHT output frames (or is gone), then takes a place among them
+   * (checked and taken with no await between); returns its release.
+   */
+  async #bulkTurn(state: ConnState): Promise<() => void> {
+    while ((state.urgent > 0 || state.bulk >= BULK_IN_FLIGHT) && this.#conns.has(state.conn)) {
+      await new Promise<void>((resolve) => state.bulkWaiters.push(resolve));
+    }
+    state.bulk++;
+    return () => {
+      state.bulk--;
+      this.#wakeBulk(state);
+    };
+  }
+
+  #wakeBulk(state: ConnState): void {
+    if (state.urgent === 0 && state.bulk < BULK_IN_FLIGHT) for (const wake of state.bulkWaiters.splice(0)) wake();
+  }
+
+  /** Counts an urgent send on its way (output waits for it) and lets waiting output go when it is done. */
+  async #tracked<T>(conn: DeviceConnection, bulk: boolean, send: () => Promise<T>): Promise<T> {
+    const state = this.#conns.get(conn);
+    if (!state || bulk) return send(); // output holds its place from #bulkTurn
+    state.urgent++;
+    try {
+      return await send();
+    } finally {
+      state.urgent--;
+      this.#wakeBulk(state);
+    }
+  }
+
   /** Waits until the relay connection's queue is below BULK_HIGH_WATER (or the connection is gone). */
   async #roomForBulk(conn: DeviceConnection): Promise<void> {
     while ((conn.backlog?.() ?? 0) > BULK_HIGH_WATER && this.#conns.has(conn)) {
@@ -703,25 +757,30 @@ export class AppServer {
     }
   }
 
-  async #sendEvent(conn: DeviceConnection, threadId: string, seq: number, event: ThreadEvent, synthetic = false, json?: string): Promise<boolean> {
+  async #sendEvent(conn: DeviceConnection, threadId: string, seq: number, event: ThreadEvent, synthetic = false, json?: string, bulk = false): Promise<boolean> {
     if (json !== undefined && !synthetic) {
       // The event was validated when it was appended and its JSON kept: no second validation and serialisation per device.
       const payload = textEncoder.encode(`{"v":${APP_PROTOCOL_VERSION},"type":"event","id":"e${seq}","thread":${JSON.stringify(threadId)},"seq":${seq},"body":${json}}`);
-      if (payload.length <= MAX_APP_MESSAGE_BYTES) {
-        try {
-          return await conn.send(payload);
-        } catch (e) {
-          this.#o.log?.(`send to ${conn.device.id} failed: ${messageOf(e)}`);
-          return false;
-        }
-      }
+      if (payload.length <= MAX_APP_MESSAGE_BYTES) return this.#sendPayload(conn, payload, bulk);
     }
-    return this.#send(conn, { type: "event", id: synthetic ? this.#id() : `e${seq}`, thread: threadId, seq, body: event });
+    return this.#send(conn, { type: "event", id: synthetic ? this.#id() : `e${seq}`, thread: threadId, seq, body: event }, undefined, bulk);
   }
 
-  async #send(conn: DeviceConnection, message: Parameters<typeof appProtocol.encode>[0], options?: { after?: Promise<unknown> }): Promise<boolean> {
+  async #send(conn: DeviceConnection, message: Parameters<typeof appProtocol.encode>[0], options?: { after?: Promise<unknown> }, bulk = false): Promise<boolean> {
+    let payload: Uint8Array;
     try {
-      return await conn.send(appProtocol.encode(message), options);
+      payload = appProtocol.encode(message);
+    } catch (e) {
+      this.#o.log?.(`send to ${conn.device.id} failed: ${messageOf(e)}`);
+      return false;
+    }
+    return this.#sendPayload(conn, payload, bulk, options);
+  }
+
+  /** Hands a payload to the device's session; streamed output gives way to everything else (#bulkTurn). */
+  async #sendPayload(conn: DeviceConnection, payload: Uint8Array, bulk: boolean, options?: { after?: Promise<unknown> }): Promise<boolean> {
+    try {
+      return await this.#tracked(conn, bulk, () => conn.send(payload, options));
     } catch (e) {
       this.#o.log?.(`send to ${conn.device.id} failed: ${messageOf(e)}`);
       return false;
