@@ -43,7 +43,7 @@ export const pushPayload = s.strictObject({
    */
   actions: s.optional(s.array(approvalDecision, { max: 2 })),
   /** turn: how it ended. resolved: the decision ("answered" for a question). */
-  outcome: s.optional(s.enum(["completed", "failed", "interrupted", "approve_once", "approve_session", "deny", "cancel", "answered"])),
+  outcome: s.optional(s.enum(["completed", "failed", "interrupted", ...s.enumValues(approvalDecision), "cancel", "answered"])),
   /** resolved: who decided (a device name, "policy", "host", "timeout"). */
   by: s.optional(s.string({ max: 128 })),
   /** Only when the device opted in to details: the thread's title, the exact action, the tier. */

@@ -175,14 +175,25 @@ export function literal<const T extends Primitive>(value: T): LiteralSchema<T> {
   }, [literal, value]) as LiteralSchema<T>;
 }
 
+export interface EnumSchema<T extends readonly [string, ...string[]]> extends Schema<T[number]> {
+  /** [enum, the values in their order]. */
+  readonly def: readonly [typeof enumOf, T];
+}
+
 /* @__NO_SIDE_EFFECTS__ */
-function enumOf<const T extends readonly [string, ...string[]]>(values: T): Schema<T[number]> {
+function enumOf<const T extends readonly [string, ...string[]]>(values: T): EnumSchema<T> {
   return new Schema((v, ctx) => {
     if (!values.includes(v as string)) report(ctx, `expected one of ${values.join(", ")}`);
     return v as T[number];
-  }, [enumOf, values]);
+  }, [enumOf, values]) as EnumSchema<T>;
 }
 export { enumOf as enum };
+
+/** The values an enum schema accepts, in their order. */
+/* @__NO_SIDE_EFFECTS__ */
+export function enumValues<const T extends readonly [string, ...string[]]>(schema: EnumSchema<T>): T {
+  return schema.def[1];
+}
 
 /* @__NO_SIDE_EFFECTS__ */
 export function optional<T>(schema: Schema<T>): OptionalSchema<T> {

@@ -12,6 +12,7 @@
 // `command` is an argv array: it is spawned without a shell, so nothing in an
 // event can become part of a command line. What a hook may decide, and when it
 // runs, is in hooks.ts; docs/host-agent.md "Hooks" is the reference.
+import type { RiskTier } from "@airlock/protocol";
 import * as z from "zod/mini";
 
 export const HOOK_EVENTS = ["SessionStart", "UserPromptSubmit", "PreToolUse", "PermissionRequest", "PostToolUse", "Stop"] as const;
@@ -21,7 +22,7 @@ export type HookEvent = (typeof HOOK_EVENTS)[number];
 export const BLOCKING_EVENTS: ReadonlySet<HookEvent> = new Set(["UserPromptSubmit", "PreToolUse", "PermissionRequest"]);
 
 /** Tiers a PermissionRequest hook may be allowed to approve: never commit (that stays with people). */
-export const HOOK_ALLOW_LEVELS = ["none", "steer", "continue", "expand"] as const;
+export const HOOK_ALLOW_LEVELS = ["none", "steer", "continue", "expand"] as const satisfies readonly ["none", ...Exclude<RiskTier, "commit">[]];
 export type HookAllowLevel = (typeof HOOK_ALLOW_LEVELS)[number];
 
 export const DEFAULT_HOOK_TIMEOUT_SECONDS = 30;

@@ -5,10 +5,11 @@
 // compound command takes the highest tier of its parts" means the same thing
 // everywhere.
 
-import type { RiskTier } from "@airlock/protocol";
+import { RISK_TIERS, type RiskTier } from "@airlock/protocol";
 
 export type Tier = RiskTier;
-export const TIERS: readonly Tier[] = ["steer", "continue", "expand", "commit"];
+/** Lowest first: a tier's index is its rank. */
+export const TIERS: readonly Tier[] = RISK_TIERS;
 
 export interface ClassificationFlags {
   /** Reaches the network. */

@@ -168,9 +168,9 @@ export interface PolicyLayer {
 }
 
 /** Tiers a repository file cannot loosen. */
-export type FlooredTier = "expand" | "commit";
-const FLOORED: readonly Tier[] = ["expand", "commit"];
-const isFloored = (t: Tier): t is FlooredTier => FLOORED.includes(t);
+const FLOORED = ["expand", "commit"] as const satisfies readonly Tier[];
+export type FlooredTier = (typeof FLOORED)[number];
+const isFloored = (t: Tier): t is FlooredTier => FLOORED.some((f) => f === t);
 
 export const BUILTIN_DEFAULTS: Readonly<Record<Tier, Action>> = { steer: "ask", continue: "ask", expand: "ask", commit: "host-only" };
 
@@ -264,7 +264,7 @@ export function mergePolicy(base: Policy, file: PolicyFile, source: "user" | "re
     out.defaults[tier] = a;
     out.defaultIds[tier] = `${source}.defaults.${tier}`;
   }
-  if (source === "user") for (const tier of ["expand", "commit"] as const) out.floors[tier] = { action: out.defaults[tier], id: out.defaultIds[tier] };
+  if (source === "user") for (const tier of FLOORED) out.floors[tier] = { action: out.defaults[tier], id: out.defaultIds[tier] };
   const rules = compileRules(file, source, source);
   // Repository rules are evaluated before user rules.
   out.rules = source === "repo" ? [...rules, ...base.rules] : [...base.rules, ...rules];

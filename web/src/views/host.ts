@@ -12,10 +12,12 @@ export function modelControls(info: HostInfo | undefined, current: { model?: str
   const models = info?.models ?? [];
   const model = select(models.map((m) => ({ value: m.id, label: m.name })), current.model || info?.defaultModel || models[0]?.id);
   const effort = select([]);
+  let efforts: readonly Effort[] = [];
   const fillEfforts = () => {
     const m = models.find((x) => x.id === model.value);
+    efforts = m?.efforts ?? [];
     // Widened to string[]: the select's value and the saved effort are plain strings until found in the list.
-    const list: readonly string[] = m?.efforts ?? [];
+    const list: readonly string[] = efforts;
     const keep = list.includes(effort.value) ? effort.value : current.effort && list.includes(current.effort) ? current.effort : m?.defaultEffort ?? list[0] ?? "";
     replace(effort, ...list.map((e) => h("option", { value: e }, e)));
     effort.value = keep;
@@ -25,7 +27,9 @@ export function modelControls(info: HostInfo | undefined, current: { model?: str
   model.addEventListener("change", fillEfforts);
   fillEfforts();
   model.disabled = models.length === 0;
-  return { model, effort };
+  /** The selected effort, found among the model's efforts (the select offers only those); undefined when none is selected. */
+  const selectedEffort = (): Effort | undefined => efforts.find((e) => e === effort.value);
+  return { model, effort, selectedEffort };
 }
 
 export function hostView(ctx: AppContext, hostId: string): View {
@@ -55,7 +59,8 @@ export function hostView(ctx: AppContext, hostId: string): View {
     try {
       const opts: { prompt: string; model?: string; effort?: Effort } = { prompt: text };
       if (controls.model.value) opts.model = controls.model.value;
-      if (controls.effort.value) opts.effort = controls.effort.value as Effort; // the select offers only the model's efforts
+      const effort = controls.selectedEffort();
+      if (effort) opts.effort = effort;
       const { thread } = await conn.startThread(opts);
       prompt.value = "";
       ctx.navigate({ view: "thread", host: hostId, thread });

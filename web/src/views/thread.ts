@@ -107,7 +107,8 @@ export function threadView(ctx: AppContext, hostId: string, threadId: string): V
     settingsSummary.setAttribute("aria-label", `Model: ${settingsSummary.textContent}`);
     const apply = async () => {
       try {
-        await conn.settings(threadId, { model: c.model.value, ...(c.effort.value ? { effort: c.effort.value as "low" } : {}) });
+        const effort = c.selectedEffort();
+        await conn.settings(threadId, { model: c.model.value, ...(effort ? { effort } : {}) });
         ctx.toast("Settings apply from the next turn.");
       } catch (err) {
         ctx.toast(`Could not change settings: ${errorText(err)}`);
