@@ -274,7 +274,7 @@ export function parseRecordLine(bytes: Uint8Array): Parsed {
   } catch {
     return { ok: false, detail: "not valid UTF-8" };
   }
-  let x: unknown;
+  let x: JsonValue;
   try {
     x = JSON.parse(text);
   } catch {
@@ -282,20 +282,25 @@ export function parseRecordLine(bytes: Uint8Array): Parsed {
   }
   if (!isPlainObject(x)) return { ok: false, detail: "not a JSON object" };
   if (Object.keys(x).sort().join(",") !== RECORD_KEYS) return { ok: false, detail: "wrong set of fields" };
-  if (x.v !== AUDIT_VERSION) return { ok: false, detail: `unknown version ${String(x.v)}` };
-  if (typeof x.seq !== "number" || !Number.isSafeInteger(x.seq) || x.seq < 1) return { ok: false, detail: "bad seq" };
-  if (typeof x.at !== "number" || !Number.isSafeInteger(x.at) || x.at < 0) return { ok: false, detail: "bad at" };
-  if (typeof x.type !== "string" || !TYPE_RE.test(x.type)) return { ok: false, detail: "bad type" };
-  if (typeof x.prev !== "string" || !HEX64.test(x.prev)) return { ok: false, detail: "bad prev" };
-  if (typeof x.hash !== "string" || !HEX64.test(x.hash)) return { ok: false, detail: "bad hash" };
-  if (!isPlainObject(x.data)) return { ok: false, detail: "bad data" };
-  const a = x.actor;
-  if (!isPlainObject(a) || typeof a.kind !== "string" || !ACTOR_KINDS.includes(a.kind)) return { ok: false, detail: "bad actor" };
-  for (const k of Object.keys(a)) {
-    if (k === "kind") continue;
-    if ((k !== "id" && k !== "name") || typeof a[k] !== "string") return { ok: false, detail: "bad actor" };
-  }
-  return { ok: true, record: x as unknown as AuditRecord };
+  const { v, seq, at, type, prev, hash, data, actor } = x;
+  if (v !== AUDIT_VERSION) return { ok: false, detail: `unknown version ${String(v)}` };
+  if (typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 1) return { ok: false, detail: "bad seq" };
+  if (typeof at !== "number" || !Number.isSafeInteger(at) || at < 0) return { ok: false, detail: "bad at" };
+  if (typeof type !== "string" || !TYPE_RE.test(type)) return { ok: false, detail: "bad type" };
+  if (typeof prev !== "string" || !HEX64.test(prev)) return { ok: false, detail: "bad prev" };
+  if (typeof hash !== "string" || !HEX64.test(hash)) return { ok: false, detail: "bad hash" };
+  if (!isPlainObject(data)) return { ok: false, detail: "bad data" };
+  if (!isAuditActor(actor)) return { ok: false, detail: "bad actor" };
+  // The fields in canonical (sorted) order, the order an intact line holds them in.
+  return { ok: true, record: { actor, at, data, hash, prev, seq, type, v } };
+}
+
+const isActorKind = (kind: string): kind is ActorKind => ACTOR_KINDS.includes(kind);
+
+/** A known kind, and an id and a name only if they are strings. */
+function isAuditActor(a: JsonValue | undefined): a is JsonObject & AuditActor {
+  if (!isPlainObject(a) || typeof a.kind !== "string" || !isActorKind(a.kind)) return false;
+  return Object.keys(a).every((k) => k === "kind" || ((k === "id" || k === "name") && typeof a[k] === "string"));
 }
 
 /** null when the line is the canonical form of its record and the hash is right. */
