@@ -74,6 +74,12 @@ export type QuestionReply = { answer: string; optionId?: string; by: string } | 
 
 /** What the host gives an adapter. */
 export interface AgentHost {
+  /**
+   * Records an event in the thread, in call order, and delivers it once it is
+   * durable. Resolves when it is durable, except streamed output (message
+   * deltas, command output), which resolves once it has its place in the log
+   * (the log writes a stream at most once per window) unless many wait.
+   */
   emit(threadId: string, event: ThreadEvent): Promise<void>;
   status(threadId: string, status: AgentThreadStatus): Promise<void>;
   /** Resolves with the verdict; never rejects for timeouts (the policy's fallback is the verdict). */

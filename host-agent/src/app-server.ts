@@ -120,6 +120,8 @@ const BULK_POLL_MS = 5;
  * the number of threads streaming.
  */
 export const BULK_IN_FLIGHT = 2;
+/** An agent's streamed output is acknowledged before it is durable while at most this many of a thread's appends wait. */
+const STREAM_AHEAD = 1024;
 const isBulk = (e: ThreadEvent): boolean => e.kind === "message.delta" || e.kind === "command.output";
 
 /** The text sent with INTERNAL: the detail stays in the host's log. */
@@ -164,11 +166,21 @@ export class AppServer {
       // An event handed on at once (a verdict) shares its write with what the agent does next.
       const appended = this.#o.store.append(threadId, event, { coalesce: true, reaction: options?.onQueued !== undefined });
       options?.onQueued?.();
+      const durable = () => {
+        this.broker.observe(threadId, event);
+        this.hooks?.observe(threadId, event);
+        this.#wake(threadId);
+        this.#notify(threadId, event);
+      };
+      // Streamed output may wait out the log's stream window (EventStore.append): an agent that
+      // awaits each chunk is not held to one chunk per window. Its place in the log is taken now;
+      // it is delivered once durable, like any event. Beyond STREAM_AHEAD appends waiting, it waits.
+      if (isBulk(event) && this.#o.store.waitingAppends(threadId) <= STREAM_AHEAD) {
+        appended.then(durable, (e: unknown) => this.#o.log?.(`recording ${event.kind} on ${threadId} failed: ${messageOf(e)}`));
+        return;
+      }
       await appended;
-      this.broker.observe(threadId, event);
-      this.hooks?.observe(threadId, event);
-      this.#wake(threadId);
-      this.#notify(threadId, event);
+      durable();
     };
     const policyFor = this.#o.policyFor ?? (async () => builtinPolicy());
     this.hooks = this.#o.hooks

@@ -886,6 +886,12 @@ export class EventStore {
     });
   }
 
+  /** Appends of the thread waiting for their write (merged ones counted one by one). */
+  waitingAppends(threadId: string): number {
+    const st = this.#threads.get(threadId);
+    return st ? st.pending.reduce((n, p) => n + p.waiters.length, 0) : 0;
+  }
+
   /** Streamed output in the window of the thread's last one: written when the window ends (unless something flushes first). */
   #flushAfter(st: ThreadState, ms: number): void {
     if (st.streamTimer || st.flushQueued) return;

@@ -8,7 +8,7 @@
 // ledger (app-server-harness); the relay connection's queue is the one part
 // played by a number, since filling a real socket's buffer on demand is not
 // something a test can do reliably.
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { BULK_HIGH_WATER, BULK_IN_FLIGHT } from "../../host-agent/src/app-server.ts";
 import { device, setup } from "./app-server-harness.ts";
 
@@ -44,6 +44,29 @@ describe("bulk output and the relay connection's queue", () => {
     const output = phone.inbox.flatMap((m) => (m.type === "event" && m.thread === "busy" && m.body.kind === "command.output" ? [{ seq: m.seq, chunk: m.body.chunk }] : []));
     expect(output.map((o) => o.seq)).toEqual(output.map((_, i) => i + 1));
     expect(output.map((o) => o.chunk).join("")).toBe([0, 1, 2, 3, 4].map((i) => `line ${i}\n`).join(""));
+  });
+
+  it("does not hold an agent that awaits each chunk to one chunk per stream window", async () => {
+    const env = await setup();
+    envs.push(env);
+    const phone = device(env);
+    await env.app.onSessionOpen(phone.conn);
+    await env.store.createThread({ id: "talks", title: "streams a message" });
+    await phone.command("thread.subscribe", { thread: "talks", afterSeq: 0 });
+    const host = env.app.agentHost;
+    await host.emit("talks", { kind: "message.delta", itemId: "m1", text: "0 " }); // opens a window
+    // Timers frozen: emits that waited for the window's end would never resolve.
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    try {
+      for (let i = 1; i < 30; i++) await host.emit("talks", { kind: "message.delta", itemId: "m1", text: `${i} ` });
+      await host.emit("talks", { kind: "message.completed", itemId: "m1", text: "done" }); // durable, with what waited before it
+    } finally {
+      vi.useRealTimers();
+    }
+    await phone.until((m) => m.type === "event" && m.thread === "talks" && m.body.kind === "message.completed");
+    const deltas = phone.inbox.flatMap((m) => (m.type === "event" && m.thread === "talks" && m.body.kind === "message.delta" ? [m.body.text] : []));
+    expect(deltas.join("")).toBe(Array.from({ length: 30 }, (_, i) => `${i} `).join(""));
+    expect(deltas.length).toBeLessThan(30); // merged while they waited
   });
 
   it("keeps at most BULK_IN_FLIGHT output frames on their way per device, and none while an answer or an approval is", async () => {

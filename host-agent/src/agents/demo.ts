@@ -15,7 +15,7 @@ import { spawn } from "node:child_process";
 import { mkdir, readdir, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import type { ModelInfo, ThreadEvent } from "@airlock/protocol";
-import type { Agent, AgentHost, AgentStartContext, AgentThreadInfo, StartThreadOptions, TurnSettings } from "../agent.ts";
+import type { Agent, AgentHost, AgentStartContext, AgentThreadInfo, ApprovalVerdict, StartThreadOptions, TurnSettings } from "../agent.ts";
 import { AgentError } from "../agent.ts";
 import { prepareDemoSandbox, type DemoSandbox } from "./demo-sandbox.ts";
 import { messageOf } from "../error-message.ts";
@@ -46,6 +46,8 @@ interface Turn {
 }
 
 const MAX_OUTPUT_CHUNK = 16 * 1024;
+/** What an approval request ends with when the turn is interrupted before anyone decides. */
+const CANCELLED: ApprovalVerdict = { decision: "cancel", by: "host" };
 
 export class DemoAgent implements Agent {
   readonly info = { kind: "demo", label: "Demo agent (offline, built in; runs a fixed script, not a model)" };
@@ -164,6 +166,8 @@ export class DemoAgent implements Agent {
     turn.done = this.#script(threadId, turnId, prompt, turn)
       .then(async (outcome) => {
         end();
+        // A request that reached the broker after the interrupt would wait for nobody.
+        if (turn.interrupted) host.withdraw(threadId, "the turn was interrupted");
         await host.emit(threadId, { kind: "turn.status", turnId, status: outcome });
         await host.status(threadId, "idle");
       })
@@ -199,14 +203,14 @@ export class DemoAgent implements Agent {
 
     let heading = "Note";
     if (words.includes("question")) {
-      const reply = await host.askQuestion(threadId, {
+      const reply = await this.#unlessInterrupted(turn, null, host.askQuestion(threadId, {
         turnId,
         text: "Which heading should the note use?",
         options: [
           { id: "note", label: "Note" },
           { id: "todo", label: "To do" },
         ],
-      });
+      }));
       if (stopped()) return "interrupted";
       heading = reply === null ? "Note" : (reply.optionId === "todo" ? "To do" : reply.optionId === "note" ? "Note" : reply.answer.slice(0, 80) || "Note");
     }
@@ -220,7 +224,7 @@ export class DemoAgent implements Agent {
     const content = `# ${heading}\n\n${prompt.slice(0, 4000)}\n${this.#threads.get(threadId)?.steering.map((s) => `\nSteering: ${s}\n`).join("") ?? ""}`;
     const diff = unifiedAddDiff(note, content);
     const fileItem = this.#item("f");
-    const v2 = await host.requestApproval(threadId, {
+    const v2 = await this.#unlessInterrupted(turn, CANCELLED, host.requestApproval(threadId, {
       type: "file_change",
       turnId,
       itemId: fileItem,
@@ -228,7 +232,7 @@ export class DemoAgent implements Agent {
       reason: "Record the prompt as a note in the workspace.",
       files: [{ path: note, change: "add", diff }],
       next: `check ${note}`,
-    });
+    }));
     if (v2.decision === "cancel" || stopped()) return "interrupted";
     const wrote = v2.decision !== "deny";
     if (wrote) {
@@ -302,11 +306,25 @@ export class DemoAgent implements Agent {
     }
   }
 
+  /**
+   * A request to a human that an interrupt ends at once: the turn stops even
+   * when the interrupt came while the request was still on its way to the
+   * broker (its card is withdrawn when the turn ends).
+   */
+  #unlessInterrupted<T>(turn: Turn, interrupted: T, ask: Promise<T>): Promise<T> {
+    if (turn.abort.signal.aborted) return Promise.resolve(interrupted);
+    return new Promise<T>((resolve, reject) => {
+      const stop = () => resolve(interrupted);
+      turn.abort.signal.addEventListener("abort", stop, { once: true });
+      ask.then(resolve, reject).finally(() => turn.abort.signal.removeEventListener("abort", stop));
+    });
+  }
+
   /** Asks for approval, then runs the command for real; "denied", "cancel" or the outcome. */
   async #command(threadId: string, turn: Turn, command: string, reason: string, next: string): Promise<"denied" | "cancel" | { exitCode: number | null }> {
     const host = this.#host!;
     const itemId = this.#item("c");
-    const verdict = await host.requestApproval(threadId, { type: "command", turnId: turn.id, itemId, command, cwd: this.#workspace, reason, next });
+    const verdict = await this.#unlessInterrupted(turn, CANCELLED, host.requestApproval(threadId, { type: "command", turnId: turn.id, itemId, command, cwd: this.#workspace, reason, next }));
     if (turn.interrupted) return "cancel";
     if (verdict.decision === "cancel") return "cancel";
     if (verdict.decision === "deny") {

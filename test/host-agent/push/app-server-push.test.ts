@@ -160,14 +160,15 @@ describe("push commands on the app server", () => {
     expect(sent[0]!.payload.details).toBeUndefined();
     expect(sent[0]!.request.urgency).toBe("high");
     expect(sent[0]!.request.ttl).toBeGreaterThan(500); // the approval's expiry (600 s)
-    // The phone decides: the tablet gets the "resolved" follow-up on the same Topic.
+    // The phone decides and leaves at once, before the agent (which acts on the verdict as soon as it
+    // is recorded) can ask again: the tablet gets the "resolved" follow-up on the same Topic, and the
+    // next request wakes the phone too.
     await phone.command("approval.decide", { thread, approvalId, decision: "approve_once" });
-    await phone.until(isEvent("approval.resolved"));
+    env.app.onSessionClosed(phone.conn);
+    await tablet.until(isEvent("approval.resolved"));
     await push!.idle();
     expect(sent[1]!.payload).toMatchObject({ type: "resolved", approvalId, outcome: "approve_once", by: "Phone" });
     expect(sent[1]!.request.topic).toBe(sent[0]!.request.topic);
-    // The phone leaves: the next request wakes it too.
-    env.app.onSessionClosed(phone.conn);
     const next = await tablet.until((m) => isEvent("approval.request")(m) && (m.body as { approvalId: string }).approvalId !== approvalId);
     await push!.idle();
     const nextId = (next.body as { approvalId: string }).approvalId;
