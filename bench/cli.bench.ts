@@ -53,7 +53,10 @@ async function timeCommand(command: string, args: string[]): Promise<number> {
 /** Starts `command`, waits for its "relay.online" JSON line, idles, reads RSS, stops it. */
 async function idleHost(command: string, args: string[], home: string, relayUrl: string): Promise<{ rssKiB: number; onlineMs: number }> {
   const t0 = now();
-  const child = spawn(command, [...args, "--home", home, "--json", "up", "--agent", "demo", "--relay", relayUrl], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
+  const child = spawn(command, [...args, "--home", home, "--json", "up", "--agent", "demo", "--relay", relayUrl], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, NO_COLOR: "1" },
+  });
   child.stderr!.resume();
   try {
     const onlineMs = await new Promise<number>((resolve, reject) => {
@@ -83,7 +86,10 @@ export async function run(ctx: BenchContext): Promise<SuiteReport> {
   try {
     ctx.log("building, packing and installing the packages");
     const installed = path.join(tmp, "installed");
-    await exec(process.execPath, [path.join(ROOT, "scripts/build-packages.mjs"), "--out", path.join(tmp, "packages"), "--install", installed, "--json"], { cwd: ROOT, maxBuffer: 16 << 20 });
+    await exec(process.execPath, [path.join(ROOT, "scripts/build-packages.mjs"), "--out", path.join(tmp, "packages"), "--install", installed, "--json"], {
+      cwd: ROOT,
+      maxBuffer: 16 << 20,
+    });
     const bin = (name: string) => path.join(installed, "node_modules", ".bin", name);
     const cases = [
       { id: "node -e 0", build: "-", command: process.execPath, args: ["-e", "0"] },
@@ -97,7 +103,9 @@ export async function run(ctx: BenchContext): Promise<SuiteReport> {
       cases.map((c) => ({ id: `${c.id}/${c.build}`, sample: async () => ({ ms: await timeCommand(c.command, c.args) }) })),
       { warmupIterations: 1, rounds: ROUNDS, turn: { samples: 1 } },
     );
-    const results: BenchResult[] = cases.map((c) => result(suite, `start/${c.id}/${c.build}`, { command: c.id, build: c.build }, summarize(times.get(`${c.id}/${c.build}`)!.ms)));
+    const results: BenchResult[] = cases.map((c) =>
+      result(suite, `start/${c.id}/${c.build}`, { command: c.id, build: c.build }, summarize(times.get(`${c.id}/${c.build}`)!.ms)),
+    );
 
     ctx.log("idle memory: airlock up --agent demo against a local relay");
     const relay = await startRelay();
@@ -120,7 +128,9 @@ export async function run(ctx: BenchContext): Promise<SuiteReport> {
     }
     for (const i of idle) {
       const name = i.build === "-" ? "idle-rss/node (idle timer)" : `idle-rss/airlock up/${i.build}`;
-      results.push(result(suite, name, { build: i.build, rssMiB: Math.round((i.rssKiB / 1024) * 10) / 10 }, summarize(Number.isNaN(i.onlineMs) ? [] : [i.onlineMs])));
+      results.push(
+        result(suite, name, { build: i.build, rssMiB: Math.round((i.rssKiB / 1024) * 10) / 10 }, summarize(Number.isNaN(i.onlineMs) ? [] : [i.onlineMs])),
+      );
     }
     const median = (id: string) => summarize(times.get(id)!.ms).medianMs;
     const mib = (b: string) => ((idle.find((i) => i.build === b)?.rssKiB ?? NaN) / 1024).toFixed(1);

@@ -136,10 +136,7 @@ export const now = (): number => performance.now();
  * returns its own named durations in ms (so one run can time several parties,
  * e.g. both sides of a handshake). Returns the durations per name.
  */
-export async function collect<K extends string>(
-  options: SamplingOptions,
-  sample: () => Promise<Record<K, number>>,
-): Promise<Record<K, number[]>> {
+export async function collect<K extends string>(options: SamplingOptions, sample: () => Promise<Record<K, number>>): Promise<Record<K, number[]>> {
   const warmupStart = now();
   for (let i = 0; i < (options.warmupIterations ?? 0) || now() - warmupStart < (options.warmupMs ?? 0); i++) {
     await sample();
@@ -199,10 +196,7 @@ export async function interleave<K extends string>(
  * Times one operation: warm-up, then samples of `batch` consecutive calls.
  * Per-op duration of a sample = sample time / batch.
  */
-export async function measure(
-  options: SamplingOptions & { batch?: number },
-  op: () => Promise<unknown> | unknown,
-): Promise<Stats> {
+export async function measure(options: SamplingOptions & { batch?: number }, op: () => Promise<unknown> | unknown): Promise<Stats> {
   const batch = options.batch ?? 1;
   const { op: perOp } = await collect(options, async () => {
     const t0 = now();

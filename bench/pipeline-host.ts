@@ -101,7 +101,14 @@ class ScriptedAgent implements Agent {
         const itemId = `c${++this.#items}`;
         const command = `echo ${i}`;
         if (i > 0 && thinkMs > 0) await new Promise((resolve) => setTimeout(resolve, thinkMs));
-        const verdict = await host.requestApproval(threadId, { type: "command", turnId, itemId, command, cwd: this.#cwd, reason: `created-at ${wallNow().toFixed(3)}` });
+        const verdict = await host.requestApproval(threadId, {
+          type: "command",
+          turnId,
+          itemId,
+          command,
+          cwd: this.#cwd,
+          reason: `created-at ${wallNow().toFixed(3)}`,
+        });
         // Acting on the verdict is the first thing the agent does.
         const acted = host.emit(threadId, { kind: "command.started", itemId, command, cwd: this.#cwd });
         await host.emit(threadId, { kind: "command.finished", itemId, exitCode: verdict.decision === "deny" ? 1 : 0, durationMs: 0 });
@@ -122,7 +129,8 @@ class ScriptedAgent implements Agent {
           await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - performance.now())));
         }
         const chunk = streamChunk(i, size);
-        const event: ThreadEvent = kind === "output" ? { kind: "command.output", itemId, stream: "stdout", chunk } : { kind: "message.delta", itemId, text: chunk };
+        const event: ThreadEvent =
+          kind === "output" ? { kind: "command.output", itemId, stream: "stdout", chunk } : { kind: "message.delta", itemId, text: chunk };
         if (kind !== "output") text += chunk.length <= 64 ? chunk : "";
         inflight.push(host.emit(threadId, event));
         if (inflight.length >= WINDOW) await inflight.shift();

@@ -90,7 +90,13 @@ class BenchDevice {
     const keys = derivePairingKeys(parsed.secret);
     const signer = await nobleBackend.generateSigner();
     const admitted = await admitDevice(relayUrl, parsed.roomId, signer, keys.relayTicket);
-    const session = new DeviceSession({ backend: webCryptoBackend, hostPublicKey: parsed.hostPublicKey, deviceSigner: signer, deviceName: name, pairing: { pairingId: keys.pairingId, psk: keys.psk } });
+    const session = new DeviceSession({
+      backend: webCryptoBackend,
+      hostPublicKey: parsed.hostPublicKey,
+      deviceSigner: signer,
+      deviceName: name,
+      pairing: { pairingId: keys.pairingId, psk: keys.psk },
+    });
     const device = new BenchDevice(admitted.ws, session);
     const opened = new Promise<void>((resolve, reject) => {
       device.#onFrame = async (frame) => {
@@ -106,9 +112,11 @@ class BenchDevice {
       const frame = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
       if (isRelayControlType(decodeHeader(frame).type)) return;
       // Frames are opened one at a time, in arrival order.
-      device.#incoming = device.#incoming.then(() => device.#onFrame(frame)).catch((e: unknown) => {
-        device.#failure ??= e as Error;
-      });
+      device.#incoming = device.#incoming
+        .then(() => device.#onFrame(frame))
+        .catch((e: unknown) => {
+          device.#failure ??= e as Error;
+        });
     });
     admitted.ws.send(await session.start());
     const info = device.next((m) => m.type === "host.info");
@@ -178,7 +186,10 @@ class HostProcess {
 
   static async start(relayUrl: string): Promise<HostProcess> {
     const home = mkdtempSync(join(tmpdir(), "airlock-bench-pipeline-"));
-    const child = fork(new URL("./pipeline-host.ts", import.meta.url), [relayUrl, home], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    const child = fork(new URL("./pipeline-host.ts", import.meta.url), [relayUrl, home], {
+      execArgv: ["--import", "tsx"],
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+    });
     const host = new HostProcess(child, home);
     await host.#reply("ready");
     return host;
@@ -225,8 +236,10 @@ class HostProcess {
 
 // ------------------------------------------------------------------ measurements
 
-const isEvent = (thread: string, kind?: ThreadEvent["kind"]) => (m: AppProtocolMessage): boolean =>
-  m.type === "event" && m.thread === thread && (kind === undefined || m.body.kind === kind);
+const isEvent =
+  (thread: string, kind?: ThreadEvent["kind"]) =>
+  (m: AppProtocolMessage): boolean =>
+    m.type === "event" && m.thread === thread && (kind === undefined || m.body.kind === kind);
 
 async function floorProbe(device: BenchDevice): Promise<number> {
   const t0 = now();
@@ -293,7 +306,9 @@ async function approvals(device: BenchDevice, n: number, warmup: number, probe: 
       const record = i >= warmup && (keepGoing?.() ?? true);
       if (record) times.request.push(req.wall - createdAt);
       if (probe && record) times.floor.push(await floorProbe(device));
-      const resolved = device.next((m) => isEvent(thread, "approval.resolved")(m) && (m as { body: { approvalId: string } }).body.approvalId === event.approvalId);
+      const resolved = device.next(
+        (m) => isEvent(thread, "approval.resolved")(m) && (m as { body: { approvalId: string } }).body.approvalId === event.approvalId,
+      );
       const acting = device.next((m) => isEvent(thread, "command.started")(m) && (m as { body: { command: string } }).body.command === `echo ${i}`);
       const t0 = now();
       const answer = await device.command("approval.decide", { thread, approvalId: event.approvalId, decision: "approve_once" });
@@ -321,7 +336,12 @@ interface StreamOutcome {
 }
 
 /** Checks and counts what `device` receives on `thread` until the stream's end event. */
-function watchStream(device: BenchDevice, kind: "delta" | "output", n: number, size: number): { thread: (id: string) => void; done: Promise<{ at: number; outcome: Omit<StreamOutcome, "ms"> }> } {
+function watchStream(
+  device: BenchDevice,
+  kind: "delta" | "output",
+  n: number,
+  size: number,
+): { thread: (id: string) => void; done: Promise<{ at: number; outcome: Omit<StreamOutcome, "ms"> }> } {
   let id = "";
   const early: { m: AppProtocolMessage; at: number }[] = [];
   let lastSeq = 0;
@@ -390,8 +410,23 @@ async function stream(device: BenchDevice, kind: "delta" | "output", n: number, 
 
 // ------------------------------------------------------------------ report
 
-function target(name: string, requirement: string, measured: number, unit: string, threshold: number, comparison: TargetResult["comparison"], detail: string): TargetResult {
-  const pass = comparison === "<=" ? measured <= threshold : comparison === ">=" ? measured >= threshold : comparison === "<" ? measured < threshold : measured > threshold;
+function target(
+  name: string,
+  requirement: string,
+  measured: number,
+  unit: string,
+  threshold: number,
+  comparison: TargetResult["comparison"],
+  detail: string,
+): TargetResult {
+  const pass =
+    comparison === "<="
+      ? measured <= threshold
+      : comparison === ">="
+        ? measured >= threshold
+        : comparison === "<"
+          ? measured < threshold
+          : measured > threshold;
   return { suite: "pipeline", name, requirement, measured, unit, threshold, comparison, pass, detail };
 }
 
@@ -433,22 +468,64 @@ export async function run(ctx: BenchContext): Promise<SuiteReport> {
       const s = row(name, samplesOf(name, key));
       notes.push(`${name}: ${(s.medianMs / floor.medianMs).toFixed(2)}× the floor at p50, ${(s.p99Ms / floor.p99Ms).toFixed(2)}× at p99`);
       if (ratio !== undefined) {
-        for (const [stat, value, base] of [["p50", s.medianMs, floor.medianMs], ["p99", s.p99Ms, floor.p99Ms]] as const) {
-          targets.push(target(`${name} ${stat} / floor ${stat}`, `≤ ${ratio}× the transport floor`, value / base, "×", ratio, "<=", `${formatMs(value)} vs floor ${formatMs(base)} (${idle[key].length} samples)`));
+        for (const [stat, value, base] of [
+          ["p50", s.medianMs, floor.medianMs],
+          ["p99", s.p99Ms, floor.p99Ms],
+        ] as const) {
+          targets.push(
+            target(
+              `${name} ${stat} / floor ${stat}`,
+              `≤ ${ratio}× the transport floor`,
+              value / base,
+              "×",
+              ratio,
+              "<=",
+              `${formatMs(value)} vs floor ${formatMs(base)} (${idle[key].length} samples)`,
+            ),
+          );
         }
       }
     }
 
-    for (const [kind, n, size] of [["delta", DELTA_EVENTS, DELTA_BYTES], ["output", OUTPUT_EVENTS, OUTPUT_BYTES]] as const) {
+    for (const [kind, n, size] of [
+      ["delta", DELTA_EVENTS, DELTA_BYTES],
+      ["output", OUTPUT_EVENTS, OUTPUT_BYTES],
+    ] as const) {
       ctx.log(`stream: ${n} ${kind} events of ${size} bytes`);
       const s = await stream(phone, kind, n, size);
       const rate = (n * 1000) / s.ms;
       const mb = (s.bytes / 1e6) * (1000 / s.ms);
-      results.push(result("pipeline", `stream ${kind} ${size} B host → device`, { events: n, size }, summarize([s.ms / n]), { opsPerSec: rate, bytesPerOp: s.bytes / n }));
-      notes.push(`stream ${kind}: ${n} events (${(s.bytes / 1e6).toFixed(1)} MB) in ${formatMs(s.ms)} as ${s.events} frames: ${formatRate(rate)} events/s, ${mb.toFixed(1)} MB/s; device view ${s.problems.length ? `WRONG: ${s.problems.join("; ")}` : "complete and in order"}`);
+      results.push(
+        result("pipeline", `stream ${kind} ${size} B host → device`, { events: n, size }, summarize([s.ms / n]), { opsPerSec: rate, bytesPerOp: s.bytes / n }),
+      );
+      notes.push(
+        `stream ${kind}: ${n} events (${(s.bytes / 1e6).toFixed(1)} MB) in ${formatMs(s.ms)} as ${s.events} frames: ${formatRate(rate)} events/s, ${mb.toFixed(1)} MB/s; device view ${s.problems.length ? `WRONG: ${s.problems.join("; ")}` : "complete and in order"}`,
+      );
       if (s.problems.length) throw new Error(`stream ${kind}: the device's view is wrong: ${s.problems.join("; ")}`);
-      if (kind === "delta") targets.push(target("stream events/s", `≥ ${EVENTS_PER_SEC} agent events/s host → device`, rate, " ev/s", EVENTS_PER_SEC, ">=", `${n} message.delta of ${size} B, one device`));
-      else targets.push(target("stream MB/s", `≥ ${MB_PER_SEC} MB/s of agent output host → device`, mb, " MB/s", MB_PER_SEC, ">=", `${n} command.output chunks of ${size} B, one device`));
+      if (kind === "delta")
+        targets.push(
+          target(
+            "stream events/s",
+            `≥ ${EVENTS_PER_SEC} agent events/s host → device`,
+            rate,
+            " ev/s",
+            EVENTS_PER_SEC,
+            ">=",
+            `${n} message.delta of ${size} B, one device`,
+          ),
+        );
+      else
+        targets.push(
+          target(
+            "stream MB/s",
+            `≥ ${MB_PER_SEC} MB/s of agent output host → device`,
+            mb,
+            " MB/s",
+            MB_PER_SEC,
+            ">=",
+            `${n} command.output chunks of ${size} B, one device`,
+          ),
+        );
     }
 
     ctx.log(`${MANY_THREADS} threads streaming to ${MANY_DEVICES} devices, with approvals on another thread`);
@@ -482,13 +559,28 @@ export async function run(ctx: BenchContext): Promise<SuiteReport> {
     const problems = outcomes.flatMap((o) => o.outcome.problems);
     if (problems.length) throw new Error(`many threads: a device's view is wrong: ${problems.slice(0, 5).join("; ")}`);
     const delivered = outcomes.reduce((a, o) => a + o.outcome.events, 0);
-    notes.push(`many threads: ${MANY_THREADS} × ${MANY_EVENTS} output chunks of ${MANY_BYTES} B (${MANY_RATE}/s each) to ${MANY_DEVICES} devices each (${delivered} deliveries) in ${formatMs(ms)}: ${formatRate((MANY_THREADS * MANY_EVENTS * 1000) / ms)} agent events/s; ${loaded.acting.length} of ${MANY_APPROVALS} decisions were made while the streams ran`);
+    notes.push(
+      `many threads: ${MANY_THREADS} × ${MANY_EVENTS} output chunks of ${MANY_BYTES} B (${MANY_RATE}/s each) to ${MANY_DEVICES} devices each (${delivered} deliveries) in ${formatMs(ms)}: ${formatRate((MANY_THREADS * MANY_EVENTS * 1000) / ms)} agent events/s; ${loaded.acting.length} of ${MANY_APPROVALS} decisions were made while the streams ran`,
+    );
     if (loaded.acting.length > 0) {
       const s = row("many threads: decide → agent acting", loaded.acting, { threads: MANY_THREADS, devices: MANY_DEVICES });
       row("many threads: decide → result", loaded.result, { threads: MANY_THREADS, devices: MANY_DEVICES });
       row("many threads: request → device", loaded.request, { threads: MANY_THREADS, devices: MANY_DEVICES });
-      for (const [stat, value, base] of [["p50", s.medianMs, floor.medianMs], ["p99", s.p99Ms, floor.p99Ms]] as const) {
-        targets.push(target(`many threads: decide → acting ${stat} / idle floor ${stat}`, `another thread's output does not delay approvals (≤ ${ACTING_RATIO}× the floor)`, value / base, "×", ACTING_RATIO, "<=", `${formatMs(value)} vs floor ${formatMs(base)} (${loaded.acting.length} decisions during ${MANY_THREADS} streams)`));
+      for (const [stat, value, base] of [
+        ["p50", s.medianMs, floor.medianMs],
+        ["p99", s.p99Ms, floor.p99Ms],
+      ] as const) {
+        targets.push(
+          target(
+            `many threads: decide → acting ${stat} / idle floor ${stat}`,
+            `another thread's output does not delay approvals (≤ ${ACTING_RATIO}× the floor)`,
+            value / base,
+            "×",
+            ACTING_RATIO,
+            "<=",
+            `${formatMs(value)} vs floor ${formatMs(base)} (${loaded.acting.length} decisions during ${MANY_THREADS} streams)`,
+          ),
+        );
       }
     }
   } finally {

@@ -17,17 +17,7 @@ import {
   type Ed25519Signer,
 } from "../protocol/src/index.ts";
 import { webCryptoBackend } from "../protocol/src/backend-webcrypto.ts";
-import {
-  formatMs,
-  interleave,
-  now,
-  result,
-  summarize,
-  type BenchContext,
-  type BenchResult,
-  type SuiteReport,
-  type TargetResult,
-} from "./lib.ts";
+import { formatMs, interleave, now, result, summarize, type BenchContext, type BenchResult, type SuiteReport, type TargetResult } from "./lib.ts";
 
 const BACKENDS: readonly CryptoBackend[] = [nobleBackend, webCryptoBackend];
 const MODES = ["pair", "resume"] as const;
@@ -143,9 +133,7 @@ async function benchHandshakes(ctx: BenchContext): Promise<BenchResult[]> {
     for (const mode of MODES) {
       const t = times.get(`${mode}/${backend.name}`)!;
       for (const side of ["device", "host"] as const) {
-        out.push(
-          result(ctx.suite, `handshake/${mode}/${side}/${backend.name}`, { kind: "handshake", backend: backend.name, mode, side }, summarize(t[side])),
-        );
+        out.push(result(ctx.suite, `handshake/${mode}/${side}/${backend.name}`, { kind: "handshake", backend: backend.name, mode, side }, summarize(t[side])));
       }
     }
   }
@@ -177,17 +165,18 @@ async function benchPrimitives(ctx: BenchContext): Promise<BenchResult[]> {
       ["x25519-keygen", () => backend.x25519FromPrivate(secureRandom(32))],
       ["x25519-dh", () => mine.dh(peer)],
       ["ed25519-sign", () => signer.sign(message)],
-      ["ed25519-verify", async () => {
-        if (!(await backend.verify(signer.publicKey, message, signature))) throw new Error("verify failed");
-      }],
+      [
+        "ed25519-verify",
+        async () => {
+          if (!(await backend.verify(signer.publicKey, message, signature))) throw new Error("verify failed");
+        },
+      ],
     ];
     for (const [op, f] of ops) cases.push({ id: `${op}/${backend.name}`, op, backend, sample: timed(f) });
   }
   ctx.log(`primitives: ${cases.length} cases interleaved, ${PRIMITIVE_SAMPLES} each`);
   const times = await interleave(cases, { warmupIterations: 20, rounds: PRIMITIVE_SAMPLES, turn: { samples: 1 } });
-  return cases.map((c) =>
-    result(ctx.suite, `primitive/${c.id}`, { kind: "primitive", backend: c.backend.name, op: c.op }, summarize(times.get(c.id)!.op)),
-  );
+  return cases.map((c) => result(ctx.suite, `primitive/${c.id}`, { kind: "primitive", backend: c.backend.name, op: c.op }, summarize(times.get(c.id)!.op)));
 }
 
 // ------------------------------------------------------------------- channel

@@ -132,7 +132,12 @@ export async function run(ctx: BenchContext): Promise<SuiteReport> {
 
     ctx.log("host-side encryption and VAPID signing");
     results.push(
-      result(ctx.suite, "host/encrypt", { bytes: plaintext.length, backend: "webcrypto" }, await measure({ warmupIterations: 50, maxSamples: 400, maxTimeMs: 1500 }, () => encryptWebPush(subscription, plaintext))),
+      result(
+        ctx.suite,
+        "host/encrypt",
+        { bytes: plaintext.length, backend: "webcrypto" },
+        await measure({ warmupIterations: 50, maxSamples: 400, maxTimeMs: 1500 }, () => encryptWebPush(subscription, plaintext)),
+      ),
     );
     const audience = mock.origin;
     results.push(

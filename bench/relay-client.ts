@@ -70,12 +70,7 @@ export interface ClientOptions {
 }
 
 /** Opens a socket and resolves with it once `first` accepted a binary message. */
-function open<T>(
-  url: string,
-  options: ClientOptions,
-  first: (frame: Uint8Array) => T | undefined,
-  timeoutMs = 10_000,
-): Promise<{ ws: WebSocket; value: T }> {
+function open<T>(url: string, options: ClientOptions, first: (frame: Uint8Array) => T | undefined, timeoutMs = 10_000): Promise<{ ws: WebSocket; value: T }> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { perMessageDeflate: options.deflate ?? true });
     ws.binaryType = "nodebuffer";
@@ -172,8 +167,7 @@ async function answer(
   return welcome;
 }
 
-const roomUrl = (relayUrl: string, room: string, role: "host" | "device") =>
-  `${relayUrl.replace(/^http/, "ws")}/v1/rooms/${room}/${role}`;
+const roomUrl = (relayUrl: string, room: string, role: "host" | "device") => `${relayUrl.replace(/^http/, "ws")}/v1/rooms/${room}/${role}`;
 
 let commandIds = 0;
 
@@ -244,7 +238,13 @@ export function closeSocket(ws: WebSocket, graceMs = 2000): Promise<void> {
  * A device socket admitted to `room` (with a pairing ticket, or as a trusted
  * device without one). After admission the caller installs its own handlers.
  */
-export async function admitDevice(relayUrl: string, room: string, signer: Ed25519Signer, ticket?: Uint8Array, options: ClientOptions = {}): Promise<AdmittedDevice> {
+export async function admitDevice(
+  relayUrl: string,
+  room: string,
+  signer: Ed25519Signer,
+  ticket?: Uint8Array,
+  options: ClientOptions = {},
+): Promise<AdmittedDevice> {
   const d = await connect(roomUrl(relayUrl, room, "device"), options);
   try {
     const welcome = await answer(d.ws, d.challenge, signer, SignaturePurpose.RELAY_DEVICE_AUTH, ticket);

@@ -21,18 +21,7 @@ import { fork, type ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import WebSocket from "ws";
 import { encodeFrame, FrameType, HEADER_LENGTH, RelayClose, secureRandom, type RelayLimits } from "../protocol/src/index.ts";
-import {
-  formatMs,
-  formatRate,
-  interleave,
-  now,
-  result,
-  summarize,
-  type BenchContext,
-  type BenchResult,
-  type SuiteReport,
-  type TargetResult,
-} from "./lib.ts";
+import { formatMs, formatRate, interleave, now, result, summarize, type BenchContext, type BenchResult, type SuiteReport, type TargetResult } from "./lib.ts";
 import { closeSocket, openRoom, startRelay, type Relay } from "./relay-client.ts";
 
 const BODY_BYTES = 64;
@@ -438,7 +427,8 @@ export async function run(ctx: BenchContext): Promise<SuiteReport> {
     const t0 = now();
     [relay, baseline] = await Promise.all([startRelay(), startBaseline()]);
     const relayUrl = relay.directUrl;
-    relay.onRebuild = () => ctx.log("WARNING: the relay's sources changed on disk and wrangler rebuilt it mid-run: every relay socket is dropped, the run will fail");
+    relay.onRebuild = () =>
+      ctx.log("WARNING: the relay's sources changed on disk and wrangler rebuilt it mid-run: every relay socket is dropped, the run will fail");
     ctx.log(`relay up in ${formatMs(now() - t0)}: ${relayUrl} (dev proxy ${relay.proxyUrl})`);
 
     const relayDefault = keep(await relayPair(relayUrl));
@@ -566,12 +556,13 @@ export async function run(ctx: BenchContext): Promise<SuiteReport> {
     // A pipelined relay run is capped by the default limit if the relay closed
     // it (4008) or if it ran faster than the sustained rate (it only finished
     // because the burst outlasted the window): repeat it with the limit raised.
-    const capped = (run: PipelineRun) =>
-      run.outcome.closed?.code === RelayClose.RATE_LIMITED || run.r.opsPerSec > limits.rateLimit.framesPerSecond;
+    const capped = (run: PipelineRun) => run.outcome.closed?.code === RelayClose.RATE_LIMITED || run.r.opsPerSec > limits.rateLimit.framesPerSecond;
     for (const id of ["relay", "relay-nodeflate"] as const) {
       if (!capped(pipelined.get(id)!)) continue;
       if (!raised) {
-        ctx.log(`the default rate limit (${limits.rateLimit.framesPerSecond}/s, burst ${limits.rateLimit.burst}) caps a pipelined run: starting a relay with ${JSON.stringify(RAISED_LIMIT)}`);
+        ctx.log(
+          `the default rate limit (${limits.rateLimit.framesPerSecond}/s, burst ${limits.rateLimit.burst}) caps a pipelined run: starting a relay with ${JSON.stringify(RAISED_LIMIT)}`,
+        );
         raised = await startRelay(RAISED_LIMIT);
         raised.onRebuild = relay.onRebuild;
       }
@@ -665,7 +656,11 @@ function report(
   const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
   const notes = [
     `Round trip: the host sends a ${FRAME_BYTES}-byte DATA frame (real 20-byte header: the device's slot, the next host→device counter; ${BODY_BYTES}-byte body) to the device, which answers with its own DATA frame (next device→host counter); timed from before the host builds its frame to the host's handler for the answer. Bodies are random bytes, not encrypted: the relay reads headers only, and encryption would add the same client-side cost to every path.`,
-    `Paths: ${Object.entries(PATH_NOTE).map(([k, v]) => `${k} = ${v}`).join("; ")}. Targets use the shipped configuration, "relay-nodeflate": the Worker's own socket (as deployed) without WebSocket compression — wrangler.toml sets the no_web_socket_compression flag for deployments and Airlock's Node clients do not offer it; "relay" shows what negotiated compression costs (local miniflare always accepts it). The ws servers run in a child process and decline compression (ws default); every client runs in this process.`,
+    `Paths: ${Object.entries(PATH_NOTE)
+      .map(([k, v]) => `${k} = ${v}`)
+      .join(
+        "; ",
+      )}. Targets use the shipped configuration, "relay-nodeflate": the Worker's own socket (as deployed) without WebSocket compression — wrangler.toml sets the no_web_socket_compression flag for deployments and Airlock's Node clients do not offer it; "relay" shows what negotiated compression costs (local miniflare always accepts it). The ws servers run in a child process and decline compression (ws default); every client runs in this process.`,
     `Sequential (rtt/*): one frame in flight; the paths take ${SEQ_TURN_MS} ms turns (${SEQ_ROUNDS} each); ops/s = 1000 / median. ` +
       `Added p50 vs ws-echo: relay ${formatMs(added("relay"))}, relay-nodeflate ${formatMs(added("relay-nodeflate"))}, ws-relay ${formatMs(added("ws-relay"))}; compression costs ${formatMs(s("relay").medianMs - s("relay-nodeflate").medianMs)} per round trip, the dev proxy ${formatMs(s("relay-devproxy").medianMs - s("relay").medianMs)}. ` +
       `Ratios p50 relay/ws-echo ${ratio(s("relay").medianMs, s("ws-echo").medianMs)}, relay/ws-relay ${ratio(s("relay").medianMs, s("ws-relay").medianMs)}, relay-nodeflate/ws-relay ${ratio(s("relay-nodeflate").medianMs, s("ws-relay").medianMs)}; p99 relay/ws-echo ${ratio(s("relay").p99Ms, s("ws-echo").p99Ms)}.`,
@@ -698,7 +693,8 @@ function rateLimitNote(limits: RelayLimits, pipelined: Map<RunId, PipelineRun>):
       what = `${formatRate(rate)} rt/s, under the limit, not disconnected`;
     }
     const raised = pipelined.get(`${id}-raised-limit`);
-    if (raised) what += `; limit raised: ${formatRate(raised.r.opsPerSec)} rt/s, p50 ${formatMs(raised.r.medianMs)}, p99 ${formatMs(raised.r.p99Ms)}${raised.outcome.closed ? `, closed ${raised.outcome.closed.code}` : ""}`;
+    if (raised)
+      what += `; limit raised: ${formatRate(raised.r.opsPerSec)} rt/s, p50 ${formatMs(raised.r.medianMs)}, p99 ${formatMs(raised.r.p99Ms)}${raised.outcome.closed ? `, closed ${raised.outcome.closed.code}` : ""}`;
     parts.push(`${id}: ${what}`);
   }
   return (
@@ -712,7 +708,10 @@ function rateLimitNote(limits: RelayLimits, pipelined: Map<RunId, PipelineRun>):
 function cpuSummary(pipelined: Map<RunId, Measured>, rooms: Map<string, Measured>): string | undefined {
   const parts: string[] = [];
   // Paced rows are left out: at their low rate, fixed background work (timers, wrangler) dominates.
-  for (const [label, runs] of [["pipelined", pipelined], [`${ROOMS} rooms`, rooms]] as const) {
+  for (const [label, runs] of [
+    ["pipelined", pipelined],
+    [`${ROOMS} rooms`, rooms],
+  ] as const) {
     const entries = [...(runs as Map<string, Measured>)].filter(([id, v]) => v.cpu && !id.startsWith("paced/"));
     if (entries.length) {
       parts.push(`${label}: ` + entries.map(([id, v]) => `${id} server ${v.cpu!.serverUs.toFixed(0)} µs + client ${v.cpu!.clientUs.toFixed(0)} µs`).join(", "));

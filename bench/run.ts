@@ -16,16 +16,7 @@ import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import {
-  formatMs,
-  formatRate,
-  now,
-  table,
-  type BenchModule,
-  type BenchResult,
-  type SuiteReport,
-  type TargetResult,
-} from "./lib.ts";
+import { formatMs, formatRate, now, table, type BenchModule, type BenchResult, type SuiteReport, type TargetResult } from "./lib.ts";
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const RESULTS_FILE = path.join(BENCH_DIR, "results", "latest.json");
@@ -51,7 +42,12 @@ function parseArgs(argv: string[]): Args {
     else if (a === "--filter" || a.startsWith("--filter=")) {
       const value = a === "--filter" ? argv[++i] : a.slice("--filter=".length);
       if (!value) usage("--filter needs a suite name");
-      args.filters.push(...value.split(",").map((s) => s.trim().toLowerCase()).filter(Boolean));
+      args.filters.push(
+        ...value
+          .split(",")
+          .map((s) => s.trim().toLowerCase())
+          .filter(Boolean),
+      );
     } else usage(`unknown argument ${a}`);
   }
   return args;

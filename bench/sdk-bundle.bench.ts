@@ -137,15 +137,23 @@ export async function run(ctx: BenchContext): Promise<SuiteReport> {
       results,
       targets: [
         target("core with WebCrypto (what a browser loads)", eagerGz, `${eagerGz} B gzipped: ${eagerChunks.map((c) => `${c.file} ${c.gzipped} B`).join(", ")}`),
-        target("core with noble (React Native entry)", nativeGz, `${nativeGz} B gzipped: client-sdk/src/native.ts bundled as one file (${nativeMin.length} B minified), no WebCrypto backend`),
+        target(
+          "core with noble (React Native entry)",
+          nativeGz,
+          `${nativeGz} B gzipped: client-sdk/src/native.ts bundled as one file (${nativeMin.length} B minified), no WebCrypto backend`,
+        ),
       ],
       notes: [
         // Not a platform's core: the main entry plus its lazy noble chunk is what an old browser
         // without WebCrypto Ed25519/X25519 would load; such an app can use the native entry instead.
         `Main entry with its lazy noble chunk too (old browsers without WebCrypto Ed25519/X25519): ${totalGz} B gzipped over ${chunks.length} chunks; the React Native entry is the smaller choice there`,
         `Chunks (min / gzip -9): ${chunks.map((c) => `${c.file}${c.lazy ? " [lazy]" : ""} ${c.minified}/${c.gzipped} B`).join("; ")}`,
-        `Minified bytes by package: ${byPackage(meta).map(([k, v]) => `${k} ${v}`).join(", ")}`,
-        `React Native entry, minified bytes by package: ${byPackage(nativeMeta).map(([k, v]) => `${k} ${v}`).join(", ")}`,
+        `Minified bytes by package: ${byPackage(meta)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(", ")}`,
+        `React Native entry, minified bytes by package: ${byPackage(nativeMeta)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(", ")}`,
         `UI components (@airlock/client-sdk/ui, not in the budgeted core): ${ui.gzipped} B gzipped (${ui.minified} B minified; with the SDK core they render from): ${ui.packages.map(([k, v]) => `${k} ${v}`).join(", ")}`,
         `Push entry (@airlock/client-sdk/push: enablePush…, pushNotification): ${push.gzipped} B gzipped (${push.minified} B minified)`,
       ],

@@ -69,7 +69,9 @@ async function driveTurn(conn: HostConnection, sub: ThreadSubscription, fromSeq:
       const left = deadline - Date.now();
       if (left <= 0) throw new Error("the demo turn did not end");
       let timer: NodeJS.Timeout | undefined;
-      const next = await Promise.race([iterator.next(), new Promise<null>((r) => (timer = setTimeout(() => r(null), left)))]).finally(() => clearTimeout(timer));
+      const next = await Promise.race([iterator.next(), new Promise<null>((r) => (timer = setTimeout(() => r(null), left)))]).finally(() =>
+        clearTimeout(timer),
+      );
       if (next === null || next.done) continue;
       const { seq, event } = next.value;
       if (seq <= fromSeq) continue;
@@ -93,10 +95,14 @@ export async function run(ctx: BenchContext): Promise<SuiteReport> {
   const suite = ctx.suite;
   const tmp = mkdtempSync(path.join(tmpdir(), "airlock-session-cost-"));
   const relay = await startRelay({ AIRLOCK_DEBUG: "1" });
-  const host = spawn(process.execPath, [AIRLOCK, "--home", path.join(tmp, "host"), "--json", "up", "--agent", "demo", "--relay", relay.proxyUrl, "--pair", "--yes"], {
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, NO_COLOR: "1" },
-  });
+  const host = spawn(
+    process.execPath,
+    [AIRLOCK, "--home", path.join(tmp, "host"), "--json", "up", "--agent", "demo", "--relay", relay.proxyUrl, "--pair", "--yes"],
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, NO_COLOR: "1" },
+    },
+  );
   host.stderr.resume();
   try {
     const started = now();
@@ -132,7 +138,9 @@ export async function run(ctx: BenchContext): Promise<SuiteReport> {
       const approvals = turns.reduce((s, t) => s + t.approvals, 0);
       const questions = turns.reduce((s, t) => s + t.questions, 0);
       const incoming = total.toDevice + total.fromDevice;
-      ctx.log(`pairing+connect ${afterPairing.toDevice}+${afterPairing.fromDevice} frames; session ${total.toDevice} host→device, ${total.fromDevice} device→host; ${events} events, ${approvals} approvals, ${questions} questions`);
+      ctx.log(
+        `pairing+connect ${afterPairing.toDevice}+${afterPairing.fromDevice} frames; session ${total.toDevice} host→device, ${total.fromDevice} device→host; ${events} events, ${approvals} approvals, ${questions} questions`,
+      );
       return {
         results: [
           result(

@@ -90,9 +90,7 @@ export function pushOriginAllowed(url: URL, rules: readonly PushOriginRule[]): b
   const host = url.hostname.toLowerCase();
   return rules.some(
     (r) =>
-      r.protocol === url.protocol &&
-      r.port === url.port &&
-      (r.wildcard ? host.endsWith(`.${r.host}`) && host.length > r.host.length + 1 : host === r.host),
+      r.protocol === url.protocol && r.port === url.port && (r.wildcard ? host.endsWith(`.${r.host}`) && host.length > r.host.length + 1 : host === r.host),
   );
 }
 

@@ -210,10 +210,7 @@ export class Room extends DurableObject<RoomEnv> {
       bucket: fullBucket(this.#limits.rateLimit.burst, now),
     };
     this.#save(server, conn);
-    this.#send(
-      server,
-      encodeControl(RelayFrame.CHALLENGE, { v: 1, role, room, challenge: conn.challenge, time: now, limits: this.#limits }),
-    );
+    this.#send(server, encodeControl(RelayFrame.CHALLENGE, { v: 1, role, room, challenge: conn.challenge, time: now, limits: this.#limits }));
     await this.#scheduleAlarm(conn.deadline);
     return new Response(null, { status: 101, webSocket: client });
   }
@@ -389,7 +386,17 @@ export class Room extends DurableObject<RoomEnv> {
     if (this.#state().slots.size >= this.#limits.maxDevices) return this.#drop(ws, RelayClose.ROOM_FULL, "too many devices");
     const slot = await this.#allocateSlot();
     const now = Date.now();
-    const device: DeviceConn = { kind: "device", slot, key, via, since: now, lastActive: now, bucket: conn.bucket, next: 0n, ...(expiresAt ? { expiresAt } : {}) };
+    const device: DeviceConn = {
+      kind: "device",
+      slot,
+      key,
+      via,
+      since: now,
+      lastActive: now,
+      bucket: conn.bucket,
+      next: 0n,
+      ...(expiresAt ? { expiresAt } : {}),
+    };
     this.#save(ws, device);
     // The alarm closes the connection when the key expires, even if it sends nothing.
     if (expiresAt) await this.#alarmBy(expiresAt);
@@ -742,7 +749,11 @@ export class Room extends DurableObject<RoomEnv> {
       instanceId: this.#instanceId,
       constructedAt: this.#constructedAt,
       sockets: [...this.#state().conns.values()].map((c) =>
-        c.kind === "device" ? { kind: c.kind, slot: c.slot, via: c.via, next: c.next.toString() } : c.kind === "host" ? { kind: c.kind, counters: Object.fromEntries(Object.entries(c.counters).map(([k, v]) => [k, v.toString()])) } : { kind: c.kind, role: c.role, addr: c.addr },
+        c.kind === "device"
+          ? { kind: c.kind, slot: c.slot, via: c.via, next: c.next.toString() }
+          : c.kind === "host"
+            ? { kind: c.kind, counters: Object.fromEntries(Object.entries(c.counters).map(([k, v]) => [k, v.toString()])) }
+            : { kind: c.kind, role: c.role, addr: c.addr },
       ),
       /** Stored keys (nothing until a host has authenticated) and the pending alarm. */
       storage: [...(await this.ctx.storage.list({ limit: 100 })).keys()],

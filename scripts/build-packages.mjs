@@ -93,8 +93,11 @@ export function publishManifest(dev, root, pkg) {
     exportsMap[key] = { types: `${base}.d.ts`, default: `${base}.js` };
   }
   exportsMap["./package.json"] = "./package.json";
-  const devBins = Object.keys(dev.bin ?? {}).sort().join(",");
-  if (devBins !== Object.keys(pkg.bins).sort().join(",")) throw new Error(`${where}: bin lists ${devBins || "nothing"}; scripts/build-packages.mjs PACKAGES lists ${Object.keys(pkg.bins).join(",") || "nothing"}`);
+  const devBins = Object.keys(dev.bin ?? {})
+    .sort()
+    .join(",");
+  if (devBins !== Object.keys(pkg.bins).sort().join(","))
+    throw new Error(`${where}: bin lists ${devBins || "nothing"}; scripts/build-packages.mjs PACKAGES lists ${Object.keys(pkg.bins).join(",") || "nothing"}`);
   const bin = Object.fromEntries(Object.entries(pkg.bins).map(([name, source]) => [name, `${distBase(`./${source}`, where).slice(2)}.js`]));
   const dependencies = { ...dev.dependencies };
   delete dependencies.tsx; // the checkout's bins run sources through it; the built ones do not
@@ -122,7 +125,9 @@ async function importedPackages(dir) {
   for (const e of entries) {
     if (!e.isFile() || !e.name.endsWith(".js")) continue;
     const text = await readFile(join(e.parentPath, e.name), "utf8");
-    for (const m of text.matchAll(/(?:^|[\s;])(?:import|export)\s[^"';]*?from\s*["']([^"']+)["']|\bimport\s*\(\s*["']([^"']+)["']\s*\)|^import\s*["']([^"']+)["']/gm)) {
+    for (const m of text.matchAll(
+      /(?:^|[\s;])(?:import|export)\s[^"';]*?from\s*["']([^"']+)["']|\bimport\s*\(\s*["']([^"']+)["']\s*\)|^import\s*["']([^"']+)["']/gm,
+    )) {
       const spec = m[1] ?? m[2] ?? m[3];
       if (!spec || spec.startsWith(".") || spec.startsWith("node:") || builtinModules.includes(spec)) continue;
       const parts = spec.split("/");
@@ -147,11 +152,17 @@ async function npmPack(folder, dest) {
  */
 export async function installPackages(folder, tarballs) {
   await mkdir(folder, { recursive: true });
-  await writeFile(join(folder, "package.json"), JSON.stringify({ name: "airlock-packages-try", private: true, type: "module" }, null, 2) + "\n", { flag: "wx" }).catch((e) => {
+  await writeFile(join(folder, "package.json"), JSON.stringify({ name: "airlock-packages-try", private: true, type: "module" }, null, 2) + "\n", {
+    flag: "wx",
+  }).catch((e) => {
     if (e.code !== "EEXIST") throw e;
   });
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
-  await run("npm", ["install", "--omit=dev", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error", ...tarballs], { cwd: folder, env, maxBuffer: 16 << 20 });
+  await run("npm", ["install", "--omit=dev", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error", ...tarballs], {
+    cwd: folder,
+    env,
+    maxBuffer: 16 << 20,
+  });
 }
 
 export async function buildPackages({ out, pack }) {
@@ -180,7 +191,8 @@ export async function buildPackages({ out, pack }) {
     for (const asset of pkg.assets) await cp(join(ROOT, pkg.dir, asset), join(stage, asset), { recursive: true });
     const imported = await importedPackages(join(stage, "dist"));
     const missing = [...imported].filter((name) => !(name in manifest.dependencies));
-    if (missing.length) throw new Error(`${pkg.dir}: the built code imports ${missing.join(", ")}, which ${pkg.dir}/package.json does not list in dependencies`);
+    if (missing.length)
+      throw new Error(`${pkg.dir}: the built code imports ${missing.join(", ")}, which ${pkg.dir}/package.json does not list in dependencies`);
     const unused = Object.keys(manifest.dependencies).filter((name) => !imported.has(name));
     if (unused.length) throw new Error(`${pkg.dir}: dependencies ${unused.join(", ")} are never imported by the built code; remove them or say why here`);
     for (const file of Object.values(manifest.bin ?? {})) await chmod(join(stage, file), 0o755);
@@ -206,16 +218,24 @@ async function main(argv) {
   }
   if (args.guard) {
     // `npm pack` inside a workspace folder would pack the TypeScript sources.
-    process.stderr.write("This folder is the checkout's source package (its exports point at TypeScript).\nPack the built packages with: npm run pack:packages (tarballs in .dev/packages)\n");
+    process.stderr.write(
+      "This folder is the checkout's source package (its exports point at TypeScript).\nPack the built packages with: npm run pack:packages (tarballs in .dev/packages)\n",
+    );
     return 1;
   }
   const results = await buildPackages(args);
-  if (args.install) await installPackages(args.install, results.map((r) => r.tarball));
+  if (args.install)
+    await installPackages(
+      args.install,
+      results.map((r) => r.tarball),
+    );
   if (args.json) process.stdout.write(JSON.stringify(results, null, 2) + "\n");
   else {
     for (const r of results) {
       const where = relative(process.cwd(), r.tarball ?? r.folder);
-      process.stdout.write(`${r.name}@${r.version}  ${isAbsolute(where) || where.startsWith("..") ? (r.tarball ?? r.folder) : where}${r.size ? `  (${(r.size / 1024).toFixed(0)} kB, ${r.files} files)` : ""}\n`);
+      process.stdout.write(
+        `${r.name}@${r.version}  ${isAbsolute(where) || where.startsWith("..") ? (r.tarball ?? r.folder) : where}${r.size ? `  (${(r.size / 1024).toFixed(0)} kB, ${r.files} files)` : ""}\n`,
+      );
     }
     if (args.install) process.stdout.write(`Installed in ${args.install}: try ${join(args.install, "node_modules", ".bin", "airlock")} --help\n`);
     else if (args.pack) process.stdout.write(`Install: npm install ${results.map((r) => relative(process.cwd(), r.tarball)).join(" ")}\n`);

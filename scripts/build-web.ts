@@ -95,7 +95,12 @@ export async function buildWeb(options: { minify?: boolean; outdir?: string; rel
   for (const f of [...built.outputFiles, ...worker.outputFiles]) writeAtomic(f.path, f.contents);
   // For pages served from another origin that pin this build (docs/web-app.md).
   const integrity = Object.fromEntries(
-    ["app.js", "app.css", "sw.js"].map((f) => [f, `sha384-${createHash("sha384").update(readFileSync(`${outdir}${f}`)).digest("base64")}`]),
+    ["app.js", "app.css", "sw.js"].map((f) => [
+      f,
+      `sha384-${createHash("sha384")
+        .update(readFileSync(`${outdir}${f}`))
+        .digest("base64")}`,
+    ]),
   );
   writeAtomic(`${outdir}integrity.json`, `${JSON.stringify(integrity, null, 2)}\n`);
   return integrity;
@@ -125,5 +130,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const started = Date.now();
   await buildWeb({ ...(values.outdir ? { outdir: values.outdir } : {}), ...(values.relay ? { relays: values.relay } : {}) });
   const where = values.outdir ? resolve(values.outdir) : "web/public";
-  console.log(`web app built into ${where}/ in ${Date.now() - started} ms${values.relay ? ` (connect-src pinned to ${values.relay.map(relaySocketOrigin).join(" ")})` : ""}`);
+  console.log(
+    `web app built into ${where}/ in ${Date.now() - started} ms${values.relay ? ` (connect-src pinned to ${values.relay.map(relaySocketOrigin).join(" ")})` : ""}`,
+  );
 }

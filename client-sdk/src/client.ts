@@ -184,12 +184,20 @@ export class AirlockClientCore {
       store: this.#o.persist !== false ? this.#o.store : undefined,
       onHostSeen: (at) => {
         const h = this.#hosts.get(hostId);
-        if (h && (h.lastSeen ?? 0) < at) void this.#hosts.update(hostId, { lastSeen: at }).then(() => this.#emitHosts(), () => undefined);
+        if (h && (h.lastSeen ?? 0) < at)
+          void this.#hosts.update(hostId, { lastSeen: at }).then(
+            () => this.#emitHosts(),
+            () => undefined,
+          );
       },
       onHostInfo: (info) => {
         const h = this.#hosts.get(hostId);
         const name = cleanName(info.name);
-        if (h && !h.renamed && name && h.name !== name) void this.#hosts.update(hostId, { name }).then(() => this.#emitHosts(), () => undefined);
+        if (h && !h.renamed && name && h.name !== name)
+          void this.#hosts.update(hostId, { name }).then(
+            () => this.#emitHosts(),
+            () => undefined,
+          );
       },
       onClosed: () => {
         if (this.#connections.get(hostId) === conn) this.#connections.delete(hostId);

@@ -216,7 +216,6 @@ export class HostConnection {
 
   // ---------------------------------------------------------------- push (docs/client-sdk.md, "Push notifications")
 
-
   /**
    * Sends any device command (docs/protocol.md §10.3) like the methods above:
    * queued while offline, resolved with the result's data, rejected with the
@@ -402,7 +401,12 @@ export class HostConnection {
     const socket = this.#socket;
     if (!socket) return;
     this.#setState("connecting");
-    const session = new DeviceSession({ backend: this.#o.backend, hostPublicKey: fromBase64Url(this.#o.host.publicKey)!, deviceSigner: this.#o.signer, deviceName: this.#o.deviceName });
+    const session = new DeviceSession({
+      backend: this.#o.backend,
+      hostPublicKey: fromBase64Url(this.#o.host.publicKey)!,
+      deviceSigner: this.#o.signer,
+      deviceName: this.#o.deviceName,
+    });
     const e2e: E2ESession = new E2ESession(session, (frame) => socket.send(frame), {
       onOpen: () => {
         if (this.#e2e === e2e) this.#opened();
@@ -420,7 +424,12 @@ export class HostConnection {
         // stop until the app asks again with reconnectNow().
         const impostor = error.protocolCode === "HOST_SIGNATURE_INVALID" && !(error.cause as AirlockProtocolError).remote;
         this.#lost(
-          impostor ? new AirlockClientError("WRONG_HOST_KEY", "the host's identity did not verify: maybe an impostor", { protocolCode: "HOST_SIGNATURE_INVALID", cause: error }) : error,
+          impostor
+            ? new AirlockClientError("WRONG_HOST_KEY", "the host's identity did not verify: maybe an impostor", {
+                protocolCode: "HOST_SIGNATURE_INVALID",
+                cause: error,
+              })
+            : error,
           !impostor && error.code !== "DEVICE_REVOKED",
           "session failed",
         );

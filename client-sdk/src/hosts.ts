@@ -23,10 +23,12 @@ export interface TrustedHost {
   renamed?: boolean;
 }
 
+// Control characters would garble terminals and logs.
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/g;
+
 export function cleanName(name: string): string {
-  // Control characters would garble terminals and logs.
-  // eslint-disable-next-line no-control-regex
-  return name.replace(/[\u0000-\u001f\u007f-\u009f]/g, " ").trim().slice(0, MAX_NAME);
+  return name.replace(CONTROL_CHARACTERS, " ").trim().slice(0, MAX_NAME);
 }
 
 function valid(h: unknown): h is TrustedHost {

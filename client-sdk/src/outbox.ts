@@ -117,7 +117,15 @@ export class Outbox {
     for (const c of saved) {
       if (this.#pending.has(c.id) || restored.has(c.id) || restored.size + this.#pending.size >= this.max) continue;
       const thread = c.body.thread;
-      const entry: Item["entry"] = { id: c.id, type: c.type, state: "queued", createdAt: c.createdAt, attempts: 0, restored: true, thread: typeof thread === "string" ? thread : undefined };
+      const entry: Item["entry"] = {
+        id: c.id,
+        type: c.type,
+        state: "queued",
+        createdAt: c.createdAt,
+        attempts: 0,
+        restored: true,
+        thread: typeof thread === "string" ? thread : undefined,
+      };
       restored.set(c.id, { entry, body: c.body, resolve: () => undefined, reject: () => undefined });
     }
     if (restored.size === 0) return [];
@@ -188,7 +196,11 @@ export class Outbox {
     let n = 0;
     for (const item of [...this.#pending.values()]) {
       if (item.entry.state === "queued" && item.entry.createdAt <= limit) {
-        this.#finish(item, "failed", new AirlockClientError("OUTBOX_EXPIRED", `"${item.entry.type}" could not be delivered within ${Math.round(this.ttlMs / 1000)} s`));
+        this.#finish(
+          item,
+          "failed",
+          new AirlockClientError("OUTBOX_EXPIRED", `"${item.entry.type}" could not be delivered within ${Math.round(this.ttlMs / 1000)} s`),
+        );
         n++;
       }
     }

@@ -89,7 +89,10 @@ export async function runPairing(linkText: string, ctx: PairContext, options: Pa
   const { socket, presence } = await new Promise<Awaited<typeof connecting>>((resolve, reject) => {
     const stop = () => {
       reject(aborted());
-      connecting.then((c) => c.socket.close(1000, "cancelled"), () => undefined);
+      connecting.then(
+        (c) => c.socket.close(1000, "cancelled"),
+        () => undefined,
+      );
     };
     signal?.addEventListener("abort", stop, { once: true });
     connecting.then(resolve, reject).finally(() => signal?.removeEventListener("abort", stop));

@@ -37,7 +37,11 @@ export type PushSubscriptionLike = { endpoint: string; keys: { p256dh: string; a
  */
 export function enablePush(conn: HostConnection, subscription: PushSubscriptionLike, settings: PushSettings): Promise<CommandResult<"push.register">> {
   const keys = "keys" in subscription ? subscription.keys : subscription;
-  return conn.command("push.register", { subscription: { endpoint: subscription.endpoint, p256dh: keys.p256dh, auth: keys.auth }, kinds: settings.kinds, details: settings.details });
+  return conn.command("push.register", {
+    subscription: { endpoint: subscription.endpoint, p256dh: keys.p256dh, auth: keys.auth },
+    kinds: settings.kinds,
+    details: settings.details,
+  });
 }
 
 /** The host can send push notifications (its host.info lists the "push" capability). */
@@ -94,12 +98,17 @@ export function plainText(text: string, max = 200): string {
 
 function resolvedTitle(p: PushPayload): string {
   const verb =
-    p.outcome === "approve_once" || p.outcome === "approve_session" ? "Approved"
-    : p.outcome === "deny" ? "Denied"
-    : p.outcome === "cancel" ? "Cancelled"
-    : p.outcome === "answered" ? "Answered"
-    : p.kind === "question" ? "Answered"
-    : "Decided";
+    p.outcome === "approve_once" || p.outcome === "approve_session"
+      ? "Approved"
+      : p.outcome === "deny"
+        ? "Denied"
+        : p.outcome === "cancel"
+          ? "Cancelled"
+          : p.outcome === "answered"
+            ? "Answered"
+            : p.kind === "question"
+              ? "Answered"
+              : "Decided";
   const by = p.by === undefined ? "" : plainText(p.by, 64);
   if (by === "timeout") return verb === "Cancelled" || verb === "Decided" ? "Timed out" : `${verb} (timed out)`;
   if (by === "policy") return `${verb} by policy`;
@@ -121,9 +130,11 @@ export function pushNotification(payload: PushPayload): PushNotification {
   switch (payload.type) {
     case "request":
       title =
-        payload.kind === "approval" ? `Approval needed on ${host}`
-        : payload.kind === "question" ? `Question from the agent on ${host}`
-        : `The agent on ${host} is waiting for you`;
+        payload.kind === "approval"
+          ? `Approval needed on ${host}`
+          : payload.kind === "question"
+            ? `Question from the agent on ${host}`
+            : `The agent on ${host} is waiting for you`;
       body = detailLines.length ? detailLines.join("\n") : "Open Airlock to review it.";
       break;
     case "resolved":
@@ -132,9 +143,11 @@ export function pushNotification(payload: PushPayload): PushNotification {
       break;
     case "turn":
       title =
-        payload.outcome === "failed" ? `Turn failed on ${host}`
-        : payload.outcome === "interrupted" ? `Turn interrupted on ${host}`
-        : `Turn finished on ${host}`;
+        payload.outcome === "failed"
+          ? `Turn failed on ${host}`
+          : payload.outcome === "interrupted"
+            ? `Turn interrupted on ${host}`
+            : `Turn finished on ${host}`;
       body = d?.title ? plainText(d.title, 120) : "Open Airlock to see the result.";
       break;
     default:

@@ -84,7 +84,10 @@ export class RelaySocket {
         reject(new AirlockClientError("RELAY_UNREACHABLE", `cannot open a WebSocket to the relay: ${messageOf(e)}`, { cause: e }));
         return;
       }
-      const timeout = setTimeout(() => socket.#fail(new AirlockClientError("TIMEOUT", "the relay did not admit this device in time")), socket.#timing.connectTimeoutMs);
+      const timeout = setTimeout(
+        () => socket.#fail(new AirlockClientError("TIMEOUT", "the relay did not admit this device in time")),
+        socket.#timing.connectTimeoutMs,
+      );
       socket.#onWelcome = (presence) => {
         clearTimeout(timeout);
         resolve({ socket, presence });

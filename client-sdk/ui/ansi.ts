@@ -194,27 +194,69 @@ export function parseSgr(params: string, current: AnsiStyle): AnsiStyle | undefi
       case head === 0:
         for (const k of Object.keys(style) as Array<keyof AnsiStyle>) delete style[k];
         break;
-      case head === 1: style.bold = true; break;
-      case head === 2: style.dim = true; break;
-      case head === 3: style.italic = true; break;
-      case head === 4: style.underline = sub[1] !== "0"; break;
-      case head === 7: style.inverse = true; break;
-      case head === 8: style.hidden = true; break;
-      case head === 9: style.strike = true; break;
-      case head === 21: style.underline = true; break;
-      case head === 22: delete style.bold; delete style.dim; break;
-      case head === 23: delete style.italic; break;
-      case head === 24: delete style.underline; break;
-      case head === 27: delete style.inverse; break;
-      case head === 28: delete style.hidden; break;
-      case head === 29: delete style.strike; break;
-      case head >= 30 && head <= 37: style.fg = { palette: head - 30 }; break;
-      case head === 39: delete style.fg; break;
-      case head >= 40 && head <= 47: style.bg = { palette: head - 40 }; break;
-      case head === 49: delete style.bg; break;
-      case head >= 90 && head <= 97: style.fg = { palette: head - 90 + 8 }; break;
-      case head >= 100 && head <= 107: style.bg = { palette: head - 100 + 8 }; break;
-      default: break; // blink, fonts, … : valid, not rendered
+      case head === 1:
+        style.bold = true;
+        break;
+      case head === 2:
+        style.dim = true;
+        break;
+      case head === 3:
+        style.italic = true;
+        break;
+      case head === 4:
+        style.underline = sub[1] !== "0";
+        break;
+      case head === 7:
+        style.inverse = true;
+        break;
+      case head === 8:
+        style.hidden = true;
+        break;
+      case head === 9:
+        style.strike = true;
+        break;
+      case head === 21:
+        style.underline = true;
+        break;
+      case head === 22:
+        delete style.bold;
+        delete style.dim;
+        break;
+      case head === 23:
+        delete style.italic;
+        break;
+      case head === 24:
+        delete style.underline;
+        break;
+      case head === 27:
+        delete style.inverse;
+        break;
+      case head === 28:
+        delete style.hidden;
+        break;
+      case head === 29:
+        delete style.strike;
+        break;
+      case head >= 30 && head <= 37:
+        style.fg = { palette: head - 30 };
+        break;
+      case head === 39:
+        delete style.fg;
+        break;
+      case head >= 40 && head <= 47:
+        style.bg = { palette: head - 40 };
+        break;
+      case head === 49:
+        delete style.bg;
+        break;
+      case head >= 90 && head <= 97:
+        style.fg = { palette: head - 90 + 8 };
+        break;
+      case head >= 100 && head <= 107:
+        style.bg = { palette: head - 100 + 8 };
+        break;
+      default:
+        break; // blink, fonts, … : valid, not rendered
     }
     if (style.underline === false) delete style.underline;
   }

@@ -272,7 +272,11 @@ export class AirlockApprovalElement extends HTMLElement {
       // One line: outcome, who, the action, how long it took. The rest is one tap away.
       const expiredHere = !resolved;
       const outcome = expiredHere ? "expired" : resolved.by === "timeout" ? "expired" : resolved.decision;
-      const label = expiredHere ? "This request expired" : resolved.by === "timeout" ? "Expired without a decision" : `${RESOLVED_LABEL[resolved.decision] ?? "Resolved"} by ${str(resolved.by)}`;
+      const label = expiredHere
+        ? "This request expired"
+        : resolved.by === "timeout"
+          ? "Expired without a decision"
+          : `${RESOLVED_LABEL[resolved.decision] ?? "Resolved"} by ${str(resolved.by)}`;
       const icon = outcome === "expired" ? "⏱" : (RESOLVED_ICON[resolved!.decision] ?? "•");
       const firstLine = str(ev.action).split("\n")[0] ?? "";
       const summary = h(
@@ -293,7 +297,10 @@ export class AirlockApprovalElement extends HTMLElement {
         diff,
         ...evidence.body,
       );
-      replace(this.#root, h("article", { class: `card folded tier-${req.tier}`, "aria-labelledby": titleId, "data-state": resolved ? "resolved" : "expired" }, fold));
+      replace(
+        this.#root,
+        h("article", { class: `card folded tier-${req.tier}`, "aria-labelledby": titleId, "data-state": resolved ? "resolved" : "expired" }, fold),
+      );
       return;
     }
 
@@ -327,18 +334,28 @@ export class AirlockApprovalElement extends HTMLElement {
       this.#buttons = order
         .filter((d) => req.options.includes(d))
         .map((d) => {
-          const b = h("button", { type: "button", class: d === "deny" ? "danger" : d === "approve_once" ? "primary" : null, "data-decision": d }, DECISION_LABEL[d]);
+          const b = h(
+            "button",
+            { type: "button", class: d === "deny" ? "danger" : d === "approve_once" ? "primary" : null, "data-decision": d },
+            DECISION_LABEL[d],
+          );
           b.disabled = this.#busy;
           b.addEventListener("click", () => this.#decide(d));
           return b;
         });
       controls = h("div", { class: "actions", role: "group", "aria-label": "Decision" }, ...this.#buttons);
     }
-    const status = h("p", { class: this.#error ? "status error" : "status", role: "status" }, this.#error ? `Could not send: ${this.#error}` : this.#busy ? "Sending…" : "");
+    const status = h(
+      "p",
+      { class: this.#error ? "status error" : "status", role: "status" },
+      this.#error ? `Could not send: ${this.#error}` : this.#busy ? "Sending…" : "",
+    );
     this.#statusEl = status;
 
     // A thread an automation token started: say which one and whose, since the person deciding did not ask for this.
-    const startedBy = req.startedBy ? h("p", { class: "why started-by" }, h("b", null, "Started by "), str(req.startedBy), " (an automation token; it cannot decide this)") : null;
+    const startedBy = req.startedBy
+      ? h("p", { class: "why started-by" }, h("b", null, "Started by "), str(req.startedBy), " (an automation token; it cannot decide this)")
+      : null;
     const card = h(
       "article",
       { class: `card tier-${req.tier}`, "aria-labelledby": titleId, "data-state": hostOnly ? "host-only" : "pending" },
@@ -373,7 +390,14 @@ export class AirlockApprovalElement extends HTMLElement {
           "ul",
           null,
           ...checks.map((c) =>
-            h("li", { class: `check ${str(c.status)}` }, h("span", { class: "icon", "aria-hidden": "true" }, CHECK_ICON[c.status] ?? "?"), " ", str(c.name), h("span", { class: "muted" }, ` — ${str(c.status)}`)),
+            h(
+              "li",
+              { class: `check ${str(c.status)}` },
+              h("span", { class: "icon", "aria-hidden": "true" }, CHECK_ICON[c.status] ?? "?"),
+              " ",
+              str(c.name),
+              h("span", { class: "muted" }, ` — ${str(c.status)}`),
+            ),
           ),
         )
       : h("span", { class: "muted" }, "None");

@@ -141,7 +141,11 @@ export class AirlockDiffElement extends HTMLElement {
       more?.remove();
       if (shown < total + file.hunks.length) {
         const left = total + file.hunks.length - shown;
-        more = h("button", { type: "button", class: "more" }, first ? `Show all (${left} more line${left === 1 ? "" : "s"})` : `Show more lines (${left} left)`);
+        more = h(
+          "button",
+          { type: "button", class: "more" },
+          first ? `Show all (${left} more line${left === 1 ? "" : "s"})` : `Show more lines (${left} left)`,
+        );
         more.addEventListener("click", renderSlice);
         details.appendChild(more);
       }

@@ -98,7 +98,12 @@ export class AirlockQuestionElement extends HTMLElement {
     const disabled = done || this.#busy;
     const options = (q.options ?? []).map((o) => {
       const picked = done && this.#sent?.optionId === str(o.id);
-      const b = h("button", { type: "button", "data-option": str(o.id), class: picked ? "picked" : null }, str(o.label), picked ? h("span", { class: "sr-only" }, " (picked)") : null);
+      const b = h(
+        "button",
+        { type: "button", "data-option": str(o.id), class: picked ? "picked" : null },
+        str(o.label),
+        picked ? h("span", { class: "sr-only" }, " (picked)") : null,
+      );
       b.disabled = disabled;
       b.addEventListener("click", () => this.#send(str(o.label), str(o.id)));
       return b;
@@ -116,10 +121,16 @@ export class AirlockQuestionElement extends HTMLElement {
       });
     }
     const sent = this.#sent;
-    const pickedLabel = sent ? (sent.optionId !== undefined ? (q.options ?? []).find((o) => str(o.id) === sent.optionId)?.label : undefined) ?? sent.answer : undefined;
+    const pickedLabel = sent
+      ? ((sent.optionId !== undefined ? (q.options ?? []).find((o) => str(o.id) === sent.optionId)?.label : undefined) ?? sent.answer)
+      : undefined;
     const status = done
       ? h("p", { class: "status answered" }, `Answered by ${str(this.#answered!.by)}`, pickedLabel !== undefined ? `: “${str(pickedLabel)}”` : "")
-      : h("p", { class: this.#error ? "status error" : "status", role: "status" }, this.#error ? `Could not send: ${this.#error}` : this.#busy ? "Sending…" : "");
+      : h(
+          "p",
+          { class: this.#error ? "status error" : "status", role: "status" },
+          this.#error ? `Could not send: ${this.#error}` : this.#busy ? "Sending…" : "",
+        );
     replace(
       this.#root,
       h(

@@ -46,11 +46,15 @@ export class AirlockTerminalElement extends HTMLElement {
       this.#following = true;
       this.#scrollToEnd();
     });
-    this.#screen.addEventListener("scroll", () => {
-      const s = this.#screen;
-      this.#following = s.scrollTop + s.clientHeight >= s.scrollHeight - 8;
-      this.#jump.hidden = this.#following;
-    }, { passive: true });
+    this.#screen.addEventListener(
+      "scroll",
+      () => {
+        const s = this.#screen;
+        this.#following = s.scrollTop + s.clientHeight >= s.scrollHeight - 8;
+        this.#jump.hidden = this.#following;
+      },
+      { passive: true },
+    );
     this.#root.append(this.#screen, this.#jump);
     this.clear();
   }

@@ -216,7 +216,8 @@ export class AirlockThreadElement extends HTMLElement {
         plan.ended = e.status;
         this.#renderPlan(e.turnId);
       }
-      const text = e.status === "completed" ? "Turn finished" : e.status === "interrupted" ? "Turn interrupted" : `Turn failed${e.error ? `: ${str(e.error)}` : ""}`;
+      const text =
+        e.status === "completed" ? "Turn finished" : e.status === "interrupted" ? "Turn interrupted" : `Turn failed${e.error ? `: ${str(e.error)}` : ""}`;
       this.#add(h("p", { class: `turn ${e.status}` }, text));
       this.#announce(text);
     },
@@ -243,7 +244,12 @@ export class AirlockThreadElement extends HTMLElement {
       const state = h("span", null, "Running…");
       const meta = h("span", { class: "cmd-meta" }, state, h("span", { class: "mono" }, `in ${revealInvisible(str(e.cwd))}`));
       // A collapsible terminal block: open while it runs; finished ones from history start folded.
-      const el = h("details", { class: "cmd", "data-item": e.itemId }, h("summary", null, h("span", { class: "cmd-line" }, `$ ${revealInvisible(str(e.command))}`), meta), term);
+      const el = h(
+        "details",
+        { class: "cmd", "data-item": e.itemId },
+        h("summary", null, h("span", { class: "cmd-line" }, `$ ${revealInvisible(str(e.command))}`), meta),
+        term,
+      );
       el.open = true;
       this.#commands.set(e.itemId, { term, meta, state, el });
       this.#add(el);
@@ -267,8 +273,15 @@ export class AirlockThreadElement extends HTMLElement {
       const diff = new AirlockDiffElement();
       diff.path = str(e.path);
       diff.diff = str(e.diff);
-      const label = e.change === "rename" && e.oldPath ? `Renamed from ${str(e.oldPath)}` : CHANGE_LABEL[e.change] ?? "Changed";
-      this.#add(h("section", { class: "file", "data-item": e.itemId, "aria-label": `File change: ${str(e.path)}` }, h("p", { class: "change" }, revealInvisible(label)), diff));
+      const label = e.change === "rename" && e.oldPath ? `Renamed from ${str(e.oldPath)}` : (CHANGE_LABEL[e.change] ?? "Changed");
+      this.#add(
+        h(
+          "section",
+          { class: "file", "data-item": e.itemId, "aria-label": `File change: ${str(e.path)}` },
+          h("p", { class: "change" }, revealInvisible(label)),
+          diff,
+        ),
+      );
     },
     "plan.update": (e) => {
       const turn = this.#turn;
@@ -351,7 +364,13 @@ export class AirlockThreadElement extends HTMLElement {
       // Folded: the summary line shows its first line; the whole summary is one tap away.
       const b = this.#block(`r:${e.itemId}`, "thinking", e.itemId, "Reasoning");
       const text = str(e.text);
-      b.line.textContent = text.split("\n").find((l) => l.trim())?.replace(/\*\*/g, "").trim().slice(0, 120) || "Thinking";
+      b.line.textContent =
+        text
+          .split("\n")
+          .find((l) => l.trim())
+          ?.replace(/\*\*/g, "")
+          .trim()
+          .slice(0, 120) || "Thinking";
       renderMarkdown(text, b.body);
       this.#announce("The agent is thinking…");
     },
@@ -361,7 +380,11 @@ export class AirlockThreadElement extends HTMLElement {
       const input = str(e.input);
       b.line.textContent = `${toolTitle(name)}${input && name !== "image_generation" ? `: ${revealInvisible(input).slice(0, 160)}` : ""}`;
       b.el.dataset.status = e.status;
-      replace(b.meta, h("span", { class: e.status === "completed" ? "done" : e.status }, TOOL_STATE[e.status] ?? str(e.status)), h("span", { class: "mono" }, name));
+      replace(
+        b.meta,
+        h("span", { class: e.status === "completed" ? "done" : e.status }, TOOL_STATE[e.status] ?? str(e.status)),
+        h("span", { class: "mono" }, name),
+      );
       replace(
         b.body,
         input ? h("span", { class: "label" }, name === "image_generation" ? "Prompt" : "Input") : null,
@@ -443,7 +466,13 @@ export class AirlockThreadElement extends HTMLElement {
       null,
       ...plan.steps.map((s) => {
         const st = state(s);
-        return h("li", { "data-status": st }, h("span", { "aria-hidden": "true" }, `${PLAN_ICON[st]} `), str(s.text), h("span", { class: "sr-only" }, ` (${PLAN_SR[st]})`));
+        return h(
+          "li",
+          { "data-status": st },
+          h("span", { "aria-hidden": "true" }, `${PLAN_ICON[st]} `),
+          str(s.text),
+          h("span", { class: "sr-only" }, ` (${PLAN_SR[st]})`),
+        );
       }),
     );
     const n = plan.el.getAttribute("aria-label")?.match(/turn (\d+)/)?.[1];
@@ -479,7 +508,11 @@ export class AirlockThreadElement extends HTMLElement {
       const blob = new Blob([img.asm.bytes() as Uint8Array<ArrayBuffer>], { type: img.asm.mime });
       const url = URL.createObjectURL(blob);
       this.#urls.push(url);
-      replace(img.el, h("img", { src: url, alt: "Image from the agent", loading: "lazy" }), h("figcaption", null, `Image from the agent (${img.asm.mime.slice(6).toUpperCase()})`));
+      replace(
+        img.el,
+        h("img", { src: url, alt: "Image from the agent", loading: "lazy" }),
+        h("figcaption", null, `Image from the agent (${img.asm.mime.slice(6).toUpperCase()})`),
+      );
     } catch (err) {
       replace(img.el, h("figcaption", null, `Image not shown: ${(err as Error).message}`));
     }

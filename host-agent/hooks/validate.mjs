@@ -72,7 +72,9 @@ try {
   } else {
     const { code, tail } = await run(opts.command, opts.timeout * 1000);
     const status = code === 0 ? "passed" : "failed";
-    const summary = `${opts.command.join(" ")} exited ${code === null ? "without a code" : `with ${code}`}${tail.trim() ? `\n${tail.trim()}` : ""}`.slice(-8192);
+    const summary = `${opts.command.join(" ")} exited ${code === null ? "without a code" : `with ${code}`}${tail.trim() ? `\n${tail.trim()}` : ""}`.slice(
+      -8192,
+    );
     process.stdout.write(JSON.stringify({ testResult: { name: opts.name.slice(0, 512), status, summary } }) + "\n");
   }
 } catch (e) {

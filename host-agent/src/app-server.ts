@@ -67,7 +67,11 @@ interface ConnState {
   bulkWaiters: (() => void)[];
 }
 
-export type AuditHook = (type: string, actor: { kind: "device" | "host" | "policy" | "timeout"; id?: string; name?: string }, data: Record<string, unknown>) => void;
+export type AuditHook = (
+  type: string,
+  actor: { kind: "device" | "host" | "policy" | "timeout"; id?: string; name?: string },
+  data: Record<string, unknown>,
+) => void;
 
 export interface AppServerOptions {
   store: EventStore;
@@ -338,10 +342,18 @@ export class AppServer {
   #notify(threadId: string, event: ThreadEvent): void {
     const push = this.#o.push;
     if (!push) return;
-    if (event.kind !== "approval.request" && event.kind !== "question" && event.kind !== "turn.status" && event.kind !== "approval.resolved" && event.kind !== "question.answered") return;
+    if (
+      event.kind !== "approval.request" &&
+      event.kind !== "question" &&
+      event.kind !== "turn.status" &&
+      event.kind !== "approval.resolved" &&
+      event.kind !== "question.answered"
+    )
+      return;
     try {
       const title = this.#o.store.getThread(threadId)?.title;
-      const expiresAt = event.kind === "question" ? this.broker.pendingQuestions(threadId).find((q) => q.questionId === event.questionId)?.expiresAt : undefined;
+      const expiresAt =
+        event.kind === "question" ? this.broker.pendingQuestions(threadId).find((q) => q.questionId === event.questionId)?.expiresAt : undefined;
       push.onEvent(threadId, event, { ...(title !== undefined ? { title } : {}), ...(expiresAt !== undefined ? { expiresAt } : {}) });
     } catch (e) {
       this.#o.log?.(`push decision failed: ${messageOf(e)}`); // the event was delivered regardless
@@ -404,7 +416,7 @@ export class AppServer {
         command: message.type,
         commandId: message.id,
         ...(body.thread ? { thread: body.thread } : {}),
-        ...(body.prompt ?? body.text ? { text: body.prompt ?? body.text } : {}),
+        ...((body.prompt ?? body.text) ? { text: body.prompt ?? body.text } : {}),
       });
     }
     let outcome: CommandOutcome;
@@ -501,7 +513,10 @@ export class AppServer {
           const submit = await this.#promptHooks(state, "UserPromptSubmit", t.id, t.cwd ?? this.#o.workspace, message.type, message.body.text);
           if (submit.denied) return hookDenied(submit);
           this.#notePromptAuthor(t.id, state.conn.device.name);
-          await agent.sendMessage(t.id, withContext(message.body.text, submit.contexts), { ...(t.model ? { model: t.model } : {}), ...(t.effort ? { effort: t.effort } : {}) });
+          await agent.sendMessage(t.id, withContext(message.body.text, submit.contexts), {
+            ...(t.model ? { model: t.model } : {}),
+            ...(t.effort ? { effort: t.effort } : {}),
+          });
           return { ok: true, type: "result", body: {} };
         }
         case "turn.steer": {
@@ -535,14 +550,26 @@ export class AppServer {
         case "question.answer": {
           thread(message.body.thread);
           const device = state.conn.device;
-          this.broker.answer(message.body.questionId, message.body.answer, message.body.optionId, { kind: "device", id: device.id, name: device.name }, message.body.thread);
+          this.broker.answer(
+            message.body.questionId,
+            message.body.answer,
+            message.body.optionId,
+            { kind: "device", id: device.id, name: device.name },
+            message.body.thread,
+          );
           return { ok: true, type: "result", body: {} };
         }
         case "approval.decide": {
           thread(message.body.thread);
           const device = state.conn.device;
           // Recorded in the ledger and answered first; then approval.resolved and the verdict to the agent.
-          const p = this.broker.decide(message.body.approvalId, message.body.decision, { kind: "device", id: device.id, name: device.name }, message.body.thread, answer);
+          const p = this.broker.decide(
+            message.body.approvalId,
+            message.body.decision,
+            { kind: "device", id: device.id, name: device.name },
+            message.body.thread,
+            answer,
+          );
           return { ok: true, type: "result", body: { data: { approvalId: p.approvalId, decision: message.body.decision } } };
         }
         case "push.register": {
@@ -567,7 +594,8 @@ export class AppServer {
           return { ok: false, code: "NOT_ALLOWED", message: `unsupported command ${message.type}` };
       }
     } catch (e) {
-      if (e instanceof CommandError || e instanceof BrokerError || e instanceof AgentError || e instanceof PushError) return { ok: false, code: e.code, message: e.message };
+      if (e instanceof CommandError || e instanceof BrokerError || e instanceof AgentError || e instanceof PushError)
+        return { ok: false, code: e.code, message: e.message };
       if (e instanceof EventStoreError && STORE_CODES[e.code]) {
         // The store's own text can name files on this machine: send the code with a text of our own.
         return { ok: false, code: STORE_CODES[e.code]!, message: storeErrorText(e.code) };
@@ -593,10 +621,21 @@ export class AppServer {
   }
 
   /** UserPromptSubmit / SessionStart hooks for a device's prompt (none configured: nothing runs). */
-  async #promptHooks(state: ConnState, event: "UserPromptSubmit" | "SessionStart", threadId: string | null, cwd: string, command: string, prompt: string): Promise<HookOutcome> {
+  async #promptHooks(
+    state: ConnState,
+    event: "UserPromptSubmit" | "SessionStart",
+    threadId: string | null,
+    cwd: string,
+    command: string,
+    prompt: string,
+  ): Promise<HookOutcome> {
     if (!this.hooks) return { contexts: [] };
     const grant = state.conn.token;
-    const cause = { id: state.conn.device.id, name: state.conn.device.name, ...(grant ? { token: { id: grant.id, name: grant.name, owner: grant.owner } } : {}) };
+    const cause = {
+      id: state.conn.device.id,
+      name: state.conn.device.name,
+      ...(grant ? { token: { id: grant.id, name: grant.name, owner: grant.owner } } : {}),
+    };
     if (threadId !== null) this.hooks.noteCause(threadId, cause);
     return this.hooks.prompt(event, threadId, cwd, cause, { command, prompt });
   }
@@ -664,7 +703,9 @@ export class AppServer {
 
   /** Tells every connected device that a thread's summary changed. */
   #broadcastThread(thread: ThreadSummary): void {
-    for (const state of this.#conns.values()) if (this.#mayRead(state.conn, thread)) this.#contain(this.#send(state.conn, { type: "thread.updated", id: this.#id(), body: { thread } }), "thread.updated");
+    for (const state of this.#conns.values())
+      if (this.#mayRead(state.conn, thread))
+        this.#contain(this.#send(state.conn, { type: "thread.updated", id: this.#id(), body: { thread } }), "thread.updated");
   }
 
   #subscribe(state: ConnState, threadId: string, afterSeq: number): void {
@@ -703,11 +744,17 @@ export class AppServer {
           // What is durable now, from memory when recent: never an event whose append has not resolved.
           const page = await this.#o.store.durableEventsAfter(threadId, sub.sent);
           if (page.gap) {
-            await this.#sendEvent(state.conn, threadId, page.firstAvailableSeq - 1, {
-              kind: "notice",
-              level: "warning",
-              text: `events ${sub.sent + 1}-${page.firstAvailableSeq - 1} were dropped by retention`,
-            }, true);
+            await this.#sendEvent(
+              state.conn,
+              threadId,
+              page.firstAvailableSeq - 1,
+              {
+                kind: "notice",
+                level: "warning",
+                text: `events ${sub.sent + 1}-${page.firstAvailableSeq - 1} were dropped by retention`,
+              },
+              true,
+            );
           }
           for (const e of page.events) {
             const bulk = isBulk(e.event);
@@ -769,16 +816,31 @@ export class AppServer {
     }
   }
 
-  async #sendEvent(conn: DeviceConnection, threadId: string, seq: number, event: ThreadEvent, synthetic = false, json?: string, bulk = false): Promise<boolean> {
+  async #sendEvent(
+    conn: DeviceConnection,
+    threadId: string,
+    seq: number,
+    event: ThreadEvent,
+    synthetic = false,
+    json?: string,
+    bulk = false,
+  ): Promise<boolean> {
     if (json !== undefined && !synthetic) {
       // The event was validated when it was appended and its JSON kept: no second validation and serialisation per device.
-      const payload = textEncoder.encode(`{"v":${APP_PROTOCOL_VERSION},"type":"event","id":"e${seq}","thread":${JSON.stringify(threadId)},"seq":${seq},"body":${json}}`);
+      const payload = textEncoder.encode(
+        `{"v":${APP_PROTOCOL_VERSION},"type":"event","id":"e${seq}","thread":${JSON.stringify(threadId)},"seq":${seq},"body":${json}}`,
+      );
       if (payload.length <= MAX_APP_MESSAGE_BYTES) return this.#sendPayload(conn, payload, bulk);
     }
     return this.#send(conn, { type: "event", id: synthetic ? this.#id() : `e${seq}`, thread: threadId, seq, body: event }, undefined, bulk);
   }
 
-  async #send(conn: DeviceConnection, message: Parameters<typeof appProtocol.encode>[0], options?: { after?: Promise<unknown> }, bulk = false): Promise<boolean> {
+  async #send(
+    conn: DeviceConnection,
+    message: Parameters<typeof appProtocol.encode>[0],
+    options?: { after?: Promise<unknown> },
+    bulk = false,
+  ): Promise<boolean> {
     let payload: Uint8Array;
     try {
       payload = appProtocol.encode(message);
@@ -814,7 +876,6 @@ export class AppServer {
     return `h${++this.#ids}`;
   }
 }
-
 
 /** An error message answering `re` (a code that is not a valid code name becomes APP_MESSAGE_INVALID). */
 function errorMessage(id: string, re: string | undefined, code: string, message: string): Parameters<typeof appProtocol.encode>[0] {

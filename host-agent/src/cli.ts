@@ -35,7 +35,18 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   tokens: async () => {
     const { tokensCommand } = await import("./tokens/token-cli.ts");
     return (ctx, args) =>
-      tokensCommand({ home: ctx.paths.home, json: ctx.json, out: ctx.out, err: ctx.err, backend: ctx.backend, relayUrl: configuredRelay(ctx.paths), cli: airlockCommand(ctx.paths.home) }, args);
+      tokensCommand(
+        {
+          home: ctx.paths.home,
+          json: ctx.json,
+          out: ctx.out,
+          err: ctx.err,
+          backend: ctx.backend,
+          relayUrl: configuredRelay(ctx.paths),
+          cli: airlockCommand(ctx.paths.home),
+        },
+        args,
+      );
   },
   hooks: async () => {
     const { hooksCommand, HooksCliError } = await import("./hooks/hooks-cli.ts");

@@ -71,8 +71,10 @@ function keyOf(device: string, command: string): string {
 }
 
 function checkIds(device: unknown, command: unknown): void {
-  if (typeof device !== "string" || !DEVICE_ID.test(device)) throw new LedgerError("INVALID_ARGUMENT", `invalid device id ${JSON.stringify(device)?.slice(0, 200)}`);
-  if (typeof command !== "string" || !COMMAND_ID.test(command)) throw new LedgerError("INVALID_ARGUMENT", `invalid command id ${JSON.stringify(command)?.slice(0, 200)}`);
+  if (typeof device !== "string" || !DEVICE_ID.test(device))
+    throw new LedgerError("INVALID_ARGUMENT", `invalid device id ${JSON.stringify(device)?.slice(0, 200)}`);
+  if (typeof command !== "string" || !COMMAND_ID.test(command))
+    throw new LedgerError("INVALID_ARGUMENT", `invalid command id ${JSON.stringify(command)?.slice(0, 200)}`);
 }
 
 function lineOf(e: Entry): string {
@@ -114,7 +116,11 @@ export class CommandLedger<O = unknown> {
     this.#ttlMs = options.ttlMs ?? DEFAULT_LEDGER_TTL_MS;
     this.#maxOutcomeBytes = options.maxOutcomeBytes ?? DEFAULT_LEDGER_MAX_OUTCOME_BYTES;
     this.#now = options.now ?? Date.now;
-    for (const [name, v] of [["maxEntries", this.#maxEntries], ["ttlMs", this.#ttlMs], ["maxOutcomeBytes", this.#maxOutcomeBytes]] as const) {
+    for (const [name, v] of [
+      ["maxEntries", this.#maxEntries],
+      ["ttlMs", this.#ttlMs],
+      ["maxOutcomeBytes", this.#maxOutcomeBytes],
+    ] as const) {
       if (!Number.isSafeInteger(v) || v < 1) throw new LedgerError("INVALID_ARGUMENT", `${name} must be a positive integer (got ${v})`);
     }
   }
@@ -331,7 +337,10 @@ export class CommandLedger<O = unknown> {
       // Undo a partial write so later lines do not follow a torn one; the next write reopens the file.
       const fh = this.#fh;
       this.#fh = undefined;
-      await fh?.truncate(offset).then(() => fh.sync()).catch(noop);
+      await fh
+        ?.truncate(offset)
+        .then(() => fh.sync())
+        .catch(noop);
       await fh?.close().catch(noop);
       throw new LedgerError("WRITE_FAILED", `${this.file}: recording a command failed: ${(e as Error).message}`, { cause: e });
     }

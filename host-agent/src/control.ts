@@ -185,7 +185,8 @@ export async function connectControl(path: string): Promise<ControlConnection | 
         const line = await lines.next();
         if (line.done) return line;
         const r = controlReply.safeParse(line.value);
-        if (!r.success) throw new ControlProtocolError(`airlock up sent a reply this airlock cannot read (${r.error.message.slice(0, 300)}); is it another version?`);
+        if (!r.success)
+          throw new ControlProtocolError(`airlock up sent a reply this airlock cannot read (${r.error.message.slice(0, 300)}); is it another version?`);
         return { value: r.data, done: false };
       },
     },

@@ -52,7 +52,17 @@
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { appendDurably, firstLineBreak, forEachLine, fsyncDir, lastLineBreak, OpenGuard, readRange, writeAll, writeFileAtomic } from "./durable/durable-file.ts";
+import {
+  appendDurably,
+  firstLineBreak,
+  forEachLine,
+  fsyncDir,
+  lastLineBreak,
+  OpenGuard,
+  readRange,
+  writeAll,
+  writeFileAtomic,
+} from "./durable/durable-file.ts";
 import { MAX_APP_MESSAGE_BYTES, threadEvent, threadSummary, type Effort, type ThreadEvent, type ThreadSummary } from "@airlock/protocol";
 import { HostError } from "./host-error.ts";
 
@@ -271,7 +281,12 @@ function streamedTextBytes(event: ThreadEvent): number {
 
 /** `next` appended to `last` when both are output of the same item and stream and the result stays within the limit. */
 function merged(last: ThreadEvent, next: ThreadEvent): ThreadEvent | undefined {
-  if (last.kind === "message.delta" && next.kind === "message.delta" && last.itemId === next.itemId && last.text.length + next.text.length <= MAX_COALESCED_TEXT) {
+  if (
+    last.kind === "message.delta" &&
+    next.kind === "message.delta" &&
+    last.itemId === next.itemId &&
+    last.text.length + next.text.length <= MAX_COALESCED_TEXT
+  ) {
     return { ...last, text: last.text + next.text };
   }
   if (
@@ -307,7 +322,21 @@ export function storedEventJson(record: StoredEvent): string | undefined {
 /** The parts of a ThreadState that only live in memory. */
 function runtimeState(): Pick<
   ThreadState,
-  "queue" | "failure" | "deleted" | "compactionQueued" | "fh" | "pending" | "flushQueued" | "lastStreamFlushAt" | "streamTimer" | "nextTurn" | "tail" | "tailBytes" | "metaQueue" | "metaNext" | "metaKick"
+  | "queue"
+  | "failure"
+  | "deleted"
+  | "compactionQueued"
+  | "fh"
+  | "pending"
+  | "flushQueued"
+  | "lastStreamFlushAt"
+  | "streamTimer"
+  | "nextTurn"
+  | "tail"
+  | "tailBytes"
+  | "metaQueue"
+  | "metaNext"
+  | "metaKick"
 > {
   return {
     queue: Promise.resolve(),
@@ -380,7 +409,14 @@ function errno(e: unknown): string | undefined {
 export { fsyncDir, writeFileAtomic };
 
 /** Every complete line in [start, end) (see forEachLine); a line over maxLine is CORRUPT. */
-function scanLines(fh: FileHandle, start: number, end: number, maxLine: number, file: string, onLine: (line: Buffer, offset: number) => boolean | void): Promise<number> {
+function scanLines(
+  fh: FileHandle,
+  start: number,
+  end: number,
+  maxLine: number,
+  file: string,
+  onLine: (line: Buffer, offset: number) => boolean | void,
+): Promise<number> {
   return forEachLine(fh, start, end, maxLine, (at) => corrupt(file, `the line at byte ${at} is longer than ${maxLine} bytes`), onLine);
 }
 
@@ -484,7 +520,8 @@ export class EventStore {
       const mode = (await stat(this.dir)).mode & 0o777;
       if ((mode & 0o077) !== 0) {
         throw new EventStoreError(
-          "PERMISSIONS", `${this.dir} is accessible by other users (mode ${mode.toString(8).padStart(3, "0")}); run: chmod 700 ${this.dir}`,
+          "PERMISSIONS",
+          `${this.dir} is accessible by other users (mode ${mode.toString(8).padStart(3, "0")}); run: chmod 700 ${this.dir}`,
         );
       }
     }
@@ -520,7 +557,10 @@ export class EventStore {
       if (errno(e) !== "ENOENT") throw e;
       // createThread writes meta.json last: without it the thread was never
       // created (and never had events), so the folder is a crash leftover.
-      const size = await stat(log).then((s) => s.size, () => 0);
+      const size = await stat(log).then(
+        (s) => s.size,
+        () => 0,
+      );
       if (size > 0) throw corrupt(log, "its thread has no meta.json");
       await rm(dir, { recursive: true, force: true });
       return undefined;
@@ -780,9 +820,7 @@ export class EventStore {
   /** Every thread, most recently updated first. */
   listThreads(): ThreadSummary[] {
     this.#check();
-    return [...this.#threads.values()]
-      .map((st) => ({ ...st.summary }))
-      .sort((a, b) => b.updatedAt - a.updatedAt || (a.id < b.id ? -1 : 1));
+    return [...this.#threads.values()].map((st) => ({ ...st.summary })).sort((a, b) => b.updatedAt - a.updatedAt || (a.id < b.id ? -1 : 1));
   }
 
   /** What a thread's log holds, after every earlier operation on it (including compaction). */
@@ -879,7 +917,10 @@ export class EventStore {
         st.pending.push({ event: parsed.data, coalesce, textBytes, waiters: [{ resolve, reject }] });
       }
       // A stream in full flow (many appends already waiting) gains nothing from waiting longer.
-      const wait = coalesce && st.pending.length === 1 && st.pending[0]!.waiters.length < STREAM_FLOW_APPENDS ? st.lastStreamFlushAt + STREAM_WINDOW_MS - performance.now() : 0;
+      const wait =
+        coalesce && st.pending.length === 1 && st.pending[0]!.waiters.length < STREAM_FLOW_APPENDS
+          ? st.lastStreamFlushAt + STREAM_WINDOW_MS - performance.now()
+          : 0;
       if (wait > 0) this.#flushAfter(st, wait);
       else if (options.reaction) this.#flushNextTurn(st);
       else this.#flushNow(st);
@@ -951,7 +992,16 @@ export class EventStore {
     const offset = st.size;
     try {
       st.fh ??= await open(st.log, "r+");
-      await appendDurably(st.fh, batch.length === 1 ? batch[0]!.line : Buffer.concat(batch.map((b) => b.line), bytes), offset);
+      await appendDurably(
+        st.fh,
+        batch.length === 1
+          ? batch[0]!.line
+          : Buffer.concat(
+              batch.map((b) => b.line),
+              bytes,
+            ),
+        offset,
+      );
     } catch (e) {
       // Undo a partial write so the next append does not follow a torn line (nothing to undo when the log did not open).
       const fh = st.fh;
@@ -1174,7 +1224,7 @@ export class EventStore {
       const dst = await open(tmp, "w", 0o600);
       try {
         const buf = Buffer.allocUnsafe(READ_CHUNK);
-        for (let pos = cut; pos < st.size; ) {
+        for (let pos = cut; pos < st.size;) {
           const { bytesRead } = await src.read(buf, 0, Math.min(READ_CHUNK, st.size - pos), pos);
           if (bytesRead === 0) throw new Error(`${st.log} ended early while compacting`);
           await writeAll(dst, buf.subarray(0, bytesRead), pos - cut);

@@ -340,7 +340,8 @@ export class HostCore {
             try {
               await options.after;
             } catch (e) {
-              if (this.#slots.get(state.slot) === state) this.#failSlot(state, new AirlockProtocolError("INTERNAL", `an answer's write failed: ${messageOf(e)}`));
+              if (this.#slots.get(state.slot) === state)
+                this.#failSlot(state, new AirlockProtocolError("INTERNAL", `an answer's write failed: ${messageOf(e)}`));
               return false;
             }
           }
@@ -418,4 +419,3 @@ export class HostCore {
     this.#closeSlot(slot, code);
   }
 }
-

@@ -2,14 +2,7 @@
 // agent refuses to start when the file (or its folder) is readable by others.
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import {
-  fromBase64Url,
-  roomIdFor,
-  secureRandom,
-  toBase64Url,
-  type CryptoBackend,
-  type Ed25519Signer,
-} from "@airlock/protocol";
+import { fromBase64Url, roomIdFor, secureRandom, toBase64Url, type CryptoBackend, type Ed25519Signer } from "@airlock/protocol";
 import { HostError } from "./host-error.ts";
 
 export type IdentityErrorCode = "IDENTITY_PERMISSIONS" | "IDENTITY_CORRUPT" | "IDENTITY_MISSING";
@@ -40,9 +33,7 @@ export function checkPrivate(path: string): void {
   if (process.platform === "win32") return; // POSIX modes do not apply
   const mode = statSync(path).mode & 0o777;
   if ((mode & 0o077) !== 0) {
-    throw new IdentityError(
-      "IDENTITY_PERMISSIONS", `${path} is accessible by other users (mode ${mode.toString(8).padStart(3, "0")}); run: chmod 600 ${path}`,
-    );
+    throw new IdentityError("IDENTITY_PERMISSIONS", `${path} is accessible by other users (mode ${mode.toString(8).padStart(3, "0")}); run: chmod 600 ${path}`);
   }
 }
 

@@ -77,19 +77,35 @@ export async function checkRelay(relayUrl: string, room: string, timeoutMs = 500
     checks.push({
       name: "clock",
       ok: Math.abs(skew) <= MAX_SKEW_MS,
-      detail: Math.abs(skew) <= MAX_SKEW_MS ? `within ${Math.max(1, Math.round(Math.abs(skew) / 1000))} s of the relay` : `${Math.round(skew / 1000)} s off the relay's clock: pairing links may look expired; fix this machine's time`,
+      detail:
+        Math.abs(skew) <= MAX_SKEW_MS
+          ? `within ${Math.max(1, Math.round(Math.abs(skew) / 1000))} s of the relay`
+          : `${Math.round(skew / 1000)} s off the relay's clock: pairing links may look expired; fix this machine's time`,
     });
   }
   const probe = await probeUpgrade(relayUrl, room, timeoutMs);
   if ("challenge" in probe) checks.push({ name: "upgrade", ok: true, detail: `WebSocket upgrade on room ${room} answered with a CHALLENGE` });
   else if ("status" in probe && probe.status === 403) {
-    checks.push({ name: "admission", ok: false, detail: `this relay does not serve room ${room} (403 ROOM_NOT_ALLOWED): ask its operator to add it to ALLOWED_ROOMS` });
+    checks.push({
+      name: "admission",
+      ok: false,
+      detail: `this relay does not serve room ${room} (403 ROOM_NOT_ALLOWED): ask its operator to add it to ALLOWED_ROOMS`,
+    });
   } else {
     const why = "status" in probe ? `HTTP ${probe.status}` : probe.error;
-    checks.push({ name: "upgrade", ok: false, detail: `WebSocket upgrade on room ${room} failed: ${why} (a proxy in front of the relay must pass WebSocket upgrades)` });
+    checks.push({
+      name: "upgrade",
+      ok: false,
+      detail: `WebSocket upgrade on room ${room} failed: ${why} (a proxy in front of the relay must pass WebSocket upgrades)`,
+    });
   }
-  if (info.admission === "allowlist" && "challenge" in probe) checks.push({ name: "admission", ok: true, detail: "this relay serves listed rooms only, and this one is listed" });
+  if (info.admission === "allowlist" && "challenge" in probe)
+    checks.push({ name: "admission", ok: true, detail: "this relay serves listed rooms only, and this one is listed" });
   const push = typeof info.push?.vapidPublicKey === "string";
-  checks.push({ name: "push", ok: true, detail: push ? "the relay can send push notifications" : "the relay sends no push notifications (no VAPID key; docs/operations.md)" });
+  checks.push({
+    name: "push",
+    ok: true,
+    detail: push ? "the relay can send push notifications" : "the relay sends no push notifications (no VAPID key; docs/operations.md)",
+  });
   return checks;
 }

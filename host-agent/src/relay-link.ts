@@ -657,7 +657,13 @@ export class RelayLink {
    * `status` is the push service's refusal, without one the relay's); rejects
    * with RelayCommandError when offline, on timeout, or for an invalid request.
    */
-  async pushSend(request: { endpoint: string; ttl: number; urgency: "very-low" | "low" | "normal" | "high"; topic?: string; body: Uint8Array }): Promise<PushSendResult> {
+  async pushSend(request: {
+    endpoint: string;
+    ttl: number;
+    urgency: "very-low" | "low" | "normal" | "high";
+    topic?: string;
+    body: Uint8Array;
+  }): Promise<PushSendResult> {
     const result = await this.#request({
       op: "push.send",
       endpoint: request.endpoint,

@@ -94,7 +94,7 @@ export interface PolicyChain {
 
 /** The real path of `p`, or of its deepest ancestor that resolves. */
 async function realAncestor(p: string): Promise<string | undefined> {
-  for (let cur = p; ; ) {
+  for (let cur = p; ;) {
     try {
       return await realpath(cur);
     } catch {
@@ -117,7 +117,9 @@ export async function policyChain(workspace: string, cwd: string): Promise<Polic
   const repoFile = join(root, ".airlock", "policy.json");
   const real = await realAncestor(resolve(root, cwd));
   if (real === undefined || !isInside(root, real)) return { repoFile, subFolders: [] };
-  const parts = relative(root, real).split(sep).filter((p) => p !== "");
+  const parts = relative(root, real)
+    .split(sep)
+    .filter((p) => p !== "");
   if (parts.length > MAX_POLICY_DEPTH) {
     throw new PolicyError(`cwd is ${parts.length} folders below the workspace root; policy is read at most ${MAX_POLICY_DEPTH} deep`, real);
   }

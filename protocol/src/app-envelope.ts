@@ -44,7 +44,8 @@ function checkJsonDepth(text: string): void {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
     else if (c === 0x7b || c === 0x5b) {
@@ -133,8 +134,7 @@ export function defineAppProtocol<S extends BodySchemas>(
   encodeAny = false,
 ): AppProtocol<S & { error: typeof errorBodySchema }> {
   const all = { error: errorBodySchema, ...schemas } as S & { error: typeof errorBodySchema };
-  const lookup = (type: string): s.Schema<unknown> | undefined =>
-    Object.prototype.hasOwnProperty.call(all, type) ? (all as BodySchemas)[type] : undefined;
+  const lookup = (type: string): s.Schema<unknown> | undefined => (Object.prototype.hasOwnProperty.call(all, type) ? (all as BodySchemas)[type] : undefined);
   /** The validated body of a message of `type` (decode and encode check it the same way). */
   const checkBody = (type: string, value: unknown, encoding = false): unknown => {
     const schema = lookup(type) ?? (encoding && encodeAny ? anyObject : undefined);

@@ -34,8 +34,7 @@ export const APP_ERRORS = {
   APP_MESSAGE_INVALID: { description: "the message is not UTF-8 JSON, nests too deep, or its envelope or body fails its schema", commands: "*" },
   APP_UNKNOWN_TYPE: { description: "the message type is not part of the application protocol", commands: "*" },
   NOT_ALLOWED: {
-    description:
-      "a device sent a type only hosts send; approval.decide on a request policy reserves for the host's terminal (where: host-only)",
+    description: "a device sent a type only hosts send; approval.decide on a request policy reserves for the host's terminal (where: host-only)",
     commands: "*",
   },
   INTERNAL: { description: "an unexpected failure on the host; the message is always generic (the detail is logged on the host only)", commands: "*" },
@@ -45,7 +44,8 @@ export const APP_ERRORS = {
   SEQ_AHEAD: { description: "thread.subscribe afterSeq is beyond the thread's last seq", commands: ["thread.subscribe"] },
   THREAD_LIMIT: { description: "the host already holds its maximum number of threads (default 200)", commands: ["thread.start"] },
   CWD_INVALID: {
-    description: "the requested cwd is not an existing folder inside the host's workspace once symbolic links are resolved (outside, missing, not a folder, or a link leading out)",
+    description:
+      "the requested cwd is not an existing folder inside the host's workspace once symbolic links are resolved (outside, missing, not a folder, or a link leading out)",
     commands: ["thread.start"],
   },
   MODEL_UNKNOWN: {

@@ -91,19 +91,25 @@ export type PushKind = s.Infer<typeof pushKind>;
  * endpoint and the keys the host encrypts to (RFC 8291). The endpoint is a URL
  * the relay POSTs to; it must be https (http only on loopback, for tests).
  */
-export const pushSubscription = /* @__PURE__ */ (() => s.strictObject({
-  endpoint: s.string({ max: 2048, regex: /^https:\/\/[^\s/?#]+\/[^\s]*$|^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?\/[^\s]*$/ }),
-  /** The subscription's P-256 public key, uncompressed (65 bytes), base64url. */
-  p256dh: s.string({ regex: /^[A-Za-z0-9_-]{87}$/ }),
-  /** The subscription's 16-byte auth secret, base64url. */
-  auth: s.string({ regex: /^[A-Za-z0-9_-]{22}$/ }),
-}))();
+export const pushSubscription = /* @__PURE__ */ (() =>
+  s.strictObject({
+    endpoint: s.string({ max: 2048, regex: /^https:\/\/[^\s/?#]+\/[^\s]*$|^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?\/[^\s]*$/ }),
+    /** The subscription's P-256 public key, uncompressed (65 bytes), base64url. */
+    p256dh: s.string({ regex: /^[A-Za-z0-9_-]{87}$/ }),
+    /** The subscription's 16-byte auth secret, base64url. */
+    auth: s.string({ regex: /^[A-Za-z0-9_-]{22}$/ }),
+  }))();
 export type PushSubscriptionKeys = s.Infer<typeof pushSubscription>;
 
 // ------------------------------------------------------------------ thread events
 
 const eventBodies = [
-  s.strictObject({ kind: s.literal("turn.status"), turnId: id, status: s.enum(["started", "completed", "interrupted", "failed"]), error: s.optional(text(2048)) }),
+  s.strictObject({
+    kind: s.literal("turn.status"),
+    turnId: id,
+    status: s.enum(["started", "completed", "interrupted", "failed"]),
+    error: s.optional(text(2048)),
+  }),
   s.strictObject({ kind: s.literal("message.user"), itemId: id, text: text(65536), device: s.optional(text(64)) }),
   s.strictObject({ kind: s.literal("message.delta"), itemId: id, text: text(65536) }),
   s.strictObject({ kind: s.literal("message.completed"), itemId: id, text: text(262144) }),
@@ -127,7 +133,13 @@ const eventBodies = [
     kind: s.literal("plan.update"),
     steps: s.array(s.strictObject({ text: text(1024), status: s.enum(["pending", "in_progress", "completed"]) }), { max: 100 }),
   }),
-  s.strictObject({ kind: s.literal("test.result"), itemId: id, name: text(512), status: s.enum(["passed", "failed", "skipped"]), summary: s.optional(text(8192)) }),
+  s.strictObject({
+    kind: s.literal("test.result"),
+    itemId: id,
+    name: text(512),
+    status: s.enum(["passed", "failed", "skipped"]),
+    summary: s.optional(text(8192)),
+  }),
   /**
    * A tool the agent called other than a command or a file change (web search, an MCP
    * server's tool, image generation, viewing an image); a later event with the same

@@ -73,7 +73,8 @@ export function parseAutomationToken(text: string): AutomationToken {
   if (!bytes) bad("the part after the prefix is not base64url");
   const b = bytes!;
   if (b.length < 1) bad("empty");
-  if (b[0] !== TOKEN_VERSION) throw new AutomationTokenError("TOKEN_VERSION", `token format version ${b[0]} is not supported (this client reads version ${TOKEN_VERSION})`);
+  if (b[0] !== TOKEN_VERSION)
+    throw new AutomationTokenError("TOKEN_VERSION", `token format version ${b[0]} is not supported (this client reads version ${TOKEN_VERSION})`);
   // Fixed part: version, two keys, expiry, name length.
   const fixed = 1 + 32 + 32 + 8 + 1;
   if (b.length < fixed + 1 + 2 + 1 + CHECKSUM_BYTES) bad("too short");

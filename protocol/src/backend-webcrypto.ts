@@ -54,8 +54,38 @@ async function verifyKey(publicKey: Uint8Array): Promise<CryptoKey> {
 // requires S < L; we check it here explicitly so strictness never depends on
 // the platform's library.
 const ED25519_L = Uint8Array.of(
-  0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
-  0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10,
+  0xed,
+  0xd3,
+  0xf5,
+  0x5c,
+  0x1a,
+  0x63,
+  0x12,
+  0x58,
+  0xd6,
+  0x9c,
+  0xf7,
+  0xa2,
+  0xde,
+  0xf9,
+  0xde,
+  0x14,
+  0x00,
+  0x00,
+  0x00,
+  0x00,
+  0x00,
+  0x00,
+  0x00,
+  0x00,
+  0x00,
+  0x00,
+  0x00,
+  0x00,
+  0x00,
+  0x00,
+  0x00,
+  0x10,
 );
 
 /** a < bound, both 32-byte little-endian. */
@@ -73,8 +103,38 @@ function scalarIsCanonical(s: Uint8Array): boolean {
 
 // p = 2^255 - 19, little-endian.
 const ED25519_P = Uint8Array.of(
-  0xed, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f,
+  0xed,
+  0xff,
+  0xff,
+  0xff,
+  0xff,
+  0xff,
+  0xff,
+  0xff,
+  0xff,
+  0xff,
+  0xff,
+  0xff,
+  0xff,
+  0xff,
+  0xff,
+  0xff,
+  0xff,
+  0xff,
+  0xff,
+  0xff,
+  0xff,
+  0xff,
+  0xff,
+  0xff,
+  0xff,
+  0xff,
+  0xff,
+  0xff,
+  0xff,
+  0xff,
+  0xff,
+  0x7f,
 );
 
 // y-coordinates (sign bit cleared) of the 8 small-order points: 1 (identity),
@@ -115,18 +175,13 @@ async function x25519Dh(privateKey: CryptoKey, peer: Uint8Array): Promise<Uint8A
 export const webCryptoBackend: CryptoBackend = {
   name: "webcrypto",
   generateSigner: async (options) => {
-    const pair = (await subtle().generateKey({ name: "Ed25519" }, options?.extractable ?? false, [
-      "sign",
-      "verify",
-    ])) as CryptoKeyPair;
+    const pair = (await subtle().generateKey({ name: "Ed25519" }, options?.extractable ?? false, ["sign", "verify"])) as CryptoKeyPair;
     const pub = new Uint8Array((await subtle().exportKey("raw", pair.publicKey)) as ArrayBuffer);
     return signerFromKeys(pair.privateKey, pub);
   },
   signerFromSeed: async (seed) => {
     if (seed.length !== 32) throw new Error("Ed25519 seed must be 32 bytes");
-    const key = await subtle().importKey("pkcs8", bs(concatBytes(PKCS8_ED25519, seed)), { name: "Ed25519" }, true, [
-      "sign",
-    ]);
+    const key = await subtle().importKey("pkcs8", bs(concatBytes(PKCS8_ED25519, seed)), { name: "Ed25519" }, true, ["sign"]);
     return signerFromKeys(key, await publicFromJwk(key));
   },
   verify: async (publicKey, message, signature) => {
@@ -146,13 +201,7 @@ export const webCryptoBackend: CryptoBackend = {
   },
   x25519FromPrivate: async (privateKey): Promise<X25519KeyPair> => {
     if (privateKey.length !== 32) throw new Error("X25519 private key must be 32 bytes");
-    const key = await subtle().importKey(
-      "pkcs8",
-      bs(concatBytes(PKCS8_X25519, privateKey)),
-      { name: "X25519" },
-      true,
-      ["deriveBits"],
-    );
+    const key = await subtle().importKey("pkcs8", bs(concatBytes(PKCS8_X25519, privateKey)), { name: "X25519" }, true, ["deriveBits"]);
     return { publicKey: await publicFromJwk(key), dh: (peer) => x25519Dh(key, peer) };
   },
   aeadKey: async (raw): Promise<AeadKey> => {
@@ -160,19 +209,11 @@ export const webCryptoBackend: CryptoBackend = {
     const key = await subtle().importKey("raw", bs(raw), { name: "AES-GCM" }, false, ["encrypt", "decrypt"]);
     return {
       seal: async (nonce, aad, plaintext) =>
-        new Uint8Array(
-          await subtle().encrypt({ name: "AES-GCM", iv: bs(nonce), additionalData: bs(aad), tagLength: 128 }, key, bs(plaintext)),
-        ),
+        new Uint8Array(await subtle().encrypt({ name: "AES-GCM", iv: bs(nonce), additionalData: bs(aad), tagLength: 128 }, key, bs(plaintext))),
       open: async (nonce, aad, ciphertext) => {
         if (ciphertext.length < 16) return null;
         try {
-          return new Uint8Array(
-            await subtle().decrypt(
-              { name: "AES-GCM", iv: bs(nonce), additionalData: bs(aad), tagLength: 128 },
-              key,
-              bs(ciphertext),
-            ),
-          );
+          return new Uint8Array(await subtle().decrypt({ name: "AES-GCM", iv: bs(nonce), additionalData: bs(aad), tagLength: 128 }, key, bs(ciphertext)));
         } catch {
           return null;
         }

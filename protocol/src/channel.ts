@@ -7,15 +7,7 @@
 // failure closes the channel for good: the session must be re-established.
 import type { AeadKey, CryptoBackend } from "./backend.ts";
 import { u32be, wipe } from "./bytes.ts";
-import {
-  HEADER_LENGTH,
-  MAX_COUNTER,
-  MAX_EPOCH,
-  MAX_FRAME_LENGTH,
-  MAX_MESSAGES_PER_EPOCH,
-  REKEY_AFTER_MESSAGES,
-  REKEY_AFTER_MS,
-} from "./constants.ts";
+import { HEADER_LENGTH, MAX_COUNTER, MAX_EPOCH, MAX_FRAME_LENGTH, MAX_MESSAGES_PER_EPOCH, REKEY_AFTER_MESSAGES, REKEY_AFTER_MS } from "./constants.ts";
 import { AirlockProtocolError, fail } from "./errors.ts";
 import { hkdfExpand, kdfInfo } from "./hash.ts";
 import { decodeHeader, FrameType, writeHeader, type FrameHeader } from "./header.ts";
@@ -205,11 +197,7 @@ export class Channel {
     } else if (k.count >= this.#o.maxMessagesPerEpoch) {
       this.#fail("KEY_EXHAUSTED", "peer did not ratchet");
     }
-    const padded = await (await aead).open(
-      makeNonce(this.#receiveDirection, header.counter),
-      associatedData(frame),
-      frame.subarray(HEADER_LENGTH),
-    );
+    const padded = await (await aead).open(makeNonce(this.#receiveDirection, header.counter), associatedData(frame), frame.subarray(HEADER_LENGTH));
     if (!padded) this.#fail("FRAME_DECRYPT_FAILED");
     let payload: Uint8Array;
     try {

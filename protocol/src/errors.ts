@@ -53,9 +53,7 @@ export const ERRORS = {
 
 export type ErrorCode = keyof typeof ERRORS;
 
-const BY_WIRE = new Map<number, ErrorCode>(
-  (Object.keys(ERRORS) as ErrorCode[]).map((code) => [ERRORS[code].wire, code]),
-);
+const BY_WIRE = new Map<number, ErrorCode>((Object.keys(ERRORS) as ErrorCode[]).map((code) => [ERRORS[code].wire, code]));
 
 export function errorCodeFromWire(wire: number): ErrorCode | undefined {
   return BY_WIRE.get(wire);

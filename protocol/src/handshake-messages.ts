@@ -1,12 +1,6 @@
 // Byte layouts of the four handshake messages and the ABORT body. Pure
 // encoding: no keys here. See docs/protocol.md §Handshake for the meaning.
-import {
-  AEAD_TAG_LENGTH,
-  MAX_DEVICE_NAME_BYTES,
-  PAIRING_ID_LENGTH,
-  PUBLIC_KEY_LENGTH,
-  SIGNATURE_LENGTH,
-} from "./constants.ts";
+import { AEAD_TAG_LENGTH, MAX_DEVICE_NAME_BYTES, PAIRING_ID_LENGTH, PUBLIC_KEY_LENGTH, SIGNATURE_LENGTH } from "./constants.ts";
 import { concatBytes, strictTextDecoder, textEncoder, u8 } from "./bytes.ts";
 import { fail } from "./errors.ts";
 
@@ -28,14 +22,7 @@ export interface ClientHello {
 export function encodeClientHello(m: ClientHello): Uint8Array {
   checkVersions(m.versions);
   const tail = m.mode === HandshakeMode.PAIR ? m.pairingId! : new Uint8Array(0);
-  return concatBytes(
-    u8(HandshakeType.CLIENT_HELLO),
-    u8(m.mode),
-    u8(m.versions.length),
-    Uint8Array.from(m.versions),
-    m.ephemeralPublicKey,
-    tail,
-  );
+  return concatBytes(u8(HandshakeType.CLIENT_HELLO), u8(m.mode), u8(m.versions.length), Uint8Array.from(m.versions), m.ephemeralPublicKey, tail);
 }
 
 function checkVersions(versions: readonly number[]): void {

@@ -458,4 +458,3 @@ export class HostHandshake {
     if (this.#keys) wipe(this.#keys.prk, this.#keys.hsDeviceToHost, this.#keys.hsHostToDevice);
   }
 }
-

@@ -6,14 +6,7 @@
 // in an HTTP request: opening the link from a phone camera loads the web app
 // from <app URL> and the app reads the fragment locally. Fields appear exactly
 // once, in this order; anything else is rejected.
-import {
-  MAX_LINK_LENGTH,
-  MAX_RELAY_URL_LENGTH,
-  PAIRING_SECRET_LENGTH,
-  PROTOCOL_VERSION,
-  PUBLIC_KEY_LENGTH,
-  ROOM_ID_LENGTH,
-} from "./constants.ts";
+import { MAX_LINK_LENGTH, MAX_RELAY_URL_LENGTH, PAIRING_SECRET_LENGTH, PROTOCOL_VERSION, PUBLIC_KEY_LENGTH, ROOM_ID_LENGTH } from "./constants.ts";
 import { bytesEqual, fromBase64Url, toBase64Url } from "./bytes.ts";
 import { fail } from "./errors.ts";
 import { roomIdBytes } from "./identity.ts";

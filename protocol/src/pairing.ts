@@ -3,12 +3,7 @@
 import type { RandomSource } from "./backend.ts";
 import { secureRandom } from "./backend.ts";
 import { toBase64Url, wipe } from "./bytes.ts";
-import {
-  DEFAULT_PAIRING_TTL_SECONDS,
-  MAX_PAIRING_FAILURES,
-  MAX_PAIRING_TTL_SECONDS,
-  PAIRING_SECRET_LENGTH,
-} from "./constants.ts";
+import { DEFAULT_PAIRING_TTL_SECONDS, MAX_PAIRING_FAILURES, MAX_PAIRING_TTL_SECONDS, PAIRING_SECRET_LENGTH } from "./constants.ts";
 import { fail } from "./errors.ts";
 import type { PairingLookup } from "./handshake.ts";
 import { derivePairingKeys, relayTicketHash, type PairingKeys } from "./identity.ts";

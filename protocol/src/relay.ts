@@ -106,78 +106,80 @@ export const relayToDevice = {
 } as const;
 
 // Built in a pure call: hosts, the relay's tests and tools decode these; bundles that never do (the SDK) drop them.
-export const relayToClient = /* @__PURE__ */ (() => ({
-  [RelayFrame.CHALLENGE]: challengeBody,
-  [RelayFrame.WELCOME]: s.union([s.strictObject({ role: s.literal("host"), devices: s.array(deviceEntry), allowlistVersion: s.int() }), deviceWelcome]),
-  [RelayFrame.PRESENCE]: s.union([
-    hostPresence,
-    s.strictObject({ device: s.literal("joined"), slot, key, via: s.enum(["ticket", "allowlist"]) }),
-    s.strictObject({ device: s.literal("left"), slot }),
-  ]),
-  [RelayFrame.NOTICE]: s.strictObject({ code: s.string({ max: 64 }), message: s.string({ max: 256 }) }),
-  [RelayFrame.RESULT]: s.strictObject({
-    id: s.string({ regex: /^[A-Za-z0-9_-]{1,64}$/ }),
-    ok: s.boolean(),
-    error: s.optional(s.string({ max: 256 })),
-    /** push.send: the push service's HTTP status (201 accepted; 404/410 the subscription is gone; 413, 429…). */
-    status: s.optional(s.int(100, 599)),
-    /** push.send answered 429 or 503: the push service's Retry-After, in seconds. */
-    retryAfter: s.optional(s.int(0, 86_400)),
-  }),
-}) as const)();
+export const relayToClient = /* @__PURE__ */ (() =>
+  ({
+    [RelayFrame.CHALLENGE]: challengeBody,
+    [RelayFrame.WELCOME]: s.union([s.strictObject({ role: s.literal("host"), devices: s.array(deviceEntry), allowlistVersion: s.int() }), deviceWelcome]),
+    [RelayFrame.PRESENCE]: s.union([
+      hostPresence,
+      s.strictObject({ device: s.literal("joined"), slot, key, via: s.enum(["ticket", "allowlist"]) }),
+      s.strictObject({ device: s.literal("left"), slot }),
+    ]),
+    [RelayFrame.NOTICE]: s.strictObject({ code: s.string({ max: 64 }), message: s.string({ max: 256 }) }),
+    [RelayFrame.RESULT]: s.strictObject({
+      id: s.string({ regex: /^[A-Za-z0-9_-]{1,64}$/ }),
+      ok: s.boolean(),
+      error: s.optional(s.string({ max: 256 })),
+      /** push.send: the push service's HTTP status (201 accepted; 404/410 the subscription is gone; 413, 429…). */
+      status: s.optional(s.int(100, 599)),
+      /** push.send answered 429 or 503: the push service's Retry-After, in seconds. */
+      retryAfter: s.optional(s.int(0, 86_400)),
+    }),
+  }) as const)();
 
 // Wrapped in a pure call so that bundles which never decode client messages (the SDK) drop these schemas.
-export const clientToRelay = /* @__PURE__ */ (() => ({
-  [RelayFrame.AUTH]: s.strictObject({
-    /** The signer's Ed25519 public key (host key or device key). */
-    key,
-    /** Signature over relayAuthMessage() with the role's purpose. */
-    sig: b64u(64),
-    /** Devices pairing for the first time: the link's relay ticket (identity.ts). */
-    ticket: s.optional(b64u(32)),
-  }),
-  [RelayFrame.COMMAND]: s.union([
-    s.strictObject({
-      id: s.string({ regex: /^[A-Za-z0-9_-]{1,64}$/ }),
-      op: s.literal("ticket.add"),
-      /** SHA-256 of the relay ticket. */
-      hash: b64u(32),
-      expiresAt: millis,
-    }),
-    s.strictObject({
-      id: s.string({ regex: /^[A-Za-z0-9_-]{1,64}$/ }),
-      op: s.literal("allowlist.set"),
-      version: s.int(1, Number.MAX_SAFE_INTEGER),
-      keys: s.array(key, { max: MAX_ALLOWLIST_KEYS }),
-      /**
-       * Optional, one per key: unix ms after which the relay refuses that key (0: never).
-       * Present: sig covers allowlistExpiryMessage() with DEVICE_ALLOWLIST_EXPIRY.
-       */
-      expires: s.optional(s.array(millis, { max: MAX_ALLOWLIST_KEYS })),
+export const clientToRelay = /* @__PURE__ */ (() =>
+  ({
+    [RelayFrame.AUTH]: s.strictObject({
+      /** The signer's Ed25519 public key (host key or device key). */
+      key,
+      /** Signature over relayAuthMessage() with the role's purpose. */
       sig: b64u(64),
+      /** Devices pairing for the first time: the link's relay ticket (identity.ts). */
+      ticket: s.optional(b64u(32)),
     }),
-    s.strictObject({
-      id: s.string({ regex: /^[A-Za-z0-9_-]{1,64}$/ }),
-      op: s.literal("device.kick"),
-      /** Close every connection of this device key (revocation), or one slot. */
-      key: s.optional(key),
-      slot: s.optional(slot),
-    }),
-    s.strictObject({
-      id: s.string({ regex: /^[A-Za-z0-9_-]{1,64}$/ }),
-      op: s.literal("push.send"),
-      /** The subscription's endpoint; the relay POSTs only to push services it allows (docs/protocol.md §9.4). */
-      endpoint: s.string({ max: 2048 }),
-      /** RFC 8030 TTL (seconds). */
-      ttl: s.int(0, MAX_PUSH_TTL_SECONDS),
-      urgency: s.enum(["very-low", "low", "normal", "high"]),
-      /** RFC 8030 Topic: a newer push with the same topic replaces an undelivered older one. */
-      topic: s.optional(s.string({ regex: /^[A-Za-z0-9_-]{1,32}$/ })),
-      /** The body the host encrypted to the subscription (RFC 8291 aes128gcm), base64url; the relay cannot read it. */
-      body: s.string({ max: Math.ceil((MAX_PUSH_BODY_BYTES * 4) / 3), regex: /^[A-Za-z0-9_-]+$/ }),
-    }),
-  ]),
-}) as const)();
+    [RelayFrame.COMMAND]: s.union([
+      s.strictObject({
+        id: s.string({ regex: /^[A-Za-z0-9_-]{1,64}$/ }),
+        op: s.literal("ticket.add"),
+        /** SHA-256 of the relay ticket. */
+        hash: b64u(32),
+        expiresAt: millis,
+      }),
+      s.strictObject({
+        id: s.string({ regex: /^[A-Za-z0-9_-]{1,64}$/ }),
+        op: s.literal("allowlist.set"),
+        version: s.int(1, Number.MAX_SAFE_INTEGER),
+        keys: s.array(key, { max: MAX_ALLOWLIST_KEYS }),
+        /**
+         * Optional, one per key: unix ms after which the relay refuses that key (0: never).
+         * Present: sig covers allowlistExpiryMessage() with DEVICE_ALLOWLIST_EXPIRY.
+         */
+        expires: s.optional(s.array(millis, { max: MAX_ALLOWLIST_KEYS })),
+        sig: b64u(64),
+      }),
+      s.strictObject({
+        id: s.string({ regex: /^[A-Za-z0-9_-]{1,64}$/ }),
+        op: s.literal("device.kick"),
+        /** Close every connection of this device key (revocation), or one slot. */
+        key: s.optional(key),
+        slot: s.optional(slot),
+      }),
+      s.strictObject({
+        id: s.string({ regex: /^[A-Za-z0-9_-]{1,64}$/ }),
+        op: s.literal("push.send"),
+        /** The subscription's endpoint; the relay POSTs only to push services it allows (docs/protocol.md §9.4). */
+        endpoint: s.string({ max: 2048 }),
+        /** RFC 8030 TTL (seconds). */
+        ttl: s.int(0, MAX_PUSH_TTL_SECONDS),
+        urgency: s.enum(["very-low", "low", "normal", "high"]),
+        /** RFC 8030 Topic: a newer push with the same topic replaces an undelivered older one. */
+        topic: s.optional(s.string({ regex: /^[A-Za-z0-9_-]{1,32}$/ })),
+        /** The body the host encrypted to the subscription (RFC 8291 aes128gcm), base64url; the relay cannot read it. */
+        body: s.string({ max: Math.ceil((MAX_PUSH_BODY_BYTES * 4) / 3), regex: /^[A-Za-z0-9_-]+$/ }),
+      }),
+    ]),
+  }) as const)();
 
 export type RelayMessage<T extends keyof typeof relayToClient> = s.Infer<(typeof relayToClient)[T]>;
 export type ClientMessage<T extends keyof typeof clientToRelay> = s.Infer<(typeof clientToRelay)[T]>;

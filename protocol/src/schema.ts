@@ -124,23 +124,30 @@ export interface StringOptions {
 
 /* @__NO_SIDE_EFFECTS__ */
 export function string(o: StringOptions = {}): Schema<string> {
-  return new Schema((v, ctx) => {
-    if (typeof v !== "string") report(ctx, "expected a string");
-    else if (o.max !== undefined && v.length > o.max) report(ctx, `longer than ${o.max} characters`);
-    else if (o.min !== undefined && v.length < o.min) report(ctx, `shorter than ${o.min} characters`);
-    else if (o.regex && !o.regex.test(v)) report(ctx, `does not match ${o.regex}`);
-    else if (o.refine && !o.refine(v)) report(ctx, o.message ?? "invalid");
-    return v as string;
-  }, [string, o]);
+  return new Schema(
+    (v, ctx) => {
+      if (typeof v !== "string") report(ctx, "expected a string");
+      else if (o.max !== undefined && v.length > o.max) report(ctx, `longer than ${o.max} characters`);
+      else if (o.min !== undefined && v.length < o.min) report(ctx, `shorter than ${o.min} characters`);
+      else if (o.regex && !o.regex.test(v)) report(ctx, `does not match ${o.regex}`);
+      else if (o.refine && !o.refine(v)) report(ctx, o.message ?? "invalid");
+      return v as string;
+    },
+    [string, o],
+  );
 }
 
 const numeric = (integer: boolean, min = -Number.MAX_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER): Schema<number> =>
-  new Schema((v, ctx) => {
-    if (typeof v !== "number" || !(integer ? Number.isSafeInteger(v) : Number.isFinite(v))) report(ctx, integer ? "expected an integer" : "expected a number");
-    else if (v < min) report(ctx, `less than ${min}`);
-    else if (v > max) report(ctx, `greater than ${max}`);
-    return v as number;
-  }, [integer ? int : number, min, max]);
+  new Schema(
+    (v, ctx) => {
+      if (typeof v !== "number" || !(integer ? Number.isSafeInteger(v) : Number.isFinite(v)))
+        report(ctx, integer ? "expected an integer" : "expected a number");
+      else if (v < min) report(ctx, `less than ${min}`);
+      else if (v > max) report(ctx, `greater than ${max}`);
+      return v as number;
+    },
+    [integer ? int : number, min, max],
+  );
 
 /** A safe integer, optionally within [min, max]. */
 /* @__NO_SIDE_EFFECTS__ */
@@ -156,10 +163,13 @@ export function number(): Schema<number> {
 
 /* @__NO_SIDE_EFFECTS__ */
 export function boolean(): Schema<boolean> {
-  return new Schema((v, ctx) => {
-    if (typeof v !== "boolean") report(ctx, "expected a boolean");
-    return v as boolean;
-  }, [boolean]);
+  return new Schema(
+    (v, ctx) => {
+      if (typeof v !== "boolean") report(ctx, "expected a boolean");
+      return v as boolean;
+    },
+    [boolean],
+  );
 }
 
 /* @__NO_SIDE_EFFECTS__ */
@@ -169,10 +179,13 @@ export function unknown(): Schema<unknown> {
 
 /* @__NO_SIDE_EFFECTS__ */
 export function literal<const T extends Primitive>(value: T): LiteralSchema<T> {
-  return new Schema((v, ctx) => {
-    if (v !== value) report(ctx, `expected ${JSON.stringify(value)}`);
-    return v as T;
-  }, [literal, value]) as LiteralSchema<T>;
+  return new Schema(
+    (v, ctx) => {
+      if (v !== value) report(ctx, `expected ${JSON.stringify(value)}`);
+      return v as T;
+    },
+    [literal, value],
+  ) as LiteralSchema<T>;
 }
 
 export interface EnumSchema<T extends readonly [string, ...string[]]> extends Schema<T[number]> {
@@ -182,10 +195,13 @@ export interface EnumSchema<T extends readonly [string, ...string[]]> extends Sc
 
 /* @__NO_SIDE_EFFECTS__ */
 function enumOf<const T extends readonly [string, ...string[]]>(values: T): EnumSchema<T> {
-  return new Schema((v, ctx) => {
-    if (!values.includes(v as string)) report(ctx, `expected one of ${values.join(", ")}`);
-    return v as T[number];
-  }, [enumOf, values]) as EnumSchema<T>;
+  return new Schema(
+    (v, ctx) => {
+      if (!values.includes(v as string)) report(ctx, `expected one of ${values.join(", ")}`);
+      return v as T[number];
+    },
+    [enumOf, values],
+  ) as EnumSchema<T>;
 }
 export { enumOf as enum };
 
@@ -207,77 +223,89 @@ export function nullable<T>(schema: Schema<T>): Schema<T | null> {
 
 /* @__NO_SIDE_EFFECTS__ */
 export function array<T>(item: Schema<T>, o: { min?: number; max?: number } = {}): Schema<T[]> {
-  return new Schema((v, ctx) => {
-    const out: T[] = [];
-    if (!Array.isArray(v)) report(ctx, "expected an array");
-    else if (o.max !== undefined && v.length > o.max) report(ctx, `more than ${o.max} items`);
-    else if (o.min !== undefined && v.length < o.min) report(ctx, `fewer than ${o.min} items`);
-    else {
-      for (let i = 0; i < v.length && ctx.issues.length < MAX_ISSUES; i++) {
-        ctx.path.push(i);
-        out.push(item.check(v[i], ctx));
-        ctx.path.pop();
+  return new Schema(
+    (v, ctx) => {
+      const out: T[] = [];
+      if (!Array.isArray(v)) report(ctx, "expected an array");
+      else if (o.max !== undefined && v.length > o.max) report(ctx, `more than ${o.max} items`);
+      else if (o.min !== undefined && v.length < o.min) report(ctx, `fewer than ${o.min} items`);
+      else {
+        for (let i = 0; i < v.length && ctx.issues.length < MAX_ISSUES; i++) {
+          ctx.path.push(i);
+          out.push(item.check(v[i], ctx));
+          ctx.path.pop();
+        }
       }
-    }
-    return out;
-  }, [array, item, o]);
+      return out;
+    },
+    [array, item, o],
+  );
 }
 
 /** An object with exactly these keys (optional() ones may be absent). */
 /* @__NO_SIDE_EFFECTS__ */
 export function strictObject<const S extends Shape>(shape: S): ObjectSchema<S> {
   const keys = Object.keys(shape);
-  return new Schema((v, ctx) => {
-    const out: Record<string, unknown> = {};
-    if (!isObject(v)) {
-      report(ctx, "expected an object");
+  return new Schema(
+    (v, ctx) => {
+      const out: Record<string, unknown> = {};
+      if (!isObject(v)) {
+        report(ctx, "expected an object");
+        return out as InferShape<S>;
+      }
+      for (const key of keys) {
+        const schema = shape[key]!;
+        const present = has(v, key);
+        if (!present && schema.def[0] === optional) continue;
+        ctx.path.push(key);
+        if (!present) report(ctx, "required");
+        else out[key] = schema.check(v[key], ctx);
+        ctx.path.pop();
+      }
+      for (const key of Object.keys(v)) if (!has(shape, key)) report(ctx, `unknown key ${JSON.stringify(key)}`);
       return out as InferShape<S>;
-    }
-    for (const key of keys) {
-      const schema = shape[key]!;
-      const present = has(v, key);
-      if (!present && schema.def[0] === optional) continue;
-      ctx.path.push(key);
-      if (!present) report(ctx, "required");
-      else out[key] = schema.check(v[key], ctx);
-      ctx.path.pop();
-    }
-    for (const key of Object.keys(v)) if (!has(shape, key)) report(ctx, `unknown key ${JSON.stringify(key)}`);
-    return out as InferShape<S>;
-  }, [strictObject, shape]) as ObjectSchema<S>;
+    },
+    [strictObject, shape],
+  ) as ObjectSchema<S>;
 }
 
 /** A plain object with any string keys; values checked against `value`. "__proto__" keys are dropped. */
 /* @__NO_SIDE_EFFECTS__ */
 export function record<T>(value: Schema<T>): Schema<Record<string, T>> {
-  return new Schema((v, ctx) => {
-    const out: Record<string, T> = {};
-    const proto = isObject(v) ? Object.getPrototypeOf(v) : undefined;
-    if (proto !== Object.prototype && proto !== null) report(ctx, "expected a plain object");
-    else {
-      for (const key of Object.keys(v as object)) {
-        if (key === "__proto__") continue;
-        ctx.path.push(key);
-        out[key] = value.check((v as Record<string, unknown>)[key], ctx);
-        ctx.path.pop();
+  return new Schema(
+    (v, ctx) => {
+      const out: Record<string, T> = {};
+      const proto = isObject(v) ? Object.getPrototypeOf(v) : undefined;
+      if (proto !== Object.prototype && proto !== null) report(ctx, "expected a plain object");
+      else {
+        for (const key of Object.keys(v as object)) {
+          if (key === "__proto__") continue;
+          ctx.path.push(key);
+          out[key] = value.check((v as Record<string, unknown>)[key], ctx);
+          ctx.path.pop();
+        }
       }
-    }
-    return out;
-  }, [record, value]);
+      return out;
+    },
+    [record, value],
+  );
 }
 
 /** The first option that accepts the value wins. */
 /* @__NO_SIDE_EFFECTS__ */
 export function union<const O extends readonly Schema<unknown>[]>(options: O): Schema<Infer<O[number]>> {
-  return new Schema((v, ctx) => {
-    for (const option of options) {
-      const trial: Ctx = { path: ctx.path, issues: [] };
-      const out = option.check(v, trial);
-      if (!trial.issues.length) return out as Infer<O[number]>;
-    }
-    report(ctx, "matches none of the allowed shapes");
-    return v as Infer<O[number]>;
-  }, [union, options]);
+  return new Schema(
+    (v, ctx) => {
+      for (const option of options) {
+        const trial: Ctx = { path: ctx.path, issues: [] };
+        const out = option.check(v, trial);
+        if (!trial.issues.length) return out as Infer<O[number]>;
+      }
+      report(ctx, "matches none of the allowed shapes");
+      return v as Infer<O[number]>;
+    },
+    [union, options],
+  );
 }
 
 type Variant<K extends string> = ObjectSchema<{ readonly [P in K]: LiteralSchema<Primitive> }>;
@@ -287,16 +315,19 @@ type Variant<K extends string> = ObjectSchema<{ readonly [P in K]: LiteralSchema
 export function discriminatedUnion<K extends string, const O extends readonly Variant<K>[]>(key: K, options: O): Schema<Infer<O[number]>> {
   const byValue = new Map<unknown, Variant<K>>();
   for (const option of options) byValue.set((option.def[1] as Shape)[key]!.def[1], option);
-  return new Schema((v, ctx) => {
-    if (!isObject(v)) {
-      report(ctx, "expected an object");
+  return new Schema(
+    (v, ctx) => {
+      if (!isObject(v)) {
+        report(ctx, "expected an object");
+        return v as Infer<O[number]>;
+      }
+      const option = has(v, key) ? byValue.get(v[key]) : undefined;
+      if (option) return option.check(v, ctx) as Infer<O[number]>;
+      ctx.path.push(key);
+      report(ctx, `expected one of ${[...byValue.keys()].map((x) => JSON.stringify(x)).join(", ")}`);
+      ctx.path.pop();
       return v as Infer<O[number]>;
-    }
-    const option = has(v, key) ? byValue.get(v[key]) : undefined;
-    if (option) return option.check(v, ctx) as Infer<O[number]>;
-    ctx.path.push(key);
-    report(ctx, `expected one of ${[...byValue.keys()].map((x) => JSON.stringify(x)).join(", ")}`);
-    ctx.path.pop();
-    return v as Infer<O[number]>;
-  }, [discriminatedUnion, key, options]);
+    },
+    [discriminatedUnion, key, options],
+  );
 }

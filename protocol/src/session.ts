@@ -7,21 +7,12 @@
 // ServerHello (0), HostVerdict (1), then data from 2.
 import { Channel, type ChannelOptions } from "./channel.ts";
 import { AirlockProtocolError, errorCodeFromWire, fail, type ErrorCode, ERRORS } from "./errors.ts";
-import {
-  DeviceHandshake,
-  HostHandshake,
-  type DeviceClaim,
-  type DeviceHandshakeOptions,
-  type HandshakeResult,
-  type HostHandshakeOptions,
-} from "./handshake.ts";
+import { DeviceHandshake, HostHandshake, type DeviceClaim, type DeviceHandshakeOptions, type HandshakeResult, type HostHandshakeOptions } from "./handshake.ts";
 import { decodeHeader, encodeFrame, frameBody, FrameType, type FrameHeader } from "./header.ts";
 import { u8 } from "./bytes.ts";
 
 /** Channel tuning passed through to the Channel once the handshake completes. */
-export type ChannelTuning = Partial<
-  Pick<ChannelOptions, "rekeyAfterMessages" | "rekeyAfterMs" | "maxMessagesPerEpoch" | "maxFrameLength" | "now">
->;
+export type ChannelTuning = Partial<Pick<ChannelOptions, "rekeyAfterMessages" | "rekeyAfterMs" | "maxMessagesPerEpoch" | "maxFrameLength" | "now">>;
 
 export type SessionState = "idle" | "handshake" | "verifying" | "open" | "closed";
 

@@ -102,8 +102,41 @@ async function importEcdhPublic(point: Uint8Array, what: string): Promise<Crypto
 // without the optional public key): WebCrypto imports it and computes the
 // public point, which is how a bare 32-byte scalar becomes a key pair.
 const PKCS8_P256_PREFIX = Uint8Array.of(
-  0x30, 0x41, 0x02, 0x01, 0x00, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48,
-  0xce, 0x3d, 0x03, 0x01, 0x07, 0x04, 0x27, 0x30, 0x25, 0x02, 0x01, 0x01, 0x04, 0x20,
+  0x30,
+  0x41,
+  0x02,
+  0x01,
+  0x00,
+  0x30,
+  0x13,
+  0x06,
+  0x07,
+  0x2a,
+  0x86,
+  0x48,
+  0xce,
+  0x3d,
+  0x02,
+  0x01,
+  0x06,
+  0x08,
+  0x2a,
+  0x86,
+  0x48,
+  0xce,
+  0x3d,
+  0x03,
+  0x01,
+  0x07,
+  0x04,
+  0x27,
+  0x30,
+  0x25,
+  0x02,
+  0x01,
+  0x01,
+  0x04,
+  0x20,
 );
 
 /** The public point of a P-256 private scalar. */
@@ -192,7 +225,11 @@ function parseHeader(body: Uint8Array): ContentHeader {
  * bytes, the last in 0x02; padding is zeros. Exported for the RFC 8188 test
  * vectors; Web Push uses decryptWebPush.
  */
-export async function decryptAes128gcm(body: Uint8Array, ikm: Uint8Array, options: { maxRecords?: number } = {}): Promise<{ plaintext: Uint8Array; keyid: Uint8Array }> {
+export async function decryptAes128gcm(
+  body: Uint8Array,
+  ikm: Uint8Array,
+  options: { maxRecords?: number } = {},
+): Promise<{ plaintext: Uint8Array; keyid: Uint8Array }> {
   const header = parseHeader(body);
   const { records, rs } = header;
   if (records.length < TAG_BYTES + 1) throw new Error("aes128gcm: truncated (no complete record)");
@@ -254,7 +291,9 @@ export async function encryptWebPush(
   if (!Number.isSafeInteger(padding) || padding < 0) throw new Error("web-push: padding must be a non-negative integer");
   const bodyLength = WEB_PUSH_OVERHEAD_BYTES + plaintext.length + padding;
   if (bodyLength > WEB_PUSH_MAX_BODY_BYTES) {
-    throw new RangeError(`web-push: a body of ${bodyLength} bytes is over ${WEB_PUSH_MAX_BODY_BYTES} (plaintext + padding at most ${WEB_PUSH_MAX_PLAINTEXT_BYTES})`);
+    throw new RangeError(
+      `web-push: a body of ${bodyLength} bytes is over ${WEB_PUSH_MAX_BODY_BYTES} (plaintext + padding at most ${WEB_PUSH_MAX_PLAINTEXT_BYTES})`,
+    );
   }
   const salt = options.salt ?? randomBytes(SALT_BYTES);
   checkLength(salt, SALT_BYTES, "salt");
@@ -289,10 +328,7 @@ export async function encryptWebPush(
  * with an uncompressed P-256 point as keyid, exactly one record no larger than
  * rs, delimiter 0x02, zero padding, a valid tag.
  */
-export async function decryptWebPush(
-  body: Uint8Array,
-  receiver: { privateKey: Uint8Array; publicKey: Uint8Array; auth: Uint8Array },
-): Promise<Uint8Array> {
+export async function decryptWebPush(body: Uint8Array, receiver: { privateKey: Uint8Array; publicKey: Uint8Array; auth: Uint8Array }): Promise<Uint8Array> {
   checkLength(receiver?.privateKey, P256_SCALAR_BYTES, "receiver private key");
   checkLength(receiver.publicKey, P256_POINT_BYTES, "receiver public key");
   checkPoint(receiver.publicKey, "receiver public key");

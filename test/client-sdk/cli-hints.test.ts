@@ -42,11 +42,17 @@ describe("airlock-client hints", () => {
 
   it("the watch view's approve, deny and answer hints use that command; a token's view names who decides", () => {
     const view = new WatchView("t_1", "npx airlock-client --home dev/client");
-    expect(view.lines({ seq: 3, event: approval() }).at(-1)).toBe("  approve: npx airlock-client --home dev/client approve t_1 ap_1  ·  deny: npx airlock-client --home dev/client deny t_1 ap_1");
-    expect(view.lines({ seq: 4, event: { kind: "question", questionId: "q_1", text: "Which?" } }).at(-1)).toBe("  answer: npx airlock-client --home dev/client answer t_1 q_1 TEXT");
+    expect(view.lines({ seq: 3, event: approval() }).at(-1)).toBe(
+      "  approve: npx airlock-client --home dev/client approve t_1 ap_1  ·  deny: npx airlock-client --home dev/client deny t_1 ap_1",
+    );
+    expect(view.lines({ seq: 4, event: { kind: "question", questionId: "q_1", text: "Which?" } }).at(-1)).toBe(
+      "  answer: npx airlock-client --home dev/client answer t_1 q_1 TEXT",
+    );
     const token = new WatchView("t_1", null);
     expect(token.lines({ seq: 3, event: approval() }).at(-1)).toBe("  a person decides on a paired device (an automation token cannot)");
     // Host-only: the host's own command, as the host said it runs.
-    expect(view.lines({ seq: 5, event: approval({ where: "host-only", hostCli: "npx airlock --home .dev/host" }) }).at(-1)).toBe("  decide at the host: npx airlock --home .dev/host approve ap_1 (or npx airlock --home .dev/host deny ap_1)");
+    expect(view.lines({ seq: 5, event: approval({ where: "host-only", hostCli: "npx airlock --home .dev/host" }) }).at(-1)).toBe(
+      "  decide at the host: npx airlock --home .dev/host approve ap_1 (or npx airlock --home .dev/host deny ap_1)",
+    );
   });
 });

@@ -34,13 +34,40 @@ it("shows diffs for approvals and file changes, with hints that name the real th
       where: "any-device",
       diff: DIFF,
       options: ["approve_once", "deny"],
-      evidence: { action: "add notes/001-x.md", reason: "Record it.", host: "h", cwd: "/w", filesChanged: [], checksRun: [], flags: { network: false, credentials: false, externalTools: false, writes: true } },
+      evidence: {
+        action: "add notes/001-x.md",
+        reason: "Record it.",
+        host: "h",
+        cwd: "/w",
+        filesChanged: [],
+        checksRun: [],
+        flags: { network: false, credentials: false, externalTools: false, writes: true },
+      },
     },
   } as SeqEvent);
   expect(approval.join("\n")).toContain("    +# Note");
   expect(approval.join("\n")).toContain("uses: writes");
   expect(approval.at(-1)).toBe("  approve: airlock-client approve thr_1 ap_9  ·  deny: airlock-client deny thr_1 ap_9");
-  const hostOnly = v.lines({ seq: 8, event: { kind: "approval.request", approvalId: "ap_10", type: "command", tier: "commit", rule: "r", where: "host-only", options: ["approve_once"], evidence: { action: "git push", host: "h", cwd: "/w", filesChanged: [], checksRun: [], flags: { network: true, credentials: false, externalTools: false, writes: false } } } } as SeqEvent);
+  const hostOnly = v.lines({
+    seq: 8,
+    event: {
+      kind: "approval.request",
+      approvalId: "ap_10",
+      type: "command",
+      tier: "commit",
+      rule: "r",
+      where: "host-only",
+      options: ["approve_once"],
+      evidence: {
+        action: "git push",
+        host: "h",
+        cwd: "/w",
+        filesChanged: [],
+        checksRun: [],
+        flags: { network: true, credentials: false, externalTools: false, writes: false },
+      },
+    },
+  } as SeqEvent);
   expect(hostOnly.at(-1)).toBe("  decide at the host: airlock approve ap_10 (or airlock deny ap_10)");
   expect(v.lines({ seq: 9, event: { kind: "file.change", itemId: "f", path: "notes/001-x.md", change: "add", diff: DIFF } } as SeqEvent)).toEqual([
     "#9 file.change: add notes/001-x.md",
@@ -59,7 +86,9 @@ it("prints reasoning once (only what is new), tool calls with their result, and 
   // Each reasoning event repeats the summary so far: the new part only is printed.
   expect(ev({ kind: "reasoning", itemId: "r", text: "**Planning** the fix" })).toEqual(["#1 reasoning: **Planning** the fix"]);
   expect(ev({ kind: "reasoning", itemId: "r", text: "**Planning** the fix\n\nReading the tests" })).toEqual(["  Reading the tests"]);
-  expect(ev({ kind: "tool.call", itemId: "w", name: "web_search", status: "running", input: "vitest\nprojects" })).toEqual(["#3 tool.call: web_search running: vitest projects"]);
+  expect(ev({ kind: "tool.call", itemId: "w", name: "web_search", status: "running", input: "vitest\nprojects" })).toEqual([
+    "#3 tool.call: web_search running: vitest projects",
+  ]);
   expect(ev({ kind: "tool.call", itemId: "m", name: "mcp:docs/search", status: "failed", input: '{"q":"x"}', output: "timed out\u001b[31m" })).toEqual([
     '#4 tool.call: mcp:docs/search failed: {"q":"x"}',
     "  timed out?[31m",

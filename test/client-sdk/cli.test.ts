@@ -26,7 +26,12 @@ function cli(home: string, args: string[], stdin?: string): Promise<{ code: numb
   return new Promise((resolve) => child.on("exit", (code) => resolve({ code, stdout, stderr })));
 }
 
-const lines = (text: string) => text.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+const lines = (text: string) =>
+  text
+    .trim()
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 it("pairs via stdin, lists hosts and threads, starts, sends, watches and approves", async () => {
   relay = await startRelay();
@@ -61,7 +66,10 @@ it("pairs via stdin, lists hosts and threads, starts, sends, watches and approve
   // Watch until the first approval request shows up, then approve it from another invocation.
   let approval: { seq: number; approvalId: string } | undefined;
   for (let i = 0; i < 40 && !approval; i++) {
-    const watched = lines((await cli(home, ["--json", "watch", thread, "--once"])).stdout) as Array<{ seq: number; event: { kind: string; approvalId?: string } }>;
+    const watched = lines((await cli(home, ["--json", "watch", thread, "--once"])).stdout) as Array<{
+      seq: number;
+      event: { kind: string; approvalId?: string };
+    }>;
     const req = watched.find((e) => e.event.kind === "approval.request");
     if (req) approval = { seq: req.seq, approvalId: req.event.approvalId! };
     else await new Promise((r) => setTimeout(r, 250));

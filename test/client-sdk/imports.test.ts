@@ -91,7 +91,9 @@ describe("the reference web app", () => {
     expect(sources.length).toBeGreaterThan(5);
     const intoSources = sources.flatMap((f) =>
       specifiers(readFileSync(join(WEB, f), "utf8"))
-        .filter((spec) => spec.startsWith(".") && /(^|\/)(client-sdk|protocol)\//.test(relative(WEB, resolve(dirname(join(WEB, f)), spec)).replace(/^(\.\.\/)+/, "")))
+        .filter(
+          (spec) => spec.startsWith(".") && /(^|\/)(client-sdk|protocol)\//.test(relative(WEB, resolve(dirname(join(WEB, f)), spec)).replace(/^(\.\.\/)+/, "")),
+        )
         .map((spec) => `${f}: ${spec}`),
     );
     expect(intoSources).toEqual([]);

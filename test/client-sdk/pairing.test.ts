@@ -44,7 +44,12 @@ afterAll(async () => {
   await relay?.dispose();
 });
 
-async function newClient(name = "Test phone", crypto: "auto" | "noble" = "auto", store = new MemoryStore(), WebSocket: WebSocketConstructor = NodeWebSocket): Promise<AirlockClient> {
+async function newClient(
+  name = "Test phone",
+  crypto: "auto" | "noble" = "auto",
+  store = new MemoryStore(),
+  WebSocket: WebSocketConstructor = NodeWebSocket,
+): Promise<AirlockClient> {
   const client = await AirlockClient.create({ store, WebSocket, timing: FAST_TIMING, deviceName: name, crypto });
   clients.push(client);
   return client;
@@ -157,7 +162,13 @@ describe("pairing", () => {
     const hostKey = (await nobleBackend.generateSigner()).publicKey;
     const secret = secureRandom(32);
     const make = (o: { relayUrl?: string; expiresAt?: number }) =>
-      encodePairingLink({ appUrl: "https://app.example", relayUrl: o.relayUrl ?? relay.url, hostPublicKey: hostKey, secret, expiresAt: o.expiresAt ?? Math.floor(Date.now() / 1000) + 300 });
+      encodePairingLink({
+        appUrl: "https://app.example",
+        relayUrl: o.relayUrl ?? relay.url,
+        hostPublicKey: hostKey,
+        secret,
+        expiresAt: o.expiresAt ?? Math.floor(Date.now() / 1000) + 300,
+      });
     const good = make({});
     const secretText = good.match(/secret=([^&]+)/)![1]!;
 
@@ -233,7 +244,12 @@ describe("trust", () => {
     const linkB = ((await b.waitFor("pairing")) as { link: string }).link;
     const [pa, pb] = await Promise.all([client.pair(linkA), client.pair(linkB)]);
     expect(pa.host.id).not.toBe(pb.host.id);
-    expect(client.hosts().map((h) => h.id).sort()).toEqual([pa.host.id, pb.host.id].sort());
+    expect(
+      client
+        .hosts()
+        .map((h) => h.id)
+        .sort(),
+    ).toEqual([pa.host.id, pb.host.id].sort());
     const ca = client.connect(pa.host.id);
     const cb = client.connect(pb.host.id);
     await Promise.all([waitState(ca, "online"), waitState(cb, "online")]);
@@ -316,7 +332,13 @@ describe("host authentication", () => {
     const genuine = parsePairingLink(link);
     // The link as tampered with: a valid key (and its room) that is not the answering host's.
     const otherKey = (await nobleBackend.generateSigner()).publicKey;
-    const tampered = encodePairingLink({ appUrl: genuine.appUrl, relayUrl: genuine.relayUrl, hostPublicKey: otherKey, secret: genuine.secret, expiresAt: genuine.expiresAt });
+    const tampered = encodePairingLink({
+      appUrl: genuine.appUrl,
+      relayUrl: genuine.relayUrl,
+      hostPublicKey: otherKey,
+      secret: genuine.secret,
+      expiresAt: genuine.expiresAt,
+    });
     const tamperedRoom = roomIdFor(otherKey);
     expect(parsePairingLink(tampered).roomId).toBe(tamperedRoom);
     const secretText = tampered.match(/secret=([^&]+)/)![1]!;

@@ -58,7 +58,15 @@ async function fakeHost() {
 }
 
 async function connection(store: Store, host: HostConnectionOptions["host"], outbox?: HostConnectionOptions["outbox"]) {
-  const conn = new HostConnection({ host, signer: await nobleBackend.generateSigner(), backend: nobleBackend, deviceName: "d", WebSocket: OfflineRelay, store, ...(outbox ? { outbox } : {}) });
+  const conn = new HostConnection({
+    host,
+    signer: await nobleBackend.generateSigner(),
+    backend: nobleBackend,
+    deviceName: "d",
+    WebSocket: OfflineRelay,
+    store,
+    ...(outbox ? { outbox } : {}),
+  });
   const errors: AirlockClientError[] = [];
   const restored: OutboxEntry[][] = [];
   const settled: OutboxEntry[] = [];
@@ -119,7 +127,10 @@ describe("ConnectionSaver", () => {
     store.delayMs = 20;
     const host = await fakeHost();
     let commands: Array<{ id: string; type: string; body: Record<string, unknown>; createdAt: number }> = [];
-    const saver = new ConnectionSaver({ store, hostId: host.id, snapshot: () => ({ commands, threads: [] }), onError: (e) => expect.fail(e.message) }, { commands: [], threads: [] });
+    const saver = new ConnectionSaver(
+      { store, hostId: host.id, snapshot: () => ({ commands, threads: [] }), onError: (e) => expect.fail(e.message) },
+      { commands: [], threads: [] },
+    );
     const key = connectionStateKey(host.id);
     for (let i = 0; i < 200; i++) {
       commands = [...commands, { id: `c${i}`, type: "turn.interrupt", body: { thread: "t" }, createdAt: 1 }];
@@ -217,7 +228,15 @@ describe("HostConnection across a restart", () => {
       [{ v: 1, host: "someone-else", commands: [good], threads: [] }, []],
       [{ v: 1, host: host.id, commands: "no", threads: [] }, []],
       // Record-level fine, some entries not: the valid ones are kept.
-      [{ v: 1, host: host.id, commands: [good, { ...good, id: "c2", type: "host.info" }, { ...good, id: "c3", body: { thread: 7 } }, null], threads: ["t1", 5, "bad thread id!"] }, ["cGood"]],
+      [
+        {
+          v: 1,
+          host: host.id,
+          commands: [good, { ...good, id: "c2", type: "host.info" }, { ...good, id: "c3", body: { thread: 7 } }, null],
+          threads: ["t1", 5, "bad thread id!"],
+        },
+        ["cGood"],
+      ],
     ] as const) {
       const store = new MemoryStore();
       await store.set(key, value);

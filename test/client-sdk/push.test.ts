@@ -36,7 +36,9 @@ describe("pushNotification", () => {
   it("offers actions only for an approval with a thread and an id", () => {
     expect(pushNotification(p({ actions: ["approve_once", "deny"] })).actions).toEqual([]); // no approvalId
     expect(pushNotification(p({ kind: "question", questionId: "q", actions: ["deny"] })).actions).toEqual([]);
-    expect(pushNotification(p({ approvalId: "a", actions: ["approve_session", "approve_session"] })).actions).toEqual([{ action: "approve_session", title: "Approve for session" }]);
+    expect(pushNotification(p({ approvalId: "a", actions: ["approve_session", "approve_session"] })).actions).toEqual([
+      { action: "approve_session", title: "Approve for session" },
+    ]);
   });
 
   it("resolved: who decided, quietly; turns and the test push", () => {
@@ -48,7 +50,10 @@ describe("pushNotification", () => {
     expect(r("answered").title).toBe("Answered");
     expect(pushNotification(p({ type: "turn", kind: "turn", outcome: "completed" })).title).toBe("Turn finished on mac-mini");
     expect(pushNotification(p({ type: "turn", kind: "turn", outcome: "failed" })).title).toBe("Turn failed on mac-mini");
-    expect(pushNotification(p({ type: "test", kind: undefined, thread: undefined, tag: "test" }))).toMatchObject({ title: "Test notification from mac-mini", data: { route: `?host=${host.id}` } });
+    expect(pushNotification(p({ type: "test", kind: undefined, thread: undefined, tag: "test" }))).toMatchObject({
+      title: "Test notification from mac-mini",
+      data: { route: `?host=${host.id}` },
+    });
   });
 
   it("host text loses control and bidi characters and is bounded", () => {
@@ -63,7 +68,13 @@ describe("notificationForPush", () => {
     expect(notificationForPush(encodePushPayload(p({}))).title).toBe("Approval needed on mac-mini");
   });
   it("anything else gives the generic notification", () => {
-    const bad = [undefined, new Uint8Array([0xff]), new TextEncoder().encode("{}"), new TextEncoder().encode(JSON.stringify({ ...p({}), v: 2 })), new Uint8Array(MAX_PUSH_PAYLOAD_BYTES + 1)];
+    const bad = [
+      undefined,
+      new Uint8Array([0xff]),
+      new TextEncoder().encode("{}"),
+      new TextEncoder().encode(JSON.stringify({ ...p({}), v: 2 })),
+      new Uint8Array(MAX_PUSH_PAYLOAD_BYTES + 1),
+    ];
     for (const b of bad) expect(notificationForPush(b)).toMatchObject({ ...GENERIC_NOTIFICATION, actions: [] });
   });
 });

@@ -99,8 +99,10 @@ export async function driveTurn(conn: HostConnection, sub: import("../../client-
       const { seq, event } = next.value;
       seen.push(next.value);
       if (seq <= afterSeq) continue;
-      if (event.kind === "approval.request" && event.where === "any-device") void conn.decide(sub.thread, event.approvalId, "approve_once").catch(() => undefined);
-      if (event.kind === "question") void conn.answer(sub.thread, event.questionId, event.options?.[0]?.label ?? "ok", event.options?.[0]?.id).catch(() => undefined);
+      if (event.kind === "approval.request" && event.where === "any-device")
+        void conn.decide(sub.thread, event.approvalId, "approve_once").catch(() => undefined);
+      if (event.kind === "question")
+        void conn.answer(sub.thread, event.questionId, event.options?.[0]?.label ?? "ok", event.options?.[0]?.id).catch(() => undefined);
       if (event.kind === "turn.status" && event.status !== "started") return seen;
     }
   } finally {

@@ -183,7 +183,11 @@ describe("stores", () => {
   });
 
   it("the React Native entry: same exports but IndexedDbStore, noble only, a seed identity that survives a restart", async () => {
-    expect(Object.keys(native).sort()).toEqual(Object.keys(main).filter((k) => k !== "IndexedDbStore").sort());
+    expect(Object.keys(native).sort()).toEqual(
+      Object.keys(main)
+        .filter((k) => k !== "IndexedDbStore")
+        .sort(),
+    );
     const ws = (() => undefined) as unknown as WebSocketConstructor;
     const store = new MemoryStore(); // can store CryptoKeys, but the native entry has no WebCrypto identities
     const keys = new Set<string>();
@@ -236,7 +240,8 @@ class SilentRelay implements WebSocketLike {
     this.onmessage?.({ data: frame.buffer.slice(frame.byteOffset, frame.byteOffset + frame.byteLength) });
   }
   send(data: Uint8Array | string): void {
-    if (typeof data !== "string" && data[1] === RelayFrame.AUTH) this.#deliver(encodeControl(RelayFrame.WELCOME, { role: "device", slot: 1, host: { online: false, lastSeen: 5 } }));
+    if (typeof data !== "string" && data[1] === RelayFrame.AUTH)
+      this.#deliver(encodeControl(RelayFrame.WELCOME, { role: "device", slot: 1, host: { online: false, lastSeen: 5 } }));
     if (typeof data === "string" && SilentRelay.garbage) this.onmessage?.({ data: new Uint8Array([1, 2, 3]).buffer });
   }
   close(): void {

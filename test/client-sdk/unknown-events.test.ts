@@ -43,7 +43,10 @@ async function connect() {
 }
 
 /** What the device sent to the host, decoded. */
-const sent = (socket: SdkRelaySocket) => socket.payloads.map((p) => JSON.parse(new TextDecoder().decode(p)) as { type: string; body: Record<string, unknown>; ack?: Array<{ thread: string; seq: number }> });
+const sent = (socket: SdkRelaySocket) =>
+  socket.payloads.map(
+    (p) => JSON.parse(new TextDecoder().decode(p)) as { type: string; body: Record<string, unknown>; ack?: Array<{ thread: string; seq: number }> },
+  );
 
 const event = (seq: number, body: Record<string, unknown>) => ({ v: 1, type: "event", id: `e${seq}`, thread: THREAD, seq, body });
 const known = (seq: number) => appProtocol.encode(event(seq, { kind: "message.completed", itemId: `m${seq}`, text: `message ${seq}` }) as never);

@@ -54,23 +54,17 @@ describe("Ed25519: noble and webcrypto agree", () => {
 
   it("on rejecting a signature, message or public key with one bit flipped", async () => {
     await fc.assert(
-      fc.asyncProperty(
-        bytes(32),
-        message,
-        fc.constantFrom("signature", "message", "publicKey"),
-        fc.nat(),
-        async (seed, msg, target, bitSeed) => {
-          const signer = await noble.signerFromSeed(seed);
-          let pk: Uint8Array = signer.publicKey;
-          let m: Uint8Array = msg;
-          let sig = await signer.sign(msg);
-          if (target === "signature") sig = flipBit(sig, bitSeed % 512);
-          else if (target === "publicKey") pk = flipBit(pk, bitSeed % 256);
-          else m = m.length > 0 ? flipBit(m, bitSeed % (m.length * 8)) : Uint8Array.of(0);
-          expect(await noble.verify(pk, m, sig)).toBe(false);
-          expect(await web.verify(pk, m, sig)).toBe(false);
-        },
-      ),
+      fc.asyncProperty(bytes(32), message, fc.constantFrom("signature", "message", "publicKey"), fc.nat(), async (seed, msg, target, bitSeed) => {
+        const signer = await noble.signerFromSeed(seed);
+        let pk: Uint8Array = signer.publicKey;
+        let m: Uint8Array = msg;
+        let sig = await signer.sign(msg);
+        if (target === "signature") sig = flipBit(sig, bitSeed % 512);
+        else if (target === "publicKey") pk = flipBit(pk, bitSeed % 256);
+        else m = m.length > 0 ? flipBit(m, bitSeed % (m.length * 8)) : Uint8Array.of(0);
+        expect(await noble.verify(pk, m, sig)).toBe(false);
+        expect(await web.verify(pk, m, sig)).toBe(false);
+      }),
       RUNS,
     );
   });
@@ -144,22 +138,17 @@ describe("AES-256-GCM: noble and webcrypto agree", () => {
 
   it("on returning null for a tampered ciphertext, nonce, AAD or truncation", async () => {
     await fc.assert(
-      fc.asyncProperty(
-        aeadInput,
-        fc.constantFrom("ciphertext", "nonce", "aad", "truncate"),
-        fc.nat(),
-        async ({ key, nonce, aad, plaintext }, target, n) => {
-          let ct = await (await noble.aeadKey(key)).seal(nonce, aad, plaintext);
-          let iv: Uint8Array = nonce;
-          let ad: Uint8Array = aad;
-          if (target === "ciphertext") ct = flipBit(ct, n % (ct.length * 8));
-          else if (target === "nonce") iv = flipBit(iv, n % 96);
-          else if (target === "aad") ad = ad.length > 0 ? flipBit(ad, n % (ad.length * 8)) : Uint8Array.of(n & 0xff);
-          else ct = ct.subarray(0, n % ct.length); // includes lengths below the 16-byte tag
-          expect(await openHex(noble, key, iv, ad, ct)).toBeNull();
-          expect(await openHex(web, key, iv, ad, ct)).toBeNull();
-        },
-      ),
+      fc.asyncProperty(aeadInput, fc.constantFrom("ciphertext", "nonce", "aad", "truncate"), fc.nat(), async ({ key, nonce, aad, plaintext }, target, n) => {
+        let ct = await (await noble.aeadKey(key)).seal(nonce, aad, plaintext);
+        let iv: Uint8Array = nonce;
+        let ad: Uint8Array = aad;
+        if (target === "ciphertext") ct = flipBit(ct, n % (ct.length * 8));
+        else if (target === "nonce") iv = flipBit(iv, n % 96);
+        else if (target === "aad") ad = ad.length > 0 ? flipBit(ad, n % (ad.length * 8)) : Uint8Array.of(n & 0xff);
+        else ct = ct.subarray(0, n % ct.length); // includes lengths below the 16-byte tag
+        expect(await openHex(noble, key, iv, ad, ct)).toBeNull();
+        expect(await openHex(web, key, iv, ad, ct)).toBeNull();
+      }),
       RUNS,
     );
   });

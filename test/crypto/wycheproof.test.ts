@@ -19,13 +19,7 @@ import { hkdfExpand, hkdfExtract, hmacSha256 } from "../../protocol/src/hash.ts"
 // Loading: CI clones the repo to .../main with shared/ beside it.
 
 const VECTOR_DIR = new URL("../../../shared/vectors/wycheproof/", import.meta.url);
-const FILES = [
-  "x25519_test.json",
-  "ed25519_test.json",
-  "aes_gcm_test.json",
-  "hkdf_sha256_test.json",
-  "hmac_sha256_test.json",
-] as const;
+const FILES = ["x25519_test.json", "ed25519_test.json", "aes_gcm_test.json", "hkdf_sha256_test.json", "hmac_sha256_test.json"] as const;
 type VectorFile = (typeof FILES)[number];
 
 const SUMS = new Map(
@@ -95,9 +89,7 @@ interface MacVector extends Vector {
 }
 
 const x25519File = load<VectorSet<{ readonly curve: string; readonly tests: readonly XdhVector[] }>>("x25519_test.json");
-const ed25519File = load<VectorSet<{ readonly publicKey: { readonly pk: string }; readonly tests: readonly EddsaVector[] }>>(
-  "ed25519_test.json",
-);
+const ed25519File = load<VectorSet<{ readonly publicKey: { readonly pk: string }; readonly tests: readonly EddsaVector[] }>>("ed25519_test.json");
 interface AeadGroup {
   readonly keySize: number;
   readonly ivSize: number;
@@ -106,9 +98,7 @@ interface AeadGroup {
 }
 const aesGcmFile = load<VectorSet<AeadGroup>>("aes_gcm_test.json");
 const hkdfFile = load<VectorSet<{ readonly keySize: number; readonly tests: readonly HkdfVector[] }>>("hkdf_sha256_test.json");
-const hmacFile = load<VectorSet<{ readonly keySize: number; readonly tagSize: number; readonly tests: readonly MacVector[] }>>(
-  "hmac_sha256_test.json",
-);
+const hmacFile = load<VectorSet<{ readonly keySize: number; readonly tagSize: number; readonly tests: readonly MacVector[] }>>("hmac_sha256_test.json");
 
 // ---------------------------------------------------------------------------
 // Flag policies. `precedence` lists a file's decisions; its first entry is the
@@ -241,14 +231,8 @@ function memo<T>(compute: (b: CryptoBackend) => Promise<T>): (b: CryptoBackend) 
 }
 
 /** Lists tcIds where the two backends' outcomes differ. */
-function disagreements<T extends Vector>(
-  tests: readonly T[],
-  noble: ReadonlyMap<number, string>,
-  web: ReadonlyMap<number, string>,
-): string[] {
-  return tests
-    .filter((t) => noble.get(t.tcId) !== web.get(t.tcId))
-    .map((t) => `${label(t)}: noble=${noble.get(t.tcId)} webcrypto=${web.get(t.tcId)}`);
+function disagreements<T extends Vector>(tests: readonly T[], noble: ReadonlyMap<number, string>, web: ReadonlyMap<number, string>): string[] {
+  return tests.filter((t) => noble.get(t.tcId) !== web.get(t.tcId)).map((t) => `${label(t)}: noble=${noble.get(t.tcId)} webcrypto=${web.get(t.tcId)}`);
 }
 
 const BACKENDS = [nobleBackend, webCryptoBackend] as const;
@@ -349,9 +333,7 @@ describe.each(BACKENDS)("Wycheproof Ed25519 on the $name backend", (backend) => 
 });
 
 it("Wycheproof Ed25519: noble and webcrypto agree on every vector", async () => {
-  expect(disagreements(ed25519Tests, await ed25519Outcomes(nobleBackend), await ed25519Outcomes(webCryptoBackend))).toEqual(
-    [],
-  );
+  expect(disagreements(ed25519Tests, await ed25519Outcomes(nobleBackend), await ed25519Outcomes(webCryptoBackend))).toEqual([]);
 });
 
 // ---------------------------------------------------------------------------
@@ -422,15 +404,8 @@ describe.each(BACKENDS)("Wycheproof AES-256-GCM (96-bit IV, 128-bit tag) on the 
 });
 
 it("Wycheproof AES-256-GCM: noble and webcrypto agree on every protocol-size vector", async () => {
-  const flatten = (m: ReadonlyMap<number, AeadOutcome>) =>
-    new Map([...m].map(([id, o]) => [id, `seal=${o.seal} open=${o.open}`]));
-  expect(
-    disagreements(
-      aesProtocolTests,
-      flatten(await aesOutcomes(nobleBackend)),
-      flatten(await aesOutcomes(webCryptoBackend)),
-    ),
-  ).toEqual([]);
+  const flatten = (m: ReadonlyMap<number, AeadOutcome>) => new Map([...m].map(([id, o]) => [id, `seal=${o.seal} open=${o.open}`]));
+  expect(disagreements(aesProtocolTests, flatten(await aesOutcomes(nobleBackend)), flatten(await aesOutcomes(webCryptoBackend)))).toEqual([]);
 });
 
 describe("Wycheproof AES-GCM, other sizes, on @noble/ciphers gcm directly", () => {
@@ -451,9 +426,7 @@ describe("Wycheproof AES-GCM, other sizes, on @noble/ciphers gcm directly", () =
         case "rejectTag":
           return open.startsWith("threw") ? null : `decrypt: want a throw, got ${open}`;
         case "rejectIv":
-          return seal.startsWith("threw") && open.startsWith("threw")
-            ? null
-            : `want encrypt and decrypt to throw, got encrypt=${seal} decrypt=${open}`;
+          return seal.startsWith("threw") && open.startsWith("threw") ? null : `want encrypt and decrypt to throw, got encrypt=${seal} decrypt=${open}`;
       }
     });
     expect(failures).toEqual([]);
@@ -494,16 +467,13 @@ describe("Wycheproof HKDF-SHA-256 (hkdfExtract + hkdfExpand)", () => {
 });
 
 describe("Wycheproof HMAC-SHA-256 (hmacSha256, truncated to tagSize)", () => {
-  it.each(hmacFile.testGroups.map((g) => [g.keySize, g.tagSize, g] as const))(
-    "%i-bit key, %i-bit tag group",
-    async (_keyBits, tagBits, group) => {
-      const failures = await failuresOf(group.tests, HMAC_POLICY, HMAC_PRECEDENCE, (t, decision) => {
-        const tag = hmacSha256(fromHex(t.key), fromHex(t.msg)).subarray(0, tagBits / 8);
-        const equal = bytesEqual(tag, fromHex(t.tag));
-        if (decision === "match") return equal ? null : `tag: want ${t.tag}, got ${toHex(tag)}`;
-        return equal ? "a modified tag matched" : null;
-      });
-      expect(failures).toEqual([]);
-    },
-  );
+  it.each(hmacFile.testGroups.map((g) => [g.keySize, g.tagSize, g] as const))("%i-bit key, %i-bit tag group", async (_keyBits, tagBits, group) => {
+    const failures = await failuresOf(group.tests, HMAC_POLICY, HMAC_PRECEDENCE, (t, decision) => {
+      const tag = hmacSha256(fromHex(t.key), fromHex(t.msg)).subarray(0, tagBits / 8);
+      const equal = bytesEqual(tag, fromHex(t.tag));
+      if (decision === "match") return equal ? null : `tag: want ${t.tag}, got ${toHex(tag)}`;
+      return equal ? "a modified tag matched" : null;
+    });
+    expect(failures).toEqual([]);
+  });
 });

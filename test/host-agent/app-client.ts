@@ -71,7 +71,6 @@ export async function collect(device: TestDevice, done: (m: AppProtocolMessage) 
 
 export const isTurnEnd = (m: AppProtocolMessage) => m.type === "event" && m.body.kind === "turn.status" && m.body.status !== "started";
 
-
 /**
  * Every message a device received, in order. `until` returns the next match
  * after the previous `until` hit (and what came between); `find` searches all
@@ -100,7 +99,11 @@ async function readUntil(device: TestDevice, from: number, match: (m: AppProtoco
   }
 }
 
-export async function until(device: TestDevice, match: (m: AppProtocolMessage) => boolean, timeoutMs = 30_000): Promise<{ hit: AppProtocolMessage; seen: AppProtocolMessage[] }> {
+export async function until(
+  device: TestDevice,
+  match: (m: AppProtocolMessage) => boolean,
+  timeoutMs = 30_000,
+): Promise<{ hit: AppProtocolMessage; seen: AppProtocolMessage[] }> {
   const log = logOf(device);
   const i = await readUntil(device, log.pos, match, timeoutMs);
   const seen = log.all.slice(log.pos, i + 1);
@@ -117,7 +120,10 @@ export async function reply(device: TestDevice, id: string, timeoutMs = 30_000):
   return (await find(device, (m) => (m.type === "result" || m.type === "error" || m.type === "thread.list") && m.re === id, timeoutMs)).hit;
 }
 
-export const isEvent = (kind: ThreadEvent["kind"]) => (m: AppProtocolMessage): boolean => m.type === "event" && m.body.kind === kind;
+export const isEvent =
+  (kind: ThreadEvent["kind"]) =>
+  (m: AppProtocolMessage): boolean =>
+    m.type === "event" && m.body.kind === kind;
 export const eventOf = <K extends ThreadEvent["kind"]>(m: AppProtocolMessage, _kind: K) => (m as unknown as { body: Extract<ThreadEvent, { kind: K }> }).body;
 
 /** Everything a device received so far (through until/find/reply). */

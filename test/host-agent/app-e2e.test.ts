@@ -42,7 +42,12 @@ describe("application protocol through the relay", () => {
     expect(result ?? (await nextApp(phone))).toMatchObject({ type: "result" });
 
     // Every connected device hears about the thread's status changes.
-    expect(summaries.get(phone)?.filter((t) => t.id === threadId).map((t) => t.status)).toContain("running");
+    expect(
+      summaries
+        .get(phone)
+        ?.filter((t) => t.id === threadId)
+        .map((t) => t.status),
+    ).toContain("running");
 
     // Idempotent: the same command id again creates nothing new.
     await command(phone, "thread.start", { prompt: "Fix the flaky test" }, startId);

@@ -41,7 +41,9 @@ describe("bulk output and the relay connection's queue", () => {
 
     queued = 0;
     await phone.until((m) => m.type === "event" && m.thread === "busy" && m.body.kind === "command.output" && m.body.chunk.includes("line 4"));
-    const output = phone.inbox.flatMap((m) => (m.type === "event" && m.thread === "busy" && m.body.kind === "command.output" ? [{ seq: m.seq, chunk: m.body.chunk }] : []));
+    const output = phone.inbox.flatMap((m) =>
+      m.type === "event" && m.thread === "busy" && m.body.kind === "command.output" ? [{ seq: m.seq, chunk: m.body.chunk }] : [],
+    );
     expect(output.map((o) => o.seq)).toEqual(output.map((_, i) => i + 1));
     expect(output.map((o) => o.chunk).join("")).toBe([0, 1, 2, 3, 4].map((i) => `line ${i}\n`).join(""));
   });
@@ -105,14 +107,17 @@ describe("bulk output and the relay connection's queue", () => {
     }
     const host = env.app.agentHost;
     // Four threads stream at once, each in full flow (no window: 64+ appends waiting merge into one write).
-    const emits = streams.flatMap((id) => Array.from({ length: 20 }, (_, i) => host.emit(id, { kind: "command.output", itemId: `c_${id}_${i}`, stream: "stdout", chunk: `${id} ${i}\n` })));
+    const emits = streams.flatMap((id) =>
+      Array.from({ length: 20 }, (_, i) => host.emit(id, { kind: "command.output", itemId: `c_${id}_${i}`, stream: "stdout", chunk: `${id} ${i}\n` })),
+    );
     await phone.until((m) => m.type === "event" && m.body.kind === "command.output");
     atUrgentStart.length = 0;
     await host.emit("asks", { kind: "notice", level: "warning", text: "needs you" });
     const reply = await phone.command("threads.list", {});
     expect(reply.type).toBe("thread.list");
     await Promise.all(emits);
-    for (const id of streams) await phone.until((m) => m.type === "event" && m.thread === id && m.body.kind === "command.output" && m.body.chunk === `${id} 19\n`);
+    for (const id of streams)
+      await phone.until((m) => m.type === "event" && m.thread === id && m.body.kind === "command.output" && m.body.chunk === `${id} 19\n`);
     expect(atUrgentStart.length).toBeGreaterThanOrEqual(2);
     expect(Math.max(...atUrgentStart)).toBeLessThanOrEqual(BULK_IN_FLIGHT);
     expect(bulkStartedWhileUrgent).toBe(0);

@@ -12,7 +12,6 @@ import { builtinPolicy } from "../../host-agent/src/policy/policy-file.ts";
 import { appProtocol, textEncoder, type AppProtocolMessage } from "../../protocol/src/index.ts";
 import { tempDir } from "../support/temp.ts";
 
-
 export interface Env {
   app: AppServer;
   store: EventStore;

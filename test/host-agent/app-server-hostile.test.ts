@@ -19,7 +19,6 @@ beforeAll(() => process.on("unhandledRejection", onUnhandled));
 afterAll(() => process.off("unhandledRejection", onUnhandled));
 afterEach(() => expect(unhandled).toEqual([]));
 
-
 describe("hostile device commands", () => {
   it("answers every command type with hostile bodies exactly once and keeps serving", async () => {
     const env = await setup();
@@ -31,7 +30,18 @@ describe("hostile device commands", () => {
     await phone.until(isTurnEnd);
 
     const long = "x".repeat(70_000);
-    const hostile: unknown[] = [undefined, null, 0, -1, "text", [], [1, 2], { extra: true }, { __proto__: { polluted: 1 } }, JSON.parse('{"constructor":{"prototype":{"polluted":1}}}')];
+    const hostile: unknown[] = [
+      undefined,
+      null,
+      0,
+      -1,
+      "text",
+      [],
+      [1, 2],
+      { extra: true },
+      { __proto__: { polluted: 1 } },
+      JSON.parse('{"constructor":{"prototype":{"polluted":1}}}'),
+    ];
     const specific: Record<string, unknown[]> = {
       "device.hello": [{ app: long, appVersion: "1" }],
       "threads.list": [{ includeArchived: "yes" }],
@@ -56,16 +66,29 @@ describe("hostile device commands", () => {
         { prompt: "x", effort: "ultra" },
         { prompt: long },
       ],
-      "thread.send": [{ thread: "no-such-thread", text: "hi" }, { thread, text: long }],
-      "turn.steer": [{ thread, text: "steer an idle thread" }, { thread: "no-such-thread", text: "x" }],
+      "thread.send": [
+        { thread: "no-such-thread", text: "hi" },
+        { thread, text: long },
+      ],
+      "turn.steer": [
+        { thread, text: "steer an idle thread" },
+        { thread: "no-such-thread", text: "x" },
+      ],
       "turn.interrupt": [{ thread }, { thread: "no-such-thread" }],
-      "question.answer": [{ thread, questionId: "q_none", answer: "yes" }, { thread: "no-such-thread", questionId: "q", answer: "" }],
+      "question.answer": [
+        { thread, questionId: "q_none", answer: "yes" },
+        { thread: "no-such-thread", questionId: "q", answer: "" },
+      ],
       "approval.decide": [
         { thread, approvalId: "ap_none", decision: "approve_once" },
         { thread, approvalId: "ap_none", decision: "approve_forever" },
         { thread: "no-such-thread", approvalId: "ap", decision: "deny" },
       ],
-      "thread.settings": [{ thread, model: "nope" }, { thread, effort: "xhigh" }, { thread: "no-such-thread", effort: "low" }],
+      "thread.settings": [
+        { thread, model: "nope" },
+        { thread, effort: "xhigh" },
+        { thread: "no-such-thread", effort: "low" },
+      ],
       ack: [],
     };
     symlinkSync("/etc", join(env.workspace, "link-out"));
@@ -120,7 +143,10 @@ describe("hostile device commands", () => {
     const phone = device(env, "Pixel 9");
     await env.app.onSessionOpen(phone.conn);
     expect(await phone.command("thread.start", { prompt: "x", model: "gpt-nonexistent" })).toMatchObject({ type: "error", body: { code: "MODEL_UNKNOWN" } });
-    expect(await phone.command("thread.start", { prompt: "x", model: "demo-fast", effort: "high" })).toMatchObject({ type: "error", body: { code: "MODEL_UNKNOWN" } });
+    expect(await phone.command("thread.start", { prompt: "x", model: "demo-fast", effort: "high" })).toMatchObject({
+      type: "error",
+      body: { code: "MODEL_UNKNOWN" },
+    });
     expect(env.store.listThreads()).toEqual([]); // nothing was created for a refused start
     const started = await phone.command("thread.start", { prompt: "write a note", model: "demo-fast", effort: "low" });
     const thread = (started.body as { data: { thread: string } }).data.thread;

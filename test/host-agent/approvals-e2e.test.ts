@@ -137,13 +137,20 @@ describe("approvals through the relay (demo agent, default policy)", () => {
     await until(phone, (m) => isEvent("turn.status")(m) && eventOf(m, "turn.status").status === "interrupted");
 
     // 7. Stats and audit: who decided what, how fast; the chain verifies.
-    const stats = JSON.parse(airlock(home, "--json", "stats").out) as Record<string, unknown> & { perDevice: Array<{ device: string }>; decided: Record<string, number> };
+    const stats = JSON.parse(airlock(home, "--json", "stats").out) as Record<string, unknown> & {
+      perDevice: Array<{ device: string }>;
+      decided: Record<string, number>;
+    };
     expect(stats).toMatchObject({ requests: 5, threads: 1, decided: { byPolicy: 0, byHuman: 4, byTimeout: 0, cancelled: 1 }, autoDecidedShare: 0 });
     // Phone decided the file change, Tablet the check, the winner the first command.
     expect(stats.perDevice.map((d) => d.device).sort()).toEqual(["Phone", "Tablet"]);
     expect(airlock(home, "stats").out).toMatch(/idle before a person answered: p50 \d/);
     expect(airlock(home, "audit", "verify").code).toBe(0);
-    const tail = JSON.parse(airlock(home, "--json", "audit", "tail", "-n", "200").out) as Array<{ type: string; actor: { kind: string; name?: string }; data: Record<string, unknown> }>;
+    const tail = JSON.parse(airlock(home, "--json", "audit", "tail", "-n", "200").out) as Array<{
+      type: string;
+      actor: { kind: string; name?: string };
+      data: Record<string, unknown>;
+    }>;
     const decisions = tail.filter((r) => r.type === "approval.decision");
     expect(decisions.map((d) => d.actor.kind)).toEqual(["device", "device", "device", "host", "device"]);
     expect(decisions[3]!.data).toMatchObject({ tier: "commit", rule: "git.push", decision: "deny" });

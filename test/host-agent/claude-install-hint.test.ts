@@ -6,7 +6,9 @@ import { CLAUDE_INSTALL, CLAUDE_INSTALL_GLOBAL, claudeInstallHint } from "../../
 
 describe("Claude Code install hint", () => {
   it("the global install pins the checkout's version; in a checkout the hint is the checkout's script", () => {
-    const pinned = (JSON.parse(readFileSync(new URL("../../host-agent/claude-code/package.json", import.meta.url), "utf8")) as { dependencies: Record<string, string> }).dependencies["@agentclientprotocol/claude-agent-acp"];
+    const pinned = (
+      JSON.parse(readFileSync(new URL("../../host-agent/claude-code/package.json", import.meta.url), "utf8")) as { dependencies: Record<string, string> }
+    ).dependencies["@agentclientprotocol/claude-agent-acp"];
     expect(CLAUDE_INSTALL_GLOBAL).toBe(`npm install -g @agentclientprotocol/claude-agent-acp@${pinned}`);
     expect(claudeInstallHint()).toBe(`${CLAUDE_INSTALL} (in the Airlock checkout)`);
   });

@@ -6,7 +6,14 @@ import { createConnection, createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tempDir } from "../support/temp.ts";
-import { connectControl, ControlProtocolError, MAX_CONTROL_LINE, parseControlRequest, serveControl, type ControlRequest } from "../../host-agent/src/control.ts";
+import {
+  connectControl,
+  ControlProtocolError,
+  MAX_CONTROL_LINE,
+  parseControlRequest,
+  serveControl,
+  type ControlRequest,
+} from "../../host-agent/src/control.ts";
 
 const dir = tempDir("airlock-control-");
 
@@ -18,7 +25,14 @@ function raw(path: string, bytes: string): Promise<unknown[]> {
     socket.setEncoding("utf8");
     socket.on("data", (c: string) => (text += c));
     socket.on("error", () => {}); // a reset when the server drops the connection; "close" follows
-    socket.on("close", () => resolve(text.split("\n").filter(Boolean).map((l) => JSON.parse(l) as unknown)));
+    socket.on("close", () =>
+      resolve(
+        text
+          .split("\n")
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as unknown),
+      ),
+    );
     socket.write(bytes);
   });
 }
@@ -60,7 +74,9 @@ describe("control socket", () => {
   it("closes the connection on a line that is not JSON or is too long, and keeps serving", async () => {
     expect(await raw(path, "{not json\n")).toEqual([]);
     expect(await raw(path, "x".repeat(MAX_CONTROL_LINE + 10))).toEqual([]);
-    expect(await raw(path, JSON.stringify({ type: "decide", id: "ap_1", decision: "deny" }) + "\n")).toEqual([{ type: "decided", approvalId: "ap_1", decision: "deny", thread: "t1" }]);
+    expect(await raw(path, JSON.stringify({ type: "decide", id: "ap_1", decision: "deny" }) + "\n")).toEqual([
+      { type: "decided", approvalId: "ap_1", decision: "deny", thread: "t1" },
+    ]);
   });
 
   it("turns a handler's exception into an error reply", async () => {

@@ -20,7 +20,6 @@ import { BIN, cleanup, command, freePort, nextApp, startHost } from "./app-clien
 import { pairingDevice, resumingDevice, type TestDevice } from "./device.ts";
 import { tempDir } from "../support/temp.ts";
 
-
 const seed = Number(process.env.CRASH_SEED ?? Date.now() % 100_000);
 let state = seed;
 /** Deterministic for a seed: an integer in [lo, hi]. */
@@ -80,7 +79,14 @@ async function readUntil(phone: TestDevice, seen: Seen, thread: string, done: (m
 }
 
 /** Restarts the host, reconnects the device and checks the whole thread against what the device saw. */
-async function restartAndCheck(home: string, relayUrl: string, link: string, signer: Ed25519Signer, thread: string, seen: Seen): Promise<{ host: Host; phone: TestDevice }> {
+async function restartAndCheck(
+  home: string,
+  relayUrl: string,
+  link: string,
+  signer: Ed25519Signer,
+  thread: string,
+  seen: Seen,
+): Promise<{ host: Host; phone: TestDevice }> {
   const host = startHost(home, relayUrl);
   let stderr = "";
   host.child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
@@ -177,10 +183,14 @@ describe("crash safety: kill -9 during a stream and during decisions", () => {
         const again = new Seen();
         await readUntil(phone, again, thread, (m) => m.re === decideId, 10_000);
         const resent = again.answers.get(decideId);
-        expect({ type: resent?.type, body: resent?.body }, why("a resent decision gets the answer it got before the crash")).toEqual({ type: answer.type, body: answer.body });
+        expect({ type: resent?.type, body: resent?.body }, why("a resent decision gets the answer it got before the crash")).toEqual({
+          type: answer.type,
+          body: answer.body,
+        });
       }
       const resolved = [...seen.events.values()].some((e) => e.kind === "approval.resolved" && e.approvalId === request!.approvalId);
-      if (answer?.type === "result") expect(resolved, why("a decision the device was told of has its approval.resolved in the thread, or the restart closed it")).toBe(true);
+      if (answer?.type === "result")
+        expect(resolved, why("a decision the device was told of has its approval.resolved in the thread, or the restart closed it")).toBe(true);
     }
 
     // The audit chain verifies after every kill (the host repairs a cut last line when it opens the log).

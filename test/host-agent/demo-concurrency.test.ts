@@ -9,7 +9,9 @@ import type { AppProtocolMessage } from "../../protocol/src/index.ts";
 import { device, setup } from "./app-server-harness.ts";
 
 const ends = (inbox: AppProtocolMessage[]) =>
-  inbox.flatMap((m) => (m.type === "event" && m.body.kind === "turn.status" && m.body.status !== "started" ? [{ thread: m.thread!, status: m.body.status }] : []));
+  inbox.flatMap((m) =>
+    m.type === "event" && m.body.kind === "turn.status" && m.body.status !== "started" ? [{ thread: m.thread!, status: m.body.status }] : [],
+  );
 
 describe("demo agent under concurrent turns", () => {
   it("completes every turn with a note of its own", async () => {
@@ -17,9 +19,7 @@ describe("demo agent under concurrent turns", () => {
     const phones = [device(env, "Phone", 1), device(env, "Tablet", 2)];
     for (const p of phones) await env.app.onSessionOpen(p.conn);
     const THREADS = 8;
-    const started = await Promise.all(
-      Array.from({ length: THREADS }, (_, i) => phones[i % 2]!.command("thread.start", { prompt: "Write a note, please" })),
-    );
+    const started = await Promise.all(Array.from({ length: THREADS }, (_, i) => phones[i % 2]!.command("thread.start", { prompt: "Write a note, please" })));
     const threads = started.map((m) => (m.body as { data: { thread: string } }).data.thread);
     const allEnds = () => phones.flatMap((p) => ends(p.inbox));
     const waitEnds = async (n: number) => {
@@ -46,7 +46,9 @@ describe("demo agent under concurrent turns", () => {
       await new Promise((r) => setTimeout(r, 20));
     }
     expect(answered.size).toBe(THREADS);
-    const outcomes = perThread().flat().map((e) => e.status);
+    const outcomes = perThread()
+      .flat()
+      .map((e) => e.status);
     expect(outcomes).toHaveLength(THREADS * 2);
     expect(outcomes.filter((s) => s !== "completed")).toEqual([]);
     const notes = readdirSync(join(env.workspace, "notes"));

@@ -10,7 +10,6 @@ import { describe, expect, it } from "vitest";
 import { device, setup } from "./app-server-harness.ts";
 import { tempDir } from "../support/temp.ts";
 
-
 const git = (cwd: string, ...args: string[]) => execFileSync("git", args, { cwd, encoding: "utf8", env: { ...process.env, GIT_TERMINAL_PROMPT: "0" } }).trim();
 
 /** A stand-in for the Airlock checkout: a repository with a commit, a bare remote it pushed to, and .dev/ ignored. */
@@ -39,7 +38,14 @@ function checkout(): { root: string; remote: string } {
 describe("demo agent sandbox", () => {
   it("push and install stay inside the workspace when it sits in a checkout", async () => {
     const { root, remote } = checkout();
-    const before = { head: git(root, "rev-parse", "HEAD"), remote: git(remote, "rev-parse", "main"), status: git(root, "status", "--porcelain"), files: readdirSync(root).filter((f) => f !== ".dev").sort() };
+    const before = {
+      head: git(root, "rev-parse", "HEAD"),
+      remote: git(remote, "rev-parse", "main"),
+      status: git(root, "status", "--porcelain"),
+      files: readdirSync(root)
+        .filter((f) => f !== ".dev")
+        .sort(),
+    };
     const workspace = join(root, ".dev", "host", "demo-workspace");
     // npm must fail fast here (no registry): what matters is where it would have written.
     const saved = { registry: process.env.npm_config_registry, retries: process.env.npm_config_fetch_retries };
@@ -67,7 +73,14 @@ describe("demo agent sandbox", () => {
       if (saved.retries === undefined) delete process.env.npm_config_fetch_retries;
     }
     // The enclosing repository, its remote and its files: untouched.
-    expect({ head: git(root, "rev-parse", "HEAD"), remote: git(remote, "rev-parse", "main"), status: git(root, "status", "--porcelain"), files: readdirSync(root).filter((f) => f !== ".dev").sort() }).toEqual(before);
+    expect({
+      head: git(root, "rev-parse", "HEAD"),
+      remote: git(remote, "rev-parse", "main"),
+      status: git(root, "status", "--porcelain"),
+      files: readdirSync(root)
+        .filter((f) => f !== ".dev")
+        .sort(),
+    }).toEqual(before);
     expect(existsSync(join(root, "node_modules"))).toBe(false);
     expect(existsSync(join(root, "package-lock.json"))).toBe(false);
     // The push went to the workspace's own origin.

@@ -18,7 +18,6 @@ import {
 } from "../../host-agent/src/durable/durable-file.ts";
 import { tempDir } from "../support/temp.ts";
 
-
 describe("fsyncDir", () => {
   it("syncs a real directory, and reports a missing one", async () => {
     const dir = tempDir("airlock-durable-");
@@ -97,16 +96,18 @@ describe("SerialQueue", () => {
     const queue = new SerialQueue();
     const log: string[] = [];
     let running = 0;
-    const job = (name: string, ticks: number, fail = false) => async () => {
-      running++;
-      expect(running).toBe(1);
-      log.push(`start ${name}`);
-      for (let i = 0; i < ticks; i++) await new Promise<void>((resolve) => setImmediate(resolve));
-      log.push(`end ${name}`);
-      running--;
-      if (fail) throw new Error(`${name} failed`);
-      return name;
-    };
+    const job =
+      (name: string, ticks: number, fail = false) =>
+      async () => {
+        running++;
+        expect(running).toBe(1);
+        log.push(`start ${name}`);
+        for (let i = 0; i < ticks; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+        log.push(`end ${name}`);
+        running--;
+        if (fail) throw new Error(`${name} failed`);
+        return name;
+      };
     const results = [queue.run(job("a", 5)), queue.run(job("b", 0, true)), queue.run(job("c", 2)), queue.run(() => "sync")];
     await expect(results[0]).resolves.toBe("a");
     await expect(results[1]).rejects.toThrow("b failed");
@@ -128,9 +129,16 @@ describe("forEachLine", () => {
     const fh = await open(file, "r");
     try {
       const seen: { text: string; offset: number }[] = [];
-      const end = await forEachLine(fh, 0, size, 64 * 1024, (at) => new Error(`too long at ${at}`), (line, offset) => {
-        seen.push({ text: line.toString("utf8"), offset });
-      });
+      const end = await forEachLine(
+        fh,
+        0,
+        size,
+        64 * 1024,
+        (at) => new Error(`too long at ${at}`),
+        (line, offset) => {
+          seen.push({ text: line.toString("utf8"), offset });
+        },
+      );
       expect(seen.map((l) => l.text)).toEqual(lines);
       let offset = 0;
       for (const l of seen) {
@@ -140,11 +148,27 @@ describe("forEachLine", () => {
       expect(end).toBe(size - "partial".length);
 
       let count = 0;
-      const stop = await forEachLine(fh, 0, size, 64 * 1024, () => new Error("too long"), () => ++count < 3);
+      const stop = await forEachLine(
+        fh,
+        0,
+        size,
+        64 * 1024,
+        () => new Error("too long"),
+        () => ++count < 3,
+      );
       expect(count).toBe(3);
       expect(stop).toBe(seen[3]!.offset);
 
-      await expect(forEachLine(fh, 0, size, 1000, (at) => new Error(`too long at ${at}`), () => undefined)).rejects.toThrow(/^too long at \d+$/);
+      await expect(
+        forEachLine(
+          fh,
+          0,
+          size,
+          1000,
+          (at) => new Error(`too long at ${at}`),
+          () => undefined,
+        ),
+      ).rejects.toThrow(/^too long at \d+$/);
     } finally {
       await fh.close();
     }

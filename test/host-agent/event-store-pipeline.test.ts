@@ -170,7 +170,11 @@ describe("coalescing", () => {
       expect(await store.append("t", notice("done"))).toMatchObject({ seq: 3 });
       expect((await second).seq).toBe(2);
       expect((await third).seq).toBe(2);
-      expect(logLines(dir).map((l) => l.event)).toEqual([output(0), { kind: "command.output", itemId: "c1", stream: "stdout", chunk: "[1][2]" }, notice("done")]);
+      expect(logLines(dir).map((l) => l.event)).toEqual([
+        output(0),
+        { kind: "command.output", itemId: "c1", stream: "stdout", chunk: "[1][2]" },
+        notice("done"),
+      ]);
       // Waiting out its window when the store closes: close() writes it.
       const last = store.append("t", output(3), { coalesce: true });
       await new Promise((resolve) => setImmediate(resolve));
@@ -188,7 +192,9 @@ describe("coalescing", () => {
     const store = await openStore(dir);
     await store.createThread({ id: "t", title: "bucket" });
     const piece = "é".repeat(8 * 1024); // 16 KiB of UTF-8 in 8,192 characters
-    await Promise.all(Array.from({ length: 8 }, () => store.append("t", { kind: "command.output", itemId: "c1", stream: "stdout", chunk: piece }, { coalesce: true })));
+    await Promise.all(
+      Array.from({ length: 8 }, () => store.append("t", { kind: "command.output", itemId: "c1", stream: "stdout", chunk: piece }, { coalesce: true })),
+    );
     const sizes = logLines(dir).map((l) => Buffer.byteLength((l.event as { chunk: string }).chunk, "utf8"));
     expect(sizes.reduce((a, b) => a + b, 0)).toBe(8 * 16 * 1024);
     expect(Math.max(...sizes)).toBeLessThanOrEqual(60 * 1024);

@@ -32,7 +32,13 @@ async function messageOf(p: Promise<unknown>): Promise<string> {
 }
 
 /** Every event after `afterSeq`, following `more` across pages. */
-async function allAfter(store: EventStore, thread: string, afterSeq: number, limit?: number, maxBytes?: number): Promise<{ events: StoredEvent[]; first: EventsPage }> {
+async function allAfter(
+  store: EventStore,
+  thread: string,
+  afterSeq: number,
+  limit?: number,
+  maxBytes?: number,
+): Promise<{ events: StoredEvent[]; first: EventsPage }> {
   const first = await store.eventsAfter(thread, afterSeq, limit, maxBytes);
   const events = [...first.events];
   let page = first;
@@ -68,7 +74,18 @@ describe("threads", () => {
     const store = await EventStore.open(dir, { now: () => t });
     if (process.platform !== "win32") expect(statSync(dir).mode & 0o777).toBe(0o700);
     const a = await store.createThread({ id: "thr:A.1", title: "Fix the build", cwd: "/src/app", model: "gpt-5", effort: "high" });
-    expect(a).toEqual({ id: "thr:A.1", title: "Fix the build", status: "idle", createdAt: 1000, updatedAt: 1000, cwd: "/src/app", model: "gpt-5", effort: "high", lastSeq: 0, pending: 0 });
+    expect(a).toEqual({
+      id: "thr:A.1",
+      title: "Fix the build",
+      status: "idle",
+      createdAt: 1000,
+      updatedAt: 1000,
+      cwd: "/src/app",
+      model: "gpt-5",
+      effort: "high",
+      lastSeq: 0,
+      pending: 0,
+    });
     t = 2000;
     const b = await store.createThread({ title: "Second" });
     expect(b.id).toMatch(/^t_[A-Za-z0-9_-]{16}$/);
@@ -138,11 +155,21 @@ describe("threads", () => {
     expect(await codeOf(store.createThread({ id: "six", title: "6" }))).toBe("THREAD_LIMIT");
     expect(await codeOf(store.append("arch", notice("x")))).toBe("UNKNOWN_THREAD");
     await store.deleteThread("run");
-    expect(store.listThreads().map((s) => s.id).sort()).toEqual(["five", "four"]);
+    expect(
+      store
+        .listThreads()
+        .map((s) => s.id)
+        .sort(),
+    ).toEqual(["five", "four"]);
     expect(threadDirs(dir)).toHaveLength(2);
     await store.close();
     const again = await EventStore.open(dir, { maxThreads: 3 });
-    expect(again.listThreads().map((s) => s.id).sort()).toEqual(["five", "four"]);
+    expect(
+      again
+        .listThreads()
+        .map((s) => s.id)
+        .sort(),
+    ).toEqual(["five", "four"]);
     await again.close();
   });
 });
@@ -243,11 +270,19 @@ describe("appends and replay", () => {
 
   it("property: random appends across threads, with reopens, replay exactly the events after any seq", async () => {
     const op = fc.oneof(
-      { weight: 12, arbitrary: fc.record({ kind: fc.constant("append" as const), thread: fc.integer({ min: 0, max: 2 }), size: fc.integer({ min: 1, max: 300 }) }) },
+      {
+        weight: 12,
+        arbitrary: fc.record({ kind: fc.constant("append" as const), thread: fc.integer({ min: 0, max: 2 }), size: fc.integer({ min: 1, max: 300 }) }),
+      },
       { weight: 1, arbitrary: fc.record({ kind: fc.constant("reopen" as const) }) },
       {
         weight: 3,
-        arbitrary: fc.record({ kind: fc.constant("read" as const), thread: fc.integer({ min: 0, max: 2 }), after: fc.nat(), limit: fc.integer({ min: 1, max: 40 }) }),
+        arbitrary: fc.record({
+          kind: fc.constant("read" as const),
+          thread: fc.integer({ min: 0, max: 2 }),
+          after: fc.nat(),
+          limit: fc.integer({ min: 1, max: 40 }),
+        }),
       },
     );
     await fc.assert(

@@ -44,7 +44,13 @@ describe("hints", () => {
     if (!existsSync(dev)) dirs.push(dev);
     mkdirSync(home, { recursive: true });
     dirs.push(home);
-    const env: NodeJS.ProcessEnv = { ...process.env, PATH: (process.env.PATH ?? "").split(":").filter((p) => !p.includes("node_modules")).join(":") };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      PATH: (process.env.PATH ?? "")
+        .split(":")
+        .filter((p) => !p.includes("node_modules"))
+        .join(":"),
+    };
     delete env.npm_command;
     delete env.npm_lifecycle_event;
     const first = execFileSync(process.execPath, [BIN, "--home", home, "devices"], { cwd: ROOT, env, encoding: "utf8" });

@@ -4,15 +4,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import {
-  derivePairingKeys,
-  DeviceSession,
-  nobleBackend,
-  parsePairingLink,
-  textEncoder,
-  toBase64Url,
-  type Ed25519Signer,
-} from "../../protocol/src/index.ts";
+import { derivePairingKeys, DeviceSession, nobleBackend, parsePairingLink, textEncoder, toBase64Url, type Ed25519Signer } from "../../protocol/src/index.ts";
 import { DeviceStore } from "../../host-agent/src/device-store.ts";
 import { HostCore, type HostTransport, type PairingRequest } from "../../host-agent/src/host-core.ts";
 import { loadOrCreateIdentity } from "../../host-agent/src/identity.ts";
@@ -45,7 +37,6 @@ class MemoryTransport implements HostTransport {
     return this.sent.splice(i, 1)[0]!.frame;
   }
 }
-
 
 async function setup(confirm: (r: PairingRequest) => Promise<boolean>, devicesPath?: (home: string) => string) {
   const home = tempDir("airlock-core-");
@@ -156,12 +147,21 @@ describe("HostCore", () => {
     const env = await setup(async () => true);
     const signer = await nobleBackend.generateSigner();
     await handshake(env, 1, pairingSession((await env.core.createPairing()).link, signer), signer);
-    const resume = () => new DeviceSession({ backend: nobleBackend, hostPublicKey: env.identity.signer.publicKey, deviceSigner: signer, deviceName: "Ana's phone" });
+    const resume = () =>
+      new DeviceSession({ backend: nobleBackend, hostPublicKey: env.identity.signer.publicKey, deviceSigner: signer, deviceName: "Ana's phone" });
     for (const slot of [2, 3]) expect((await handshake(env, slot, resume(), signer)).error).toBeUndefined();
     expect(env.logs.filter((l) => /^(paired|connected):/.test(l))).toEqual([expect.stringMatching(/^paired: Ana's phone \(d_/)]);
     expect(env.audits.filter((a) => a.type === "session")).toHaveLength(3);
     // The next run (a new HostCore on the same state) says "connected" at the device's first session, once.
-    const next = new HostCore({ identity: env.identity, backend: nobleBackend, devices: env.devices, transport: env.transport, relayUrl: "http://127.0.0.1:8787", confirmPairing: async () => false, log: (l) => env.logs.push(l) });
+    const next = new HostCore({
+      identity: env.identity,
+      backend: nobleBackend,
+      devices: env.devices,
+      transport: env.transport,
+      relayUrl: "http://127.0.0.1:8787",
+      confirmPairing: async () => false,
+      log: (l) => env.logs.push(l),
+    });
     for (const slot of [4, 5]) {
       next.onDeviceJoined(slot, toBase64Url(signer.publicKey));
       const device = resume();
@@ -239,10 +239,13 @@ describe("HostCore", () => {
 
   it("never rejects from onFrame: a device store that cannot save ends that pairing only", async () => {
     // devices.json is a folder: every save fails.
-    const env = await setup(async () => true, (home) => {
-      mkdirSync(join(home, "devices.json"));
-      return join(home, "devices.json");
-    });
+    const env = await setup(
+      async () => true,
+      (home) => {
+        mkdirSync(join(home, "devices.json"));
+        return join(home, "devices.json");
+      },
+    );
     const { link } = await env.core.createPairing();
     const signer = await nobleBackend.generateSigner();
     const result = await handshake(env, 5, pairingSession(link, signer), signer);

@@ -55,7 +55,11 @@ describe("device store", () => {
     expect(statSync(path).mode & 0o777).toBe(0o600);
     expect(store.find(a.id.slice(0, 6)).name).toBe("Phone");
     store.rename(a.id, "Work phone");
-    expect(DeviceStore.open(path).list().map((d) => d.name)).toEqual(["Work phone", "Tablet"]);
+    expect(
+      DeviceStore.open(path)
+        .list()
+        .map((d) => d.name),
+    ).toEqual(["Work phone", "Tablet"]);
     expect(() => store.rename(a.id, "\u0007bell")).toThrow(DeviceStoreError);
     expect(() => store.find("d_")).toThrow(/matches 2 devices/);
     store.remove(a.id);

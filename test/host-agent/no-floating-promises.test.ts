@@ -45,7 +45,8 @@ function floatingPromises(files: string[]): string[] {
       if (ts.isExpressionStatement(node)) {
         let expr = node.expression;
         if (ts.isVoidExpression(expr)) expr = expr.expression;
-        const assignment = ts.isBinaryExpression(expr) && expr.operatorToken.kind >= ts.SyntaxKind.FirstAssignment && expr.operatorToken.kind <= ts.SyntaxKind.LastAssignment;
+        const assignment =
+          ts.isBinaryExpression(expr) && expr.operatorToken.kind >= ts.SyntaxKind.FirstAssignment && expr.operatorToken.kind <= ts.SyntaxKind.LastAssignment;
         if (!assignment && !ts.isAwaitExpression(expr) && isPromise(expr) && !isHandled(expr)) {
           const { line } = source.getLineAndCharacterOfPosition(node.getStart());
           found.push(`${relative(ROOT, file)}:${line + 1}: ${node.getText().slice(0, 120)}`);

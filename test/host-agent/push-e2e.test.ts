@@ -105,7 +105,14 @@ describe("push through the real relay and host", () => {
     const resolvedPush = await mock.waitFor((r) => r.endpoint === subscription.endpoint && r.payload !== undefined && payloadOf(r).type === "resolved");
     expect(resolvedPush.topic).toBe(requestPush.topic);
     expect(resolvedPush.urgency).toBe("normal");
-    expect(payloadOf(resolvedPush)).toMatchObject({ type: "resolved", kind: "approval", approvalId: ls.approvalId, tag: request.tag, outcome: "approve_once", by: "Tablet" });
+    expect(payloadOf(resolvedPush)).toMatchObject({
+      type: "resolved",
+      kind: "approval",
+      approvalId: ls.approvalId,
+      tag: request.tag,
+      outcome: "approve_once",
+      by: "Tablet",
+    });
 
     // 4. The push service says the subscription is gone: the host forgets it.
     mock.respondWith(subscription.endpoint, 410);
@@ -131,7 +138,9 @@ describe("push through the real relay and host", () => {
 
     // 5. A revoked device's subscription is deleted.
     const tabletSub = await mock.subscribe();
-    expect(await reply(tablet, await command(tablet, "push.register", { subscription: tabletSub, kinds: ["turn"], details: true }))).toMatchObject({ type: "result" });
+    expect(await reply(tablet, await command(tablet, "push.register", { subscription: tabletSub, kinds: ["turn"], details: true }))).toMatchObject({
+      type: "result",
+    });
     const devices = JSON.parse(airlock(home, "--json", "devices").out) as Array<{ id: string; name: string }>;
     const tabletId = devices.find((d) => d.name === "Tablet")!.id;
     expect((JSON.parse(readFileSync(pushJson, "utf8")) as { devices: Array<{ deviceId: string }> }).devices.map((d) => d.deviceId)).toEqual([tabletId]);
@@ -142,10 +151,17 @@ describe("push through the real relay and host", () => {
     const audit = readFileSync(join(home, "audit.jsonl"), "utf8");
     expect(audit).not.toContain(subscription.endpoint);
     expect(audit).not.toContain(mock.origin);
-    const types = audit.trim().split("\n").map((l) => (JSON.parse(l) as { type: string }).type);
+    const types = audit
+      .trim()
+      .split("\n")
+      .map((l) => (JSON.parse(l) as { type: string }).type);
     expect(types.filter((t) => t === "push.sent")).toHaveLength(3); // test, request, resolved
     expect(types.filter((t) => t === "push.gone")).toHaveLength(1);
-    const stats = JSON.parse(airlock(home, "--json", "stats").out) as { push: Record<string, number>; humanLatencyPushed: { count: number }; humanLatencyNotPushed: { count: number } };
+    const stats = JSON.parse(airlock(home, "--json", "stats").out) as {
+      push: Record<string, number>;
+      humanLatencyPushed: { count: number };
+      humanLatencyNotPushed: { count: number };
+    };
     expect(stats.push).toEqual({ sent: 3, failed: 0, gone: 1 });
     expect(stats.humanLatencyPushed.count).toBe(1);
     expect(stats.humanLatencyNotPushed.count).toBe(2);

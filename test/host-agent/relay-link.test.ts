@@ -15,13 +15,7 @@ import {
   toBase64Url,
   type Ed25519Signer,
 } from "../../protocol/src/index.ts";
-import {
-  backoffDelay,
-  RelayCommandError,
-  RelayLink,
-  type RelayLinkEvents,
-  type RelayLinkOptions,
-} from "../../host-agent/src/relay-link.ts";
+import { backoffDelay, RelayCommandError, RelayLink, type RelayLinkEvents, type RelayLinkOptions } from "../../host-agent/src/relay-link.ts";
 import { connectDevice, startRelay, type RelayClient, type RelayServer } from "../relay/harness.ts";
 import { closeAll, e2e, expectClosed, nextE2E, sleep } from "../relay/fixtures.ts";
 import { tempDir } from "../support/temp.ts";
@@ -41,7 +35,10 @@ class Recorder {
   }
 
   of<K extends keyof RelayLinkEvents>(event: K, after = 0): Array<RelayLinkEvents[K]> {
-    return this.entries.slice(after).filter((e) => e.event === event).map((e) => e.payload as RelayLinkEvents[K]);
+    return this.entries
+      .slice(after)
+      .filter((e) => e.event === event)
+      .map((e) => e.payload as RelayLinkEvents[K]);
   }
 
   async waitFor<K extends keyof RelayLinkEvents>(

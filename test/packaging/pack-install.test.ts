@@ -48,7 +48,10 @@ beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), "airlock-pack-"));
   consumer = join(tmp, "consumer");
   // Builds, packs, then `npm install --omit=dev --prefer-offline <tarballs>` in the consumer folder.
-  const built = await run(process.execPath, [join(ROOT, "scripts/build-packages.mjs"), "--out", join(tmp, "packages"), "--install", consumer, "--json"], { cwd: ROOT, maxBuffer: 16 << 20 });
+  const built = await run(process.execPath, [join(ROOT, "scripts/build-packages.mjs"), "--out", join(tmp, "packages"), "--install", consumer, "--json"], {
+    cwd: ROOT,
+    maxBuffer: 16 << 20,
+  });
   packed = JSON.parse(built.stdout) as Packed[];
 }, 300_000);
 
@@ -67,7 +70,8 @@ describe("packed packages", () => {
       const files = stdout.trim().split("\n");
       expect(files, p.name).toContain("package/package.json");
       // Built files, and the host agent's example hooks (plain Node scripts users point their policy at).
-      const shipped = (f: string) => /^package\/dist\/.+\.(js|d\.ts)$/.test(f) || (p.name === "@airlock/host-agent" && /^package\/hooks\/[a-z-]+\.mjs$/.test(f));
+      const shipped = (f: string) =>
+        /^package\/dist\/.+\.(js|d\.ts)$/.test(f) || (p.name === "@airlock/host-agent" && /^package\/hooks\/[a-z-]+\.mjs$/.test(f));
       const stray = files.filter((f) => f !== "package/package.json" && !shipped(f));
       expect(stray, p.name).toEqual([]);
       const manifest = JSON.parse(await readFile(join(p.folder, "package.json"), "utf8")) as Record<string, unknown>;
@@ -95,7 +99,9 @@ describe("packed packages", () => {
     expect((await readdir(hooks)).sort()).toEqual(["secret-scan.mjs", "validate.mjs"]);
     const scan = (input: object) =>
       new Promise<string>((resolve, reject) => {
-        const child = execFile(process.execPath, [join(hooks, "secret-scan.mjs")], { cwd: consumer, env: cleanEnv() }, (e, stdout) => (e ? reject(e) : resolve(stdout)));
+        const child = execFile(process.execPath, [join(hooks, "secret-scan.mjs")], { cwd: consumer, env: cleanEnv() }, (e, stdout) =>
+          e ? reject(e) : resolve(stdout),
+        );
         child.stdin!.end(JSON.stringify(input));
       });
     expect(JSON.parse(await scan({ event: "UserPromptSubmit", prompt: "tidy the README" }))).toEqual({});
@@ -113,12 +119,23 @@ describe("packed packages", () => {
       const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script], { cwd: consumer });
       expect(Number(stdout.trim()), p.name).toBe(specs.length);
     }
-    const sdk = await run(process.execPath, ["--input-type=module", "-e", `import { createNodeClient, FileStore } from "@airlock/client-sdk/node"; import { AirlockClient } from "@airlock/client-sdk"; console.log(typeof createNodeClient, typeof FileStore, typeof AirlockClient);`], { cwd: consumer });
+    const sdk = await run(
+      process.execPath,
+      [
+        "--input-type=module",
+        "-e",
+        `import { createNodeClient, FileStore } from "@airlock/client-sdk/node"; import { AirlockClient } from "@airlock/client-sdk"; console.log(typeof createNodeClient, typeof FileStore, typeof AirlockClient);`,
+      ],
+      { cwd: consumer },
+    );
     expect(sdk.stdout.trim()).toBe("function function function");
   });
 
   it("the SDK and its UI components bundle for a browser with esbuild", async () => {
-    await writeFile(join(consumer, "app.js"), `import { AirlockClient } from "@airlock/client-sdk";\nimport "@airlock/client-sdk/ui";\nexport { AirlockClient };\n`);
+    await writeFile(
+      join(consumer, "app.js"),
+      `import { AirlockClient } from "@airlock/client-sdk";\nimport "@airlock/client-sdk/ui";\nexport { AirlockClient };\n`,
+    );
     const result = await esbuild.build({
       entryPoints: [join(consumer, "app.js")],
       absWorkingDir: consumer,
@@ -154,16 +171,34 @@ describe("packed packages", () => {
     );
     await writeFile(
       join(consumer, "tsconfig.json"),
-      JSON.stringify({ compilerOptions: { strict: true, module: "nodenext", moduleResolution: "nodenext", target: "es2022", lib: ["es2022", "dom"], types: [], noEmit: true, skipLibCheck: false }, files: ["check.ts"] }),
+      JSON.stringify({
+        compilerOptions: {
+          strict: true,
+          module: "nodenext",
+          moduleResolution: "nodenext",
+          target: "es2022",
+          lib: ["es2022", "dom"],
+          types: [],
+          noEmit: true,
+          skipLibCheck: false,
+        },
+        files: ["check.ts"],
+      }),
     );
-    const checked = await run(process.execPath, [TSC, "-p", consumer], { cwd: consumer }).catch((e: { stdout?: string; message: string }) => ({ stdout: e.stdout ?? e.message, failed: true }));
+    const checked = await run(process.execPath, [TSC, "-p", consumer], { cwd: consumer }).catch((e: { stdout?: string; message: string }) => ({
+      stdout: e.stdout ?? e.message,
+      failed: true,
+    }));
     expect(checked.stdout).toBe("");
   });
 
   it("the installed airlock up serves a device paired by the installed airlock-client through a real relay", async () => {
     relay = await startRelay();
     const home = join(tmp, "host");
-    const host = spawn(bin("airlock"), ["--home", home, "--json", "up", "--agent", "demo", "--relay", relay.url, "--pair", "--yes"], { cwd: consumer, env: { ...cleanEnv(), NO_COLOR: "1" } });
+    const host = spawn(bin("airlock"), ["--home", home, "--json", "up", "--agent", "demo", "--relay", relay.url, "--pair", "--yes"], {
+      cwd: consumer,
+      env: { ...cleanEnv(), NO_COLOR: "1" },
+    });
     children.push(host);
     host.stderr.resume();
     const link = await new Promise<string>((resolve, reject) => {

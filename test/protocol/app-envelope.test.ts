@@ -277,12 +277,8 @@ describe("defineAppProtocol", () => {
   it("understands error replies", () => {
     const bytes = proto.encode({ type: "error", id: "e1", re: "c1", body: { code: "NOT_FOUND", message: "no such thread" } });
     expect(proto.decode(bytes)).toMatchObject({ type: "error", re: "c1", body: { code: "NOT_FOUND" } });
-    expect(codeOf(() => proto.decode(enc({ v: 1, type: "error", id: "e", body: { code: "lower", message: "" } })))).toBe(
-      "APP_MESSAGE_INVALID",
-    );
-    expect(codeOf(() => proto.decode(enc({ v: 1, type: "error", id: "e", body: { code: "X", message: "m".repeat(1025) } })))).toBe(
-      "APP_MESSAGE_INVALID",
-    );
+    expect(codeOf(() => proto.decode(enc({ v: 1, type: "error", id: "e", body: { code: "lower", message: "" } })))).toBe("APP_MESSAGE_INVALID");
+    expect(codeOf(() => proto.decode(enc({ v: 1, type: "error", id: "e", body: { code: "X", message: "m".repeat(1025) } })))).toBe("APP_MESSAGE_INVALID");
   });
 
   it("APP_UNKNOWN_TYPE for a valid envelope of an unregistered type", () => {
@@ -296,9 +292,10 @@ describe("defineAppProtocol", () => {
 
   it("APP_MESSAGE_INVALID for a body that fails its schema, both ways", () => {
     for (const body of [{}, { prompt: "" }, { prompt: 1 }, { prompt: "x", extra: 1 }, null, "x"]) {
-      expect(codeOf(() => proto.decode(enc({ v: 1, type: "thread.start", id: "x", body }))), JSON.stringify(body)).toBe(
-        "APP_MESSAGE_INVALID",
-      );
+      expect(
+        codeOf(() => proto.decode(enc({ v: 1, type: "thread.start", id: "x", body }))),
+        JSON.stringify(body),
+      ).toBe("APP_MESSAGE_INVALID");
       expect(codeOf(() => proto.encode({ type: "thread.start", id: "x", body: body as { prompt: string } }))).toBe("APP_MESSAGE_INVALID");
     }
     expect(codeOf(() => proto.decode(enc({ v: 1, type: "ping", id: "x", body: 0 })))).toBe("APP_MESSAGE_INVALID");
@@ -310,9 +307,15 @@ describe("defineAppProtocol", () => {
     expect(codeOf(() => proto.encode({ type: "constructor" as "ping", id: "x", body: null }))).toBe("APP_UNKNOWN_TYPE");
     // '__proto__', 'hasOwnProperty', 'toString' fail the envelope's type pattern first…
     for (const type of ["__proto__", "hasOwnProperty", "toString", "valueOf"]) {
-      expect(codeOf(() => proto.decode(enc({ v: 1, type, id: "x", body: {} }))), type).toBe("APP_MESSAGE_INVALID");
+      expect(
+        codeOf(() => proto.decode(enc({ v: 1, type, id: "x", body: {} }))),
+        type,
+      ).toBe("APP_MESSAGE_INVALID");
       // …and the registry lookup refuses them on the way out.
-      expect(codeOf(() => proto.encode({ type: type as "ping", id: "x", body: null })), type).toBe("APP_UNKNOWN_TYPE");
+      expect(
+        codeOf(() => proto.encode({ type: type as "ping", id: "x", body: null })),
+        type,
+      ).toBe("APP_UNKNOWN_TYPE");
     }
   });
 

@@ -10,7 +10,9 @@ import { APP_ERRORS, APP_ERROR_CODES, DEVICE_COMMANDS, ERRORS, appErrorsFor, err
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 function sources(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : [],
+  );
 }
 
 describe("APP_ERRORS", () => {
@@ -30,7 +32,8 @@ describe("APP_ERRORS", () => {
   });
 
   it("includes the codes the host is adding and answers per command", () => {
-    for (const code of ["SEQ_AHEAD", "THREAD_LIMIT", "CWD_INVALID", "MODEL_UNKNOWN", "TURN_NOT_RUNNING", "INTERNAL", "NOT_ALLOWED"]) expect(APP_ERROR_CODES).toContain(code);
+    for (const code of ["SEQ_AHEAD", "THREAD_LIMIT", "CWD_INVALID", "MODEL_UNKNOWN", "TURN_NOT_RUNNING", "INTERNAL", "NOT_ALLOWED"])
+      expect(APP_ERROR_CODES).toContain(code);
     expect(appErrorsFor("thread.subscribe")).toContain("SEQ_AHEAD");
     expect(appErrorsFor("thread.start")).toEqual(expect.arrayContaining(["THREAD_LIMIT", "MODEL_UNKNOWN", "CWD_INVALID", "NOT_ALLOWED", "AGENT_UNAVAILABLE"]));
     expect(appErrorsFor("turn.steer")).toContain("TURN_NOT_RUNNING");

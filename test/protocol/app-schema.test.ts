@@ -6,16 +6,15 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import * as s from "../../protocol/src/schema.ts";
+import { APP_ERROR_CODES, COMMAND_ANSWERS, DEVICE_COMMANDS, HOST_MESSAGES, appProtocol, strictTextDecoder, textEncoder } from "../../protocol/src/index.ts";
 import {
-  APP_ERROR_CODES,
-  COMMAND_ANSWERS,
-  DEVICE_COMMANDS,
-  HOST_MESSAGES,
-  appProtocol,
-  strictTextDecoder,
-  textEncoder,
-} from "../../protocol/src/index.ts";
-import { appProtocolJsonSchema, serializeJsonSchema, threadEventVariants, toJsonSchema, type JsonSchema, type JsonValue } from "../../protocol/src/json-schema.ts";
+  appProtocolJsonSchema,
+  serializeJsonSchema,
+  threadEventVariants,
+  toJsonSchema,
+  type JsonSchema,
+  type JsonValue,
+} from "../../protocol/src/json-schema.ts";
 
 const FILE = fileURLToPath(new URL("../../docs/app-protocol.schema.json", import.meta.url));
 const stored = JSON.parse(readFileSync(FILE, "utf8")) as JsonSchema;
@@ -23,9 +22,34 @@ const stored = JSON.parse(readFileSync(FILE, "utf8")) as JsonSchema;
 // ------------------------------------------------------------ a tiny checker
 
 const KNOWN = new Set([
-  "$schema", "$id", "$comment", "$defs", "title", "description", "x-answer", "x-result-data", "x-errors", "x-commands",
-  "$ref", "type", "const", "enum", "properties", "required", "additionalProperties", "items", "minItems", "maxItems",
-  "minLength", "maxLength", "pattern", "minimum", "maximum", "anyOf", "oneOf", "allOf",
+  "$schema",
+  "$id",
+  "$comment",
+  "$defs",
+  "title",
+  "description",
+  "x-answer",
+  "x-result-data",
+  "x-errors",
+  "x-commands",
+  "$ref",
+  "type",
+  "const",
+  "enum",
+  "properties",
+  "required",
+  "additionalProperties",
+  "items",
+  "minItems",
+  "maxItems",
+  "minLength",
+  "maxLength",
+  "pattern",
+  "minimum",
+  "maximum",
+  "anyOf",
+  "oneOf",
+  "allOf",
 ]);
 
 function typeOf(v: unknown): string {
@@ -95,7 +119,18 @@ const check = (value: unknown) => validate(stored, value, stored);
 // ------------------------------------------------------------ samples
 
 type Encodable = Parameters<typeof appProtocol.encode>[0];
-const summary = { id: "t1", title: "Fix the test", status: "running", createdAt: 1, updatedAt: 2, cwd: "/w", model: "m", effort: "high", lastSeq: 7, pending: 1 };
+const summary = {
+  id: "t1",
+  title: "Fix the test",
+  status: "running",
+  createdAt: 1,
+  updatedAt: 2,
+  cwd: "/w",
+  model: "m",
+  effort: "high",
+  lastSeq: 7,
+  pending: 1,
+};
 const evidence = {
   action: "npm test",
   host: "laptop",
@@ -105,13 +140,39 @@ const evidence = {
   flags: { network: false, credentials: false, externalTools: false, writes: true },
 };
 const SAMPLES: Encodable[] = [
-  { type: "host.info", id: "h1", body: { name: "laptop", platform: "linux", airlockVersion: "0.1.0", agent: { kind: "demo", label: "Demo" }, models: [{ id: "m", name: "M", efforts: ["low", "high"], defaultEffort: "low" }], defaultModel: "m" } },
+  {
+    type: "host.info",
+    id: "h1",
+    body: {
+      name: "laptop",
+      platform: "linux",
+      airlockVersion: "0.1.0",
+      agent: { kind: "demo", label: "Demo" },
+      models: [{ id: "m", name: "M", efforts: ["low", "high"], defaultEffort: "low" }],
+      defaultModel: "m",
+    },
+  },
   { type: "thread.list", id: "h2", re: "c1", body: { threads: [summary as never] } },
   { type: "thread.updated", id: "h3", body: { thread: summary as never } },
   { type: "event", id: "e1", thread: "t1", seq: 1, body: { kind: "turn.status", turnId: "u1", status: "started" } },
   { type: "event", id: "e2", thread: "t1", seq: 2, body: { kind: "message.user", itemId: "i1", text: "hi", device: "Phone" } },
   { type: "event", id: "e3", thread: "t1", seq: 3, body: { kind: "command.finished", itemId: "i2", exitCode: null, durationMs: 5 } },
-  { type: "event", id: "e4", thread: "t1", seq: 4, body: { kind: "approval.request", approvalId: "a1", type: "command", tier: "commit", rule: "r", where: "any-device", evidence: evidence as never, options: ["approve_once", "deny"] } },
+  {
+    type: "event",
+    id: "e4",
+    thread: "t1",
+    seq: 4,
+    body: {
+      kind: "approval.request",
+      approvalId: "a1",
+      type: "command",
+      tier: "commit",
+      rule: "r",
+      where: "any-device",
+      evidence: evidence as never,
+      options: ["approve_once", "deny"],
+    },
+  },
   { type: "event", id: "e5", thread: "t1", seq: 5, body: { kind: "plan.update", steps: [{ text: "x", status: "pending" }] } },
   { type: "result", id: "h4", re: "c2", body: {} },
   { type: "result", id: "h5", re: "c3", body: { data: { thread: "t1", lastSeq: 7 } } },
@@ -132,7 +193,11 @@ const SAMPLES: Encodable[] = [
   {
     type: "push.register",
     id: "c13",
-    body: { subscription: { endpoint: "https://push.example/s/abc", p256dh: "B".repeat(87), auth: "A".repeat(22) }, kinds: ["approval", "question"], details: false },
+    body: {
+      subscription: { endpoint: "https://push.example/s/abc", p256dh: "B".repeat(87), auth: "A".repeat(22) },
+      kinds: ["approval", "question"],
+      details: false,
+    },
   },
   { type: "push.unregister", id: "c14", body: {} },
   { type: "push.test", id: "c15", body: {} },
@@ -167,7 +232,11 @@ describe("docs/app-protocol.schema.json", () => {
       if ("data" in answer) expect(defs[`result.${command}`], command).toBeDefined();
       else expect(defs[`result.${command}`], command).toBeUndefined();
     }
-    expect(Object.keys(defs).filter((k) => k.startsWith("result.")).sort()).toEqual(["result.approval.decide", "result.push.register", "result.push.test", "result.thread.start", "result.thread.subscribe"]);
+    expect(
+      Object.keys(defs)
+        .filter((k) => k.startsWith("result."))
+        .sort(),
+    ).toEqual(["result.approval.decide", "result.push.register", "result.push.test", "result.thread.start", "result.thread.subscribe"]);
     expect((defs.AppErrorCode!.oneOf as JsonSchema[]).map((o) => o.const)).toEqual(APP_ERROR_CODES);
     expect(defs["message.turn.steer"]!["x-errors"]).toContain("TURN_NOT_RUNNING");
     expect(defs["message.thread.subscribe"]!["x-errors"]).toContain("SEQ_AHEAD");
@@ -248,7 +317,12 @@ describe("toJsonSchema", () => {
     expect(toJsonSchema(du)).toEqual({
       oneOf: [
         { type: "object", properties: { k: { const: "x" } }, required: ["k"], additionalProperties: false },
-        { type: "object", properties: { k: { const: "y" }, n: { type: "integer", minimum: 0, maximum: 1 } }, required: ["k", "n"], additionalProperties: false },
+        {
+          type: "object",
+          properties: { k: { const: "y" }, n: { type: "integer", minimum: 0, maximum: 1 } },
+          required: ["k", "n"],
+          additionalProperties: false,
+        },
       ],
     });
     expect(() => toJsonSchema(s.string({ regex: /a/i }))).toThrow(/flags/);

@@ -103,7 +103,12 @@ const pad64 = (name: Uint8Array) => {
 async function rawDevice(f: Fixture, nameBytes: Uint8Array, pairing?: { pairingId: Uint8Array; psk: Uint8Array }, signer: Ed25519Signer = f.device) {
   const backend = f.backend;
   const eph = await backend.x25519FromPrivate(crypto.getRandomValues(new Uint8Array(32)));
-  const hello = encodeClientHello({ mode: pairing ? 1 : 2, versions: [1], ephemeralPublicKey: eph.publicKey, ...(pairing ? { pairingId: pairing.pairingId } : {}) });
+  const hello = encodeClientHello({
+    mode: pairing ? 1 : 2,
+    versions: [1],
+    ephemeralPublicKey: eph.publicKey,
+    ...(pairing ? { pairingId: pairing.pairingId } : {}),
+  });
   const h1 = sha256(sha256(textEncoder.encode(PROTOCOL_NAME)), hello);
   let hsH2d: Uint8Array | undefined;
   let hFinal: Uint8Array | undefined;
@@ -136,7 +141,10 @@ async function rawDevice(f: Fixture, nameBytes: Uint8Array, pairing?: { pairingI
 }
 
 const BAD_BYTES: Array<[string, Uint8Array]> = [
-  ...BAD.filter(([, n]) => n.length > 0 && textEncoder.encode(n).length <= 64 && !/[\ud800-\udfff]/.test(n)).map(([w, n]): [string, Uint8Array] => [w, textEncoder.encode(n)]),
+  ...BAD.filter(([, n]) => n.length > 0 && textEncoder.encode(n).length <= 64 && !/[\ud800-\udfff]/.test(n)).map(([w, n]): [string, Uint8Array] => [
+    w,
+    textEncoder.encode(n),
+  ]),
   ["zero bytes", new Uint8Array(0)],
   ["not UTF-8", Uint8Array.of(0x61, 0xff, 0x62)],
   ["an encoded lone surrogate", Uint8Array.of(0x61, 0xed, 0xa0, 0x80)],

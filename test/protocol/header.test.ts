@@ -121,14 +121,11 @@ describe("decodeHeader errors", () => {
     expect(codeOf(() => decodeHeader(longer))).toBe("FRAME_MALFORMED");
   });
 
-  it.each([FrameType.HANDSHAKE, FrameType.ABORT, FrameType.RELAY_CONTROL_MIN, 0x30])(
-    "FRAME_MALFORMED for an epoch on non-data type %i",
-    (type) => {
-      expect(decodeHeader(frame({ type, epoch: 0 })).type).toBe(type);
-      expect(codeOf(() => decodeHeader(frame({ type, epoch: 1 })))).toBe("FRAME_MALFORMED");
-      expect(codeOf(() => decodeHeader(frame({ type, epoch: 0x8000_0000 })))).toBe("FRAME_MALFORMED");
-    },
-  );
+  it.each([FrameType.HANDSHAKE, FrameType.ABORT, FrameType.RELAY_CONTROL_MIN, 0x30])("FRAME_MALFORMED for an epoch on non-data type %i", (type) => {
+    expect(decodeHeader(frame({ type, epoch: 0 })).type).toBe(type);
+    expect(codeOf(() => decodeHeader(frame({ type, epoch: 1 })))).toBe("FRAME_MALFORMED");
+    expect(codeOf(() => decodeHeader(frame({ type, epoch: 0x8000_0000 })))).toBe("FRAME_MALFORMED");
+  });
 });
 
 describe("setFrameSlot", () => {

@@ -140,12 +140,9 @@ describe("LINK_MALFORMED", () => {
     expect(parseCode(withField("v", v))).toBe("LINK_MALFORMED");
   });
 
-  it.each(["", "0", "01800000300", "-1800000300", "1.8e9", "1800000300.0", "1".repeat(13), " 1800000300"])(
-    "rejects expiry text %j",
-    (exp) => {
-      expect(parseCode(withField("exp", exp))).toBe("LINK_MALFORMED");
-    },
-  );
+  it.each(["", "0", "01800000300", "-1800000300", "1.8e9", "1800000300.0", "1".repeat(13), " 1800000300"])("rejects expiry text %j", (exp) => {
+    expect(parseCode(withField("exp", exp))).toBe("LINK_MALFORMED");
+  });
 
   describe("base64url", () => {
     const b64Fields = [
@@ -247,12 +244,9 @@ describe("LINK_MALFORMED", () => {
     expect(parseCode(withField("relay", encodeURIComponent(relayUrl)))).toBe("LINK_MALFORMED");
   });
 
-  it.each(["ftp://app.example.com", "https://app.example.com/?x=1", "https://user@app.example.com", "app.example.com"])(
-    "rejects app URL %s",
-    (app) => {
-      expect(parseCode(raw(fields(), app))).toBe("LINK_MALFORMED");
-    },
-  );
+  it.each(["ftp://app.example.com", "https://app.example.com/?x=1", "https://user@app.example.com", "app.example.com"])("rejects app URL %s", (app) => {
+    expect(parseCode(raw(fields(), app))).toBe("LINK_MALFORMED");
+  });
 
   it("rejects a second fragment marker", () => {
     expect(parseCode(`${APP}#x${link().slice(APP.length)}`)).toBe("LINK_MALFORMED");

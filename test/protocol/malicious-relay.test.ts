@@ -243,9 +243,13 @@ describe("tampering is detected", () => {
     await relay.run();
     expectDetected(relay, "device", "COUNTER_MISMATCH");
     expectInOrderPrefix(relay.reports.device.payloads, sent.host, 1);
-    expect(relay.log.filter((e) => e.from === "host" && e.label === "DATA").map((e) => new DataView(e.frame.buffer).getBigUint64(8))).toEqual(
-      [2n, 4n, 3n, 5n, 6n],
-    );
+    expect(relay.log.filter((e) => e.from === "host" && e.label === "DATA").map((e) => new DataView(e.frame.buffer).getBigUint64(8))).toEqual([
+      2n,
+      4n,
+      3n,
+      5n,
+      6n,
+    ]);
   });
 
   it("a dropped DATA frame is noticed at the next one", async () => {
@@ -295,7 +299,10 @@ describe("tampering is detected", () => {
       const { relay } = await setup(backend, "pair");
       const junk = secureRandom(120);
       junk[0] = 0xff;
-      relay.on({ label: "ClientAuth" }, tactics.injectBefore(() => [junk]));
+      relay.on(
+        { label: "ClientAuth" },
+        tactics.injectBefore(() => [junk]),
+      );
       await relay.run();
       expectDetected(relay, "host", "FRAME_MALFORMED");
     }
@@ -331,7 +338,10 @@ describe("tampering is detected", () => {
   it.each(["ClientHello", "ServerHello"] as const)("substituting the relay's own ephemeral key in %s is detected", async (label) => {
     const { relay } = await setup(backend, "pair");
     const mine = await backend.x25519FromPrivate(secureRandom(32));
-    relay.on({ label }, tactics.mutate((frame) => substituteEphemeral(frame, mine.publicKey)));
+    relay.on(
+      { label },
+      tactics.mutate((frame) => substituteEphemeral(frame, mine.publicKey)),
+    );
     await relay.run();
     expectDetected(relay, "device", "HANDSHAKE_DECRYPT_FAILED");
     expect(relay.reports.host.opened || relay.reports.device.opened).toBe(false);
@@ -576,7 +586,14 @@ describe("a relay racing frames against a suspended handshake step", () => {
 // AUTH_FAILED) are hints: the SDK reports RELAY_REFUSED, closes the socket and
 // keeps retrying with its backoff, and comes back once the relay behaves.
 describe("the client SDK through a malicious relay", () => {
-  const FAST = { pingIntervalMs: 1000, deadAfterMs: 5000, connectTimeoutMs: 2000, handshakeTimeoutMs: 2000, ackDelayMs: 20, backoff: { baseMs: 20, maxMs: 160 } };
+  const FAST = {
+    pingIntervalMs: 1000,
+    deadAfterMs: 5000,
+    connectTimeoutMs: 2000,
+    handshakeTimeoutMs: 2000,
+    ackDelayMs: 20,
+    backoff: { baseMs: 20, maxMs: 160 },
+  };
   const conns: HostConnection[] = [];
   afterEach(() => {
     for (const c of conns.splice(0)) c.close();
@@ -607,35 +624,38 @@ describe("the client SDK through a malicious relay", () => {
   it.each([
     ["in answer to ClientHello", "abort-handshake"],
     ["on an open session", "abort-session"],
-  ] as const)("a forged plaintext ABORT(DEVICE_NOT_TRUSTED) %s: RELAY_REFUSED, the socket is closed, retries with backoff, online again once the relay behaves", async (_, kind) => {
-    const { relay, conn, states, errors } = await sdkSetup({ kind, code: "DEVICE_NOT_TRUSTED" });
-    const sent = conn.send("t_1", "written while the relay refuses");
-    sent.catch(() => undefined); // unanswered by this host: failed with CLOSED in afterEach
-    await until(() => relay.opens >= 4, 10_000, "4 connection attempts");
-    expect(states).not.toContain("refused");
-    expect(conn.state).not.toBe("refused");
-    expect(conn.error).toMatchObject({ code: "RELAY_REFUSED", protocolCode: "DEVICE_NOT_TRUSTED" });
-    expect(conn.error!.message).toMatch(/relay refused this device; retrying/);
-    const refusals = errors.filter((e) => e.code === "RELAY_REFUSED");
-    expect(refusals.length).toBeGreaterThanOrEqual(3);
-    expect(errors.filter((e) => e.code === "DEVICE_REVOKED")).toEqual([]);
-    // The command waits in the outbox; it is not failed.
-    expect(conn.outbox.map((e) => e.state)).toEqual(["queued"]);
-    // After each forged ABORT the SDK closed the socket itself (the relay left it open).
-    const forged = relay.sockets.filter((s) => s.forged > 0);
-    expect(forged.length).toBeGreaterThanOrEqual(3);
-    await until(() => forged.every((s) => s.closedByDevice !== undefined), 5000, "the device to close every aborted socket");
-    for (const s of forged) {
-      expect(s.closedByRelay).toBeUndefined();
-      expect(s.closedByDevice).toMatchObject({ code: 1000 });
-    }
-    // The relay behaves again: the next attempt opens, and the queued command goes out.
-    relay.behaviour = { kind: "honest" };
-    await waitState(conn, "online", 10_000);
-    expect(conn.error).toBeUndefined();
-    await until(() => relay.sockets.at(-1)!.payloads.length >= 1, 5000, "the queued command at the host");
-    expect(relay.crashes).toEqual([]);
-  });
+  ] as const)(
+    "a forged plaintext ABORT(DEVICE_NOT_TRUSTED) %s: RELAY_REFUSED, the socket is closed, retries with backoff, online again once the relay behaves",
+    async (_, kind) => {
+      const { relay, conn, states, errors } = await sdkSetup({ kind, code: "DEVICE_NOT_TRUSTED" });
+      const sent = conn.send("t_1", "written while the relay refuses");
+      sent.catch(() => undefined); // unanswered by this host: failed with CLOSED in afterEach
+      await until(() => relay.opens >= 4, 10_000, "4 connection attempts");
+      expect(states).not.toContain("refused");
+      expect(conn.state).not.toBe("refused");
+      expect(conn.error).toMatchObject({ code: "RELAY_REFUSED", protocolCode: "DEVICE_NOT_TRUSTED" });
+      expect(conn.error!.message).toMatch(/relay refused this device; retrying/);
+      const refusals = errors.filter((e) => e.code === "RELAY_REFUSED");
+      expect(refusals.length).toBeGreaterThanOrEqual(3);
+      expect(errors.filter((e) => e.code === "DEVICE_REVOKED")).toEqual([]);
+      // The command waits in the outbox; it is not failed.
+      expect(conn.outbox.map((e) => e.state)).toEqual(["queued"]);
+      // After each forged ABORT the SDK closed the socket itself (the relay left it open).
+      const forged = relay.sockets.filter((s) => s.forged > 0);
+      expect(forged.length).toBeGreaterThanOrEqual(3);
+      await until(() => forged.every((s) => s.closedByDevice !== undefined), 5000, "the device to close every aborted socket");
+      for (const s of forged) {
+        expect(s.closedByRelay).toBeUndefined();
+        expect(s.closedByDevice).toMatchObject({ code: 1000 });
+      }
+      // The relay behaves again: the next attempt opens, and the queued command goes out.
+      relay.behaviour = { kind: "honest" };
+      await waitState(conn, "online", 10_000);
+      expect(conn.error).toBeUndefined();
+      await until(() => relay.sockets.at(-1)!.payloads.length >= 1, 5000, "the queued command at the host");
+      expect(relay.crashes).toEqual([]);
+    },
+  );
 
   it("relay close codes are hints too: 4004 REVOKED on an open session, then 4002 AUTH_FAILED at admission; the SDK retries and reconnects", async () => {
     const { relay, conn, states, errors } = await sdkSetup({ kind: "close-session", code: 4004, reason: "revoked" });

@@ -88,7 +88,8 @@ export const tactics = {
   /** Delivers the frame `times` times in a row. */
   replay:
     (times = 2): Tactic =>
-    (m) => Array.from({ length: times }, () => ({ to: m.to, frame: m.frame.slice() })),
+    (m) =>
+      Array.from({ length: times }, () => ({ to: m.to, frame: m.frame.slice() })),
   /** Sends the frame back to the endpoint that sent it. */
   reflect: ((m) => [{ to: m.from, frame: m.frame }]) as Tactic,
   /** Holds the frame back until the next frame in the same direction has been delivered (a reorder). */
@@ -136,8 +137,7 @@ export class EndpointReport {
 export type Decide = (claim: DeviceClaim, deviceScreen: string | undefined) => "accept" | ErrorCode;
 
 /** Pair mode: accept only when the SAS matches the device's screen (the operator compares); resume: accept. */
-export const compareSas: Decide = (claim, screen) =>
-  claim.mode === HandshakeMode.RESUME || claim.sas === screen ? "accept" : "SAS_REJECTED";
+export const compareSas: Decide = (claim, screen) => (claim.mode === HandshakeMode.RESUME || claim.sas === screen ? "accept" : "SAS_REJECTED");
 
 export interface RelayOptions {
   device: DeviceSession;
@@ -434,13 +434,7 @@ export class ManInTheMiddle {
     await this.#step("asHost", this.asHost, clientHello, out, "device");
   }
 
-  async #step(
-    who: "asHost" | "asDevice",
-    session: HostSession | DeviceSession,
-    frame: Uint8Array,
-    out: Delivery[],
-    replyTo: Side,
-  ): Promise<void> {
+  async #step(who: "asHost" | "asDevice", session: HostSession | DeviceSession, frame: Uint8Array, out: Delivery[], replyTo: Side): Promise<void> {
     const report = this.reports[who];
     try {
       const r = await session.receive(frame);
@@ -528,7 +522,14 @@ export interface SdkRelayOptions {
   behaviour?: SdkRelayBehaviour;
 }
 
-const CHALLENGE_LIMITS = { maxFrameBytes: 1 << 20, maxDevices: 8, maxPendingTickets: 8, authTimeoutMs: 10_000, idleTimeoutMs: 60_000, rateLimit: { framesPerSecond: 100, burst: 100 } };
+const CHALLENGE_LIMITS = {
+  maxFrameBytes: 1 << 20,
+  maxDevices: 8,
+  maxPendingTickets: 8,
+  authTimeoutMs: 10_000,
+  idleTimeoutMs: 60_000,
+  rateLimit: { framesPerSecond: 100, burst: 100 },
+};
 
 export class SdkRelay {
   behaviour: SdkRelayBehaviour;
@@ -592,7 +593,16 @@ class RelayConnection {
       if (this.#closed) return;
       this.#ws.readyState = 1;
       this.#ws.onopen?.({});
-      this.#deliver(encodeControl(RelayFrame.CHALLENGE, { v: 1, role: "device", room, challenge: toBase64Url(secureRandom(32)), time: Date.now(), limits: CHALLENGE_LIMITS }));
+      this.#deliver(
+        encodeControl(RelayFrame.CHALLENGE, {
+          v: 1,
+          role: "device",
+          room,
+          challenge: toBase64Url(secureRandom(32)),
+          time: Date.now(),
+          limits: CHALLENGE_LIMITS,
+        }),
+      );
     }, 1);
   }
 
@@ -641,7 +651,12 @@ class RelayConnection {
       backend: this.#o.backend,
       hostSigner: this.#o.hostSigner,
       // Resume mode only: this host has no pending pairing links.
-      pairings: { begin: () => { throw new AirlockProtocolError("PAIRING_UNKNOWN"); }, consume: () => "unknown" as const },
+      pairings: {
+        begin: () => {
+          throw new AirlockProtocolError("PAIRING_UNKNOWN");
+        },
+        consume: () => "unknown" as const,
+      },
       isTrustedDevice: (key) => this.#o.isTrustedDevice(key),
       slot: 1,
     });

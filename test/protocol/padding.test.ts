@@ -129,7 +129,10 @@ describe("pad / unpad", () => {
     for (const at of [PADDING_PREFIX_LENGTH + 10, 100, 255]) {
       const padded = pad(new Uint8Array(10).fill(1));
       padded[at] = 0x01;
-      expect(codeOf(() => unpad(padded)), `byte ${at}`).toBe("PADDING_INVALID");
+      expect(
+        codeOf(() => unpad(padded)),
+        `byte ${at}`,
+      ).toBe("PADDING_INVALID");
     }
     const empty = pad(new Uint8Array(0));
     empty[PADDING_PREFIX_LENGTH] = 0x80;
@@ -140,7 +143,10 @@ describe("pad / unpad", () => {
     for (const length of [253, 1000, 0xffff_ffff]) {
       const padded = new Uint8Array(256);
       new DataView(padded.buffer).setUint32(0, length);
-      expect(codeOf(() => unpad(padded)), `length ${length}`).toBe("PADDING_INVALID");
+      expect(
+        codeOf(() => unpad(padded)),
+        `length ${length}`,
+      ).toBe("PADDING_INVALID");
     }
   });
 

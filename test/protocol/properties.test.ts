@@ -58,11 +58,11 @@ const other = (s: Side): Side => (s === "host" ? "device" : "host");
 const bytesEq = (a: Uint8Array | undefined, b: Uint8Array) => a !== undefined && Buffer.from(a).equals(Buffer.from(b));
 
 /** Picks a bit position in a frame: half the runs in the 20-byte header, half in the body. */
-const bitPickArb = fc
-  .record({ inHeader: fc.boolean(), offset: fc.nat() })
-  .map(({ inHeader, offset }) => (frameLength: number) =>
-    inHeader ? offset % (HEADER_LENGTH * 8) : HEADER_LENGTH * 8 + (offset % ((frameLength - HEADER_LENGTH) * 8)),
-  );
+const bitPickArb = fc.record({ inHeader: fc.boolean(), offset: fc.nat() }).map(
+  ({ inHeader, offset }) =>
+    (frameLength: number) =>
+      inHeader ? offset % (HEADER_LENGTH * 8) : HEADER_LENGTH * 8 + (offset % ((frameLength - HEADER_LENGTH) * 8)),
+);
 
 interface Base {
   backend: CryptoBackend;
@@ -301,9 +301,7 @@ describe.each(BACKENDS)("protocol properties over $backend.name", ({ backend, sc
   it("a single flipped bit in any handshake message fails closed with the expected code at the expected side", async () => {
     const base = await makeBase(backend);
     await fc.assert(
-      fc.asyncProperty(modeArb, fc.constantFrom<HandshakeStep>(0, 1, 2, 3), bitPickArb, (mode, step, pick) =>
-        checkHandshakeFlip(base, mode, step, pick),
-      ),
+      fc.asyncProperty(modeArb, fc.constantFrom<HandshakeStep>(0, 1, 2, 3), bitPickArb, (mode, step, pick) => checkHandshakeFlip(base, mode, step, pick)),
       { numRuns: runs(120) },
     );
   });
@@ -356,20 +354,24 @@ describe.each(BACKENDS)("protocol properties over $backend.name", ({ backend, sc
     const base = await makeBase(backend);
     // ServerHello naming a version the device never offered: DOWNGRADE_DETECTED (0 is malformed).
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 0, max: 255 }).filter((v) => v !== 1), modeArb, async (v, mode) => {
-        const f = await fresh(base);
-        const { device, host } = endpoints(f, mode);
-        const out = await runHandshake(device, host, {
-          tamper: (s, frame) => {
-            if (s !== HandshakeStep.SERVER_HELLO) return frame;
-            const t = frame.slice();
-            t[HEADER_LENGTH + 1] = v;
-            return t;
-          },
-        });
-        expect(out.failure?.side).toBe("device");
-        expect((out.failure?.error as AirlockProtocolError).code).toBe(v === 0 ? "HANDSHAKE_MALFORMED" : "DOWNGRADE_DETECTED");
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 255 }).filter((v) => v !== 1),
+        modeArb,
+        async (v, mode) => {
+          const f = await fresh(base);
+          const { device, host } = endpoints(f, mode);
+          const out = await runHandshake(device, host, {
+            tamper: (s, frame) => {
+              if (s !== HandshakeStep.SERVER_HELLO) return frame;
+              const t = frame.slice();
+              t[HEADER_LENGTH + 1] = v;
+              return t;
+            },
+          });
+          expect(out.failure?.side).toBe("device");
+          expect((out.failure?.error as AirlockProtocolError).code).toBe(v === 0 ? "HANDSHAKE_MALFORMED" : "DOWNGRADE_DETECTED");
+        },
+      ),
       { numRuns: runs(30) },
     );
   });
@@ -393,33 +395,27 @@ describe.each(BACKENDS)("protocol properties over $backend.name", ({ backend, sc
   it("a single flipped bit in a DATA frame fails closed; the genuine frame is then refused (CHANNEL_CLOSED)", async () => {
     const base = await makeBase(backend);
     await fc.assert(
-      fc.asyncProperty(
-        fc.array(sideArb, { maxLength: 9 }),
-        sideArb,
-        fc.uint8Array({ maxLength: 600 }),
-        bitPickArb,
-        async (prior, sender, payload, pick) => {
-          const f = await fresh(base);
-          const pair = await openPair(f, { rekeyAfterMessages: 3 });
-          const l = links(pair);
-          for (const s of prior) await l[s].roundTrip();
-          const frame = await l[sender].send(payload);
-          const bit = pick(frame.length);
-          const tampered = flipBit(frame, bit);
-          const receiver = sessionOf(pair, other(sender));
-          const expected = expectedDataFailure(tampered, bit, l[sender].lastEpoch);
-          if (expected === "unaffected") {
-            expect(bytesEq((await receiver.receive(tampered)).payload, payload)).toBe(true);
-            return;
-          }
-          const err = await protocolError(receiver.receive(tampered));
-          expect(expected.codes).toContain(err.code);
-          expect(err.remote).toBe(expected.remote ?? false);
-          expect(receiver.currentState).toBe("closed");
-          expect((await protocolError(receiver.receive(frame))).code).toBe("CHANNEL_CLOSED");
-          expect((await protocolError(receiver.send(payload))).code).toBe("CHANNEL_CLOSED");
-        },
-      ),
+      fc.asyncProperty(fc.array(sideArb, { maxLength: 9 }), sideArb, fc.uint8Array({ maxLength: 600 }), bitPickArb, async (prior, sender, payload, pick) => {
+        const f = await fresh(base);
+        const pair = await openPair(f, { rekeyAfterMessages: 3 });
+        const l = links(pair);
+        for (const s of prior) await l[s].roundTrip();
+        const frame = await l[sender].send(payload);
+        const bit = pick(frame.length);
+        const tampered = flipBit(frame, bit);
+        const receiver = sessionOf(pair, other(sender));
+        const expected = expectedDataFailure(tampered, bit, l[sender].lastEpoch);
+        if (expected === "unaffected") {
+          expect(bytesEq((await receiver.receive(tampered)).payload, payload)).toBe(true);
+          return;
+        }
+        const err = await protocolError(receiver.receive(tampered));
+        expect(expected.codes).toContain(err.code);
+        expect(err.remote).toBe(expected.remote ?? false);
+        expect(receiver.currentState).toBe("closed");
+        expect((await protocolError(receiver.receive(frame))).code).toBe("CHANNEL_CLOSED");
+        expect((await protocolError(receiver.send(payload))).code).toBe("CHANNEL_CLOSED");
+      }),
       { numRuns: runs(80) },
     );
   });
@@ -427,49 +423,44 @@ describe.each(BACKENDS)("protocol properties over $backend.name", ({ backend, sc
   it("replayed, reordered, dropped and reflected DATA frames are rejected with the predicted code", async () => {
     const base = await makeBase(backend);
     await fc.assert(
-      fc.asyncProperty(
-        fc.array(sideArb, { maxLength: 9 }),
-        sideArb,
-        fc.constantFrom("replay", "reorder", "drop", "reflect"),
-        async (prior, sender, attack) => {
-          const f = await fresh(base);
-          const pair = await openPair(f, { rekeyAfterMessages: 3 });
-          const l = links(pair);
-          for (const s of prior) await l[s].roundTrip();
-          const link = l[sender];
-          const receiver = link.receiver;
-          const first = await link.send();
-          switch (attack) {
-            case "replay": {
-              await link.deliver(first);
-              expect((await protocolError(receiver.receive(first))).code).toBe("COUNTER_MISMATCH");
-              break;
-            }
-            case "reorder": {
-              const second = await link.send();
-              expect((await protocolError(receiver.receive(second))).code).toBe("COUNTER_MISMATCH");
-              expect((await protocolError(receiver.receive(first))).code).toBe("CHANNEL_CLOSED");
-              break;
-            }
-            case "drop": {
-              const second = await link.send();
-              const third = await link.send();
-              expect((await protocolError(receiver.receive(third))).code).toBe("COUNTER_MISMATCH");
-              expect((await protocolError(receiver.receive(second))).code).toBe("CHANNEL_CLOSED");
-              break;
-            }
-            case "reflect": {
-              // A frame fed back to its own sender: the counter may even line
-              // up, but the key and nonce direction differ.
-              const back = l[other(sender)]; // what the original sender has received so far
-              const code = expectedForeignFrame(first, back.receiverState);
-              expect((await protocolError(link.sender.receive(first))).code).toBe(code);
-              break;
-            }
+      fc.asyncProperty(fc.array(sideArb, { maxLength: 9 }), sideArb, fc.constantFrom("replay", "reorder", "drop", "reflect"), async (prior, sender, attack) => {
+        const f = await fresh(base);
+        const pair = await openPair(f, { rekeyAfterMessages: 3 });
+        const l = links(pair);
+        for (const s of prior) await l[s].roundTrip();
+        const link = l[sender];
+        const receiver = link.receiver;
+        const first = await link.send();
+        switch (attack) {
+          case "replay": {
+            await link.deliver(first);
+            expect((await protocolError(receiver.receive(first))).code).toBe("COUNTER_MISMATCH");
+            break;
           }
-          expect(receiver.currentState === "closed" || link.sender.currentState === "closed").toBe(true);
-        },
-      ),
+          case "reorder": {
+            const second = await link.send();
+            expect((await protocolError(receiver.receive(second))).code).toBe("COUNTER_MISMATCH");
+            expect((await protocolError(receiver.receive(first))).code).toBe("CHANNEL_CLOSED");
+            break;
+          }
+          case "drop": {
+            const second = await link.send();
+            const third = await link.send();
+            expect((await protocolError(receiver.receive(third))).code).toBe("COUNTER_MISMATCH");
+            expect((await protocolError(receiver.receive(second))).code).toBe("CHANNEL_CLOSED");
+            break;
+          }
+          case "reflect": {
+            // A frame fed back to its own sender: the counter may even line
+            // up, but the key and nonce direction differ.
+            const back = l[other(sender)]; // what the original sender has received so far
+            const code = expectedForeignFrame(first, back.receiverState);
+            expect((await protocolError(link.sender.receive(first))).code).toBe(code);
+            break;
+          }
+        }
+        expect(receiver.currentState === "closed" || link.sender.currentState === "closed").toBe(true);
+      }),
       { numRuns: runs(60) },
     );
   });
@@ -477,21 +468,16 @@ describe.each(BACKENDS)("protocol properties over $backend.name", ({ backend, sc
   it("frames from another session between the same host and device are rejected", async () => {
     const base = await makeBase(backend);
     await fc.assert(
-      fc.asyncProperty(
-        fc.array(sideArb, { maxLength: 5 }),
-        fc.array(sideArb, { maxLength: 5 }),
-        sideArb,
-        async (priorA, priorB, sender) => {
-          const f = await fresh(base);
-          const a = links(await openPair(f, { rekeyAfterMessages: 2 }));
-          const b = links(await openPair(f, { rekeyAfterMessages: 2 }));
-          for (const s of priorA) await a[s].roundTrip();
-          for (const s of priorB) await b[s].roundTrip();
-          const foreign = await a[sender].send();
-          const code = expectedForeignFrame(foreign, b[sender].receiverState);
-          expect((await protocolError(b[sender].receiver.receive(foreign))).code).toBe(code);
-        },
-      ),
+      fc.asyncProperty(fc.array(sideArb, { maxLength: 5 }), fc.array(sideArb, { maxLength: 5 }), sideArb, async (priorA, priorB, sender) => {
+        const f = await fresh(base);
+        const a = links(await openPair(f, { rekeyAfterMessages: 2 }));
+        const b = links(await openPair(f, { rekeyAfterMessages: 2 }));
+        for (const s of priorA) await a[s].roundTrip();
+        for (const s of priorB) await b[s].roundTrip();
+        const foreign = await a[sender].send();
+        const code = expectedForeignFrame(foreign, b[sender].receiverState);
+        expect((await protocolError(b[sender].receiver.receive(foreign))).code).toBe(code);
+      }),
       { numRuns: runs(25) },
     );
     // And every handshake message: session B's endpoints given session A's frame.
@@ -580,49 +566,44 @@ describe.each(BACKENDS)("protocol properties over $backend.name", ({ backend, sc
 
   it("a receiver stops a sender that never ratchets: KEY_EXHAUSTED after maxMessagesPerEpoch frames in one epoch", async () => {
     await fc.assert(
-      fc.asyncProperty(
-        fc.integer({ min: 2, max: 12 }),
-        fc.integer({ min: 1, max: 30 }),
-        fc.integer({ min: 1, max: 40 }),
-        async (max, senderRekey, frames) => {
-          const k1 = secureRandom(32);
-          const k2 = secureRandom(32);
-          const sender = new Channel({
-            backend,
-            role: "device",
-            sendKey: k1,
-            receiveKey: k2,
-            sendCounter: 2n,
-            receiveCounter: 2n,
-            rekeyAfterMessages: senderRekey,
-            maxMessagesPerEpoch: senderRekey + 1,
-          });
-          const receiver = new Channel({
-            backend,
-            role: "host",
-            sendKey: k2,
-            receiveKey: k1,
-            sendCounter: 2n,
-            receiveCounter: 2n,
-            rekeyAfterMessages: max - 1,
-            maxMessagesPerEpoch: max,
-          });
-          for (let i = 0; i < frames; i++) {
-            const payload = Uint8Array.of(i);
-            const frame = await sender.seal(payload);
-            // Frame i sits at position i mod senderRekey of its epoch; the receiver allows `max` per epoch.
-            if (senderRekey > max && i % senderRekey >= max) {
-              expect(i).toBe(max); // the first frame over the limit
-              expect((await protocolError(receiver.open(frame))).code).toBe("KEY_EXHAUSTED");
-              expect(receiver.closed).toBe(true);
-              expect((await protocolError(receiver.open(await sender.seal(payload)))).code).toBe("CHANNEL_CLOSED");
-              return;
-            }
-            expect(bytesEq(await receiver.open(frame), payload)).toBe(true);
-            expect(receiver.receiveEpoch).toBe(Math.floor(i / senderRekey));
+      fc.asyncProperty(fc.integer({ min: 2, max: 12 }), fc.integer({ min: 1, max: 30 }), fc.integer({ min: 1, max: 40 }), async (max, senderRekey, frames) => {
+        const k1 = secureRandom(32);
+        const k2 = secureRandom(32);
+        const sender = new Channel({
+          backend,
+          role: "device",
+          sendKey: k1,
+          receiveKey: k2,
+          sendCounter: 2n,
+          receiveCounter: 2n,
+          rekeyAfterMessages: senderRekey,
+          maxMessagesPerEpoch: senderRekey + 1,
+        });
+        const receiver = new Channel({
+          backend,
+          role: "host",
+          sendKey: k2,
+          receiveKey: k1,
+          sendCounter: 2n,
+          receiveCounter: 2n,
+          rekeyAfterMessages: max - 1,
+          maxMessagesPerEpoch: max,
+        });
+        for (let i = 0; i < frames; i++) {
+          const payload = Uint8Array.of(i);
+          const frame = await sender.seal(payload);
+          // Frame i sits at position i mod senderRekey of its epoch; the receiver allows `max` per epoch.
+          if (senderRekey > max && i % senderRekey >= max) {
+            expect(i).toBe(max); // the first frame over the limit
+            expect((await protocolError(receiver.open(frame))).code).toBe("KEY_EXHAUSTED");
+            expect(receiver.closed).toBe(true);
+            expect((await protocolError(receiver.open(await sender.seal(payload)))).code).toBe("CHANNEL_CLOSED");
+            return;
           }
-        },
-      ),
+          expect(bytesEq(await receiver.open(frame), payload)).toBe(true);
+          expect(receiver.receiveEpoch).toBe(Math.floor(i / senderRekey));
+        }
+      }),
       { numRuns: runs(100) },
     );
   });
@@ -701,9 +682,9 @@ describe.each(BACKENDS)("protocol properties over $backend.name", ({ backend, sc
     const anyBody = fc.oneof(
       fc.uint8Array({ maxLength: 400 }),
       // Bodies shaped like each handshake message, so decoding gets past the length checks.
-      fc.tuple(fc.constantFrom(1, 2, 3), fc.integer({ min: 0, max: 9 }), fc.uint8Array({ minLength: 0, maxLength: 60 })).map(
-        ([mode, n, rest]) => concatBytes(Uint8Array.of(1, mode, n), rest),
-      ),
+      fc
+        .tuple(fc.constantFrom(1, 2, 3), fc.integer({ min: 0, max: 9 }), fc.uint8Array({ minLength: 0, maxLength: 60 }))
+        .map(([mode, n, rest]) => concatBytes(Uint8Array.of(1, mode, n), rest)),
       fc
         .tuple(fc.constantFrom(1, 2), fc.integer({ min: 1, max: 8 }), fc.uint8Array({ minLength: 48, maxLength: 48 }))
         .map(([mode, v, rest]) => concatBytes(Uint8Array.of(1, mode, 1, v), rest.subarray(0, mode === 1 ? 48 : 32))),
@@ -784,7 +765,9 @@ describe.each(BACKENDS)("protocol properties over $backend.name", ({ backend, sc
       const states: DeviceState[] = ["idle", "handshake", "verifying", "open", "closed"];
       await fc.assert(
         fc.asyncProperty(
-          fc.constantFrom(...states).chain((state) => fc.tuple(fc.constant(state), modeArb, fc.array(frameArb(nextCounter[state]), { minLength: 1, maxLength: 3 }))),
+          fc
+            .constantFrom(...states)
+            .chain((state) => fc.tuple(fc.constant(state), modeArb, fc.array(frameArb(nextCounter[state]), { minLength: 1, maxLength: 3 }))),
           async ([state, mode, frames]) => {
             const device = await deviceAt(base, state, mode);
             for (const frame of frames) await feed(device, frame);
@@ -799,7 +782,9 @@ describe.each(BACKENDS)("protocol properties over $backend.name", ({ backend, sc
       const states: HostState[] = ["fresh", "sent-hello", "verifying", "open", "closed"];
       await fc.assert(
         fc.asyncProperty(
-          fc.constantFrom(...states).chain((state) => fc.tuple(fc.constant(state), modeArb, fc.array(frameArb(nextCounter[state]), { minLength: 1, maxLength: 3 }))),
+          fc
+            .constantFrom(...states)
+            .chain((state) => fc.tuple(fc.constant(state), modeArb, fc.array(frameArb(nextCounter[state]), { minLength: 1, maxLength: 3 }))),
           async ([state, mode, frames]) => {
             const host = await hostAt(base, state, mode);
             for (const frame of frames) await feed(host, frame);
@@ -820,10 +805,7 @@ describe("identity checks", () => {
     const f = await makeFixture(backend);
     trust(f, f.device.publicKey);
     const impostor = await backend.generateSigner();
-    for (const device of [
-      pairingDevice(f, f.pairings.create().secret, { hostKey: impostor.publicKey }),
-      resumingDevice(f, { hostKey: impostor.publicKey }),
-    ]) {
+    for (const device of [pairingDevice(f, f.pairings.create().secret, { hostKey: impostor.publicKey }), resumingDevice(f, { hostKey: impostor.publicKey })]) {
       const host = hostSession(f);
       const out = await runHandshake(device, host);
       expect(out.failure?.side).toBe("device");

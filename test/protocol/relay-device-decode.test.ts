@@ -22,7 +22,10 @@ describe("decodeRelayMessageForDevice", () => {
     expect(decodeRelayMessageForDevice(frame(RelayFrame.CHALLENGE, challenge))).toEqual({ type: RelayFrame.CHALLENGE, body: full.body });
     const welcome = { role: "device", slot: 3, host: { online: true, lastSeen: 5 } };
     expect(decodeRelayMessageForDevice(frame(RelayFrame.WELCOME, welcome))).toEqual({ type: RelayFrame.WELCOME, body: welcome });
-    expect(decodeRelayMessageForDevice(frame(RelayFrame.PRESENCE, { host: "offline", lastSeen: 9 }))).toEqual({ type: RelayFrame.PRESENCE, body: { host: "offline", lastSeen: 9 } });
+    expect(decodeRelayMessageForDevice(frame(RelayFrame.PRESENCE, { host: "offline", lastSeen: 9 }))).toEqual({
+      type: RelayFrame.PRESENCE,
+      body: { host: "offline", lastSeen: 9 },
+    });
   });
 
   it("ignores what answers host commands, refuses host-only shapes and unknown types", () => {
@@ -31,7 +34,9 @@ describe("decodeRelayMessageForDevice", () => {
     const hostWelcome = { role: "host", devices: [], allowlistVersion: 0 };
     expect(decodeRelayMessage(frame(RelayFrame.WELCOME, hostWelcome)).body).toEqual(hostWelcome);
     expect(() => decodeRelayMessageForDevice(frame(RelayFrame.WELCOME, hostWelcome))).toThrow(expect.objectContaining({ code: "FRAME_MALFORMED" }));
-    expect(() => decodeRelayMessageForDevice(frame(RelayFrame.PRESENCE, { device: "left", slot: 2 }))).toThrow(expect.objectContaining({ code: "FRAME_MALFORMED" }));
+    expect(() => decodeRelayMessageForDevice(frame(RelayFrame.PRESENCE, { device: "left", slot: 2 }))).toThrow(
+      expect.objectContaining({ code: "FRAME_MALFORMED" }),
+    );
     expect(() => decodeRelayMessageForDevice(frame(0x2f as RelayFrameType, {}))).toThrow(expect.objectContaining({ code: "FRAME_MALFORMED" }));
     expect(() => decodeRelayMessageForDevice(frame(RelayFrame.WELCOME, { ...{ role: "device", slot: 3, host: { online: true } }, extra: 1 }))).toThrow(
       expect.objectContaining({ code: "FRAME_MALFORMED" }),

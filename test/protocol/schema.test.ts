@@ -96,10 +96,7 @@ describe("containers", () => {
   });
 
   it("discriminatedUnion picks the option by its key and reports within it", () => {
-    const d = s.discriminatedUnion("kind", [
-      s.strictObject({ kind: s.literal("x"), n: s.int() }),
-      s.strictObject({ kind: s.literal("y") }),
-    ]);
+    const d = s.discriminatedUnion("kind", [s.strictObject({ kind: s.literal("x"), n: s.int() }), s.strictObject({ kind: s.literal("y") })]);
     expect(d.parse({ kind: "y" })).toEqual({ kind: "y" });
     expect(issues(d, { kind: "x", n: "1" })).toEqual(["n: expected an integer"]);
     expect(issues(d, { kind: "z" })).toEqual(['kind: expected one of "x", "y"']);

@@ -39,8 +39,7 @@ const RFC8291 = {
   salt: "DGv6ra1nlYgDCS1FRnbzlw",
   header: "DGv6ra1nlYgDCS1FRnbzlwAAEABBBP4z9KsN6nGRTbVYI_c7VJSPQTBtkgcy27mlmlMoZIIgDll6e3vCYLocInmYWAmS6TlzAC8wEqKK6PBru3jl7A8",
   ciphertext: "8pfeW0KbunFT06SuDKoJH9Ql87S1QUrdirN6GcG7sFz1y1sqLgVi1VhjVkHsUoEsbI_0LpXMuGvnzQ",
-  body:
-    "DGv6ra1nlYgDCS1FRnbzlwAAEABBBP4z9KsN6nGRTbVYI_c7VJSPQTBtkgcy27mlmlMoZIIgDll6e3vCYLocInmYWAmS6TlzAC8wEqKK6PBru3jl7A_yl95bQpu6cVPTpK4Mqgkf1CXztLVBSt2Ks3oZwbuwXPXLWyouBWLVWGNWQexSgSxsj_Qulcy4a-fN",
+  body: "DGv6ra1nlYgDCS1FRnbzlwAAEABBBP4z9KsN6nGRTbVYI_c7VJSPQTBtkgcy27mlmlMoZIIgDll6e3vCYLocInmYWAmS6TlzAC8wEqKK6PBru3jl7A_yl95bQpu6cVPTpK4Mqgkf1CXztLVBSt2Ks3oZwbuwXPXLWyouBWLVWGNWQexSgSxsj_Qulcy4a-fN",
 };
 const rfcSubscription = { p256dh: RFC8291.uaPublic, auth: RFC8291.auth };
 const rfcReceiver = { privateKey: b(RFC8291.uaPrivate), publicKey: b(RFC8291.uaPublic), auth: b(RFC8291.auth) };
@@ -257,7 +256,11 @@ function jwtParts(header: string): { h: string; c: string; s: string; k: string 
 const json = (o: unknown) => toBase64Url(utf8(JSON.stringify(o)));
 
 /** Signs arbitrary claims with a VAPID key (to build tokens vapidAuthorization itself refuses to make). */
-async function signClaims(keys: VapidKeyPair, claims: Record<string, unknown>, header: Record<string, unknown> = { typ: "JWT", alg: "ES256" }): Promise<string> {
+async function signClaims(
+  keys: VapidKeyPair,
+  claims: Record<string, unknown>,
+  header: Record<string, unknown> = { typ: "JWT", alg: "ES256" },
+): Promise<string> {
   const pub = b(keys.publicKey);
   const key = await crypto.subtle.importKey(
     "jwk",
@@ -298,7 +301,9 @@ describe("VAPID (RFC 8292)", () => {
     });
     // https: subjects too, and the scheme name is case-insensitive.
     const https = await vapidAuthorization({ keys, audience: "http://127.0.0.1:9", subject: "https://relay.example.net/contact", expiresAt: exp });
-    await expect(verifyVapidAuthorization(https.replace(/^vapid/, "Vapid"), { audience: "http://127.0.0.1:9", now: nowS() })).resolves.toMatchObject({ subject: "https://relay.example.net/contact" });
+    await expect(verifyVapidAuthorization(https.replace(/^vapid/, "Vapid"), { audience: "http://127.0.0.1:9", now: nowS() })).resolves.toMatchObject({
+      subject: "https://relay.example.net/contact",
+    });
   });
 
   it("refuses to sign with bad inputs", async () => {
@@ -323,7 +328,9 @@ describe("VAPID (RFC 8292)", () => {
     sig[10]! ^= 1;
     await expect(verify(`vapid t=${p.h}.${p.c}.${toBase64Url(sig)}, k=${p.k}`)).rejects.toThrow(/bad JWT signature/);
     await expect(verify(`vapid t=${p.h}.${p.c}.${p.s}, k=${other.publicKey}`)).rejects.toThrow(/bad JWT signature/);
-    await expect(verify(`vapid t=${p.h}.${json({ aud: AUD, exp: exp + 1, sub: "mailto:a@example.net" })}.${p.s}, k=${p.k}`)).rejects.toThrow(/bad JWT signature/);
+    await expect(verify(`vapid t=${p.h}.${json({ aud: AUD, exp: exp + 1, sub: "mailto:a@example.net" })}.${p.s}, k=${p.k}`)).rejects.toThrow(
+      /bad JWT signature/,
+    );
     await expect(verify(header, "https://other.example.net")).rejects.toThrow(/aud/);
     await expect(verify(header, AUD, exp)).rejects.toThrow(/expired/);
     await expect(verify(header, AUD, exp - 25 * 3600)).rejects.toThrow(/24 hours/);
@@ -332,7 +339,9 @@ describe("VAPID (RFC 8292)", () => {
     await expect(verify(await signClaims(keys, { aud: AUD, exp: String(exp), sub: "mailto:a@example.net" }))).rejects.toThrow(/exp must be/);
     await expect(verify(await signClaims(keys, { aud: AUD, exp: nowS() + 30 * 3600, sub: "mailto:a@example.net" }))).rejects.toThrow(/24 hours/);
     await expect(verify(await signClaims(keys, { aud: AUD, exp, sub: "mailto:a@example.net" }, { alg: "none" }))).rejects.toThrow(/ES256/);
-    await expect(verify(await signClaims(keys, { aud: AUD, exp, sub: "mailto:a@example.net" }, { alg: "ES256", kid: "x" }))).rejects.toThrow(/header parameter/);
+    await expect(verify(await signClaims(keys, { aud: AUD, exp, sub: "mailto:a@example.net" }, { alg: "ES256", kid: "x" }))).rejects.toThrow(
+      /header parameter/,
+    );
     // The signer's own key, over claims we chose, does verify (so the refusals above are about the claims).
     await expect(verify(await signClaims(keys, { aud: AUD, exp, sub: "mailto:a@example.net" }))).resolves.toMatchObject({ expiresAt: exp });
   });

@@ -15,9 +15,17 @@ import { BIN } from "../host-agent/app-client.ts";
 /** `airlock doctor --relay URL --json`: its exit code and checks (async: the relay runs in this process). */
 function doctor(relayUrl: string, home: string): Promise<{ code: number | null; checks: Array<{ name: string; ok: boolean; detail: string }> }> {
   return new Promise((resolve) => {
-    const child = execFile(process.execPath, [BIN, "--home", home, "--json", "doctor", "--relay", relayUrl], { encoding: "utf8", timeout: 30_000 }, (_err, stdout) => {
-      resolve({ code: child.exitCode, checks: (JSON.parse(stdout.trim().split("\n").pop()!) as { checks: Array<{ name: string; ok: boolean; detail: string }> }).checks });
-    });
+    const child = execFile(
+      process.execPath,
+      [BIN, "--home", home, "--json", "doctor", "--relay", relayUrl],
+      { encoding: "utf8", timeout: 30_000 },
+      (_err, stdout) => {
+        resolve({
+          code: child.exitCode,
+          checks: (JSON.parse(stdout.trim().split("\n").pop()!) as { checks: Array<{ name: string; ok: boolean; detail: string }> }).checks,
+        });
+      },
+    );
   });
 }
 

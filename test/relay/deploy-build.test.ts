@@ -20,7 +20,9 @@ describe("wrangler deploy from a fresh clone", () => {
   it("builds the web app and uploads it without source maps", () => {
     copy = mkdtempSync(join(tmpdir(), "airlock-deploy-"));
     // Tracked files and new ones not ignored: what a clone holds once they are committed.
-    const tracked = execFileSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: ROOT, encoding: "utf8" }).split("\0").filter((f) => f && existsSync(join(ROOT, f)));
+    const tracked = execFileSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: ROOT, encoding: "utf8" })
+      .split("\0")
+      .filter((f) => f && existsSync(join(ROOT, f)));
     for (const file of tracked) {
       mkdirSync(dirname(join(copy, file)), { recursive: true });
       cpSync(join(ROOT, file), join(copy, file));
@@ -30,7 +32,12 @@ describe("wrangler deploy from a fresh clone", () => {
 
     const env: NodeJS.ProcessEnv = { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" };
     delete env.AIRLOCK_WEB_BUILT;
-    const r = spawnSync(process.execPath, [join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--outdir", join(copy, "out")], { cwd: copy, env, encoding: "utf8", timeout: 120_000 });
+    const r = spawnSync(process.execPath, [join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--outdir", join(copy, "out")], {
+      cwd: copy,
+      env,
+      encoding: "utf8",
+      timeout: 120_000,
+    });
     const output = `${r.stdout}${r.stderr}`;
     expect(r.status, output).toBe(0);
     const pub = join(copy, "web/public");

@@ -123,7 +123,7 @@ describe("one-time pairing tickets", () => {
 describe("the signed device allowlist", () => {
   it("admits listed devices and refuses others with 4002", async () => {
     const host = await newHost(relay.url);
-    const [a, b, stranger] = await Promise.all([1, 2, 3].map(() => nobleBackend.generateSigner())) as [Ed25519Signer, Ed25519Signer, Ed25519Signer];
+    const [a, b, stranger] = (await Promise.all([1, 2, 3].map(() => nobleBackend.generateSigner()))) as [Ed25519Signer, Ed25519Signer, Ed25519Signer];
     // Before any allowlist, nobody is allowed.
     await refused(host, a, RelayClose.AUTH_FAILED, "device not allowed by the host");
     expect(await publishAllowlist(host.client, host.key, 1, [a.publicKey, b.publicKey])).toMatchObject({ ok: true });

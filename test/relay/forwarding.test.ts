@@ -22,7 +22,12 @@ describe("slot stamping and routing", () => {
     a.client.send(e2e(b.slot, 0, [0xa0]));
     b.client.send(e2e(a.slot, 0, [0xb0]));
     const seen = [await nextE2E(host.client), await nextE2E(host.client)].map((f) => [f.header.slot, f.body[0]]);
-    expect(seen.sort()).toEqual([[a.slot, 0xa0], [b.slot, 0xb0]].sort());
+    expect(seen.sort()).toEqual(
+      [
+        [a.slot, 0xa0],
+        [b.slot, 0xb0],
+      ].sort(),
+    );
     a.client.send(e2e(0, 1, [0xa1]));
     expect(await nextE2E(host.client)).toMatchObject({ header: { slot: a.slot, counter: 1n }, body: [0xa1] });
     a.client.send(e2e(0xffff, 2, [0xa2]));

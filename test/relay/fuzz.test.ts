@@ -63,7 +63,10 @@ function prng(seed: number) {
     c = 0xb7e15162,
     d = seed >>> 0;
   const next = () => {
-    a >>>= 0; b >>>= 0; c >>>= 0; d >>>= 0;
+    a >>>= 0;
+    b >>>= 0;
+    c >>>= 0;
+    d >>>= 0;
     let t = (a + b) | 0;
     a = b ^ (b >>> 9);
     b = (c + (c << 3)) | 0;
@@ -97,21 +100,30 @@ const KEY_POOL = ["id", "op", "key", "sig", "ticket", "hash", "expiresAt", "vers
 
 function randomString(rng: Rng): string {
   switch (rng.int(5)) {
-    case 0: return toBase64Url(rng.bytes(rng.pick([16, 31, 32, 33, 64])));
-    case 1: return rng.pick(["ticket.add", "allowlist.set", "device.kick", "host", "device", "ping", "", "null"]);
-    case 2: return String.fromCharCode(...Array.from({ length: rng.int(20) }, () => rng.int(0xd800)));
-    case 3: return "x".repeat(rng.int(300));
-    default: return toBase64Url(rng.bytes(rng.int(40)));
+    case 0:
+      return toBase64Url(rng.bytes(rng.pick([16, 31, 32, 33, 64])));
+    case 1:
+      return rng.pick(["ticket.add", "allowlist.set", "device.kick", "host", "device", "ping", "", "null"]);
+    case 2:
+      return String.fromCharCode(...Array.from({ length: rng.int(20) }, () => rng.int(0xd800)));
+    case 3:
+      return "x".repeat(rng.int(300));
+    default:
+      return toBase64Url(rng.bytes(rng.int(40)));
   }
 }
 
 function randomJson(rng: Rng, depth = 0): unknown {
   switch (rng.int(depth > 2 ? 4 : 6)) {
-    case 0: return rng.pick([null, true, false]);
-    case 1: return rng.pick([0, -1, 1, 65535, 65536, 2 ** 53, -(2 ** 63), 1e308, 0.5, Date.now(), Date.now() + rng.int(7_200_000) - 600_000]);
+    case 0:
+      return rng.pick([null, true, false]);
+    case 1:
+      return rng.pick([0, -1, 1, 65535, 65536, 2 ** 53, -(2 ** 63), 1e308, 0.5, Date.now(), Date.now() + rng.int(7_200_000) - 600_000]);
     case 2:
-    case 3: return randomString(rng);
-    case 4: return Array.from({ length: rng.int(5) }, () => randomJson(rng, depth + 1));
+    case 3:
+      return randomString(rng);
+    case 4:
+      return Array.from({ length: rng.int(5) }, () => randomJson(rng, depth + 1));
     default: {
       const o: Record<string, unknown> = {};
       for (let i = rng.int(6); i > 0; i--) o[rng.chance(0.8) ? rng.pick(KEY_POOL) : randomString(rng)] = randomJson(rng, depth + 1);
@@ -126,8 +138,10 @@ function nearlyValidCommand(rng: Rng, liveSlots: readonly number[] = []): Record
   const b64 = (n: number) => (rng.chance(0.9) ? toBase64Url(rng.bytes(n)) : randomString(rng));
   const cmd: Record<string, unknown> = (() => {
     switch (rng.int(3)) {
-      case 0: return { id, op: "ticket.add", hash: b64(32), expiresAt: Date.now() + rng.int(7_200_000) - 600_000 };
-      case 1: return { id, op: "allowlist.set", version: rng.int(5), keys: Array.from({ length: rng.int(4) }, () => b64(32)), sig: b64(64) };
+      case 0:
+        return { id, op: "ticket.add", hash: b64(32), expiresAt: Date.now() + rng.int(7_200_000) - 600_000 };
+      case 1:
+        return { id, op: "allowlist.set", version: rng.int(5), keys: Array.from({ length: rng.int(4) }, () => b64(32)), sig: b64(64) };
       default: {
         if (rng.chance(0.3)) return { id, op: "device.kick" };
         const slot = liveSlots.length > 0 && rng.chance(0.3) ? rng.pick(liveSlots) : rng.int(70_000);
@@ -439,7 +453,8 @@ class RoomLane {
           return encodeControl(RelayFrame.COMMAND, randomJson(rng));
         case 3: {
           const cmd = nearlyValidCommand(rng, liveSlots());
-          if (cmd.op === "device.kick" && "key" in cmd && rng.chance(0.2) && this.#live().length > 0) cmd.key = toBase64Url(rng.pick(this.#live()).key.publicKey);
+          if (cmd.op === "device.kick" && "key" in cmd && rng.chance(0.2) && this.#live().length > 0)
+            cmd.key = toBase64Url(rng.pick(this.#live()).key.publicKey);
           return encodeControl(RelayFrame.COMMAND, cmd);
         }
         default:
@@ -452,7 +467,7 @@ class RoomLane {
       else apply(noise(), true);
     }
     if (rng.chance(0.3)) {
-      fuzzed = fuzzFrame(rng, toLive() ?? noise() as Uint8Array, liveSlots());
+      fuzzed = fuzzFrame(rng, toLive() ?? (noise() as Uint8Array), liveSlots());
       apply(fuzzed, true);
       if (closed !== undefined) for (let i = rng.int(4); i > 0; i--) apply(fuzzFrame(rng, toLive() ?? e2e(1, 0)), true);
     }
@@ -525,7 +540,16 @@ describe(`relay fuzz (seed ${SEED})`, () => {
     for (let i = 0; i < ROOM_LANES; i++) {
       const setup = await newHost(relay.url);
       const keys = await Promise.all(Array.from({ length: DEVICES_PER_ROOM + 1 }, () => webCryptoBackend.generateSigner()));
-      expect((await publishAllowlist(setup.client, setup.key, 1, keys.map((k) => k.publicKey))).ok).toBe(true);
+      expect(
+        (
+          await publishAllowlist(
+            setup.client,
+            setup.key,
+            1,
+            keys.map((k) => k.publicKey),
+          )
+        ).ok,
+      ).toBe(true);
       lanes.push(new RoomLane(`room ${i}`, prng(laneSeed()), setup.key, setup.room, keys.slice(0, DEVICES_PER_ROOM)));
       spareKeys.push(keys[DEVICES_PER_ROOM]!);
       setup.client.ws.terminate();
@@ -540,7 +564,12 @@ describe(`relay fuzz (seed ${SEED})`, () => {
       await lane.finish();
     }
 
-    interface PendingReport { name: string; fuzz: number; connections: number; closes: Record<string, number> }
+    interface PendingReport {
+      name: string;
+      fuzz: number;
+      connections: number;
+      closes: Record<string, number>;
+    }
     const otherSigner = await webCryptoBackend.generateSigner();
 
     // Unauthenticated connections whose first frame is fuzzed. In the lanes'
@@ -576,7 +605,11 @@ describe(`relay fuzz (seed ${SEED})`, () => {
         }
         const base = lane
           ? e2e(rng.int(4), rng.int(3), rng.bytes(rng.int(50)))
-          : await authFrame(client, rng.chance(0.5) ? lanes[0]!.key : otherSigner, rng.chance(0.5) ? SignaturePurpose.RELAY_HOST_AUTH : SignaturePurpose.RELAY_DEVICE_AUTH);
+          : await authFrame(
+              client,
+              rng.chance(0.5) ? lanes[0]!.key : otherSigner,
+              rng.chance(0.5) ? SignaturePurpose.RELAY_HOST_AUTH : SignaturePurpose.RELAY_DEVICE_AUTH,
+            );
         const first = fuzzFrame(rng, base);
         const frames: Array<Uint8Array | string> = [first];
         // A few more after it; never after an AUTH, which the relay checks asynchronously.
@@ -622,7 +655,10 @@ describe(`relay fuzz (seed ${SEED})`, () => {
     console.log(
       `relay fuzz seed ${SEED}: ${total} fuzzed frames (+${lanes.reduce((n, l) => n + l.valid, 0)} valid) in ${Date.now() - started} ms\n` +
         lanes
-          .map((l) => `  ${l.name}: ${l.fuzz} fuzzed, ${l.valid} valid, ${l.steps} steps, ${l.hostConnections} host and ${l.deviceConnections} device connections, closes ${JSON.stringify(l.closes)}`)
+          .map(
+            (l) =>
+              `  ${l.name}: ${l.fuzz} fuzzed, ${l.valid} valid, ${l.steps} steps, ${l.hostConnections} host and ${l.deviceConnections} device connections, closes ${JSON.stringify(l.closes)}`,
+          )
           .concat(pendingReports.map((r) => `  ${r.name}: ${r.fuzz} fuzzed, ${r.connections} connections, closes ${JSON.stringify(r.closes)}`))
           .join("\n"),
     );
@@ -680,48 +716,71 @@ function mutatedPath(rng: Rng, room: string): string {
   for (let i = rng.chance(0.3) ? 0 : 1 + rng.int(3); i > 0; i--) {
     switch (rng.int(9)) {
       case 0:
-      case 1: path = escape(path, 4 + rng.int(path.length - 4)); break; // anywhere after "/v1/"
-      case 2: path = path.replace(room, escape(room, rng.int(room.length))); break;
-      case 3: path = path.replace(room, room.slice(0, rng.int(room.length))); break; // too short
-      case 4: path = path.replace(room, room + rng.pick(["A", "-", "_", "AA"])); break; // too long
-      case 5: path = path.replace(room, room.slice(0, 21) + rng.pick(["B", "Z", "_", "+", "="])); break; // trailing bits, alphabet
-      case 6: path = path.replace(`/${role}`, rng.pick([`/${role.toUpperCase()}`, `/${role}/`, `/${role};x`, `/./${role}`, `/x/../${role}`, `//${role}`, "/debugx", "/"])); break;
-      case 7: path += rng.pick(["?v=1", "?", "#x", "?room=AAAA"]); break;
-      default: path = path.replace("/rooms/", rng.pick(["/Rooms/", "/rooms//", "/room/", "/rooms/./"])); break;
+      case 1:
+        path = escape(path, 4 + rng.int(path.length - 4));
+        break; // anywhere after "/v1/"
+      case 2:
+        path = path.replace(room, escape(room, rng.int(room.length)));
+        break;
+      case 3:
+        path = path.replace(room, room.slice(0, rng.int(room.length)));
+        break; // too short
+      case 4:
+        path = path.replace(room, room + rng.pick(["A", "-", "_", "AA"]));
+        break; // too long
+      case 5:
+        path = path.replace(room, room.slice(0, 21) + rng.pick(["B", "Z", "_", "+", "="]));
+        break; // trailing bits, alphabet
+      case 6:
+        path = path.replace(
+          `/${role}`,
+          rng.pick([`/${role.toUpperCase()}`, `/${role}/`, `/${role};x`, `/./${role}`, `/x/../${role}`, `//${role}`, "/debugx", "/"]),
+        );
+        break;
+      case 7:
+        path += rng.pick(["?v=1", "?", "#x", "?room=AAAA"]);
+        break;
+      default:
+        path = path.replace("/rooms/", rng.pick(["/Rooms/", "/rooms//", "/room/", "/rooms/./"]));
+        break;
     }
   }
   return path;
 }
 
 describe(`relay route fuzz (seed ${SEED})`, () => {
-  it("answers every spelling of a room path exactly as predicted; only canonical paths upgrade, and nothing is stored for rooms without a host", { timeout: 60_000 }, async () => {
-    const rng = prng(SEED ^ 0x5eed);
-    const host = await newHost(relay.url);
-    const rooms = [host.room, roomIdFor(rng.bytes(32)), roomIdFor(rng.bytes(32))];
-    const counts: Record<string, number> = {};
-    for (let i = 0; i < 600; i++) {
-      const room = rng.pick(rooms);
-      const path = mutatedPath(rng, room);
-      // Non-GET upgrades cannot be sent through local workerd's dev proxy (it turns them into GETs).
-      const upgrade = rng.chance(0.7);
-      const method = upgrade ? "GET" : rng.pick(["GET", "GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]);
-      const expected = expectedRoute(method, path, upgrade);
-      const res = await rawRequest(relay.url, method, path, upgrade ? undefined : { "Content-Length": "0" });
-      const got: { status: number; error?: string } = { status: res.status };
-      if (res.status !== 101) got.error = (JSON.parse(res.body) as { error: string }).error;
-      if (res.status === 405) expect(res.allow).toBe("GET");
-      expect({ seed: SEED, method, path, upgrade, ...got }).toEqual({ seed: SEED, method, path, upgrade, ...expected });
-      counts[got.error ?? "101"] = (counts[got.error ?? "101"] ?? 0) + 1;
-    }
-    console.log(`relay route fuzz seed ${SEED}: ${JSON.stringify(counts)}`);
-    expect(Object.keys(counts).sort()).toEqual(["101", "BAD_PATH", "BAD_ROOM", "METHOD_NOT_ALLOWED", "NOT_FOUND", "UPGRADE_REQUIRED"]);
-    // Rooms that never had a host store nothing; the hosted room kept its one name.
-    for (const room of rooms.slice(1)) expect((await debugRoom(relay.url, room) as unknown as { storage: string[] }).storage).toEqual([]);
-    host.client.close();
-    const again = await reconnectHost(relay.url, host);
-    expect((await publishAllowlist(again.client, host.key, 1, [rng.bytes(32)])).ok).toBe(true);
-    again.client.close();
-  });
+  it(
+    "answers every spelling of a room path exactly as predicted; only canonical paths upgrade, and nothing is stored for rooms without a host",
+    { timeout: 60_000 },
+    async () => {
+      const rng = prng(SEED ^ 0x5eed);
+      const host = await newHost(relay.url);
+      const rooms = [host.room, roomIdFor(rng.bytes(32)), roomIdFor(rng.bytes(32))];
+      const counts: Record<string, number> = {};
+      for (let i = 0; i < 600; i++) {
+        const room = rng.pick(rooms);
+        const path = mutatedPath(rng, room);
+        // Non-GET upgrades cannot be sent through local workerd's dev proxy (it turns them into GETs).
+        const upgrade = rng.chance(0.7);
+        const method = upgrade ? "GET" : rng.pick(["GET", "GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]);
+        const expected = expectedRoute(method, path, upgrade);
+        const res = await rawRequest(relay.url, method, path, upgrade ? undefined : { "Content-Length": "0" });
+        const got: { status: number; error?: string } = { status: res.status };
+        if (res.status !== 101) got.error = (JSON.parse(res.body) as { error: string }).error;
+        if (res.status === 405) expect(res.allow).toBe("GET");
+        expect({ seed: SEED, method, path, upgrade, ...got }).toEqual({ seed: SEED, method, path, upgrade, ...expected });
+        counts[got.error ?? "101"] = (counts[got.error ?? "101"] ?? 0) + 1;
+      }
+      console.log(`relay route fuzz seed ${SEED}: ${JSON.stringify(counts)}`);
+      expect(Object.keys(counts).sort()).toEqual(["101", "BAD_PATH", "BAD_ROOM", "METHOD_NOT_ALLOWED", "NOT_FOUND", "UPGRADE_REQUIRED"]);
+      // Rooms that never had a host store nothing; the hosted room kept its one name.
+      for (const room of rooms.slice(1)) expect(((await debugRoom(relay.url, room)) as unknown as { storage: string[] }).storage).toEqual([]);
+      host.client.close();
+      const again = await reconnectHost(relay.url, host);
+      expect((await publishAllowlist(again.client, host.key, 1, [rng.bytes(32)])).ok).toBe(true);
+      again.client.close();
+    },
+  );
 });
 
 /** Frames both ways with counters from 0, slot stamped, bodies intact. */

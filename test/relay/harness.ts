@@ -44,9 +44,7 @@ export interface StartRelayOptions {
 
 export async function startRelay(options: StartRelayOptions = {}): Promise<RelayServer> {
   const push = options.push;
-  const pushVars = push
-    ? { VAPID_PUBLIC_KEY: push.vapid.publicKey, VAPID_SUBJECT: push.vapid.subject, PUSH_ORIGINS: push.origins.join(",") }
-    : {};
+  const pushVars = push ? { VAPID_PUBLIC_KEY: push.vapid.publicKey, VAPID_SUBJECT: push.vapid.subject, PUSH_ORIGINS: push.origins.join(",") } : {};
   const relay = await startLocalRelay({
     vars: { AIRLOCK_DEBUG: "1", ...pushVars, ...options.vars },
     ...(push ? { bindings: { VAPID_PRIVATE_KEY: { type: "secret_text" as const, value: push.vapid.privateKey } } } : {}),
@@ -136,10 +134,7 @@ export class RelayClient {
   }
 
   /** Next relay control message of the given type, skipping other control messages. */
-  async nextControl<T extends keyof typeof import("../../protocol/src/relay.ts").relayToClient>(
-    type: T,
-    timeoutMs = 5000,
-  ): Promise<RelayMessage<T>> {
+  async nextControl<T extends keyof typeof import("../../protocol/src/relay.ts").relayToClient>(type: T, timeoutMs = 5000): Promise<RelayMessage<T>> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const frame = await this.next(Math.max(1, deadline - Date.now()));

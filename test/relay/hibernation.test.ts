@@ -33,8 +33,7 @@ afterAll(async () => {
 });
 
 type Socket = { kind: string; slot?: number };
-const byKindAndSlot = (sockets: unknown[]) =>
-  [...(sockets as Socket[])].sort((a, b) => `${a.kind}${a.slot ?? ""}`.localeCompare(`${b.kind}${b.slot ?? ""}`));
+const byKindAndSlot = (sockets: unknown[]) => [...(sockets as Socket[])].sort((a, b) => `${a.kind}${a.slot ?? ""}`.localeCompare(`${b.kind}${b.slot ?? ""}`));
 
 /** A ws client that stops reading: it never sees (nor answers) the relay's close frame. */
 function stopReading(client: RelayClient): void {

@@ -142,7 +142,12 @@ describe("host authentication", () => {
 
   it("closes 4002 when the first frame is not AUTH", async () => {
     const room = roomIdFor((await nobleBackend.generateSigner()).publicKey);
-    const cases = [e2e(0, 0, [1]), e2e(1, 0, [], 0x01), encodeControl(RelayFrame.COMMAND, { id: "x", op: "device.kick", slot: 1 }), encodeControl(RelayFrame.WELCOME, {})];
+    const cases = [
+      e2e(0, 0, [1]),
+      e2e(1, 0, [], 0x01),
+      encodeControl(RelayFrame.COMMAND, { id: "x", op: "device.kick", slot: 1 }),
+      encodeControl(RelayFrame.WELCOME, {}),
+    ];
     for (const frame of cases) {
       for (const role of ["host", "device"] as const) {
         const c = await pending(relay.url, room, role);
@@ -159,7 +164,10 @@ describe("host authentication", () => {
       [encodeControl(RelayFrame.AUTH, "hello"), malformed("control body: (root) expected an object")],
       [encodeControl(RelayFrame.AUTH, { key: toBase64Url(key.publicKey) }), /^a frame is malformed \(control body: sig /],
       [encodeControl(RelayFrame.AUTH, { key: "AAAA", sig: toBase64Url(new Uint8Array(64)) }), malformed("control body: key must be 32 bytes of base64url")],
-      [encodeControl(RelayFrame.AUTH, { key: toBase64Url(key.publicKey), sig: toBase64Url(new Uint8Array(64)), extra: 1 }), /^a frame is malformed \(control body: /],
+      [
+        encodeControl(RelayFrame.AUTH, { key: toBase64Url(key.publicKey), sig: toBase64Url(new Uint8Array(64)), extra: 1 }),
+        /^a frame is malformed \(control body: /,
+      ],
       [new Uint8Array([1, RelayFrame.AUTH, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0xff, 0xfe]), malformed("control body is not UTF-8 JSON")],
     ];
     for (const [frame, reason] of bodies) {
@@ -187,10 +195,38 @@ describe("host authentication", () => {
     const room = roomIdFor((await nobleBackend.generateSigner()).publicKey);
     const cases: Array<[Uint8Array, string]> = [
       [new Uint8Array(5), malformed("shorter than the header")],
-      [(() => { const f = e2e(0, 0, [1]); f[0] = 9; return f; })(), malformed("unknown version 9")],
-      [(() => { const f = e2e(0, 0, [1]); f[1] = 0x10; return f; })(), malformed("unknown frame type 16")],
-      [(() => { const f = e2e(0, 0, [1]); f[19] = 2; return f; })(), malformed("length field does not match")],
-      [(() => { const f = e2e(0, 0, [1], 0x01); f[7] = 1; return f; })(), malformed("non-data frame with an epoch")],
+      [
+        (() => {
+          const f = e2e(0, 0, [1]);
+          f[0] = 9;
+          return f;
+        })(),
+        malformed("unknown version 9"),
+      ],
+      [
+        (() => {
+          const f = e2e(0, 0, [1]);
+          f[1] = 0x10;
+          return f;
+        })(),
+        malformed("unknown frame type 16"),
+      ],
+      [
+        (() => {
+          const f = e2e(0, 0, [1]);
+          f[19] = 2;
+          return f;
+        })(),
+        malformed("length field does not match"),
+      ],
+      [
+        (() => {
+          const f = e2e(0, 0, [1], 0x01);
+          f[7] = 1;
+          return f;
+        })(),
+        malformed("non-data frame with an epoch"),
+      ],
     ];
     for (const [frame, reason] of cases) {
       const c = await pending(relay.url, room, "host");

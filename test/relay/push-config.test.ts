@@ -1,7 +1,15 @@
 // The relay's push settings (durable-objects/push-config.ts): the push-service allowlist with
 // its wildcards and defaults, and when push counts as configured.
 import { describe, expect, it } from "vitest";
-import { DEFAULT_PUSH_ORIGINS, parsePushOrigin, parsePushOrigins, pushConfigFrom, pushOriginAllowed, vapidReady, type PushEnv as Env } from "../../durable-objects/push-config.ts";
+import {
+  DEFAULT_PUSH_ORIGINS,
+  parsePushOrigin,
+  parsePushOrigins,
+  pushConfigFrom,
+  pushOriginAllowed,
+  vapidReady,
+  type PushEnv as Env,
+} from "../../durable-objects/push-config.ts";
 import { generateVapidKeys } from "../../protocol/src/web-push.ts";
 
 const allowed = (endpoint: string, origins?: string) => pushOriginAllowed(new URL(endpoint), parsePushOrigins(origins));
@@ -37,7 +45,16 @@ describe("PUSH_ORIGINS", () => {
   });
 
   it("ignores entries that are not scheme://host[:port] (they allow nothing)", () => {
-    for (const bad of ["fcm.googleapis.com", "https://fcm.googleapis.com/", "https://u:p@fcm.googleapis.com", "ftp://x.example", "https://*.com", "https://*", "https://a.*.example", "*"]) {
+    for (const bad of [
+      "fcm.googleapis.com",
+      "https://fcm.googleapis.com/",
+      "https://u:p@fcm.googleapis.com",
+      "ftp://x.example",
+      "https://*.com",
+      "https://*",
+      "https://a.*.example",
+      "*",
+    ]) {
       expect(parsePushOrigin(bad), bad).toBeUndefined();
     }
     expect(parsePushOrigins("garbage, also garbage")).toEqual([]);
@@ -84,7 +101,9 @@ describe("npm start's local VAPID key (scripts/dev-vapid.ts)", () => {
       expect(statSync(first.path).mode & 0o777).toBe(0o600);
       const again = await loadOrCreateDevVapid(join(dir, ".dev"));
       expect(again).toMatchObject({ created: false, vapid: first.vapid });
-      expect(await vapidReady(pushConfigFrom(Object.fromEntries(Object.entries(devVapidBindings(first.vapid)).map(([k, v]) => [k, v.value])) as unknown as Env)!)).toBe(true);
+      expect(
+        await vapidReady(pushConfigFrom(Object.fromEntries(Object.entries(devVapidBindings(first.vapid)).map(([k, v]) => [k, v.value])) as unknown as Env)!),
+      ).toBe(true);
       expect(devVapidBindings(first.vapid).VAPID_PRIVATE_KEY.type).toBe("secret_text");
       const other = await generateVapidKeys();
       writeFileSync(first.path, JSON.stringify({ ...first.vapid, publicKey: other.publicKey }));

@@ -241,7 +241,10 @@ describe("push.send refusals", () => {
     expect(await pushSend(h, sub.endpoint, "A")).toMatchObject({ ok: false, error: "body is not base64url" });
     expect(await pushSend(h, sub.endpoint, new Uint8Array(8), { ttl: -1 })).toMatchObject({ ok: false, error: expect.stringMatching(/malformed/) });
     expect(await pushSend(h, sub.endpoint, new Uint8Array(8), { urgency: "urgent" })).toMatchObject({ ok: false, error: expect.stringMatching(/malformed/) });
-    expect(await pushSend(h, sub.endpoint, new Uint8Array(8), { topic: "x".repeat(33) })).toMatchObject({ ok: false, error: expect.stringMatching(/malformed/) });
+    expect(await pushSend(h, sub.endpoint, new Uint8Array(8), { topic: "x".repeat(33) })).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/malformed/),
+    });
     await sleep(100);
     expect(mock.received.length).toBe(count);
   });

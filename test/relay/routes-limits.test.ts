@@ -258,7 +258,16 @@ describe("MAX_DEVICES", () => {
   it("admits exactly MAX_DEVICES of many devices authenticating at once, with distinct slots", async () => {
     const host = await newHost(relay.url);
     const keys = await Promise.all(Array.from({ length: 6 }, () => nobleBackend.generateSigner()));
-    expect((await publishAllowlist(host.client, host.key, 1, keys.map((k) => k.publicKey))).ok).toBe(true);
+    expect(
+      (
+        await publishAllowlist(
+          host.client,
+          host.key,
+          1,
+          keys.map((k) => k.publicKey),
+        )
+      ).ok,
+    ).toBe(true);
     const clients = await Promise.all(keys.map(() => pending(relay.url, host.room, "device")));
     const auths = await Promise.all(clients.map((c, i) => authFrame(c, keys[i]!, SignaturePurpose.RELAY_DEVICE_AUTH)));
     clients.forEach((c, i) => c.send(auths[i]!));

@@ -1,5 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { derivePairingKeys, encodeFrame, FrameType, nobleBackend, relayTicketHash, roomIdFor, secureRandom, toBase64Url, decodeHeader } from "../../protocol/src/index.ts";
+import {
+  derivePairingKeys,
+  encodeFrame,
+  FrameType,
+  nobleBackend,
+  relayTicketHash,
+  roomIdFor,
+  secureRandom,
+  toBase64Url,
+  decodeHeader,
+} from "../../protocol/src/index.ts";
 import { connectDevice, connectHost, hostCommand, startRelay, type RelayServer } from "./harness.ts";
 
 let relay: RelayServer;

@@ -44,7 +44,14 @@ describe("mock push service", () => {
     const res = await post(sub.endpoint, body, headers);
     expect(res.status).toBe(201);
     const r = await service.waitFor((x) => x.endpoint === sub.endpoint);
-    expect(r).toMatchObject({ status: 201, ttl: 60, urgency: "high", topic: "thread-1", bodyBytes: body.length, vapid: { publicKey: keys.publicKey, subject: "mailto:test@example.net" } });
+    expect(r).toMatchObject({
+      status: 201,
+      ttl: 60,
+      urgency: "high",
+      topic: "thread-1",
+      bodyBytes: body.length,
+      vapid: { publicKey: keys.publicKey, subject: "mailto:test@example.net" },
+    });
     expect(new TextDecoder().decode(r.payload)).toBe("hello phone");
     expect(r.body).toEqual(body);
   });
@@ -55,7 +62,14 @@ describe("mock push service", () => {
     delete (without as Record<string, string | undefined>).Authorization;
     expect((await post(sub.endpoint, body, without)).status).toBe(401);
     expect((await post(sub.endpoint, body, { ...headers, Authorization: await auth(keys, "http://127.0.0.1:1") })).status).toBe(401);
-    expect((await post(sub.endpoint, body, { ...headers, Authorization: headers.Authorization!.replace(/(.)(, k=)/, (_m, c: string, k: string) => `${c === "A" ? "Q" : "A"}${k}`) })).status).toBe(401);
+    expect(
+      (
+        await post(sub.endpoint, body, {
+          ...headers,
+          Authorization: headers.Authorization!.replace(/(.)(, k=)/, (_m, c: string, k: string) => `${c === "A" ? "Q" : "A"}${k}`),
+        })
+      ).status,
+    ).toBe(401);
     expect((await post(sub.endpoint, body, { ...headers, Authorization: await auth(otherKeys) })).status).toBe(403);
     const refused = service.received.filter((x) => x.endpoint === sub.endpoint);
     expect(refused.map((x) => x.status)).toEqual([401, 401, 401, 403]);

@@ -68,15 +68,28 @@ describe("import cycles", () => {
       "b/z.ts": 'const x = await import("../a/x.ts");',
       "b/free.ts": 'import { y } from "../a/y.ts";',
     };
-    const graph = importGraph(Object.keys(files), (f) => files[f]!, (f) => f in files);
+    const graph = importGraph(
+      Object.keys(files),
+      (f) => files[f]!,
+      (f) => f in files,
+    );
     expect(cycles(graph)).toEqual([["a/x.ts", "a/y.ts", "b/z.ts"]]);
   });
 
   it("the project's modules have none", async () => {
-    const { stdout } = await promisify(execFile)("git", ["ls-files", "--cached", "--others", "--exclude-standard", "*.ts", "*.mjs"], { cwd: ROOT, maxBuffer: 16 << 20 });
-    const files = stdout.split("\n").filter((f) => f && !f.startsWith("test/") && !f.includes(".test.") && !f.includes("node_modules/") && existsSync(join(ROOT, f)));
+    const { stdout } = await promisify(execFile)("git", ["ls-files", "--cached", "--others", "--exclude-standard", "*.ts", "*.mjs"], {
+      cwd: ROOT,
+      maxBuffer: 16 << 20,
+    });
+    const files = stdout
+      .split("\n")
+      .filter((f) => f && !f.startsWith("test/") && !f.includes(".test.") && !f.includes("node_modules/") && existsSync(join(ROOT, f)));
     expect(files.length).toBeGreaterThan(100);
-    const graph = importGraph(files, (f) => readFileSync(join(ROOT, f), "utf8"), (f) => existsSync(join(ROOT, f)));
+    const graph = importGraph(
+      files,
+      (f) => readFileSync(join(ROOT, f), "utf8"),
+      (f) => existsSync(join(ROOT, f)),
+    );
     expect(cycles(graph)).toEqual([]);
   });
 });

@@ -309,13 +309,7 @@ export async function goldenEndpoints(backend: CryptoBackend, inputs: GoldenInpu
   return { device, host };
 }
 
-function frameEntry(
-  index: number,
-  direction: GoldenFrame["direction"],
-  kind: GoldenFrame["kind"],
-  frame: Uint8Array,
-  payload?: string,
-): GoldenFrame {
+function frameEntry(index: number, direction: GoldenFrame["direction"], kind: GoldenFrame["kind"], frame: Uint8Array, payload?: string): GoldenFrame {
   const h = decodeHeader(frame);
   return {
     index,
@@ -359,12 +353,7 @@ const DERIVED_DESCRIPTION =
   "device->host application key at epoch 0). Ephemeral public keys are X25519(private, 9) of the " +
   "inputs. epoch1 holds ratchetKey(k0, 1) per direction, the keys of the frames with epoch 1.";
 
-async function runSection(
-  backend: CryptoBackend,
-  inputs: GoldenInputs,
-  mode: "pair" | "resume",
-  payloads: Map<string, Uint8Array>,
-): Promise<GoldenSection> {
+async function runSection(backend: CryptoBackend, inputs: GoldenInputs, mode: "pair" | "resume", payloads: Map<string, Uint8Array>): Promise<GoldenSection> {
   const { device, host } = await goldenEndpoints(backend, inputs, mode);
   const frames: GoldenFrame[] = [];
   const push = (direction: GoldenFrame["direction"], kind: GoldenFrame["kind"], frame: Uint8Array, payload?: string) =>

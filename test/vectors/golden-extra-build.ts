@@ -193,7 +193,13 @@ export async function buildExtraGolden(backend: CryptoBackend): Promise<ExtraGol
     expiresAt: Date.UTC(2030, 0, 1),
   };
   const token = encodeAutomationToken({ ...automationToken, hostPublicKey: host.publicKey, seed: hexBytes(secondSeed, 32) });
-  const good = encodePairingLink({ appUrl: inputs.appUrl, relayUrl: inputs.relayUrl, hostPublicKey: host.publicKey, secret: hexBytes(inputs.pairingSecret, 32), expiresAt: inputs.pairingExpiresAt });
+  const good = encodePairingLink({
+    appUrl: inputs.appUrl,
+    relayUrl: inputs.relayUrl,
+    hostPublicKey: host.publicKey,
+    secret: hexBytes(inputs.pairingSecret, 32),
+    expiresAt: inputs.pairingExpiresAt,
+  });
   const linkFailures = linkCases(good, inputs, toHex(second.publicKey)).map((c) => ({ ...c, code: linkOutcome(c.link, c.nowSeconds) }));
   const appMessages = APP_MESSAGES.map(({ what, message }) => {
     const bytes = appProtocol.encode(message);
@@ -214,8 +220,20 @@ export async function buildExtraGolden(backend: CryptoBackend): Promise<ExtraGol
       allowlistVersion: version,
     },
     room: { roomId: roomIdFor(host.publicKey), roomIdBytes: toHex(room) },
-    relayHostAuth: await signatureVector(backend, inputs.hostEd25519Seed, SignaturePurpose.RELAY_HOST_AUTH, authMessage, "AUTH from the host: signs roomId (16) || challenge (32)"),
-    relayDeviceAuth: await signatureVector(backend, inputs.deviceEd25519Seed, SignaturePurpose.RELAY_DEVICE_AUTH, authMessage, "AUTH from a device: signs roomId (16) || challenge (32)"),
+    relayHostAuth: await signatureVector(
+      backend,
+      inputs.hostEd25519Seed,
+      SignaturePurpose.RELAY_HOST_AUTH,
+      authMessage,
+      "AUTH from the host: signs roomId (16) || challenge (32)",
+    ),
+    relayDeviceAuth: await signatureVector(
+      backend,
+      inputs.deviceEd25519Seed,
+      SignaturePurpose.RELAY_DEVICE_AUTH,
+      authMessage,
+      "AUTH from a device: signs roomId (16) || challenge (32)",
+    ),
     allowlist: { ...allowlist, version, keys: keys.map(toHex) },
     allowlistExpiry: { ...allowlistExpiry, version: version + 1, keys: keys.map(toHex), expires },
     automationToken: { token, ...automationToken },

@@ -259,8 +259,7 @@ async function replayAsDevice(backend: CryptoBackend, section: GoldenSection): P
         expectBytes(r.payload, toHex(payloadOf(f)), `device decrypts frame ${f.index}`);
       }
     } else {
-      const produced =
-        f.kind === "ClientHello" ? await device.start() : f.kind === "ClientAuth" ? pending.shift() : await device.send(payloadOf(f));
+      const produced = f.kind === "ClientHello" ? await device.start() : f.kind === "ClientAuth" ? pending.shift() : await device.send(payloadOf(f));
       expectBytes(produced, f.hex, `device frame ${f.index} (${f.kind})`);
     }
   }
@@ -379,7 +378,15 @@ describe("golden vectors beyond the handshake (relay-app-v1.json)", () => {
     // roomId (16) || u64 BE version || u16 BE count || keys
     const a = extra.allowlist;
     expect(a.message).toBe(extra.room.roomIdBytes + a.version.toString(16).padStart(16, "0") + a.keys.length.toString(16).padStart(4, "0") + a.keys.join(""));
-    expect(toHex(allowlistMessage(room, a.version, a.keys.map((k) => hexBytes(k, 32))))).toBe(a.message);
+    expect(
+      toHex(
+        allowlistMessage(
+          room,
+          a.version,
+          a.keys.map((k) => hexBytes(k, 32)),
+        ),
+      ),
+    ).toBe(a.message);
     expect(toHex(relayAuthMessage(room, hexBytes(extra.inputs.challenge, 32)))).toBe(extra.relayHostAuth.message);
     expect(extra.relayHostAuth.signerPublicKey).toBe(stored.identity.hostPublicKey);
     expect(extra.relayDeviceAuth.signerPublicKey).toBe(stored.identity.devicePublicKey);
@@ -393,8 +400,19 @@ describe("golden vectors beyond the handshake (relay-app-v1.json)", () => {
     // With expiries: roomId (16) || u64 BE version || u16 BE count || per key: key (32) || u64 BE expiresAt
     const x = extra.allowlistExpiry;
     const u64 = (n: number) => n.toString(16).padStart(16, "0");
-    expect(x.message).toBe(extra.room.roomIdBytes + u64(x.version) + x.keys.length.toString(16).padStart(4, "0") + x.keys.map((k, i) => k + u64(x.expires[i]!)).join(""));
-    expect(toHex(allowlistExpiryMessage(room, x.version, x.keys.map((k) => hexBytes(k, 32)), x.expires))).toBe(x.message);
+    expect(x.message).toBe(
+      extra.room.roomIdBytes + u64(x.version) + x.keys.length.toString(16).padStart(4, "0") + x.keys.map((k, i) => k + u64(x.expires[i]!)).join(""),
+    );
+    expect(
+      toHex(
+        allowlistExpiryMessage(
+          room,
+          x.version,
+          x.keys.map((k) => hexBytes(k, 32)),
+          x.expires,
+        ),
+      ),
+    ).toBe(x.message);
     expect(x.purpose).toBe("device allowlist with expiry");
     expect(x.signedBytes).toBe(toHex(textEncoder.encode(`airlock/v1 ${x.purpose}`)) + "00" + x.message);
   });
@@ -402,11 +420,25 @@ describe("golden vectors beyond the handshake (relay-app-v1.json)", () => {
   it("the automation token string is the documented bytes and parses back", () => {
     const t = extra.automationToken;
     const parsed = parseAutomationToken(t.token);
-    expect({ ...parsed, hostPublicKey: toHex(parsed.hostPublicKey), seed: toHex(parsed.seed) }).toEqual({ relayUrl: t.relayUrl, hostPublicKey: t.hostPublicKey, seed: t.seed, name: t.name, expiresAt: t.expiresAt });
+    expect({ ...parsed, hostPublicKey: toHex(parsed.hostPublicKey), seed: toHex(parsed.seed) }).toEqual({
+      relayUrl: t.relayUrl,
+      hostPublicKey: t.hostPublicKey,
+      seed: t.seed,
+      name: t.name,
+      expiresAt: t.expiresAt,
+    });
     // "airlock_tok_" || b64u(u8 1 || host key || seed || u64 expiresAt || u8 len || name || u16 len || url || sha256(...)[0..4])
     const name = toHex(textEncoder.encode(t.name));
     const url = toHex(textEncoder.encode(t.relayUrl));
-    const body = "01" + t.hostPublicKey + t.seed + t.expiresAt.toString(16).padStart(16, "0") + (name.length / 2).toString(16).padStart(2, "0") + name + (url.length / 2).toString(16).padStart(4, "0") + url;
+    const body =
+      "01" +
+      t.hostPublicKey +
+      t.seed +
+      t.expiresAt.toString(16).padStart(16, "0") +
+      (name.length / 2).toString(16).padStart(2, "0") +
+      name +
+      (url.length / 2).toString(16).padStart(4, "0") +
+      url;
     expect(t.token).toBe("airlock_tok_" + toBase64Url(hexBytes(body + toHex(sha256(hexBytes(body)).subarray(0, 4)))));
   });
 

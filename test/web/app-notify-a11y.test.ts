@@ -88,7 +88,12 @@ describe("notifications while the page is open", () => {
     await question.getByRole("button", { name: "To do" }).waitFor();
     const questionText = (await question.locator("p.text").textContent()) ?? "";
     const [n] = await notesCount(watcher, 1);
-    expect(n).toEqual({ title: `Question from the agent on ${hostName}`, body: "Open Airlock to review it.", tag: expect.stringContaining(threadId), at: expect.not.stringContaining("thread=") });
+    expect(n).toEqual({
+      title: `Question from the agent on ${hostName}`,
+      body: "Open Airlock to review it.",
+      tag: expect.stringContaining(threadId),
+      at: expect.not.stringContaining("thread="),
+    });
     // Nothing a lock screen should show: not the thread's title (the prompt), not the question.
     for (const secret of ["a question first", "note", questionText.slice(0, 20)].filter(Boolean)) {
       expect(`${n!.title} ${n!.body}`).not.toContain(secret);
@@ -175,13 +180,21 @@ describe("accessibility smoke test (thread with an approval waiting, and the hos
 
   it("every control has an accessible name", async () => {
     const onThread = await interactive(driver);
-    expect(onThread.filter((n) => n.role === "button").map((n) => n.name)).toEqual(expect.arrayContaining(["Approve once", "Deny", "Stop the running turn", "Steer", "Back"]));
-    expect(onThread.filter((n) => !n.name), JSON.stringify(onThread)).toEqual([]);
+    expect(onThread.filter((n) => n.role === "button").map((n) => n.name)).toEqual(
+      expect.arrayContaining(["Approve once", "Deny", "Stop the running turn", "Steer", "Back"]),
+    );
+    expect(
+      onThread.filter((n) => !n.name),
+      JSON.stringify(onThread),
+    ).toEqual([]);
     await screenshot(driver, "app-a11y-thread");
 
     const onHost = await interactive(watcher);
     expect(onHost.map((n) => n.name)).toEqual(expect.arrayContaining(["Prompt", "Model", "Effort", "Start thread", "Notify me about approvals"]));
-    expect(onHost.filter((n) => !n.name), JSON.stringify(onHost)).toEqual([]);
+    expect(
+      onHost.filter((n) => !n.name),
+      JSON.stringify(onHost),
+    ).toEqual([]);
   });
 
   it("Tab reaches the approval's buttons, then the composer, in reading order", async () => {

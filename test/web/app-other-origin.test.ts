@@ -224,7 +224,14 @@ describe("web app served from another origin", () => {
   it("trust persists: after a reload and in a fresh page the host connects from IndexedDB, with threads and history", async () => {
     const threadId = threads.get("push the branch")!;
     const before = await storedIdentity(page);
-    expect(before).toMatchObject({ kind: "cryptokey", isCryptoKey: true, extractable: false, algorithm: "Ed25519", usages: ["sign"], exportError: "InvalidAccessError" });
+    expect(before).toMatchObject({
+      kind: "cryptokey",
+      isCryptoKey: true,
+      extractable: false,
+      algorithm: "Ed25519",
+      usages: ["sign"],
+      exportError: "InvalidAccessError",
+    });
     // The host trusts exactly this key, and only one device.
     const devices = (await airlockJson(["--home", home, "--json", "devices"])) as Array<{ key: string; name: string }>;
     expect(devices.map((d) => d.name)).toEqual([deviceName]);
@@ -280,7 +287,10 @@ describe("web app served from another origin", () => {
     const blocked = await page.evaluate(async () => {
       const w = window as unknown as { __csp: string[] };
       const before = w.__csp.length;
-      const res = await fetch("https://example.invalid/x").then(() => "fetched", (e: Error) => e.name);
+      const res = await fetch("https://example.invalid/x").then(
+        () => "fetched",
+        (e: Error) => e.name,
+      );
       await new Promise((r) => setTimeout(r, 100)); // the violation event is queued as a task
       return { res, violations: w.__csp.slice(before) };
     });
@@ -289,7 +299,7 @@ describe("web app served from another origin", () => {
   });
 
   it("a build pinned to one relay (--relay) pairs with it and refuses links naming another relay", async () => {
-    expect(pinnedIndexHtml('<meta content="connect-src \'self\' wss:; x">', ["https://relay.example.com/base", "http://127.0.0.1:8787"])).toBe(
+    expect(pinnedIndexHtml("<meta content=\"connect-src 'self' wss:; x\">", ["https://relay.example.com/base", "http://127.0.0.1:8787"])).toBe(
       `<meta content="connect-src 'self' wss://relay.example.com ws://127.0.0.1:8787; x">`,
     );
     expect(() => pinnedIndexHtml("connect-src 'self'", ["http://relay.example.com"])).toThrow(/https/);

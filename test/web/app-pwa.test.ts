@@ -36,7 +36,14 @@ describe("installable web app", () => {
     const res = await page.request.get(manifestUrl);
     expect(res.status()).toBe(200);
     expect(res.headers()["content-type"]).toMatch(/^application\/(manifest\+)?json/);
-    const m = JSON.parse(await res.text()) as { name: string; short_name: string; start_url: string; scope: string; display: string; icons: Array<{ src: string; sizes: string; type: string }> };
+    const m = JSON.parse(await res.text()) as {
+      name: string;
+      short_name: string;
+      start_url: string;
+      scope: string;
+      display: string;
+      icons: Array<{ src: string; sizes: string; type: string }>;
+    };
     expect(m.name).toBe("Airlock");
     expect(m.short_name.length).toBeLessThanOrEqual(12);
     expect(m.display).toBe("standalone");
@@ -111,7 +118,15 @@ describe("installable web app", () => {
       await page.goto(`${s.relay.url}/`);
       await page.locator("form[aria-label='New thread']").waitFor();
       // API paths are not served from the cache: offline they fail.
-      expect(await page.evaluate(async () => (await fetch("health").then((r) => r.status, () => -1)))).toBe(-1);
+      expect(
+        await page.evaluate(
+          async () =>
+            await fetch("health").then(
+              (r) => r.status,
+              () => -1,
+            ),
+        ),
+      ).toBe(-1);
     } finally {
       await s.browser.context.setOffline(false);
     }

@@ -14,7 +14,9 @@ beforeAll(async () => {
   let bundle: string;
   [bundle, browser] = await Promise.all([bundleComponents(), launchBrowser()]);
   p = await browser.newPage();
-  await p.setContent(`<!doctype html><html lang="en"><head><meta name="viewport" content="width=device-width, initial-scale=1"><title>started by</title></head><body></body></html>`);
+  await p.setContent(
+    `<!doctype html><html lang="en"><head><meta name="viewport" content="width=device-width, initial-scale=1"><title>started by</title></head><body></body></html>`,
+  );
   await p.addScriptTag({ content: bundle });
   await p.evaluate(
     (list) => {
@@ -28,7 +30,12 @@ beforeAll(async () => {
       }
       const q = document.createElement("airlock-question");
       q.id = "question-by-token";
-      (q as HTMLElement & { question: unknown }).question = { kind: "question", questionId: "q1", text: "Which heading?", startedBy: "nightly-docs (owner alice)" };
+      (q as HTMLElement & { question: unknown }).question = {
+        kind: "question",
+        questionId: "q1",
+        text: "Which heading?",
+        startedBy: "nightly-docs (owner alice)",
+      };
       document.body.append(q);
     },
     [
@@ -53,7 +60,9 @@ describe("<airlock-approval> startedBy", () => {
   });
 
   it("a question card says it too", async () => {
-    expect(await p.locator("#question-by-token article").textContent()).toContain("Started by nightly-docs (owner alice) (an automation token; it cannot answer this)");
+    expect(await p.locator("#question-by-token article").textContent()).toContain(
+      "Started by nightly-docs (owner alice) (an automation token; it cannot answer this)",
+    );
   });
 
   it("says nothing of the kind for a person's thread, and renders a hostile name as text", async () => {

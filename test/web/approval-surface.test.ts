@@ -42,7 +42,9 @@ const frames = (p: Page) => p.evaluate(() => new Promise((r) => requestAnimation
 async function axe(p: Page, screen: string): Promise<void> {
   if (!(await p.evaluate(() => "axe" in window))) await p.evaluate(AXE);
   const violations = await p.evaluate(async () => {
-    const w = window as unknown as { axe: { run(ctx: Document, o: object): Promise<{ violations: Array<{ id: string; impact: string; help: string; nodes: Array<{ target: unknown }> }> }> } };
+    const w = window as unknown as {
+      axe: { run(ctx: Document, o: object): Promise<{ violations: Array<{ id: string; impact: string; help: string; nodes: Array<{ target: unknown }> }> }> };
+    };
     const r = await w.axe.run(document, { resultTypes: ["violations"] });
     return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.slice(0, 3).map((n) => JSON.stringify(n.target)) }));
   });
@@ -79,7 +81,10 @@ async function assertInView(p: Page, target: Locator, what: string): Promise<voi
   const box = await target.boundingBox();
   expect(box, what).not.toBeNull();
   const band = await p.evaluate(() => {
-    const top = Math.max(document.querySelector(".topbar")?.getBoundingClientRect().bottom ?? 0, document.querySelector(".sticky-state")?.getBoundingClientRect().bottom ?? 0);
+    const top = Math.max(
+      document.querySelector(".topbar")?.getBoundingClientRect().bottom ?? 0,
+      document.querySelector(".sticky-state")?.getBoundingClientRect().bottom ?? 0,
+    );
     const composer = document.querySelector("form.composer")?.getBoundingClientRect().top ?? innerHeight;
     return { top, bottom: Math.min(innerHeight, composer) };
   });
@@ -224,7 +229,12 @@ describe("the approval surface on a phone, against the real host", () => {
     // Exactly what the card says, pasted into a shell on the host (plus --json to read the answer).
     const { execFile } = await import("node:child_process");
     const out = await new Promise<string>((resolve, reject) =>
-      execFile("/bin/sh", ["-c", `${text.replace(" deny ", " --json deny ")}`], { cwd: new URL("../..", import.meta.url).pathname, timeout: 30_000 }, (e, stdout, stderr) => (e ? reject(new Error(`${e.message}\n${stderr}`)) : resolve(stdout))),
+      execFile(
+        "/bin/sh",
+        ["-c", `${text.replace(" deny ", " --json deny ")}`],
+        { cwd: new URL("../..", import.meta.url).pathname, timeout: 30_000 },
+        (e, stdout, stderr) => (e ? reject(new Error(`${e.message}\n${stderr}`)) : resolve(stdout)),
+      ),
     );
     expect(JSON.parse(out.trim().split("\n").pop()!)).toMatchObject({ type: "decided", decision: "deny" });
     await expect.poll(() => card.locator("article").getAttribute("data-state"), { timeout: 20_000 }).toBe("resolved");
@@ -244,7 +254,10 @@ describe("the approval surface on a phone, against the real host", () => {
         const range = document.createRange();
         range.selectNodeContents(el);
         // Pieces of one line sit a few px apart (icon, label, code and time differ in size); a second line is a line-height below.
-        const tops = Array.from(range.getClientRects()).filter((x) => x.height > 0).map((x) => x.top).sort((a, b) => a - b);
+        const tops = Array.from(range.getClientRects())
+          .filter((x) => x.height > 0)
+          .map((x) => x.top)
+          .sort((a, b) => a - b);
         const lines = tops.filter((t, k) => k === 0 || t - tops[k - 1]! > 10).length;
         return { h: r.height, lines };
       });
@@ -289,8 +302,20 @@ describe("components at 390×844", () => {
   });
 
   it("every tier and kind: the decision fits the first screenful (header, state bar and composer taken off)", async () => {
-    const fileChange = { ...APPROVALS[1]!, approvalId: "ap-file", type: "file_change" as const, tier: "expand" as const, diff: DIFF, evidence: { ...APPROVALS[1]!.evidence, action: "modify src/parser.ts\nmodify README.md" } };
-    const permission = { ...APPROVALS[2]!, approvalId: "ap-perm", type: "permission" as const, evidence: { ...APPROVALS[2]!.evidence, action: "permission: network access" } };
+    const fileChange = {
+      ...APPROVALS[1]!,
+      approvalId: "ap-file",
+      type: "file_change" as const,
+      tier: "expand" as const,
+      diff: DIFF,
+      evidence: { ...APPROVALS[1]!.evidence, action: "modify src/parser.ts\nmodify README.md" },
+    };
+    const permission = {
+      ...APPROVALS[2]!,
+      approvalId: "ap-perm",
+      type: "permission" as const,
+      evidence: { ...APPROVALS[2]!.evidence, action: "permission: network access" },
+    };
     const all = [...APPROVALS, fileChange, permission];
     const room = 844 - 56 - 45 - 80; // topbar, sticky state bar, composer
     for (const req of all) {
@@ -311,11 +336,11 @@ describe("components at 390×844", () => {
 
   it("hostile markdown and HTML in an agent message stay inert; links show their URL and are not links", async () => {
     const md = [
-      "# Title <img src=x onerror=\"window.__pwned=1\">",
+      '# Title <img src=x onerror="window.__pwned=1">',
       "Some **bold** and `code` and [click me](javascript:window.__pwned=3) and https://example.com/a?b=1",
       "<script>window.__pwned=2</script>",
       "![tracker](http://127.0.0.1:9/pixel.png)",
-      "<a href=\"javascript:window.__pwned=4\">raw link</a> <iframe src=\"javascript:window.__pwned=5\"></iframe>",
+      '<a href="javascript:window.__pwned=4">raw link</a> <iframe src="javascript:window.__pwned=5"></iframe>',
       "- [x] done\n- item &lt;b&gt;",
       "```\n" + HOSTILE + "\n```",
     ].join("\n\n");

@@ -65,7 +65,11 @@ describe("<airlock-approval>", () => {
           badge: root.querySelector(".badge")!.textContent,
           border: getComputedStyle(card).borderLeftColor,
           labelledBy: root.getElementById(card.getAttribute("aria-labelledby")!)?.textContent,
-          buttons: Array.from(root.querySelectorAll("button")).map((b) => ({ text: b.textContent, h: b.getBoundingClientRect().height, w: b.getBoundingClientRect().width })),
+          buttons: Array.from(root.querySelectorAll("button")).map((b) => ({
+            text: b.textContent,
+            h: b.getBoundingClientRect().height,
+            w: b.getBoundingClientRect().width,
+          })),
           dl: root.querySelector("dl")!.textContent,
         };
       }),
@@ -81,7 +85,20 @@ describe("<airlock-approval>", () => {
     expect(byId["ap-continue"]!.buttons.map((b) => b.text)).toEqual(["Approve once", "Approve for session", "Deny"]);
     for (const t of tiers) for (const b of t.buttons) expect(b.h).toBeGreaterThanOrEqual(44);
     const dl = byId["ap-expand"]!.dl;
-    for (const s of ["The formatter needs padding helpers.", "devbox", "/home/dev/project", "Network: yes", "Credentials: no", "External tools: yes", "Writes files: yes", "Adds a dependency", "src/parser.ts", "tsc --noEmit", "failed", "Commit the fix"]) {
+    for (const s of [
+      "The formatter needs padding helpers.",
+      "devbox",
+      "/home/dev/project",
+      "Network: yes",
+      "Credentials: no",
+      "External tools: yes",
+      "Writes files: yes",
+      "Adds a dependency",
+      "src/parser.ts",
+      "tsc --noEmit",
+      "failed",
+      "Commit the fix",
+    ]) {
       expect(dl).toContain(s);
     }
     expect(await p.locator("#ap-expand").getByRole("timer").textContent()).toMatch(/^Expires in [45]:\d\d$/);
@@ -99,7 +116,9 @@ describe("<airlock-approval>", () => {
 
   it("dispatches decide with the approval id and decision, then waits for the host", async () => {
     await p.locator("#ap-continue").getByRole("button", { name: "Approve for session" }).click();
-    expect(await p.evaluate(() => (window as unknown as { decisions: unknown[] }).decisions)).toEqual([{ approvalId: "ap-continue", decision: "approve_session" }]);
+    expect(await p.evaluate(() => (window as unknown as { decisions: unknown[] }).decisions)).toEqual([
+      { approvalId: "ap-continue", decision: "approve_session" },
+    ]);
     expect(await p.locator("#ap-continue").getByRole("button", { name: "Deny" }).isDisabled()).toBe(true);
     expect(await p.locator("#ap-continue").getByRole("status").textContent()).toMatch(/Sending/);
     // A failed send re-enables the buttons with the reason.
@@ -108,7 +127,12 @@ describe("<airlock-approval>", () => {
     expect(await p.locator("#ap-continue").getByRole("status").textContent()).toContain("host offline");
     // Resolution names who decided and removes the buttons.
     await p.evaluate(() => {
-      (document.getElementById("ap-continue") as HTMLElement & { resolved: unknown }).resolved = { kind: "approval.resolved", approvalId: "ap-continue", decision: "deny", by: "Pixel 8" };
+      (document.getElementById("ap-continue") as HTMLElement & { resolved: unknown }).resolved = {
+        kind: "approval.resolved",
+        approvalId: "ap-continue",
+        decision: "deny",
+        by: "Pixel 8",
+      };
     });
     expect(await p.locator("#ap-continue").getByRole("button").count()).toBe(0);
     expect(await p.locator("#ap-continue article").textContent()).toContain("Denied by Pixel 8");
@@ -153,7 +177,10 @@ describe("<airlock-diff>", () => {
         paths: files.map((d) => d.querySelector(".path")!.textContent),
         stats: files.map((d) => [d.querySelector(".stat-add")!.textContent, d.querySelector(".stat-del")!.textContent]),
         added: Array.from(files[0]!.querySelectorAll(".line.add")).map((l) => [l.querySelector(".no.new")!.textContent, l.querySelector(".src")!.textContent]),
-        removed: Array.from(files[0]!.querySelectorAll(".line.del")).map((l) => [l.querySelector(".no.old")!.textContent, l.querySelector(".src")!.textContent]),
+        removed: Array.from(files[0]!.querySelectorAll(".line.del")).map((l) => [
+          l.querySelector(".no.old")!.textContent,
+          l.querySelector(".src")!.textContent,
+        ]),
         keywords: Array.from(files[0]!.querySelectorAll(".t-keyword")).map((k) => k.textContent),
         comments: Array.from(files[0]!.querySelectorAll(".t-comment")).map((k) => k.textContent),
         strings: Array.from(files[0]!.querySelectorAll(".t-string")).map((k) => k.textContent),
@@ -162,7 +189,10 @@ describe("<airlock-diff>", () => {
       };
     });
     expect(info.paths).toEqual(["src/parser.ts", "README.md"]);
-    expect(info.stats).toEqual([["+3", "−2"], ["+1", "−1"]]);
+    expect(info.stats).toEqual([
+      ["+3", "−2"],
+      ["+1", "−1"],
+    ]);
     expect(info.added).toEqual([
       ["2", "added: export function parse(input: string): Token[] {"],
       ["4", "added:   /* skip the BOM */"],
@@ -289,7 +319,10 @@ describe("<airlock-thread>", () => {
         diffPath: root.querySelector("airlock-diff")!.shadowRoot!.querySelector(".path")!.textContent,
         plan: Array.from(root.querySelectorAll(".plan li")).map((l) => l.getAttribute("data-status")),
         tests: Array.from(root.querySelectorAll(".test")).map((t) => t.className),
-        figures: Array.from(root.querySelectorAll("figure")).map((f) => ({ img: f.querySelector("img")?.getAttribute("src")?.slice(0, 5), caption: f.querySelector("figcaption")!.textContent })),
+        figures: Array.from(root.querySelectorAll("figure")).map((f) => ({
+          img: f.querySelector("img")?.getAttribute("src")?.slice(0, 5),
+          caption: f.querySelector("figcaption")!.textContent,
+        })),
         approvals: Array.from(root.querySelectorAll("airlock-approval")).map((a) => a.shadowRoot!.querySelector("article")!.getAttribute("data-state")),
         questions: root.querySelectorAll("airlock-question").length,
         notices: Array.from(root.querySelectorAll(".notice")).map((n) => n.textContent),

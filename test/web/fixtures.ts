@@ -34,7 +34,12 @@ export function approval(over: Partial<Approval> & { tier: Approval["tier"] }): 
 }
 
 export const APPROVALS: Approval[] = [
-  approval({ tier: "steer", approvalId: "ap-steer", options: ["approve_once", "deny"], evidence: { ...approval({ tier: "steer" }).evidence, action: "Use approach B (keep the old API)" } }),
+  approval({
+    tier: "steer",
+    approvalId: "ap-steer",
+    options: ["approve_once", "deny"],
+    evidence: { ...approval({ tier: "steer" }).evidence, action: "Use approach B (keep the old API)" },
+  }),
   approval({ tier: "continue", approvalId: "ap-continue" }),
   approval({
     tier: "expand",
@@ -52,9 +57,18 @@ export const APPROVALS: Approval[] = [
     tier: "commit",
     approvalId: "ap-commit",
     options: ["approve_once", "deny"],
-    evidence: { ...approval({ tier: "commit" }).evidence, action: "git push origin main", flags: { network: true, credentials: true, externalTools: false, writes: true } },
+    evidence: {
+      ...approval({ tier: "commit" }).evidence,
+      action: "git push origin main",
+      flags: { network: true, credentials: true, externalTools: false, writes: true },
+    },
   }),
-  approval({ tier: "commit", approvalId: "ap-hostonly", where: "host-only", evidence: { ...approval({ tier: "commit" }).evidence, action: "wrangler deploy --env production" } }),
+  approval({
+    tier: "commit",
+    approvalId: "ap-hostonly",
+    where: "host-only",
+    evidence: { ...approval({ tier: "commit" }).evidence, action: "wrangler deploy --env production" },
+  }),
   approval({
     tier: "expand",
     approvalId: "ap-hostile",
@@ -142,7 +156,14 @@ export function threadEvents(): ThreadEvent[] {
   return [
     { kind: "message.user", itemId: "u1", text: "Fix the parser test, then push.", device: "Pixel 8" },
     { kind: "turn.status", turnId: "t1", status: "started" },
-    { kind: "plan.update", steps: [{ text: "Reproduce", status: "completed" }, { text: "Fix tokenizer", status: "in_progress" }, { text: "Push", status: "pending" }] },
+    {
+      kind: "plan.update",
+      steps: [
+        { text: "Reproduce", status: "completed" },
+        { text: "Fix tokenizer", status: "in_progress" },
+        { text: "Push", status: "pending" },
+      ],
+    },
     { kind: "message.delta", itemId: "m1", text: "Looking at " },
     { kind: "message.delta", itemId: "m1", text: "the parser… " },
     { kind: "message.delta", itemId: "m1", text: HOSTILE },
@@ -162,7 +183,15 @@ export function threadEvents(): ThreadEvent[] {
     { ...APPROVALS[1]!, approvalId: "ap-thread" },
     { kind: "approval.resolved", approvalId: "ap-thread", decision: "approve_once", by: "Pixel 8" },
     { ...APPROVALS[2]!, approvalId: "ap-thread-2" },
-    { kind: "question", questionId: "q1", text: "Keep the old API?", options: [{ id: "yes", label: "Yes, keep it" }, { id: "no", label: "No, break it" }] },
+    {
+      kind: "question",
+      questionId: "q1",
+      text: "Keep the old API?",
+      options: [
+        { id: "yes", label: "Yes, keep it" },
+        { id: "no", label: "No, break it" },
+      ],
+    },
     { kind: "message.completed", itemId: "m1", text: `Looking at the parser… done. ${HOSTILE}` },
     { kind: "usage", inputTokens: 12345, outputTokens: 678 },
     { kind: "notice", level: "warning", text: "Host is low on disk space" },

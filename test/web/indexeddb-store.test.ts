@@ -22,7 +22,14 @@ globalThis.IndexedDbStore = IndexedDbStore;
 beforeAll(async () => {
   const root = new URL("../../", import.meta.url).pathname;
   const [bundle, b] = await Promise.all([
-    esbuild.build({ stdin: { contents: ENTRY, resolveDir: root, loader: "ts" }, bundle: true, format: "iife", platform: "browser", target: "es2022", write: false }),
+    esbuild.build({
+      stdin: { contents: ENTRY, resolveDir: root, loader: "ts" },
+      bundle: true,
+      format: "iife",
+      platform: "browser",
+      target: "es2022",
+      write: false,
+    }),
     launchBrowser(),
   ]);
   browser = b;
@@ -103,8 +110,14 @@ describe("IndexedDbStore in Chromium", () => {
       const s = new IndexedDbStore("structured");
       const pair = (await crypto.subtle.generateKey({ name: "Ed25519" }, false, ["sign", "verify"])) as CryptoKeyPair;
       await s.set("identity", { v: 1, privateKey: pair.privateKey, publicKey: new Uint8Array(await crypto.subtle.exportKey("raw", pair.publicKey)) });
-      await s.set("mixed", { bytes: new Uint8Array([0, 1, 255]), date: new Date(86_400_000), map: new Map([["k", [1, "two"]]]), unicode: "héllo ✓ 𝄞", nested: { deep: [{ a: true }] } });
-      return Array.from((await s.get("identity") as { publicKey: Uint8Array }).publicKey);
+      await s.set("mixed", {
+        bytes: new Uint8Array([0, 1, 255]),
+        date: new Date(86_400_000),
+        map: new Map([["k", [1, "two"]]]),
+        unicode: "héllo ✓ 𝄞",
+        nested: { deep: [{ a: true }] },
+      });
+      return Array.from(((await s.get("identity")) as { publicKey: Uint8Array }).publicKey);
     });
     await page.reload();
     await page.waitForFunction(() => "IndexedDbStore" in globalThis);
@@ -238,7 +251,14 @@ describe("IndexedDbStore in Chromium", () => {
         after: await s.get("after"),
       };
     });
-    expect(result).toEqual({ bigLength: 8 * 1024 * 1024, bigSample: [0, 255, 0, 255], textOk: true, cloneError: "DataCloneError", fn: undefined, after: "fine" });
+    expect(result).toEqual({
+      bigLength: 8 * 1024 * 1024,
+      bigSample: [0, 255, 0, 255],
+      textOk: true,
+      cloneError: "DataCloneError",
+      fn: undefined,
+      after: "fine",
+    });
     await page.close();
   });
 

@@ -71,13 +71,18 @@ afterAll(async () => {
 const section = () => page.locator("section.push");
 const payloadOf = (r: ReceivedPush) => decodePushPayload(r.payload!);
 /** The next push the mock decrypted for our subscription that matches. */
-const nextPush = (match: (p: PushPayload) => boolean) => mock.waitFor((r) => r.endpoint === subscription.endpoint && r.status === 201 && !!r.payload && match(payloadOf(r))).then(payloadOf);
+const nextPush = (match: (p: PushPayload) => boolean) =>
+  mock.waitFor((r) => r.endpoint === subscription.endpoint && r.status === 201 && !!r.payload && match(payloadOf(r))).then(payloadOf);
 
 describe("push end to end", () => {
   it("turns on from the host's page: the relay's VAPID key, the subscription registered with the host, a test notification", async () => {
     const button = section().getByRole("button", { name: "Notify me when the agent needs me" });
     await button.waitFor();
-    expect(await section().getByRole("checkbox", { name: /Show details on the lock screen/ }).isChecked()).toBe(false);
+    expect(
+      await section()
+        .getByRole("checkbox", { name: /Show details on the lock screen/ })
+        .isChecked(),
+    ).toBe(false);
     expect(await section().getByRole("checkbox", { name: "Approvals" }).isChecked()).toBe(true);
     await screenshot(page, "push-off");
     await button.tap();
@@ -102,7 +107,9 @@ describe("push end to end", () => {
       section().getByRole("button", { name: "Turn off push notifications" }),
       section().getByRole("button", { name: "Send a test notification" }),
       section().getByRole("checkbox", { name: "Approvals" }).locator(".."),
-      section().getByRole("checkbox", { name: /Show details/ }).locator(".."),
+      section()
+        .getByRole("checkbox", { name: /Show details/ })
+        .locator(".."),
     ]) {
       const box = await loc.boundingBox();
       expect(box!.height).toBeGreaterThanOrEqual(44);
@@ -138,7 +145,9 @@ describe("push end to end", () => {
   it("with details on: the next approval shows the action; decided at the host, the stale notification is replaced", async () => {
     await setHidden(page, false);
     await page.getByRole("button", { name: "Back" }).tap();
-    await section().getByRole("checkbox", { name: /Show details on the lock screen/ }).check();
+    await section()
+      .getByRole("checkbox", { name: /Show details on the lock screen/ })
+      .check();
     await expect.poll(() => page.locator(".toast.show").textContent()).toBe("Saved.");
     await setHidden(page, true);
     const thread = await startThread(page, "push e2e details");

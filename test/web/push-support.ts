@@ -29,7 +29,12 @@ export async function serviceWorkerOf(page: Page, origin: string): Promise<{ cdp
     });
     void cdp.send("ServiceWorker.enable").catch(reject);
   });
-  const worker = page.context().serviceWorkers().find((w) => w.url() === `${origin}/sw.js`) ?? (await page.context().waitForEvent("serviceworker", { predicate: (w) => w.url() === `${origin}/sw.js`, timeout: 15_000 }));
+  const worker =
+    page
+      .context()
+      .serviceWorkers()
+      .find((w) => w.url() === `${origin}/sw.js`) ??
+    (await page.context().waitForEvent("serviceworker", { predicate: (w) => w.url() === `${origin}/sw.js`, timeout: 15_000 }));
   return { cdp, worker, registrationId };
 }
 

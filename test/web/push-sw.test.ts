@@ -79,7 +79,10 @@ describe("push notifications in the service worker", () => {
   it("an approval without details: its kind and the host only, Approve and Deny buttons, the thread's tag", async () => {
     await clearNotifications();
     await push(payload({ thread: "th-1", approvalId: "ap-1", tag: "th-1", actions: ["approve_once", "deny"] }));
-    const [n] = await expect.poll(() => shown("th-1")).toHaveLength(1).then(() => shown("th-1"));
+    const [n] = await expect
+      .poll(() => shown("th-1"))
+      .toHaveLength(1)
+      .then(() => shown("th-1"));
     expect(n).toMatchObject<Partial<Shown>>({
       title: `Approval needed on ${hostName}`,
       body: "Open Airlock to review it.",
@@ -94,7 +97,9 @@ describe("push notifications in the service worker", () => {
   });
 
   it("with details (the device opted in): the command, its tier and the thread's title; a newer push of the thread replaces the older", async () => {
-    await push(payload({ thread: "th-1", approvalId: "ap-2", tag: "th-1", details: { title: "Fix the parser", action: "npm test -- parser", tier: "continue" } }));
+    await push(
+      payload({ thread: "th-1", approvalId: "ap-2", tag: "th-1", details: { title: "Fix the parser", action: "npm test -- parser", tier: "continue" } }),
+    );
     await expect.poll(async () => (await shown("th-1"))[0]?.body).toBe("Fix the parser\ncontinue: npm test -- parser");
     const all = await shown("th-1");
     expect(all).toHaveLength(1);
@@ -194,7 +199,9 @@ describe("push notifications in the service worker", () => {
     await clearNotifications();
     const thread = await startThread(page, "push approve from the lock screen");
     await approvalCard(page, "ls -la").getByRole("button", { name: "Approve once" }).waitFor();
-    const { approvals } = (await airlockJson(["--home", s.home, "--json", "approvals"])) as { approvals: Array<{ approvalId: string; threadId: string; evidence: { action: string } }> };
+    const { approvals } = (await airlockJson(["--home", s.home, "--json", "approvals"])) as {
+      approvals: Array<{ approvalId: string; threadId: string; evidence: { action: string } }>;
+    };
     const waiting = approvals.find((a) => a.threadId === thread && a.evidence.action === "ls -la");
     expect(waiting).toBeDefined();
     const tag = thread;

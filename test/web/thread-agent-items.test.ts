@@ -11,8 +11,7 @@ import { HOSTILE } from "./fixtures.ts";
 let browser: Browser;
 let p: Page;
 
-const diffOf = (...files: string[]) =>
-  files.map((f) => `diff --git a/${f} b/${f}\n--- a/${f}\n+++ b/${f}\n@@ -1 +1 @@\n-old\n+new\n`).join("");
+const diffOf = (...files: string[]) => files.map((f) => `diff --git a/${f} b/${f}\n--- a/${f}\n+++ b/${f}\n@@ -1 +1 @@\n-old\n+new\n`).join("");
 
 const EVENTS: ThreadEvent[] = [
   { kind: "turn.status", turnId: "turn1", status: "started" },
@@ -23,7 +22,14 @@ const EVENTS: ThreadEvent[] = [
   { kind: "tool.call", itemId: "ws1", name: "web_search", status: "completed", input: "airlock relay protocol" },
   { kind: "tool.call", itemId: "mcp1", name: "mcp:glossary/lookup", status: "running", input: '{"term":"airlock"}' },
   { kind: "tool.call", itemId: "mcp1", name: "mcp:glossary/lookup", status: "running", input: '{"term":"airlock"}', output: "searching the glossary" },
-  { kind: "tool.call", itemId: "mcp1", name: "mcp:glossary/lookup", status: "completed", input: '{"term":"airlock"}', output: `airlock: a sealed room ${HOSTILE}` },
+  {
+    kind: "tool.call",
+    itemId: "mcp1",
+    name: "mcp:glossary/lookup",
+    status: "completed",
+    input: '{"term":"airlock"}',
+    output: `airlock: a sealed room ${HOSTILE}`,
+  },
   { kind: "tool.call", itemId: "mcp2", name: "mcp:glossary/lookup", status: "failed", input: '{"term":"moat"}', output: "no entry for moat" },
   { kind: "turn.diff", turnId: "turn1", diff: diffOf("docs/a.md") },
   { kind: "turn.diff", turnId: "turn1", diff: diffOf("docs/a.md", "docs/b.md") },

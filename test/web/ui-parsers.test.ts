@@ -45,11 +45,16 @@ describe("ANSI", () => {
 
   it("never throws and never emits control characters, whatever the input", () => {
     fc.assert(
-      fc.property(fc.array(fc.string({ unit: fc.constantFrom("\x1b", "[", "]", ";", ":", "3", "8", "m", "5", "2", "\x07", "\\", "a", "\r", "\n", "\x9b") }), { maxLength: 8 }), (chunks) => {
-        const p = new AnsiParser();
-        // eslint-disable-next-line no-control-regex -- asserts no control character got through
-        for (const c of chunks) for (const t of p.feed(c)) if (t.type === "text") expect(t.text).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
-      }),
+      fc.property(
+        fc.array(fc.string({ unit: fc.constantFrom("\x1b", "[", "]", ";", ":", "3", "8", "m", "5", "2", "\x07", "\\", "a", "\r", "\n", "\x9b") }), {
+          maxLength: 8,
+        }),
+        (chunks) => {
+          const p = new AnsiParser();
+          // eslint-disable-next-line no-control-regex -- asserts no control character got through
+          for (const c of chunks) for (const t of p.feed(c)) if (t.type === "text") expect(t.text).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
+        },
+      ),
     );
   });
 
@@ -79,7 +84,10 @@ describe("unified diff", () => {
     expect(parseUnifiedDiff("@@ -0,0 +1 @@\n+hi\n", "notes/a.md")[0]).toMatchObject({ path: "notes/a.md", added: 1 });
     expect(parseUnifiedDiff("--- /dev/null\n+++ b/new.ts\n@@ -0,0 +1 @@\n+x\n")[0]!.path).toBe("new.ts");
     expect(parseUnifiedDiff("--- a/old.ts\n+++ /dev/null\n@@ -1 +0,0 @@\n-x\n")[0]!.path).toBe("old.ts");
-    expect(parseUnifiedDiff("diff --git a/x.ts b/y.ts\nsimilarity index 100%\nrename from x.ts\nrename to y.ts\n")[0]).toMatchObject({ path: "y.ts", oldPath: "x.ts" });
+    expect(parseUnifiedDiff("diff --git a/x.ts b/y.ts\nsimilarity index 100%\nrename from x.ts\nrename to y.ts\n")[0]).toMatchObject({
+      path: "y.ts",
+      oldPath: "x.ts",
+    });
     expect(parseUnifiedDiff("")).toEqual([]);
   });
 });

@@ -21,7 +21,10 @@ export async function startApp(root: HTMLElement, pairingLink: string | undefine
 
   let client: AirlockClient;
   try {
-    client = await AirlockClient.create({ store: new IndexedDbStore("airlock-web"), ...(localStorage.getItem("airlock.deviceName") ? { deviceName: localStorage.getItem("airlock.deviceName")! } : {}) });
+    client = await AirlockClient.create({
+      store: new IndexedDbStore("airlock-web"),
+      ...(localStorage.getItem("airlock.deviceName") ? { deviceName: localStorage.getItem("airlock.deviceName")! } : {}),
+    });
   } catch (e) {
     replace(main, h("p", { class: "error", role: "alert" }, `Airlock cannot start in this browser: ${errorText(e)}`));
     return;
@@ -110,10 +113,13 @@ export async function startApp(root: HTMLElement, pairingLink: string | undefine
       if (!client.hosts().some((x) => x.id === id)) next = { view: "hosts" };
     }
     view =
-      next.view === "pair" ? pairView(ctx, pairLink)
-      : next.view === "host" ? hostView(ctx, next.host)
-      : next.view === "thread" ? threadView(ctx, next.host, next.thread)
-      : hostsView(ctx);
+      next.view === "pair"
+        ? pairView(ctx, pairLink)
+        : next.view === "host"
+          ? hostView(ctx, next.host)
+          : next.view === "thread"
+            ? threadView(ctx, next.host, next.thread)
+            : hostsView(ctx);
     ctx.retitle(view.title);
     const target = view.back;
     back.hidden = !target;

@@ -16,9 +16,11 @@ export type WaitingKind = "approval" | "question" | undefined;
 /** The notification's title and body for a request of this kind on this host. */
 export function notificationText(kind: WaitingKind, hostName: string): { title: string; body: string } {
   const title =
-    kind === "approval" ? `Approval needed on ${hostName}`
-    : kind === "question" ? `Question from the agent on ${hostName}`
-    : `The agent on ${hostName} is waiting for you`;
+    kind === "approval"
+      ? `Approval needed on ${hostName}`
+      : kind === "question"
+        ? `Question from the agent on ${hostName}`
+        : `The agent on ${hostName} is waiting for you`;
   return { title, body: "Open Airlock to review it." };
 }
 

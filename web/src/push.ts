@@ -188,7 +188,10 @@ export class PushController {
       const conn = this.#connection(h.id);
       const p = { ...hostPref(h.id), on: true };
       savePref(h.id, p);
-      enablePush(conn, json, p).then(() => this.#synced.add(h.id), () => undefined);
+      enablePush(conn, json, p).then(
+        () => this.#synced.add(h.id),
+        () => undefined,
+      );
     }
     return permission;
   }

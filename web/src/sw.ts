@@ -55,12 +55,20 @@ const CACHE = "airlock-shell-v1";
 const SHELL = ["./", "index.html", "app.js", "app.css", "manifest.webmanifest", "icon.svg", "icon-192.png", "icon-512.png"];
 
 sw.addEventListener("install", (event: ExtendableEvent) => {
-  event.waitUntil(caches.open(CACHE).then((c) => c.addAll(SHELL)).then(() => sw.skipWaiting()));
+  event.waitUntil(
+    caches
+      .open(CACHE)
+      .then((c) => c.addAll(SHELL))
+      .then(() => sw.skipWaiting()),
+  );
 });
 
 sw.addEventListener("activate", (event: ExtendableEvent) => {
   event.waitUntil(
-    caches.keys().then((keys) => Promise.all(keys.filter((k) => k !== CACHE).map((k) => caches.delete(k)))).then(() => sw.clients.claim()),
+    caches
+      .keys()
+      .then((keys) => Promise.all(keys.filter((k) => k !== CACHE).map((k) => caches.delete(k))))
+      .then(() => sw.clients.claim()),
   );
 });
 
@@ -167,13 +175,16 @@ async function decideFromNotification(data: PushNotificationData, decision: Deci
   } catch (e) {
     const code = (e as { code?: unknown }).code;
     const already = code === "NOT_PENDING";
-    await sw.registration.showNotification(already ? `Already decided on ${hostName}` : `Could not ${decision === "deny" ? "deny" : "approve"} on ${hostName}`, {
-      body: already ? "This request was decided elsewhere." : "Open Airlock to decide.",
-      tag,
-      data,
-      icon: "icon-192.png",
-      silent: already,
-    });
+    await sw.registration.showNotification(
+      already ? `Already decided on ${hostName}` : `Could not ${decision === "deny" ? "deny" : "approve"} on ${hostName}`,
+      {
+        body: already ? "This request was decided elsewhere." : "Open Airlock to decide.",
+        tag,
+        data,
+        icon: "icon-192.png",
+        silent: already,
+      },
+    );
     return "failed";
   } finally {
     clearTimeout(timer);

@@ -99,7 +99,9 @@ export async function main(
   const stderr = io.stderr ?? process.stderr;
   // A token on the command line is visible to every user of the machine (ps) and lands in shell history: refuse it, without echoing it.
   if (argv.some((a) => a.includes("airlock_tok_"))) {
-    stderr.write("airlock-client: a token was passed as a command-line argument, which other users of this machine can read; pass it in $AIRLOCK_TOKEN or --token-file FILE, and rotate it (airlock tokens rotate) if this machine is shared\n");
+    stderr.write(
+      "airlock-client: a token was passed as a command-line argument, which other users of this machine can read; pass it in $AIRLOCK_TOKEN or --token-file FILE, and rotate it (airlock tokens rotate) if this machine is shared\n",
+    );
     return Exit.USAGE;
   }
   let parsed: ReturnType<typeof parse>;
@@ -124,7 +126,8 @@ export async function main(
   });
   const json = values.json === true;
   // exec runs on the token alone: no state folder, no identity of this machine.
-  if (positionals[0] === "exec") return execCommand(positionals.slice(1), values, { stdin: io.stdin ?? process.stdin, stdout, stderr, env: io.env ?? process.env });
+  if (positionals[0] === "exec")
+    return execCommand(positionals.slice(1), values, { stdin: io.stdin ?? process.stdin, stdout, stderr, env: io.env ?? process.env });
   const home = typeof values.home === "string" ? values.home : clientHome();
   let client: AirlockClient | undefined;
   try {
@@ -270,7 +273,10 @@ async function readLink(stdin: NodeJS.ReadableStream): Promise<string> {
     // Stop at the first complete non-empty line; never buffer unbounded input.
     if (/\S[^\n]*\n/.test(text) || text.length > 8192) break;
   }
-  const line = text.split("\n").map((l) => l.trim()).find((l) => l.length > 0);
+  const line = text
+    .split("\n")
+    .map((l) => l.trim())
+    .find((l) => l.length > 0);
   if (!line) throw new UsageError("no pairing link on stdin");
   return line.slice(0, 4096);
 }
@@ -334,7 +340,13 @@ async function online(ctx: Ctx, timeoutMs = 20_000): Promise<HostConnection> {
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       off();
-      reject(conn.error ?? new AirlockClientError(conn.state === "host-offline" ? "HOST_OFFLINE" : "TIMEOUT", conn.state === "host-offline" ? "the host is offline" : "could not connect to the host in time"));
+      reject(
+        conn.error ??
+          new AirlockClientError(
+            conn.state === "host-offline" ? "HOST_OFFLINE" : "TIMEOUT",
+            conn.state === "host-offline" ? "the host is offline" : "could not connect to the host in time",
+          ),
+      );
     }, timeoutMs);
     const off = conn.on("state", (s) => {
       if (s === "online") {

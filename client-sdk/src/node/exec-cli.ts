@@ -51,7 +51,10 @@ async function tokenText(flags: Record<string, unknown>, env: NodeJS.ProcessEnv)
       throw new ExecUsage(`--token-file ${file}: cannot read it`);
     }
     if (size > MAX_TOKEN_FILE_BYTES) throw new ExecUsage(`--token-file ${file}: larger than a token (${MAX_TOKEN_FILE_BYTES} bytes)`);
-    const text = (await readFile(file, "utf8")).split("\n").map((l) => l.trim()).find((l) => l.length > 0);
+    const text = (await readFile(file, "utf8"))
+      .split("\n")
+      .map((l) => l.trim())
+      .find((l) => l.length > 0);
     if (!text) throw new ExecUsage(`--token-file ${file} is empty`);
     return text;
   }
@@ -130,6 +133,9 @@ export async function execCommand(args: string[], flags: Record<string, unknown>
   if (!json && view) for (const line of view.flush()) out(line);
   const exitCode = execExitCode(result);
   if (json) out(JSON.stringify({ type: "result", ...result, exitCode }));
-  else io.stderr.write(`${result.outcome === "completed" ? "Completed" : `${result.outcome[0]!.toUpperCase()}${result.outcome.slice(1).replace("_", " ")}`}${result.reason ? `: ${result.reason}` : ""}${result.code ? ` [${result.code}]` : ""}\n`);
+  else
+    io.stderr.write(
+      `${result.outcome === "completed" ? "Completed" : `${result.outcome[0]!.toUpperCase()}${result.outcome.slice(1).replace("_", " ")}`}${result.reason ? `: ${result.reason}` : ""}${result.code ? ` [${result.code}]` : ""}\n`,
+    );
   return exitCode;
 }

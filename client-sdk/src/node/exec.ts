@@ -72,7 +72,10 @@ export function readToken(text: string, now = Date.now()): AutomationToken {
     throw e;
   }
   if (token.expiresAt <= now) {
-    throw new AirlockClientError("TOKEN_EXPIRED", `the token "${token.name}" expired at ${new Date(token.expiresAt).toISOString()}; ask its owner for a new one (airlock tokens rotate on the host)`);
+    throw new AirlockClientError(
+      "TOKEN_EXPIRED",
+      `the token "${token.name}" expired at ${new Date(token.expiresAt).toISOString()}; ask its owner for a new one (airlock tokens rotate on the host)`,
+    );
   }
   return token;
 }
@@ -103,7 +106,13 @@ function online(conn: HostConnection, timeoutMs: number): Promise<void> {
     };
     const timer = setTimeout(() => {
       const offline = conn.state === "host-offline";
-      finish(conn.error ?? new AirlockClientError(offline ? "HOST_OFFLINE" : "TIMEOUT", offline ? "the host is offline (airlock up is not running there)" : "could not reach the host in time"));
+      finish(
+        conn.error ??
+          new AirlockClientError(
+            offline ? "HOST_OFFLINE" : "TIMEOUT",
+            offline ? "the host is offline (airlock up is not running there)" : "could not reach the host in time",
+          ),
+      );
     }, timeoutMs);
     const offState = conn.on("state", (s) => {
       if (s === "online") finish();
@@ -111,7 +120,12 @@ function online(conn: HostConnection, timeoutMs: number): Promise<void> {
     });
     const offError = conn.on("error", (e) => {
       if (e.code === "RELAY_REFUSED" || e.code === "DEVICE_REVOKED") {
-        finish(new AirlockClientError("TOKEN_REVOKED", "the relay refused the token: it was revoked or rotated on the host, or it expired", { ...(e.closeCode !== undefined ? { closeCode: e.closeCode } : {}), cause: e }));
+        finish(
+          new AirlockClientError("TOKEN_REVOKED", "the relay refused the token: it was revoked or rotated on the host, or it expired", {
+            ...(e.closeCode !== undefined ? { closeCode: e.closeCode } : {}),
+            cause: e,
+          }),
+        );
       }
     });
   });
@@ -145,14 +159,18 @@ export async function runJob(options: JobOptions): Promise<JobResult> {
       // The relay closes an expired token's connection: say so when the token's own expiry has passed.
       refused(
         now() >= token.expiresAt
-          ? new AirlockClientError("TOKEN_EXPIRED", `the token "${token.name}" expired at ${new Date(token.expiresAt).toISOString()} during the job; ask its owner for a new one`)
+          ? new AirlockClientError(
+              "TOKEN_EXPIRED",
+              `the token "${token.name}" expired at ${new Date(token.expiresAt).toISOString()} during the job; ask its owner for a new one`,
+            )
           : new AirlockClientError("TOKEN_REVOKED", "the relay or the host refused the token mid-job: it was revoked or rotated on the host"),
       );
     });
     const connected = online(conn, options.connectTimeoutMs ?? 30_000).then(() => "online" as const);
     connected.catch(() => undefined); // it may fail after a stop won the race
     const ready = await Promise.race([connected, stopped]);
-    if (ready !== "online") return { outcome: ready, reason: ready === "timed_out" ? "timed out before the host answered" : "stopped before the host answered" };
+    if (ready !== "online")
+      return { outcome: ready, reason: ready === "timed_out" ? "timed out before the host answered" : "stopped before the host answered" };
     let started: { thread: string } | JobOutcome;
     try {
       const start = conn.startThread({
@@ -170,7 +188,8 @@ export async function runJob(options: JobOptions): Promise<JobResult> {
       if (error.remote) return { outcome: "denied", reason: error.message, code: error.code };
       throw error;
     }
-    if (typeof started === "string") return { outcome: started, reason: started === "timed_out" ? "timed out before the thread started" : "stopped before the thread started" };
+    if (typeof started === "string")
+      return { outcome: started, reason: started === "timed_out" ? "timed out before the thread started" : "stopped before the thread started" };
     thread = started.thread;
     options.onThread?.(thread);
     const sub = conn.subscribe(thread);
@@ -182,7 +201,14 @@ export async function runJob(options: JobOptions): Promise<JobResult> {
         if (typeof next === "string") {
           // Stop the agent's work too: a job that is given up must not keep running on the host.
           await Promise.race([conn.interrupt(thread).catch(() => undefined), new Promise((r) => setTimeout(r, 5000))]);
-          return { outcome: next, thread, reason: next === "timed_out" ? `no end of the turn within ${Math.round((options.timeoutMs ?? 0) / 1000)} s; the turn was interrupted` : "stopped; the turn was interrupted" };
+          return {
+            outcome: next,
+            thread,
+            reason:
+              next === "timed_out"
+                ? `no end of the turn within ${Math.round((options.timeoutMs ?? 0) / 1000)} s; the turn was interrupted`
+                : "stopped; the turn was interrupted",
+          };
         }
         if (next.done) return { outcome: "failed", thread, reason: "the event stream ended" };
         const item = next.value;

@@ -63,7 +63,10 @@ export class WatchView {
       case "command.started":
         return [head(`$ ${clean(e.command, 2000)}`)];
       case "command.output":
-        return e.chunk.replace(/\n$/, "").split("\n").map((l) => `  ${clean(l, 2000)}`);
+        return e.chunk
+          .replace(/\n$/, "")
+          .split("\n")
+          .map((l) => `  ${clean(l, 2000)}`);
       case "command.finished":
         return [head(`exit ${e.exitCode ?? "killed"} in ${e.durationMs} ms`)];
       case "approval.request": {
@@ -74,10 +77,15 @@ export class WatchView {
             : this.command === null
               ? "a person decides on a paired device (an automation token cannot)"
               : `approve: ${this.command} approve ${this.thread} ${e.approvalId}  ·  deny: ${this.command} deny ${this.thread} ${e.approvalId}`;
-        const flags = Object.entries(e.evidence.flags ?? {}).filter(([, on]) => on === true).map(([k]) => k);
+        const flags = Object.entries(e.evidence.flags ?? {})
+          .filter(([, on]) => on === true)
+          .map(([k]) => k);
         return [
           head(`${e.approvalId} [${e.tier}, ${e.where}] ${clean(e.evidence.action.split("\n")[0] ?? "")}`),
-          ...e.evidence.action.split("\n").slice(1).map((l) => `  ${clean(l)}`),
+          ...e.evidence.action
+            .split("\n")
+            .slice(1)
+            .map((l) => `  ${clean(l)}`),
           ...(e.evidence.reason ? [`  why: ${clean(e.evidence.reason, 500)}`] : ["  why: (the agent gave no reason)"]),
           ...(flags.length ? [`  uses: ${flags.join(", ")}`] : []),
           ...(typeof e.diff === "string" && e.diff ? diffLines(e.diff) : []),

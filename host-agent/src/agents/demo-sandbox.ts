@@ -54,7 +54,11 @@ export async function prepareDemoSandbox(workspace: string): Promise<DemoSandbox
     npm_config_fund: "false",
     npm_config_audit: "false",
   };
-  await writeFile(join(ws, "package.json"), JSON.stringify({ name: "airlock-demo-workspace", private: true, description: "The Airlock demo agent's scratch workspace." }, null, 2) + "\n", { flag: "wx" }).catch(() => undefined);
+  await writeFile(
+    join(ws, "package.json"),
+    JSON.stringify({ name: "airlock-demo-workspace", private: true, description: "The Airlock demo agent's scratch workspace." }, null, 2) + "\n",
+    { flag: "wx" },
+  ).catch(() => undefined);
   await writeFile(join(own, "npmrc"), "", { flag: "wx" }).catch(() => undefined);
 
   if (git(ws, env, "--version").ok === false) return { env, ownOrigin: false, pushSkipped: "git is not installed" };

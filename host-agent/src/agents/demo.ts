@@ -185,7 +185,12 @@ export class DemoAgent implements Agent {
     const host = this.#host!;
     const ws = this.#workspace;
     const words = prompt.toLowerCase();
-    const slug = prompt.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 40) || "note";
+    const slug =
+      prompt
+        .toLowerCase()
+        .replace(/[^a-z0-9]+/g, "-")
+        .replace(/^-|-$/g, "")
+        .slice(0, 40) || "note";
     let note = noteName(await this.#allocateNote(), slug);
     const stopped = () => turn.interrupted;
 
@@ -197,22 +202,30 @@ export class DemoAgent implements Agent {
       steps: steps.map((text, i) => ({ text, status: i < done ? "completed" : i === done ? "in_progress" : "pending" })),
     });
 
-    await this.#say(threadId, `Demo agent (offline, a fixed script, not a model). I will list the workspace, write ${note} with your prompt, and check it.`, stopped);
+    await this.#say(
+      threadId,
+      `Demo agent (offline, a fixed script, not a model). I will list the workspace, write ${note} with your prompt, and check it.`,
+      stopped,
+    );
     if (stopped()) return "interrupted";
     await host.emit(threadId, plan(0));
 
     let heading = "Note";
     if (words.includes("question")) {
-      const reply = await this.#unlessInterrupted(turn, null, host.askQuestion(threadId, {
-        turnId,
-        text: "Which heading should the note use?",
-        options: [
-          { id: "note", label: "Note" },
-          { id: "todo", label: "To do" },
-        ],
-      }));
+      const reply = await this.#unlessInterrupted(
+        turn,
+        null,
+        host.askQuestion(threadId, {
+          turnId,
+          text: "Which heading should the note use?",
+          options: [
+            { id: "note", label: "Note" },
+            { id: "todo", label: "To do" },
+          ],
+        }),
+      );
       if (stopped()) return "interrupted";
-      heading = reply === null ? "Note" : (reply.optionId === "todo" ? "To do" : reply.optionId === "note" ? "Note" : reply.answer.slice(0, 80) || "Note");
+      heading = reply === null ? "Note" : reply.optionId === "todo" ? "To do" : reply.optionId === "note" ? "Note" : reply.answer.slice(0, 80) || "Note";
     }
 
     // 1. A read-only command.
@@ -221,18 +234,27 @@ export class DemoAgent implements Agent {
     await host.emit(threadId, plan(1));
 
     // 2. A file change, with its diff.
-    const content = `# ${heading}\n\n${prompt.slice(0, 4000)}\n${this.#threads.get(threadId)?.steering.map((s) => `\nSteering: ${s}\n`).join("") ?? ""}`;
+    const content = `# ${heading}\n\n${prompt.slice(0, 4000)}\n${
+      this.#threads
+        .get(threadId)
+        ?.steering.map((s) => `\nSteering: ${s}\n`)
+        .join("") ?? ""
+    }`;
     const diff = unifiedAddDiff(note, content);
     const fileItem = this.#item("f");
-    const v2 = await this.#unlessInterrupted(turn, CANCELLED, host.requestApproval(threadId, {
-      type: "file_change",
-      turnId,
-      itemId: fileItem,
-      cwd: ws,
-      reason: "Record the prompt as a note in the workspace.",
-      files: [{ path: note, change: "add", diff }],
-      next: `check ${note}`,
-    }));
+    const v2 = await this.#unlessInterrupted(
+      turn,
+      CANCELLED,
+      host.requestApproval(threadId, {
+        type: "file_change",
+        turnId,
+        itemId: fileItem,
+        cwd: ws,
+        reason: "Record the prompt as a note in the workspace.",
+        files: [{ path: note, change: "add", diff }],
+        next: `check ${note}`,
+      }),
+    );
     if (v2.decision === "cancel" || stopped()) return "interrupted";
     const wrote = v2.decision !== "deny";
     if (wrote) {
@@ -249,28 +271,60 @@ export class DemoAgent implements Agent {
 
     // 3. A check, reported as a test result.
     const target = words.includes("fail") ? `${note}.missing` : note;
-    const r3 = await this.#command(threadId, turn, `grep -c . ${target}`, "Check that the note exists and is not empty.", words.includes("install") ? "install a package" : "summarise");
+    const r3 = await this.#command(
+      threadId,
+      turn,
+      `grep -c . ${target}`,
+      "Check that the note exists and is not empty.",
+      words.includes("install") ? "install a package" : "summarise",
+    );
     if (r3 === "cancel" || stopped()) return "interrupted";
-    if (typeof r3 === "object") await host.emit(threadId, { kind: "test.result", itemId: this.#item("t"), name: `note ${note} is written`, status: r3.exitCode === 0 ? "passed" : "failed" });
+    if (typeof r3 === "object")
+      await host.emit(threadId, {
+        kind: "test.result",
+        itemId: this.#item("t"),
+        name: `note ${note} is written`,
+        status: r3.exitCode === 0 ? "passed" : "failed",
+      });
 
     let next = 3;
     if (words.includes("install")) {
       await host.emit(threadId, plan(next++));
-      const r = await this.#command(threadId, turn, "npm install --no-audit --no-fund left-pad", "Demonstrates an expand-tier request: a package install reaches the network.", "summarise");
+      const r = await this.#command(
+        threadId,
+        turn,
+        "npm install --no-audit --no-fund left-pad",
+        "Demonstrates an expand-tier request: a package install reaches the network.",
+        "summarise",
+      );
       if (r === "cancel" || stopped()) return "interrupted";
     }
     if (words.includes("push")) {
       await host.emit(threadId, plan(next++));
       if (this.#sandbox?.ownOrigin) {
-        const r = await this.#command(threadId, turn, "git push origin main", "Demonstrates a commit-tier request: publishing work (to the workspace's own local origin).", "summarise");
+        const r = await this.#command(
+          threadId,
+          turn,
+          "git push origin main",
+          "Demonstrates a commit-tier request: publishing work (to the workspace's own local origin).",
+          "summarise",
+        );
         if (r === "cancel" || stopped()) return "interrupted";
       } else {
-        await host.emit(threadId, { kind: "notice", level: "info", text: `Skipping the push step: ${this.#sandbox?.pushSkipped ?? "the sandbox is not ready"}.` });
+        await host.emit(threadId, {
+          kind: "notice",
+          level: "info",
+          text: `Skipping the push step: ${this.#sandbox?.pushSkipped ?? "the sandbox is not ready"}.`,
+        });
       }
     }
     await host.emit(threadId, plan(steps.length));
     const files = await this.#workspaceFiles();
-    await this.#say(threadId, `Done. ${wrote ? `Wrote ${note}.` : "Wrote nothing."} The workspace now has ${files.length} file${files.length === 1 ? "" : "s"}: ${files.slice(0, 10).join(", ")}${files.length > 10 ? ", …" : ""}.`, stopped);
+    await this.#say(
+      threadId,
+      `Done. ${wrote ? `Wrote ${note}.` : "Wrote nothing."} The workspace now has ${files.length} file${files.length === 1 ? "" : "s"}: ${files.slice(0, 10).join(", ")}${files.length > 10 ? ", …" : ""}.`,
+      stopped,
+    );
     return stopped() ? "interrupted" : "completed";
   }
 
@@ -324,7 +378,11 @@ export class DemoAgent implements Agent {
   async #command(threadId: string, turn: Turn, command: string, reason: string, next: string): Promise<"denied" | "cancel" | { exitCode: number | null }> {
     const host = this.#host!;
     const itemId = this.#item("c");
-    const verdict = await this.#unlessInterrupted(turn, CANCELLED, host.requestApproval(threadId, { type: "command", turnId: turn.id, itemId, command, cwd: this.#workspace, reason, next }));
+    const verdict = await this.#unlessInterrupted(
+      turn,
+      CANCELLED,
+      host.requestApproval(threadId, { type: "command", turnId: turn.id, itemId, command, cwd: this.#workspace, reason, next }),
+    );
     if (turn.interrupted) return "cancel";
     if (verdict.decision === "cancel") return "cancel";
     if (verdict.decision === "deny") {
@@ -359,11 +417,17 @@ export class DemoAgent implements Agent {
         if (e.name === "AbortError") return; // interrupted: "close" follows
         clearTimeout(timer);
         chain = chain.then(() => onOutput("stderr", `${e.message}\n`)).catch(() => undefined);
-        chain.then(() => resolve(127), () => resolve(127));
+        chain.then(
+          () => resolve(127),
+          () => resolve(127),
+        );
       });
       child.on("close", (code) => {
         clearTimeout(timer);
-        chain.then(() => resolve(code), () => resolve(code));
+        chain.then(
+          () => resolve(code),
+          () => resolve(code),
+        );
       });
     });
   }

@@ -44,7 +44,9 @@ export class HostEventQueue {
 
   status(hostId: string, status: ThreadStatus): void {
     this.#chain = this.#chain.then(() =>
-      this.host().status(hostId, status).catch((error: Error) => this.host().log(`${this.source}: status failed: ${error.message}`)),
+      this.host()
+        .status(hostId, status)
+        .catch((error: Error) => this.host().log(`${this.source}: status failed: ${error.message}`)),
     );
   }
 
@@ -55,6 +57,8 @@ export class HostEventQueue {
   }
 
   #send(hostId: string, event: ThreadEvent): Promise<void> {
-    return this.host().emit(hostId, event).catch((error: Error) => this.host().log(`${this.source}: emit ${event.kind} failed: ${error.message}`));
+    return this.host()
+      .emit(hostId, event)
+      .catch((error: Error) => this.host().log(`${this.source}: emit ${event.kind} failed: ${error.message}`));
   }
 }

@@ -26,7 +26,9 @@ export const CLAUDE_INSTALL_GLOBAL = "npm install -g @agentclientprotocol/claude
 
 /** The install command that works where this airlock runs from: the checkout's script, or a global install. */
 export function claudeInstallHint(): string {
-  return existsSync(fileURLToPath(new URL("../../claude-code/package.json", import.meta.url))) ? `${CLAUDE_INSTALL} (in the Airlock checkout)` : CLAUDE_INSTALL_GLOBAL;
+  return existsSync(fileURLToPath(new URL("../../claude-code/package.json", import.meta.url)))
+    ? `${CLAUDE_INSTALL} (in the Airlock checkout)`
+    : CLAUDE_INSTALL_GLOBAL;
 }
 
 /**
@@ -85,14 +87,21 @@ export function agentChecks(): Array<{ name: string; ok: boolean; detail: string
   try {
     const binary = resolveCodexBinary();
     const r = spawnSync(binary, ["--version"], { encoding: "utf8", timeout: 10_000 });
-    checks.push(r.status === 0 ? { name: "codex", ok: true, detail: r.stdout.trim().slice(0, 200) } : { name: "codex", ok: false, detail: `${binary} did not run (${r.error?.message ?? `exit ${String(r.status)}`}); install @openai/codex` });
+    checks.push(
+      r.status === 0
+        ? { name: "codex", ok: true, detail: r.stdout.trim().slice(0, 200) }
+        : { name: "codex", ok: false, detail: `${binary} did not run (${r.error?.message ?? `exit ${String(r.status)}`}); install @openai/codex` },
+    );
   } catch (e) {
     checks.push({ name: "codex", ok: false, detail: `not found (${messageOf(e)})` });
   }
   const claude = resolveClaudeAcp();
   if (!claude) checks.push({ name: "claude", ok: false, detail: `not installed: run ${claudeInstallHint()}` });
   else {
-    const key = process.env.ANTHROPIC_API_KEY || process.env.ANTHROPIC_AUTH_TOKEN ? "an API key in the environment" : "no ANTHROPIC_API_KEY; needs a Claude login (claude /login)";
+    const key =
+      process.env.ANTHROPIC_API_KEY || process.env.ANTHROPIC_AUTH_TOKEN
+        ? "an API key in the environment"
+        : "no ANTHROPIC_API_KEY; needs a Claude login (claude /login)";
     checks.push({ name: "claude", ok: true, detail: `${claude.where} (${key})` });
   }
   checks.push({ name: "acp", ok: true, detail: "any ACP agent: airlock up --agent acp -- <command> [args…]" });

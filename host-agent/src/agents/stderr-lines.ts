@@ -16,8 +16,13 @@ export function pipeLines(stream: NodeJS.ReadableStream, onLine: (line: string) 
   stream.on("end", () => emitLine(rest, onLine));
 }
 
+// Escape sequences (colours, cursor moves) and other control characters an agent's stderr may carry.
+// eslint-disable-next-line no-control-regex
+const ESCAPE_SEQUENCES = /\x1b\[[0-9;]*[A-Za-z]/g;
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTERS = /[\x00-\x08\x0b-\x1f\x7f]/g;
+
 function emitLine(raw: string, onLine: (line: string) => void): void {
-  // eslint-disable-next-line no-control-regex -- strips escape sequences and controls from an agent's stderr
-  const line = raw.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "").replace(/[\x00-\x08\x0b-\x1f\x7f]/g, "").trim();
+  const line = raw.replace(ESCAPE_SEQUENCES, "").replace(CONTROL_CHARACTERS, "").trim();
   if (line) onLine(line.length > MAX_STDERR_LINE ? `${line.slice(0, MAX_STDERR_LINE)}…` : line);
 }

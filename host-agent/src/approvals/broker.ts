@@ -153,7 +153,8 @@ export class ApprovalBroker {
         if (turn.filesChanged.size < MAX_FILES_IN_EVIDENCE) turn.filesChanged.add(event.path);
         break;
       case "test.result":
-        if (turn.checks.size < MAX_CHECKS_IN_EVIDENCE || turn.checks.has(event.name)) turn.checks.set(event.name, event.status === "skipped" ? "unknown" : event.status);
+        if (turn.checks.size < MAX_CHECKS_IN_EVIDENCE || turn.checks.has(event.name))
+          turn.checks.set(event.name, event.status === "skipped" ? "unknown" : event.status);
         break;
       case "command.started":
         turn.commands.set(event.itemId, event.command);
@@ -161,11 +162,16 @@ export class ApprovalBroker {
         break;
       case "command.finished": {
         const command = turn.commands.get(event.itemId);
-        if (command !== undefined && isCheck(command)) turn.checks.set(command, event.exitCode === 0 ? "passed" : event.exitCode === null ? "unknown" : "failed");
+        if (command !== undefined && isCheck(command))
+          turn.checks.set(command, event.exitCode === 0 ? "passed" : event.exitCode === null ? "unknown" : "failed");
         const approved = this.#approvedCommands.get(`${threadId}\u0000${event.itemId}`);
         if (approved) {
           this.#approvedCommands.delete(`${threadId}\u0000${event.itemId}`);
-          this.#o.audit("approval.outcome", { kind: "host" }, { thread: threadId, approvalId: approved.approvalId, by: approved.by, exitCode: event.exitCode, ok: event.exitCode === 0 });
+          this.#o.audit(
+            "approval.outcome",
+            { kind: "host" },
+            { thread: threadId, approvalId: approved.approvalId, by: approved.by, exitCode: event.exitCode, ok: event.exitCode === 0 },
+          );
         }
         break;
       }
@@ -206,19 +212,23 @@ export class ApprovalBroker {
     };
     const diff = ask.type === "file_change" ? boundedDiff(ask.files ?? []) : undefined;
     if (ask.type === "command" && ask.itemId) this.#itemIds.set(approvalId, ask.itemId);
-    this.#o.audit("approval.request", { kind: "host" }, {
-      thread: threadId,
-      approvalId,
-      type: ask.type,
-      action: pending.evidence.action,
-      cwd: ask.cwd,
-      tier: classification.tier,
-      rule: classification.rule,
-      policy: action.action,
-      policyRule: action.ruleFired,
-      ...(action.cappedFrom ? { cappedFrom: action.cappedFrom } : {}),
-      ...(hook ? { hook: hook.name, hookDecision: hook.decision } : {}),
-    });
+    this.#o.audit(
+      "approval.request",
+      { kind: "host" },
+      {
+        thread: threadId,
+        approvalId,
+        type: ask.type,
+        action: pending.evidence.action,
+        cwd: ask.cwd,
+        tier: classification.tier,
+        rule: classification.rule,
+        policy: action.action,
+        policyRule: action.ruleFired,
+        ...(action.cappedFrom ? { cappedFrom: action.cappedFrom } : {}),
+        ...(hook ? { hook: hook.name, hookDecision: hook.decision } : {}),
+      },
+    );
     const event: ThreadEvent = {
       kind: "approval.request",
       approvalId,
@@ -253,10 +263,13 @@ export class ApprovalBroker {
 
     const verdict = new Promise<ApprovalVerdict>((resolve) => {
       let done = false;
-      const timer = setTimeout(() => {
-        const fallback: ApprovalVerdict = { decision: policy.timeoutAction, by: "timeout" };
-        finish(fallback, { kind: "timeout" });
-      }, Math.max(0, expiresAt - this.#now()));
+      const timer = setTimeout(
+        () => {
+          const fallback: ApprovalVerdict = { decision: policy.timeoutAction, by: "timeout" };
+          finish(fallback, { kind: "timeout" });
+        },
+        Math.max(0, expiresAt - this.#now()),
+      );
       timer.unref?.();
       const finish: Waiting["finish"] = (verdict, actor, why, after) => {
         if (done) return;
@@ -307,7 +320,8 @@ export class ApprovalBroker {
     if (decider.kind === "device" && pending.where === "host-only") {
       throw new BrokerError("NOT_ALLOWED", `policy requires this ${pending.tier}-tier request (${pending.rule}) to be decided at the host's terminal`);
     }
-    if (!pending.options.includes(decision)) throw new BrokerError("INVALID_DECISION", `"${decision}" is not offered for this request (offered: ${pending.options.join(", ")})`);
+    if (!pending.options.includes(decision))
+      throw new BrokerError("INVALID_DECISION", `"${decision}" is not offered for this request (offered: ${pending.options.join(", ")})`);
     const by = decider.kind === "device" ? decider.name : "host";
     waiting.finish({ decision, by }, decider.kind === "device" ? { kind: "device", id: decider.id, name: decider.name } : { kind: "host" }, undefined, after);
     return pending;
@@ -335,7 +349,13 @@ export class ApprovalBroker {
         done = true;
         clearTimeout(timer);
         this.#questions.delete(questionId);
-        this.#o.audit("question.answer", actor, { thread: threadId, questionId, answered: reply !== null, latencyMs: this.#now() - createdAt, ...(why ? { note: why.slice(0, 2048) } : {}) });
+        this.#o.audit("question.answer", actor, {
+          thread: threadId,
+          questionId,
+          answered: reply !== null,
+          latencyMs: this.#now() - createdAt,
+          ...(why ? { note: why.slice(0, 2048) } : {}),
+        });
         void this.#o
           .emit(threadId, { kind: "question.answered", questionId, by: reply?.by ?? actor.kind })
           .then(() => this.#o.pendingChanged(threadId, this.pendingCount(threadId)))
@@ -363,7 +383,10 @@ export class ApprovalBroker {
       throw new BrokerError("INVALID_DECISION", `"${optionId}" is not one of the question's options`);
     }
     const by = decider.kind === "device" ? decider.name : "host";
-    waiting.finish({ answer, ...(optionId !== undefined ? { optionId } : {}), by }, decider.kind === "device" ? { kind: "device", id: decider.id, name: decider.name } : { kind: "host" });
+    waiting.finish(
+      { answer, ...(optionId !== undefined ? { optionId } : {}), by },
+      decider.kind === "device" ? { kind: "device", id: decider.id, name: decider.name } : { kind: "host" },
+    );
   }
 
   /**
@@ -373,7 +396,8 @@ export class ApprovalBroker {
    */
   cancelThread(threadId: string, by: Decider | { kind: "agent" }, note?: string): void {
     const actor = by.kind === "device" ? { kind: "device" as const, id: by.id, name: by.name } : { kind: "host" as const };
-    for (const w of [...this.#approvals.values()]) if (w.pending.threadId === threadId) w.finish({ decision: "cancel", by: by.kind === "device" ? by.name : "host" }, actor, note);
+    for (const w of [...this.#approvals.values()])
+      if (w.pending.threadId === threadId) w.finish({ decision: "cancel", by: by.kind === "device" ? by.name : "host" }, actor, note);
     for (const w of [...this.#questions.values()]) if (w.question.threadId === threadId) w.finish(null, actor, note);
   }
 
@@ -384,7 +408,14 @@ export class ApprovalBroker {
   }
 
   /** Audits the decision and records approval.resolved; resolves once that event is durable. The thread's pending count is updated after it, without holding the verdict back. */
-  async #resolved(pending: PendingApproval, verdict: ApprovalVerdict, actor: Parameters<BrokerOptions["audit"]>[1], note?: string, after?: Promise<unknown>, onQueued?: () => void): Promise<void> {
+  async #resolved(
+    pending: PendingApproval,
+    verdict: ApprovalVerdict,
+    actor: Parameters<BrokerOptions["audit"]>[1],
+    note?: string,
+    after?: Promise<unknown>,
+    onQueued?: () => void,
+  ): Promise<void> {
     const latencyMs = this.#now() - pending.createdAt;
     this.#o.audit("approval.decision", actor, {
       thread: pending.threadId,
@@ -440,7 +471,9 @@ export class ApprovalBroker {
             ? files.map((f) => `${f.change} ${f.oldPath ? `${f.oldPath} → ` : ""}${f.path}`).join("\n")
             : "change files (the agent did not list them)"
           : `permission: ${ask.permission ?? "unspecified"}`;
-    const sideEffects = [c.reason, c.flags.writes && files.length > 0 ? `writes ${files.length} file${files.length === 1 ? "" : "s"}` : ""].filter(Boolean).join("; ");
+    const sideEffects = [c.reason, c.flags.writes && files.length > 0 ? `writes ${files.length} file${files.length === 1 ? "" : "s"}` : ""]
+      .filter(Boolean)
+      .join("; ");
     return {
       action: action.slice(0, 8192),
       ...(ask.reason ? { reason: ask.reason.slice(0, 4096) } : {}),
@@ -461,7 +494,10 @@ export function classifyAsk(ask: ApprovalAsk): Classification {
     case "command":
       return classifyCommand(ask.command ?? "", context);
     case "file_change":
-      return classifyFileChange((ask.files ?? []).flatMap((f) => (f.oldPath ? [f.oldPath, f.path] : [f.path])), context);
+      return classifyFileChange(
+        (ask.files ?? []).flatMap((f) => (f.oldPath ? [f.oldPath, f.path] : [f.path])),
+        context,
+      );
     case "permission":
       return classifyPermission(ask.permission ?? "unknown");
   }
@@ -474,7 +510,10 @@ const MAX_DIFF = 262144;
 
 /** The files' diffs as one unified diff, cut at the wire limit with a marker. */
 function boundedDiff(files: NonNullable<ApprovalAsk["files"]>): string | undefined {
-  const text = files.map((f) => f.diff ?? "").filter(Boolean).join("\n");
+  const text = files
+    .map((f) => f.diff ?? "")
+    .filter(Boolean)
+    .join("\n");
   if (!text) return undefined;
   const marker = "\n… (diff truncated)\n";
   return text.length <= MAX_DIFF ? text : text.slice(0, MAX_DIFF - marker.length) + marker;
@@ -482,5 +521,7 @@ function boundedDiff(files: NonNullable<ApprovalAsk["files"]>): string | undefin
 
 /** Commands that count as a check (tests, linters, type checks) in the evidence. */
 function isCheck(command: string): boolean {
-  return /(^|[\s;&|(])(npm|pnpm|yarn|bun)\s+(run\s+)?(test|lint|check|typecheck)\b|\b(pytest|vitest|jest|go test|cargo (test|check|clippy)|tsc|eslint|ruff|mypy|make (test|check))\b|node --test/.test(command);
+  return /(^|[\s;&|(])(npm|pnpm|yarn|bun)\s+(run\s+)?(test|lint|check|typecheck)\b|\b(pytest|vitest|jest|go test|cargo (test|check|clippy)|tsc|eslint|ruff|mypy|make (test|check))\b|node --test/.test(
+    command,
+  );
 }

@@ -105,15 +105,7 @@ const HEX64 = /^[0-9a-f]{64}$/;
 const LF = 0x0a;
 const CHUNK = 256 * 1024;
 
-export type AuditType =
-  | "pairing"
-  | "revocation"
-  | "prompt"
-  | "approval.request"
-  | "approval.decision"
-  | "question.answer"
-  | "session"
-  | (string & {});
+export type AuditType = "pairing" | "revocation" | "prompt" | "approval.request" | "approval.decision" | "question.answer" | "session" | (string & {});
 
 export type ActorKind = "device" | "host" | "policy" | "timeout";
 const ACTOR_KINDS: readonly string[] = ["device", "host", "policy", "timeout"];
@@ -140,9 +132,7 @@ export interface AuditRecord {
 
 export type AuditProblem = "edited" | "deleted" | "reordered" | "truncated" | "malformed";
 
-export type VerifyResult =
-  | { ok: true; records: number; lastHash: string }
-  | { ok: false; problem: AuditProblem; line: number; detail: string };
+export type VerifyResult = { ok: true; records: number; lastHash: string } | { ok: false; problem: AuditProblem; line: number; detail: string };
 
 export interface AuditRepair {
   kind: "partial-line" | "head-behind";
@@ -532,9 +522,7 @@ export class AuditLog {
     if (process.platform !== "win32") {
       const mode = (await stat(dir)).mode & 0o777;
       if ((mode & 0o077) !== 0) {
-        throw new AuditLogError(
-          "PERMISSIONS", `${dir} is accessible by other users (mode ${mode.toString(8).padStart(3, "0")}); run: chmod 700 ${dir}`,
-        );
+        throw new AuditLogError("PERMISSIONS", `${dir} is accessible by other users (mode ${mode.toString(8).padStart(3, "0")}); run: chmod 700 ${dir}`);
       }
     }
     const fh = await open(path, "a+", 0o600);
@@ -542,13 +530,10 @@ export class AuditLog {
       if (process.platform !== "win32") {
         const mode = (await fh.stat()).mode & 0o777;
         if ((mode & 0o077) !== 0) {
-          throw new AuditLogError(
-            "PERMISSIONS", `${path} is accessible by other users (mode ${mode.toString(8).padStart(3, "0")}); run: chmod 600 ${path}`,
-          );
+          throw new AuditLogError("PERMISSIONS", `${path} is accessible by other users (mode ${mode.toString(8).padStart(3, "0")}); run: chmod 600 ${path}`);
         }
       }
-      const corrupt = (detail: string): AuditLogError =>
-        new AuditLogError("CORRUPT", `audit log ${path} is damaged: ${detail}; run: airlock audit verify`);
+      const corrupt = (detail: string): AuditLogError => new AuditLogError("CORRUPT", `audit log ${path} is damaged: ${detail}; run: airlock audit verify`);
       const repairs: AuditRepair[] = [];
       // The newest records back to where the anchor may be (a group commit cut short before its anchor).
       const window = AUDIT_MAX_BATCH + 1;

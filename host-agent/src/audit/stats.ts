@@ -88,7 +88,14 @@ export function approvalStats(records: readonly AuditRecord[], since?: number): 
 
   const device = (name: string) => {
     let e = devices.get(name);
-    if (!e) devices.set(name, (e = { d: { device: name, decisions: 0, approved: 0, denied: 0, latency: latency([]), approvedCommands: 0, approvedCommandsFailed: 0 }, latencies: [] }));
+    if (!e)
+      devices.set(
+        name,
+        (e = {
+          d: { device: name, decisions: 0, approved: 0, denied: 0, latency: latency([]), approvedCommands: 0, approvedCommandsFailed: 0 },
+          latencies: [],
+        }),
+      );
     return e;
   };
 
@@ -123,7 +130,8 @@ export function approvalStats(records: readonly AuditRecord[], since?: number): 
           if (ms !== undefined) e.latencies.push(ms);
         }
       }
-      if (approved && approvalId && data.type === "command") approvedBy.set(approvalId, r.actor.kind === "device" ? (r.actor.name ?? r.actor.id ?? "device") : null);
+      if (approved && approvalId && data.type === "command")
+        approvedBy.set(approvalId, r.actor.kind === "device" ? (r.actor.name ?? r.actor.id ?? "device") : null);
     } else if (r.type === "approval.outcome") {
       const approvalId = str(data.approvalId);
       if (!approvalId || !approvedBy.has(approvalId)) continue;
@@ -162,12 +170,17 @@ export function approvalStats(records: readonly AuditRecord[], since?: number): 
 }
 
 const pct = (v: number | null) => (v === null ? "—" : `${(v * 100).toFixed(0)}%`);
-const dur = (ms: number | null) => (ms === null ? "—" : ms < 1000 ? `${ms} ms` : ms < 120_000 ? `${(ms / 1000).toFixed(1)} s` : `${(ms / 60_000).toFixed(1)} min`);
+const dur = (ms: number | null) =>
+  ms === null ? "—" : ms < 1000 ? `${ms} ms` : ms < 120_000 ? `${(ms / 1000).toFixed(1)} s` : `${(ms / 60_000).toFixed(1)} min`;
 
 export function formatStats(s: ApprovalStats): string {
   const lines = [
     `Approvals${s.since ? ` since ${new Date(s.since).toISOString().slice(0, 16).replace("T", " ")}` : ""}: ${s.requests} in ${s.threads} thread${s.threads === 1 ? "" : "s"}${s.approvalsPerThread === null ? "" : ` (${s.approvalsPerThread.toFixed(1)} per thread)`}`,
-    `  by tier:          ${Object.entries(s.byTier).map(([t, n]) => `${t} ${n}`).join(", ") || "—"}`,
+    `  by tier:          ${
+      Object.entries(s.byTier)
+        .map(([t, n]) => `${t} ${n}`)
+        .join(", ") || "—"
+    }`,
     `  decided by:       policy ${s.decided.byPolicy}, people ${s.decided.byHuman}, timeout ${s.decided.byTimeout}; cancelled ${s.decided.cancelled}`,
     `  auto-decided:     ${pct(s.autoDecidedShare)}`,
     `  idle before a person answered: p50 ${dur(s.humanLatency.p50Ms)}, p90 ${dur(s.humanLatency.p90Ms)} (${s.humanLatency.count} answers)`,
@@ -177,10 +190,25 @@ export function formatStats(s: ApprovalStats): string {
   ];
   if (s.perDevice.length > 0) {
     lines.push("", "Per device:");
-    const rows = s.perDevice.map((d) => [d.device, String(d.decisions), String(d.approved), String(d.denied), dur(d.latency.p50Ms), dur(d.latency.p90Ms), `${d.approvedCommandsFailed}/${d.approvedCommands}`]);
+    const rows = s.perDevice.map((d) => [
+      d.device,
+      String(d.decisions),
+      String(d.approved),
+      String(d.denied),
+      dur(d.latency.p50Ms),
+      dur(d.latency.p90Ms),
+      `${d.approvedCommandsFailed}/${d.approvedCommands}`,
+    ]);
     const header = ["DEVICE", "DECISIONS", "APPROVED", "DENIED", "P50", "P90", "FAILED CMDS"];
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-    for (const r of [header, ...rows]) lines.push("  " + r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd());
+    for (const r of [header, ...rows])
+      lines.push(
+        "  " +
+          r
+            .map((c, i) => c.padEnd(widths[i]!))
+            .join("  ")
+            .trimEnd(),
+      );
   }
   return lines.join("\n");
 }

@@ -21,8 +21,12 @@ export async function cmdApprovals(ctx: Context, args: string[]): Promise<number
     if (approvals.length === 0 && questions.length === 0) ctx.out("Nothing is waiting for a decision.");
     for (const p of approvals) {
       const e = p.evidence;
-      const flags = Object.entries(e.flags).filter(([, v]) => v).map(([k]) => k);
-      ctx.out(`${p.approvalId}  ${p.tier.toUpperCase()} (${p.rule})  ${p.where === "host-only" ? "only this terminal may decide" : "any paired device may decide"}`);
+      const flags = Object.entries(e.flags)
+        .filter(([, v]) => v)
+        .map(([k]) => k);
+      ctx.out(
+        `${p.approvalId}  ${p.tier.toUpperCase()} (${p.rule})  ${p.where === "host-only" ? "only this terminal may decide" : "any paired device may decide"}`,
+      );
       ctx.out(`  ${p.type === "command" ? "run" : p.type === "file_change" ? "change" : "allow"}: ${e.action.split("\n").join("\n    ")}`);
       ctx.out(`  in ${e.cwd} on ${e.host}`);
       if (e.reason) ctx.out(`  why: ${e.reason}`);
@@ -31,7 +35,9 @@ export async function cmdApprovals(ctx: Context, args: string[]): Promise<number
       if (e.filesChanged.length) ctx.out(`  files changed so far: ${e.filesChanged.join(", ")}`);
       if (e.checksRun.length) ctx.out(`  checks: ${e.checksRun.map((c) => `${c.name} ${c.status}`).join("; ")}`);
       if (e.next) ctx.out(`  next: ${e.next}`);
-      ctx.out(`  expires ${new Date(p.expiresAt).toLocaleTimeString()}; answer: ${airlockCommand(ctx.paths.home)} approve ${p.approvalId} [--session] | ${airlockCommand(ctx.paths.home)} deny ${p.approvalId}\n`);
+      ctx.out(
+        `  expires ${new Date(p.expiresAt).toLocaleTimeString()}; answer: ${airlockCommand(ctx.paths.home)} approve ${p.approvalId} [--session] | ${airlockCommand(ctx.paths.home)} deny ${p.approvalId}\n`,
+      );
     }
     for (const q of questions) ctx.out(`${q.questionId}  question in ${q.threadId}: ${q.text} (answer it from a device)`);
     return Exit.OK;
@@ -54,7 +60,11 @@ export async function cmdDecide(ctx: Context, command: "approve" | "deny", args:
     if (answer.done) throw new CliError("ERROR", "airlock up did not answer");
     const m = answer.value;
     if (m.type !== "decided") throw new CliError(m.type === "error" && m.code === "NOT_PENDING" ? "NOT_FOUND" : "ERROR", replyError(m));
-    ctx.out(ctx.json ? JSON.stringify(m) : `${decision === "deny" ? "Denied" : "Approved"} ${m.approvalId}${decision === "approve_session" ? " for the session" : ""}.`);
+    ctx.out(
+      ctx.json
+        ? JSON.stringify(m)
+        : `${decision === "deny" ? "Denied" : "Approved"} ${m.approvalId}${decision === "approve_session" ? " for the session" : ""}.`,
+    );
     return Exit.OK;
   } finally {
     control.close();

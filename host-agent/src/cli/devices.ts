@@ -19,10 +19,21 @@ export async function cmdDevices(ctx: Context, args: string[]): Promise<number> 
     if (ctx.json) ctx.out(JSON.stringify(list.map(({ id, name, key, pairedAt, lastSeen }) => ({ id, name, key, pairedAt, lastSeen: lastSeen ?? null }))));
     else if (list.length === 0) ctx.out(`No trusted devices. Pair one with: ${airlockCommand(ctx.paths.home)} pair`);
     else {
-      const rows = list.map((d) => [d.id, terminalSafe(d.name), d.pairedAt.slice(0, 16).replace("T", " "), d.lastSeen ? d.lastSeen.slice(0, 16).replace("T", " ") : "never"]);
+      const rows = list.map((d) => [
+        d.id,
+        terminalSafe(d.name),
+        d.pairedAt.slice(0, 16).replace("T", " "),
+        d.lastSeen ? d.lastSeen.slice(0, 16).replace("T", " ") : "never",
+      ]);
       const header = ["ID", "NAME", "PAIRED", "LAST SEEN"];
       const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-      for (const r of [header, ...rows]) ctx.out(r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd());
+      for (const r of [header, ...rows])
+        ctx.out(
+          r
+            .map((c, i) => c.padEnd(widths[i]!))
+            .join("  ")
+            .trimEnd(),
+        );
     }
     return Exit.OK;
   }
@@ -48,7 +59,10 @@ export async function cmdDevices(ctx: Context, args: string[]): Promise<number> 
       if (answer.done) throw new CliError("ERROR", "airlock up did not answer");
       const m = answer.value;
       if (m.type !== "revoked") throw new CliError("ERROR", replyError(m));
-      const relayNote = m.relayUpdated === false ? ` The relay could not be told yet (${String(m.relayError)}); airlock up keeps retrying, and refuses the device meanwhile.` : "";
+      const relayNote =
+        m.relayUpdated === false
+          ? ` The relay could not be told yet (${String(m.relayError)}); airlock up keeps retrying, and refuses the device meanwhile.`
+          : "";
       ctx.out(ctx.json ? JSON.stringify(m) : `Revoked ${m.id} ("${terminalSafe(m.name)}"); its sessions were closed.${relayNote}`);
       return Exit.OK;
     }
@@ -59,7 +73,11 @@ export async function cmdDevices(ctx: Context, args: string[]): Promise<number> 
     } catch {
       // an unreadable push.json: airlock up drops subscriptions of untrusted devices when it starts
     }
-    ctx.out(ctx.json ? JSON.stringify({ type: "revoked", id: device.id, name: device.name, relayUpdated: false }) : `Revoked ${device.id} ("${terminalSafe(device.name)}"). airlock up is not running: the relay is updated when it next connects.`);
+    ctx.out(
+      ctx.json
+        ? JSON.stringify({ type: "revoked", id: device.id, name: device.name, relayUpdated: false })
+        : `Revoked ${device.id} ("${terminalSafe(device.name)}"). airlock up is not running: the relay is updated when it next connects.`,
+    );
     return Exit.OK;
   }
   throw new CliError("USAGE", `unknown devices command "${sub}"\n\n${DEVICES_HELP}`);

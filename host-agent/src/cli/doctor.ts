@@ -28,5 +28,9 @@ export async function cmdDoctor(ctx: Context, args: string[]): Promise<number> {
   checks.push({ name: "crypto", ok: true, detail: `${ctx.backend.name} backend, Node ${process.version}` });
   if (ctx.json) ctx.out(JSON.stringify({ ok: checks.every((c) => c.ok), checks }));
   else for (const c of checks) ctx.out(`${c.ok ? "ok  " : "FAIL"}  ${c.name.padEnd(8)} ${c.detail}`);
-  return checks.every((c) => c.ok) ? Exit.OK : checks.find((c) => (c.name === "relay" || c.name === "upgrade" || c.name === "admission") && !c.ok) ? Exit.RELAY_UNREACHABLE : Exit.ERROR;
+  return checks.every((c) => c.ok)
+    ? Exit.OK
+    : checks.find((c) => (c.name === "relay" || c.name === "upgrade" || c.name === "admission") && !c.ok)
+      ? Exit.RELAY_UNREACHABLE
+      : Exit.ERROR;
 }

@@ -11,7 +11,8 @@ import { Exit } from "./context.ts";
 /** The exit code for a known error class; undefined for anything else. */
 export function exitCodeOf(e: unknown): number | undefined {
   if (e instanceof TokenCliError) return e.exitCode;
-  if (e instanceof TokenStoreError) return e.code === "TOKEN_NOT_FOUND" || e.code === "TOKEN_AMBIGUOUS" ? Exit.NOT_FOUND : e.code === "BAD_TOKEN_ARGUMENT" ? Exit.USAGE : Exit.ERROR;
+  if (e instanceof TokenStoreError)
+    return e.code === "TOKEN_NOT_FOUND" || e.code === "TOKEN_AMBIGUOUS" ? Exit.NOT_FOUND : e.code === "BAD_TOKEN_ARGUMENT" ? Exit.USAGE : Exit.ERROR;
   if (e instanceof IdentityError) return Exit.IDENTITY;
   if (e instanceof DeviceStoreError) return e.code === "DEVICE_NOT_FOUND" || e.code === "DEVICE_AMBIGUOUS" ? Exit.NOT_FOUND : Exit.ERROR;
   return undefined;

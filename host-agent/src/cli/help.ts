@@ -75,7 +75,9 @@ whether the relay's admission list serves it, push), and the agents.
 --relay checks another relay than the configured one (e.g. a new deployment).`,
 };
 
-const upHelp = (agentNames: readonly string[]) => `Usage: airlock up [--relay URL] [--agent NAME] [--workspace DIR] [--app-url URL] [--pair] [--yes] [--json] [-- AGENT COMMAND…]
+const upHelp = (
+  agentNames: readonly string[],
+) => `Usage: airlock up [--relay URL] [--agent NAME] [--workspace DIR] [--app-url URL] [--pair] [--yes] [--json] [-- AGENT COMMAND…]
 
 Connects out to the relay (no inbound ports), keeps the link up with
 reconnects, and serves paired devices. Creates the host identity on first run.

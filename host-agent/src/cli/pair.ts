@@ -12,7 +12,11 @@ export async function cmdPair(ctx: Context, args: string[]): Promise<number> {
   const ttl = values.ttl === undefined ? undefined : Number(values.ttl);
   if (ttl !== undefined && (!Number.isInteger(ttl) || ttl < 1 || ttl > 3600)) throw new CliError("USAGE", "--ttl must be 1..3600 seconds");
   const control = await connectControl(controlSocketPath(ctx.paths.home));
-  if (!control) throw new CliError("NOT_FOUND", `airlock up is not running: start it (${airlockCommand(ctx.paths.home)} up), or use ${airlockCommand(ctx.paths.home)} up --pair`);
+  if (!control)
+    throw new CliError(
+      "NOT_FOUND",
+      `airlock up is not running: start it (${airlockCommand(ctx.paths.home)} up), or use ${airlockCommand(ctx.paths.home)} up --pair`,
+    );
   try {
     control.send({ type: "pair", ...(ttl ? { ttl } : {}) });
     for (;;) {

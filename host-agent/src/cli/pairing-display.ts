@@ -38,7 +38,9 @@ export async function showPairing(ctx: Context, link: string, expiresAt: number)
   if (loopbackLink(link)) {
     // A phone cannot reach 127.0.0.1: a QR code would only send it nowhere.
     ctx.out(`\nOpen this link in a browser on this machine (valid until ${until}):\n${link}\n`);
-    ctx.out("A phone cannot reach this relay: it listens on loopback only. To pair a phone, run a relay it can reach (your own deployment: docs/operations.md) and start airlock up with --relay https://…");
+    ctx.out(
+      "A phone cannot reach this relay: it listens on loopback only. To pair a phone, run a relay it can reach (your own deployment: docs/operations.md) and start airlock up with --relay https://…",
+    );
   } else {
     // The QR code library is loaded only when a code is drawn.
     const { default: QRCode } = await import("qrcode");

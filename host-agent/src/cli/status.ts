@@ -52,7 +52,16 @@ export async function cmdStatus(ctx: Context): Promise<number> {
     ctx.err(`Warning: ${messageOf(e)}: token expiry not checked`);
   }
   const tokenWarnings = expiring.map((t) => ({ id: t.id, name: t.name, owner: t.owner, expiresAt: t.expiresAt }));
-  const status = { home: ctx.paths.home, room, relayUrl, relay, running: running !== null, connected: running?.devices ?? [], trustedDevices: devices.length, expiringTokens: tokenWarnings };
+  const status = {
+    home: ctx.paths.home,
+    room,
+    relayUrl,
+    relay,
+    running: running !== null,
+    connected: running?.devices ?? [],
+    trustedDevices: devices.length,
+    expiringTokens: tokenWarnings,
+  };
   if (ctx.json) ctx.out(JSON.stringify(status));
   else {
     ctx.out(`Identity:  ${room ? `room ${room}` : "none yet (airlock up creates it)"}`);
@@ -61,7 +70,9 @@ export async function cmdStatus(ctx: Context): Promise<number> {
     ctx.out(`Devices:   ${devices.length} trusted${running ? `, ${running.devices.length} connected` : ""}`);
     for (const t of expiring) {
       const days = Math.max(0, Math.ceil((Date.parse(t.expiresAt) - Date.now()) / 86_400_000));
-      ctx.out(`Warning:   token "${terminalSafe(t.name)}" (${t.id}, owner ${terminalSafe(t.owner)}) expires in ${days} day${days === 1 ? "" : "s"} (${t.expiresAt.slice(0, 16).replace("T", " ")}): ${airlockCommand(ctx.paths.home)} tokens rotate ${t.id}`);
+      ctx.out(
+        `Warning:   token "${terminalSafe(t.name)}" (${t.id}, owner ${terminalSafe(t.owner)}) expires in ${days} day${days === 1 ? "" : "s"} (${t.expiresAt.slice(0, 16).replace("T", " ")}): ${airlockCommand(ctx.paths.home)} tokens rotate ${t.id}`,
+      );
     }
   }
   return Exit.OK;

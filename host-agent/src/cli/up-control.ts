@@ -22,7 +22,12 @@ export function upControlHandler(o: UpControlOptions) {
   return async (request: ControlRequest, reply: (m: ControlReply) => void, incoming: AsyncIterable<ControlRequest>): Promise<void> => {
     switch (request.type) {
       case "status":
-        reply({ type: "status", room: o.room, relayUrl: o.relayUrl, devices: o.core.connections.map((c) => ({ slot: c.slot, id: c.device.id, name: c.device.name })) });
+        reply({
+          type: "status",
+          room: o.room,
+          relayUrl: o.relayUrl,
+          devices: o.core.connections.map((c) => ({ slot: c.slot, id: c.device.id, name: c.device.name })),
+        });
         return;
       case "pair": {
         const pairing = await o.core.createPairing(request.ttl);
@@ -50,7 +55,14 @@ export function upControlHandler(o: UpControlOptions) {
         const prefix = request.id;
         const matches = o.app.broker.pendingApprovals().filter((p) => p.approvalId.startsWith(prefix));
         if (matches.length !== 1) {
-          reply({ type: "error", code: "NOT_PENDING", message: matches.length === 0 ? `no waiting request ${prefix} (see ${o.hostCli} approvals)` : `${prefix} matches ${matches.length} requests; give more characters` });
+          reply({
+            type: "error",
+            code: "NOT_PENDING",
+            message:
+              matches.length === 0
+                ? `no waiting request ${prefix} (see ${o.hostCli} approvals)`
+                : `${prefix} matches ${matches.length} requests; give more characters`,
+          });
           return;
         }
         const p = o.app.broker.decide(matches[0]!.approvalId, request.decision, { kind: "host" });

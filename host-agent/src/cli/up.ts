@@ -54,7 +54,8 @@ export async function cmdUp(ctx: Context, args: string[]): Promise<number> {
     },
     strict: true,
   });
-  if (!(AGENT_NAMES as readonly string[]).includes(values.agent)) throw new CliError("USAGE", `unknown agent "${values.agent}" (available: ${AGENT_NAMES.join(", ")})`);
+  if (!(AGENT_NAMES as readonly string[]).includes(values.agent))
+    throw new CliError("USAGE", `unknown agent "${values.agent}" (available: ${AGENT_NAMES.join(", ")})`);
   const config = readConfig(ctx.paths);
   const relayUrl = checkUrl(values.relay ?? config.relayUrl ?? DEFAULT_RELAY, "--relay");
   // The app URL keeps a trailing slash: an app served under a path (https://x/airlock/) resolves its files against it.
@@ -99,12 +100,15 @@ export async function cmdUp(ctx: Context, args: string[]): Promise<number> {
   };
   const onHostOnly = (p: PendingApproval) =>
     ctx.json
-      ? ctx.out(JSON.stringify({ type: "approval.host-only", approvalId: p.approvalId, tier: p.tier, rule: p.rule, action: p.evidence.action, cwd: p.evidence.cwd }))
-      : ctx.out(`\nApproval needed at this terminal (${p.tier}, ${p.rule}):\n  ${p.evidence.action.split("\n").join("\n  ")}\n  in ${p.evidence.cwd}\n  ${airlockCommand(ctx.paths.home)} approve ${p.approvalId}   |   ${airlockCommand(ctx.paths.home)} deny ${p.approvalId}\n`);
+      ? ctx.out(
+          JSON.stringify({ type: "approval.host-only", approvalId: p.approvalId, tier: p.tier, rule: p.rule, action: p.evidence.action, cwd: p.evidence.cwd }),
+        )
+      : ctx.out(
+          `\nApproval needed at this terminal (${p.tier}, ${p.rule}):\n  ${p.evidence.action.split("\n").join("\n  ")}\n  in ${p.evidence.cwd}\n  ${airlockCommand(ctx.paths.home)} approve ${p.approvalId}   |   ${airlockCommand(ctx.paths.home)} deny ${p.approvalId}\n`,
+        );
   // Operational lines from the relay link, the push sender and the app server: on stderr for a
   // person, as {"type":"log"} JSON lines with --json (scripts and tests see them too).
-  const operational = (source: string) => (line: string) =>
-    ctx.json ? ctx.out(JSON.stringify({ type: "log", source, message: line })) : ctx.err(`  ${line}`);
+  const operational = (source: string) => (line: string) => (ctx.json ? ctx.out(JSON.stringify({ type: "log", source, message: line })) : ctx.err(`  ${line}`));
   const link = new RelayLink({ relayUrl, signer: identity.signer, log: operational("relay") });
   // Push: subscriptions of trusted devices only (a device revoked while airlock up was not running is dropped here).
   let pushStore: PushStore;
@@ -143,8 +147,7 @@ export async function cmdUp(ctx: Context, args: string[]): Promise<number> {
     hooks: { trustFile: join(ctx.paths.home, "hooks-trust.json") },
   });
   await app.start();
-  const event = (type: string, fields: Record<string, unknown>, text: string) =>
-    ctx.json ? ctx.out(JSON.stringify({ type, ...fields })) : ctx.out(text);
+  const event = (type: string, fields: Record<string, unknown>, text: string) => (ctx.json ? ctx.out(JSON.stringify({ type, ...fields })) : ctx.out(text));
   if (created) event("identity.created", { path: ctx.paths.identity }, `Created host identity ${ctx.paths.identity}`);
   event("host", { room: identity.roomId, relay: relayUrl }, `Host ${identity.roomId} → relay ${relayUrl}`);
 
@@ -180,16 +183,26 @@ export async function cmdUp(ctx: Context, args: string[]): Promise<number> {
     if (s.state === "online") event("relay.online", {}, "Relay: online");
     if (s.state === "offline") {
       core.onOffline();
-      event("relay.offline", { retryInMs: s.retryInMs }, `Relay: offline${s.retryInMs !== undefined ? `, retrying in ${(s.retryInMs / 1000).toFixed(1)} s` : ""}`);
+      event(
+        "relay.offline",
+        { retryInMs: s.retryInMs },
+        `Relay: offline${s.retryInMs !== undefined ? `, retrying in ${(s.retryInMs / 1000).toFixed(1)} s` : ""}`,
+      );
     }
   });
   link.on("welcome", (w) => {
     void core.onWelcome(w.allowlistVersion).catch((e: unknown) => ctx.err(`allowlist sync failed: ${String(e)}`));
     // Whether this relay can send pushes (its VAPID key), asked again at every connection.
-    contain(fetchRelayPushSupport(relayUrl).then((support) => push.setRelaySupport(support)), "asking the relay about push");
+    contain(
+      fetchRelayPushSupport(relayUrl).then((support) => push.setRelaySupport(support)),
+      "asking the relay about push",
+    );
     if (values.pair) {
       values.pair = false;
-      contain(core.createPairing().then((p) => showPairing(ctx, p.link, p.expiresAt)), "creating the pairing link");
+      contain(
+        core.createPairing().then((p) => showPairing(ctx, p.link, p.expiresAt)),
+        "creating the pairing link",
+      );
     }
   });
   link.on("deviceJoined", (d) => core.onDeviceJoined(d.slot, d.key));
@@ -203,7 +216,15 @@ export async function cmdUp(ctx: Context, args: string[]): Promise<number> {
 
   const server = await serveControl(
     controlSocketPath(ctx.paths.home),
-    upControlHandler({ room: identity.roomId, relayUrl, core, app, audit, hostCli: airlockCommand(ctx.paths.home), setPairingWaiter: (w) => (pairingWaiter = w) }),
+    upControlHandler({
+      room: identity.roomId,
+      relayUrl,
+      core,
+      app,
+      audit,
+      hostCli: airlockCommand(ctx.paths.home),
+      setPairingWaiter: (w) => (pairingWaiter = w),
+    }),
   );
 
   link.start();
@@ -218,7 +239,8 @@ export async function cmdUp(ctx: Context, args: string[]): Promise<number> {
   process.on("SIGTERM", onSignal);
   // Last line of defence: a rejection nobody handled is a bug to log, not a
   // reason to drop every device session and the agent's running turns.
-  const onUnhandled = (reason: unknown) => ctx.err(`internal error (unhandled rejection), still serving: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);
+  const onUnhandled = (reason: unknown) =>
+    ctx.err(`internal error (unhandled rejection), still serving: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);
   process.on("unhandledRejection", onUnhandled);
   await stopped;
   process.off("unhandledRejection", onUnhandled);

@@ -47,9 +47,20 @@ async function fileDigest(path: string): Promise<string> {
 }
 
 /** sha256 (hex) of the hook's definition and the files it names. */
-export async function hookHash(hook: Pick<ConfiguredHook, "name" | "events" | "command" | "timeoutSeconds" | "source" | "hashFiles">, workspaceRoot: string): Promise<string> {
+export async function hookHash(
+  hook: Pick<ConfiguredHook, "name" | "events" | "command" | "timeoutSeconds" | "source" | "hashFiles">,
+  workspaceRoot: string,
+): Promise<string> {
   const files: Array<[string, string]> = [];
   for (const arg of hashedFiles(hook)) files.push([arg, await fileDigest(resolveArg(arg, workspaceRoot))]);
-  const definition = { v: 1, name: hook.name, source: hook.source, events: [...hook.events].sort(), command: hook.command, timeoutSeconds: hook.timeoutSeconds, files };
+  const definition = {
+    v: 1,
+    name: hook.name,
+    source: hook.source,
+    events: [...hook.events].sort(),
+    command: hook.command,
+    timeoutSeconds: hook.timeoutSeconds,
+    files,
+  };
   return createHash("sha256").update(JSON.stringify(definition)).digest("hex");
 }

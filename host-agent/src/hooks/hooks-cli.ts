@@ -56,7 +56,12 @@ interface Listed {
 }
 
 export async function hooksCommand(ctx: HooksCliContext, args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, options: { workspace: { type: "string" }, all: { type: "boolean", default: false } }, allowPositionals: true, strict: true });
+  const { values, positionals } = parseArgs({
+    args,
+    options: { workspace: { type: "string" }, all: { type: "boolean", default: false } },
+    allowPositionals: true,
+    strict: true,
+  });
   const [sub = "list", ...names] = positionals;
   const workspace = await realpath(resolve(values.workspace ?? ".")).catch(() => {
     throw new HooksCliError("USAGE", `workspace ${values.workspace ?? "."} does not exist`);
@@ -81,7 +86,8 @@ export async function hooksCommand(ctx: HooksCliContext, args: string[]): Promis
     }
     case "trust": {
       const chosen = values.all ? hooks : names.map((n) => find(hooks, n));
-      if (chosen.length === 0) throw new HooksCliError(values.all ? "FAILED" : "USAGE", values.all ? "there are no hooks to trust" : "name the hooks to trust (or --all)");
+      if (chosen.length === 0)
+        throw new HooksCliError(values.all ? "FAILED" : "USAGE", values.all ? "there are no hooks to trust" : "name the hooks to trust (or --all)");
       for (const h of chosen) await trust.trust({ hash: h.hash, name: h.name, source: h.source, file: h.file });
       report(ctx, "trusted", chosen);
       return 0;
@@ -127,7 +133,16 @@ async function listHooks(home: string, workspace: string, trust: TrustStore): Pr
   const hooks: Listed[] = [];
   for (const h of policy.hooks ?? []) {
     const hash = await hookHash(h, workspace);
-    hooks.push({ name: h.name, source: h.source, file: h.file, events: h.events, command: h.command, timeoutSeconds: h.timeoutSeconds, hash, state: !h.enabled ? "disabled" : trusted.has(hash) ? "trusted" : "untrusted" });
+    hooks.push({
+      name: h.name,
+      source: h.source,
+      file: h.file,
+      events: h.events,
+      command: h.command,
+      timeoutSeconds: h.timeoutSeconds,
+      hash,
+      state: !h.enabled ? "disabled" : trusted.has(hash) ? "trusted" : "untrusted",
+    });
   }
   return { hooks, warnings: policy.warnings };
 }
@@ -140,5 +155,7 @@ function find(hooks: Listed[], name: string): Listed {
 
 function report(ctx: HooksCliContext, what: string, hooks: Listed[]): void {
   if (ctx.json) ctx.out(JSON.stringify({ [what]: hooks.map((h) => ({ name: h.name, hash: h.hash })) }));
-  else for (const h of hooks) ctx.out(`${what} ${h.name} (${h.hash.slice(0, 12)})${h.state === "disabled" ? " — still not run: repository hooks are not allowed" : ""}`);
+  else
+    for (const h of hooks)
+      ctx.out(`${what} ${h.name} (${h.hash.slice(0, 12)})${h.state === "disabled" ? " — still not run: repository hooks are not allowed" : ""}`);
 }

@@ -26,7 +26,11 @@ import { hookHash } from "./hash.ts";
 import { minimalEnv, runHook, type HookRun } from "./run-hook.ts";
 import type { TrustStore } from "./trust-store.ts";
 
-export type AuditFn = (type: string, actor: { kind: "device" | "host" | "policy" | "timeout"; id?: string; name?: string }, data: Record<string, unknown>) => void;
+export type AuditFn = (
+  type: string,
+  actor: { kind: "device" | "host" | "policy" | "timeout"; id?: string; name?: string },
+  data: Record<string, unknown>,
+) => void;
 
 /** Who caused a hook point: the device (or automation token) behind the prompt. */
 export interface Cause {
@@ -85,13 +89,22 @@ export class HookRunner {
   }
 
   /** UserPromptSubmit (blocking) or SessionStart (context only) for a prompt a device sent. */
-  prompt(event: "UserPromptSubmit" | "SessionStart", threadId: string | null, cwd: string, cause: Cause, data: { command: string; prompt: string }): Promise<HookOutcome> {
+  prompt(
+    event: "UserPromptSubmit" | "SessionStart",
+    threadId: string | null,
+    cwd: string,
+    cause: Cause,
+    data: { command: string; prompt: string },
+  ): Promise<HookOutcome> {
     return this.#run(event, threadId, cwd, cause, data);
   }
 
   /** Before the policy asks anyone: a deny stops the tool. */
   async preToolUse(threadId: string, ask: ApprovalAsk, classification: Classification): Promise<HookOutcome> {
-    return this.#run("PreToolUse", threadId, ask.cwd, this.#causes.get(threadId) ?? null, { tool: toolOf(ask), classification: { tier: classification.tier, rule: classification.rule } });
+    return this.#run("PreToolUse", threadId, ask.cwd, this.#causes.get(threadId) ?? null, {
+      tool: toolOf(ask),
+      classification: { tier: classification.tier, rule: classification.rule },
+    });
   }
 
   /**
@@ -103,14 +116,23 @@ export class HookRunner {
     const settings = policy.hookSettings ?? DEFAULT_HOOK_SETTINGS;
     const limit = settings.mayAllowUpTo === "none" ? -1 : TIERS.indexOf(settings.mayAllowUpTo);
     const mayAllow = action === "ask" && classification.tier !== "commit" && TIERS.indexOf(classification.tier) <= limit;
-    const outcome = await this.#run("PermissionRequest", threadId, ask.cwd, this.#causes.get(threadId) ?? null, {
-      tool: toolOf(ask),
-      classification: { tier: classification.tier, rule: classification.rule },
-      policy: action,
-      hookMayAllow: mayAllow,
-    }, policy);
+    const outcome = await this.#run(
+      "PermissionRequest",
+      threadId,
+      ask.cwd,
+      this.#causes.get(threadId) ?? null,
+      {
+        tool: toolOf(ask),
+        classification: { tier: classification.tier, rule: classification.rule },
+        policy: action,
+        hookMayAllow: mayAllow,
+      },
+      policy,
+    );
     if (outcome.allowed && !mayAllow) {
-      this.#o.log(`hook ${outcome.allowed.hook} allowed a ${classification.tier}-tier request (${classification.rule}) that policy keeps for people (${action}, hooks.mayAllowUpTo ${settings.mayAllowUpTo}); asking them`);
+      this.#o.log(
+        `hook ${outcome.allowed.hook} allowed a ${classification.tier}-tier request (${classification.rule}) that policy keeps for people (${action}, hooks.mayAllowUpTo ${settings.mayAllowUpTo}); asking them`,
+      );
       const { allowed: _dropped, ...rest } = outcome;
       return rest;
     }
@@ -132,14 +154,24 @@ export class HookRunner {
         const key = `${threadId}\u0000${event.itemId}`;
         const command = this.#commands.get(key);
         this.#commands.delete(key);
-        this.#later(threadId, "PostToolUse", { tool: { type: "command", itemId: event.itemId, ...(command !== undefined ? { command } : {}) }, result: { exitCode: event.exitCode, durationMs: event.durationMs } });
+        this.#later(threadId, "PostToolUse", {
+          tool: { type: "command", itemId: event.itemId, ...(command !== undefined ? { command } : {}) },
+          result: { exitCode: event.exitCode, durationMs: event.durationMs },
+        });
         return;
       }
       case "file.change":
-        this.#later(threadId, "PostToolUse", { tool: { type: "file_change", itemId: event.itemId, files: [{ path: event.path, change: event.change, ...(event.oldPath ? { oldPath: event.oldPath } : {}), diff: event.diff }] } });
+        this.#later(threadId, "PostToolUse", {
+          tool: {
+            type: "file_change",
+            itemId: event.itemId,
+            files: [{ path: event.path, change: event.change, ...(event.oldPath ? { oldPath: event.oldPath } : {}), diff: event.diff }],
+          },
+        });
         return;
       case "turn.status":
-        if (event.status !== "started") this.#later(threadId, "Stop", { turn: { id: event.turnId, status: event.status, ...(event.error ? { error: event.error } : {}) } });
+        if (event.status !== "started")
+          this.#later(threadId, "Stop", { turn: { id: event.turnId, status: event.status, ...(event.error ? { error: event.error } : {}) } });
         return;
       default:
         return;
@@ -208,14 +240,18 @@ export class HookRunner {
       });
       const verdict = verdictOf(run);
       const reason = run.ok ? run.output.reason : `${run.failure}: ${run.detail}`;
-      this.#o.audit("hook.run", { kind: "host" }, {
-        ...record,
-        hash,
-        verdict,
-        durationMs: run.durationMs,
-        ...(reason ? { reason } : {}),
-        ...(!run.ok ? { failClosed: blocking } : {}),
-      });
+      this.#o.audit(
+        "hook.run",
+        { kind: "host" },
+        {
+          ...record,
+          hash,
+          verdict,
+          durationMs: run.durationMs,
+          ...(reason ? { reason } : {}),
+          ...(!run.ok ? { failClosed: blocking } : {}),
+        },
+      );
       if (!run.ok) {
         this.#o.log(`hook ${hook.name} (${event}) failed: ${run.failure}: ${run.detail}${run.stderr ? ` — stderr: ${oneLine(run.stderr)}` : ""}`);
         if (blocking) {
@@ -262,7 +298,16 @@ function toolOf(ask: ApprovalAsk): Record<string, unknown> {
     ...(ask.itemId ? { itemId: ask.itemId } : {}),
     ...(ask.command !== undefined ? { command: ask.command } : {}),
     ...(ask.permission !== undefined ? { permission: ask.permission } : {}),
-    ...(ask.files ? { files: ask.files.map((f) => ({ path: f.path, change: f.change, ...(f.oldPath ? { oldPath: f.oldPath } : {}), ...(f.diff !== undefined ? { diff: f.diff } : {}) })) } : {}),
+    ...(ask.files
+      ? {
+          files: ask.files.map((f) => ({
+            path: f.path,
+            change: f.change,
+            ...(f.oldPath ? { oldPath: f.oldPath } : {}),
+            ...(f.diff !== undefined ? { diff: f.diff } : {}),
+          })),
+        }
+      : {}),
     ...(ask.reason ? { reason: ask.reason } : {}),
   };
 }

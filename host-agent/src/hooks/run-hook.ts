@@ -29,7 +29,8 @@ export type HookOutput = z.infer<typeof hookOutputSchema>;
 
 export type HookFailure = "timeout" | "crash" | "oversized" | "invalid-output" | "spawn-failed";
 
-export type HookRun = { ok: true; output: HookOutput; durationMs: number } | { ok: false; failure: HookFailure; detail: string; durationMs: number; stderr: string };
+export type HookRun =
+  { ok: true; output: HookOutput; durationMs: number } | { ok: false; failure: HookFailure; detail: string; durationMs: number; stderr: string };
 
 export interface RunHookOptions {
   argv: readonly string[];
@@ -87,7 +88,13 @@ export function runHook(o: RunHookOptions): Promise<HookRun> {
     };
     let child: ReturnType<typeof spawn>;
     try {
-      child = spawn(o.argv[0]!, o.argv.slice(1), { cwd: o.cwd, env: o.env, stdio: ["pipe", "pipe", "pipe"], shell: false, detached: process.platform !== "win32" });
+      child = spawn(o.argv[0]!, o.argv.slice(1), {
+        cwd: o.cwd,
+        env: o.env,
+        stdio: ["pipe", "pipe", "pipe"],
+        shell: false,
+        detached: process.platform !== "win32",
+      });
     } catch (e) {
       resolve({ ok: false, failure: "spawn-failed", detail: (e as Error).message, durationMs: elapsed(), stderr: "" });
       return;
@@ -122,7 +129,8 @@ export function runHook(o: RunHookOptions): Promise<HookRun> {
     child.stdin!.end(JSON.stringify(o.input));
     child.on("close", (code, signal) => {
       if (failure) return finish({ ok: false, ...failure, durationMs: elapsed(), stderr });
-      if (code !== 0) return finish({ ok: false, failure: "crash", detail: signal ? `killed by ${signal}` : `exited with code ${code}`, durationMs: elapsed(), stderr });
+      if (code !== 0)
+        return finish({ ok: false, failure: "crash", detail: signal ? `killed by ${signal}` : `exited with code ${code}`, durationMs: elapsed(), stderr });
       const text = Buffer.concat(out).toString("utf8").trim();
       if (text === "") return finish({ ok: true, output: {}, durationMs: elapsed() });
       let json: unknown;
@@ -134,7 +142,13 @@ export function runHook(o: RunHookOptions): Promise<HookRun> {
       const parsed = hookOutputSchema.safeParse(json);
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
-        return finish({ ok: false, failure: "invalid-output", detail: `stdout is not a hook answer (${issue ? `${issue.path.join(".") || "(top level)"}: ${issue.message}` : "invalid"})`, durationMs: elapsed(), stderr });
+        return finish({
+          ok: false,
+          failure: "invalid-output",
+          detail: `stdout is not a hook answer (${issue ? `${issue.path.join(".") || "(top level)"}: ${issue.message}` : "invalid"})`,
+          durationMs: elapsed(),
+          stderr,
+        });
       }
       finish({ ok: true, output: parsed.data, durationMs: elapsed() });
     });

@@ -43,7 +43,12 @@ export function mk(tier: Tier, rule: string, reason: string, flags: FlagInit = {
     tier,
     rule,
     reason,
-    flags: { network: flags.network ?? false, credentials: flags.credentials ?? false, externalTools: flags.externalTools ?? false, writes: flags.writes ?? false },
+    flags: {
+      network: flags.network ?? false,
+      credentials: flags.credentials ?? false,
+      externalTools: flags.externalTools ?? false,
+      writes: flags.writes ?? false,
+    },
   };
 }
 

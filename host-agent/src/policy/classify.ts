@@ -62,7 +62,19 @@ const KEYWORDS = new Set(["!", "{", "}", "if", "then", "else", "elif", "fi", "do
  * is the package manager (`bun install`); the order is the one the single
  * function had before the split.
  */
-const RULES: readonly Rule[] = [wrapperRule, shellRule, readOnlyRule, findRule, secretToolRule, gitRule, classifyBuild, networkRule, fileRule, deployRule, systemRule];
+const RULES: readonly Rule[] = [
+  wrapperRule,
+  shellRule,
+  readOnlyRule,
+  findRule,
+  secretToolRule,
+  gitRule,
+  classifyBuild,
+  networkRule,
+  fileRule,
+  deployRule,
+  systemRule,
+];
 
 /** How rules classify a command nested in another one. */
 const inner: Inner = { words: classifyWords, line: classifyLine };
@@ -94,7 +106,9 @@ function classifyLine(src: string, st: State): Classification {
     if (!cmd.pipeIn) pipelineNetwork = false;
     const c = classifySimple(cmd, { ...st, pipeIn: cmd.pipeIn });
     if (c.rule === "shell.stdin" && pipelineNetwork) {
-      found.push(mk("commit", "pipe.remote-exec", "runs code downloaded from the network (piped into a shell or interpreter)", { network: true, externalTools: true }));
+      found.push(
+        mk("commit", "pipe.remote-exec", "runs code downloaded from the network (piped into a shell or interpreter)", { network: true, externalTools: true }),
+      );
     }
     found.push(c);
     if (c.flags.network) pipelineNetwork = true;

@@ -31,7 +31,8 @@ export const POLICY_PATH = /(^|\/)\.?airlock\/policy\.json$/;
 export const writesPolicy = (path: string): Classification => mk("commit", "policy.self-edit", `writes the Airlock policy file ${path}`, { writes: true });
 
 /** Files that run code at login, in git or on a schedule. */
-export const PERSISTENCE_PATH = /(^|\/)(\.bashrc|\.bash_profile|\.bash_login|\.profile|\.zshrc|\.zshenv|\.zprofile|\.zlogin|\.gitconfig|config\.fish|\.git\/hooks\/?.*|\.git\/config|LaunchAgents\/.*|LaunchDaemons\/.*|\.config\/autostart\/.*|crontab)$/;
+export const PERSISTENCE_PATH =
+  /(^|\/)(\.bashrc|\.bash_profile|\.bash_login|\.profile|\.zshrc|\.zshenv|\.zprofile|\.zlogin|\.gitconfig|config\.fish|\.git\/hooks\/?.*|\.git\/config|LaunchAgents\/.*|LaunchDaemons\/.*|\.config\/autostart\/.*|crontab)$/;
 const SYSTEM_PATH = /^\/(etc|usr|bin|sbin|boot|lib|lib64|opt|System|Library|Applications|private\/etc|dev|proc|sys)(\/|$)|^\/var(\/(?!folders|tmp)|$)/;
 /** Temporary folders: outside the workspace but nobody's data. */
 const SCRATCH_PATH = /^\/(tmp|var\/tmp|private\/tmp|var\/folders)\/[^/]/;
@@ -88,10 +89,18 @@ export function writeTargets(base: Classification, targets: Word[], st: Where, r
     const pc = pathClass(t, st);
     const p = resolvePath(t, st) ?? t.text;
     if (POLICY_PATH.test(p) || POLICY_PATH.test(t.text)) c = max(c, writesPolicy(t.text));
-    else if (PERSISTENCE_PATH.test(p)) c = max(c, mk("commit", "system.persistence", `writes ${t.text}, which runs code at login, in git, or on a schedule`, { writes: true }));
+    else if (PERSISTENCE_PATH.test(p))
+      c = max(c, mk("commit", "system.persistence", `writes ${t.text}, which runs code at login, in git, or on a schedule`, { writes: true }));
     else if (SYSTEM_PATH.test(p)) c = max(c, mk("commit", "fs.system-write", `writes the system path ${t.text}`, { writes: true }));
     else if (rmLike && (pc === "root" || pc === "outside" || pc === "workspace" || (recursive && pc === "unknown"))) {
-      const where = pc === "root" ? "a root or home directory" : pc === "unknown" ? "a path we cannot resolve" : pc === "workspace" ? "the whole workspace" : "outside the workspace";
+      const where =
+        pc === "root"
+          ? "a root or home directory"
+          : pc === "unknown"
+            ? "a path we cannot resolve"
+            : pc === "workspace"
+              ? "the whole workspace"
+              : "outside the workspace";
       c = max(c, mk("commit", "fs.rm-outside", `deletes ${t.text}, ${where}`, { writes: true }));
     } else if (!rmLike && pc === "root" && recursive) c = max(c, mk("commit", "fs.system-write", `changes ${t.text} recursively`, { writes: true }));
   }

@@ -12,16 +12,27 @@ interface Verdict {
 
 /** Each verdict with the kinds agents use for it (lower case, `-` and spaces as `_`). */
 const KINDS: readonly [readonly string[], Verdict][] = [
-  [["question", "choice", "plan", "user_input", "elicitation", "clarification"], { tier: "steer", rule: "permission.question", reason: "a question about direction, not an action" }],
+  [
+    ["question", "choice", "plan", "user_input", "elicitation", "clarification"],
+    { tier: "steer", rule: "permission.question", reason: "a question about direction, not an action" },
+  ],
   [["read", "file_read", "list"], { tier: "continue", rule: "permission.read", reason: "read access to the workspace" }],
   [["write", "file_write", "file_change", "edit"], { tier: "expand", rule: "permission.write", reason: "write access", flags: { writes: true } }],
   [["network", "web_fetch", "web_search", "fetch"], { tier: "expand", rule: "permission.network", reason: "network access", flags: { network: true } }],
   [["command", "exec", "shell"], { tier: "expand", rule: "permission.exec", reason: "runs commands not shown", flags: { externalTools: true } }],
   [["mcp", "tool", "mcp_tool"], { tier: "expand", rule: "permission.tool", reason: "uses an external tool", flags: { externalTools: true } }],
-  [["credentials", "secrets", "secret", "keychain"], { tier: "commit", rule: "permission.credentials", reason: "access to credentials", flags: { credentials: true } }],
+  [
+    ["credentials", "secrets", "secret", "keychain"],
+    { tier: "commit", rule: "permission.credentials", reason: "access to credentials", flags: { credentials: true } },
+  ],
   [
     ["full_access", "danger_full_access", "sandbox_escape", "escalate", "bypass_permissions"],
-    { tier: "commit", rule: "permission.full-access", reason: "leaves the sandbox with full access", flags: { network: true, credentials: true, externalTools: true, writes: true } },
+    {
+      tier: "commit",
+      rule: "permission.full-access",
+      reason: "leaves the sandbox with full access",
+      flags: { network: true, credentials: true, externalTools: true, writes: true },
+    },
   ],
 ];
 

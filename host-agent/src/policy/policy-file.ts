@@ -107,12 +107,12 @@ const regexSchema = z.string().check(
     }
   }, "is not a valid regular expression"),
 );
-const ruleId = z.string().check(z.regex(/^[a-z0-9-]+(\.[a-z0-9-]+)*(\.\*)?$|^\*$/, "must be a rule id like \"git.push\" or a prefix like \"deploy.*\""));
+const ruleId = z.string().check(z.regex(/^[a-z0-9-]+(\.[a-z0-9-]+)*(\.\*)?$|^\*$/, 'must be a rule id like "git.push" or a prefix like "deploy.*"'));
 
 const ruleSchema = z.strictObject({
-  match: z.strictObject({ tier: z.optional(tierSchema), rule: z.optional(ruleId), command: z.optional(regexSchema) }).check(
-    z.refine((m) => m.tier !== undefined || m.rule !== undefined || m.command !== undefined, "needs at least one of tier, rule, command"),
-  ),
+  match: z
+    .strictObject({ tier: z.optional(tierSchema), rule: z.optional(ruleId), command: z.optional(regexSchema) })
+    .check(z.refine((m) => m.tier !== undefined || m.rule !== undefined || m.command !== undefined, "needs at least one of tier, rule, command")),
   action: actionSchema,
   /** Free text for humans. */
   comment: z.optional(z.string().check(z.maxLength(1000))),
@@ -120,7 +120,9 @@ const ruleSchema = z.strictObject({
 
 export const policyFileSchema = z.strictObject({
   version: z.literal(1),
-  defaults: z.optional(z.strictObject({ steer: z.optional(actionSchema), continue: z.optional(actionSchema), expand: z.optional(actionSchema), commit: z.optional(actionSchema) })),
+  defaults: z.optional(
+    z.strictObject({ steer: z.optional(actionSchema), continue: z.optional(actionSchema), expand: z.optional(actionSchema), commit: z.optional(actionSchema) }),
+  ),
   rules: z.optional(z.array(ruleSchema).check(z.maxLength(200))),
   timeoutSeconds: z.optional(z.int().check(z.gte(10), z.lte(86400))),
   timeoutAction: z.optional(z.enum(["deny", "cancel"])),
@@ -178,7 +180,12 @@ export function builtinPolicy(): Policy {
   return {
     version: 1,
     defaults: { ...BUILTIN_DEFAULTS },
-    defaultIds: { steer: "builtin.defaults.steer", continue: "builtin.defaults.continue", expand: "builtin.defaults.expand", commit: "builtin.defaults.commit" },
+    defaultIds: {
+      steer: "builtin.defaults.steer",
+      continue: "builtin.defaults.continue",
+      expand: "builtin.defaults.expand",
+      commit: "builtin.defaults.commit",
+    },
     rules: [],
     floors: {
       expand: { action: BUILTIN_DEFAULTS.expand, id: "builtin.defaults.expand" },
@@ -251,7 +258,14 @@ export function parsePolicy(text: string, source: string): PolicyFile {
 
 /** Apply one layer on top of `base` (a copy is returned). `path` names the file its hooks came from. */
 export function mergePolicy(base: Policy, file: PolicyFile, source: "user" | "repo", path = `${source} policy`): Policy {
-  const out: Policy = { ...base, defaults: { ...base.defaults }, defaultIds: { ...base.defaultIds }, floors: { ...base.floors }, layers: [...base.layers], warnings: [...base.warnings] };
+  const out: Policy = {
+    ...base,
+    defaults: { ...base.defaults },
+    defaultIds: { ...base.defaultIds },
+    floors: { ...base.floors },
+    layers: [...base.layers],
+    warnings: [...base.warnings],
+  };
   if (file.hooks !== undefined) mergeHooks(out, file.hooks, source, path);
   for (const tier of TIERS) {
     const a = file.defaults?.[tier];

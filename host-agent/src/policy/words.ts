@@ -6,7 +6,8 @@ import type { Word } from "./shell-parse.ts";
 
 export const texts = (ws: Word[]): string[] => ws.map((w) => w.text);
 export const isOpt = (w: Word | undefined): boolean => w !== undefined && w.text.startsWith("-") && w.text !== "-";
-export const has = (ws: Word[], ...opts: string[]): boolean => ws.some((w) => opts.includes(w.text) || opts.some((o) => o.startsWith("--") && w.text.startsWith(o + "=")));
+export const has = (ws: Word[], ...opts: string[]): boolean =>
+  ws.some((w) => opts.includes(w.text) || opts.some((o) => o.startsWith("--") && w.text.startsWith(o + "=")));
 /** A short-option cluster such as -rf contains `letter`. */
 export const hasShort = (ws: Word[], letter: string): boolean => ws.some((w) => /^-[A-Za-z]+$/.test(w.text) && w.text.includes(letter));
 export const positionals = (ws: Word[]): Word[] => {

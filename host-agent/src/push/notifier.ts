@@ -167,7 +167,10 @@ function cut(text: string, max: number): string {
 
 /** A relay or push-service text with anything URL-like removed (an endpoint must not reach a log). */
 export function scrub(text: string): string {
-  return text.replace(/\b[a-z][a-z0-9+.-]*:\/\/\S*/gi, "<url>").replace(/[^\x20-\x7e]/g, "?").slice(0, 200);
+  return text
+    .replace(/\b[a-z][a-z0-9+.-]*:\/\/\S*/gi, "<url>")
+    .replace(/[^\x20-\x7e]/g, "?")
+    .slice(0, 200);
 }
 
 export class PushNotifier {
@@ -234,7 +237,12 @@ export class PushNotifier {
   }
 
   /** A device's push.register: stored (replacing an older one); answers the settings in force. */
-  register(deviceId: string, subscription: { endpoint: string; p256dh: string; auth: string }, kinds: readonly PushKind[], details: boolean): { kinds: PushKind[]; details: boolean } {
+  register(
+    deviceId: string,
+    subscription: { endpoint: string; p256dh: string; auth: string },
+    kinds: readonly PushKind[],
+    details: boolean,
+  ): { kinds: PushKind[]; details: boolean } {
     if (this.#relaySupport === "no") throw new PushError("PUSH_UNAVAILABLE", "the relay has no VAPID key: it cannot send pushes");
     if (!this.#o.isTrusted(deviceId)) throw new PushError("PUSH_UNAVAILABLE", "this device is not trusted any more");
     let entry: PushRegistration;
@@ -291,7 +299,15 @@ export class PushNotifier {
     const host = this.#o.host;
     const tag = pushTag(host.id, threadId);
     const topic = pushTopic(host.id, threadId);
-    const base = (type: PushPayload["type"], kind: PushKind) => ({ v: 1 as const, type, kind, host: { id: host.id, name: cut(host.name, 128) }, thread: threadId, tag, at: this.#now() });
+    const base = (type: PushPayload["type"], kind: PushKind) => ({
+      v: 1 as const,
+      type,
+      kind,
+      host: { id: host.id, name: cut(host.name, 128) },
+      thread: threadId,
+      tag,
+      at: this.#now(),
+    });
     switch (event.kind) {
       case "approval.request": {
         if (event.expiresAt === undefined) return; // decided by policy at once: nobody is asked
@@ -315,7 +331,9 @@ export class PushNotifier {
               ...base("request", "approval"),
               approvalId: event.approvalId,
               ...(actions.length > 0 ? { actions: [...actions] } : {}),
-              ...(r.details ? { details: { ...(context.title ? { title: cut(context.title, 120) } : {}), action: cut(event.evidence.action, 300), tier: event.tier } } : {}),
+              ...(r.details
+                ? { details: { ...(context.title ? { title: cut(context.title, 120) } : {}), action: cut(event.evidence.action, 300), tier: event.tier } }
+                : {}),
             }),
           });
         }
@@ -339,7 +357,9 @@ export class PushNotifier {
             build: (r) => ({
               ...base("request", "question"),
               questionId: event.questionId,
-              ...(r.details ? { details: { ...(context.title ? { title: cut(context.title, 120) } : {}), action: cut(event.text, 300), tier: "steer" as const } } : {}),
+              ...(r.details
+                ? { details: { ...(context.title ? { title: cut(context.title, 120) } : {}), action: cut(event.text, 300), tier: "steer" as const } }
+                : {}),
             }),
           });
         }
@@ -496,21 +516,25 @@ export class PushNotifier {
     if (older) {
       this.counters.dropped += 1;
       if (older.topic === job.topic) kept = this.#collapse(older, job);
-      else if (job.type === "resolved" && older.type !== "resolved") kept = older; // a request outranks a follow-up
+      else if (job.type === "resolved" && older.type !== "resolved")
+        kept = older; // a request outranks a follow-up
       else this.#unsent(older);
     }
     if (kept) this.#deferred.set(job.deviceId, kept);
     else this.#deferred.delete(job.deviceId);
     if (this.#deferTimers.has(job.deviceId)) return;
-    const timer = setTimeout(() => {
-      this.#deferTimers.delete(job.deviceId);
-      const next = this.#deferred.get(job.deviceId);
-      this.#deferred.delete(job.deviceId);
-      if (next && !this.#closed) {
-        this.#queue.push(next);
-        this.#drain();
-      }
-    }, Math.max(0, until - this.#now()));
+    const timer = setTimeout(
+      () => {
+        this.#deferTimers.delete(job.deviceId);
+        const next = this.#deferred.get(job.deviceId);
+        this.#deferred.delete(job.deviceId);
+        if (next && !this.#closed) {
+          this.#queue.push(next);
+          this.#drain();
+        }
+      },
+      Math.max(0, until - this.#now()),
+    );
     timer.unref?.();
     this.#deferTimers.set(job.deviceId, timer);
   }
@@ -544,7 +568,11 @@ export class PushNotifier {
   }
 
   /** Counts, audits and acts on the push service's answer (410 forgets, 429 backs off). */
-  #account(registration: PushRegistration, job: Pick<Job, "deviceId" | "type" | "kind" | "thread" | "requestId">, result: PushSendOutcome): "sent" | "gone" | "failed" {
+  #account(
+    registration: PushRegistration,
+    job: Pick<Job, "deviceId" | "type" | "kind" | "thread" | "requestId">,
+    result: PushSendOutcome,
+  ): "sent" | "gone" | "failed" {
     const deviceId = job.deviceId;
     const about = {
       deviceId,
@@ -575,11 +603,21 @@ export class PushNotifier {
       // The push service (429/503) or the relay's per-room rate limit asks to wait.
       const seconds = Math.min(MAX_BACKOFF_S, result.retryAfter ?? DEFAULT_BACKOFF_S);
       this.#backoffUntil.set(deviceId, this.#now() + seconds * 1000);
-      this.#o.log?.(`push: the ${status !== undefined ? "push service" : "relay"} asks to slow down pushes to ${deviceId} (${status ?? "rate limit"}); pausing them for ${seconds} s`);
+      this.#o.log?.(
+        `push: the ${status !== undefined ? "push service" : "relay"} asks to slow down pushes to ${deviceId} (${status ?? "rate limit"}); pausing them for ${seconds} s`,
+      );
     } else {
       this.#o.log?.(`push to ${deviceId} failed: ${status !== undefined ? `push service answered ${status}` : scrub(result.error ?? "the relay refused")}`);
     }
-    this.#o.audit?.("push.failed", { kind: "host" }, { ...about, ...(status !== undefined ? { status } : { error: scrub(result.error ?? "the relay refused") }), ...(result.retryAfter !== undefined ? { retryAfter: result.retryAfter } : {}) });
+    this.#o.audit?.(
+      "push.failed",
+      { kind: "host" },
+      {
+        ...about,
+        ...(status !== undefined ? { status } : { error: scrub(result.error ?? "the relay refused") }),
+        ...(result.retryAfter !== undefined ? { retryAfter: result.retryAfter } : {}),
+      },
+    );
     return "failed";
   }
 
@@ -589,7 +627,8 @@ export class PushNotifier {
   async test(deviceId: string): Promise<{ status: number }> {
     if (this.#relaySupport === "no") throw new PushError("PUSH_UNAVAILABLE", "the relay has no VAPID key: it cannot send pushes");
     const registration = this.#o.store.get(deviceId);
-    if (!registration || !this.#o.isTrusted(deviceId)) throw new PushError("PUSH_NOT_REGISTERED", "this device has no push subscription with this host; send push.register first");
+    if (!registration || !this.#o.isTrusted(deviceId))
+      throw new PushError("PUSH_NOT_REGISTERED", "this device has no push subscription with this host; send push.register first");
     const wait = (this.#backoffUntil.get(deviceId) ?? 0) - this.#now();
     if (wait > 0) throw new PushError("PUSH_FAILED", `the push service answered 429 (slow down); try again in ${Math.ceil(wait / 1000)} s`);
     const host = this.#o.host;
@@ -605,7 +644,10 @@ export class PushNotifier {
     const outcome = this.#account(registration, job, result);
     if (outcome === "sent") return { status: result.status! };
     if (result.status !== undefined) {
-      throw new PushError("PUSH_FAILED", `the push service answered ${result.status}${outcome === "gone" ? " (the subscription is gone and was forgotten; register again)" : ""}`);
+      throw new PushError(
+        "PUSH_FAILED",
+        `the push service answered ${result.status}${outcome === "gone" ? " (the subscription is gone and was forgotten; register again)" : ""}`,
+      );
     }
     throw new PushError("PUSH_UNAVAILABLE", `the relay did not send it: ${scrub(result.error ?? "refused")}`);
   }

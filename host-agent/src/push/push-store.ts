@@ -91,7 +91,10 @@ export class PushStore {
     if (!parsed.success) throw new PushStoreError("PUSH_FILE_INVALID", `${path} is not an Airlock push subscription list`);
     const ids = new Set(parsed.data.devices.map((d) => d.deviceId));
     if (ids.size !== parsed.data.devices.length) throw new PushStoreError("PUSH_FILE_INVALID", `${path} lists a device twice`);
-    return new PushStore(path, parsed.data.devices.map((d) => ({ ...d, kinds: normalizeKinds(d.kinds) })));
+    return new PushStore(
+      path,
+      parsed.data.devices.map((d) => ({ ...d, kinds: normalizeKinds(d.kinds) })),
+    );
   }
 
   /** An empty store that writes to `path` on the first change (after a broken file was set aside). */

@@ -74,9 +74,14 @@ function days(value: string | undefined): number {
 }
 
 function scopes(values: string[] | undefined): TokenScope[] {
-  const list = (values ?? []).flatMap((v) => v.split(",")).map((v) => v.trim()).filter(Boolean);
+  const list = (values ?? [])
+    .flatMap((v) => v.split(","))
+    .map((v) => v.trim())
+    .filter(Boolean);
   if (list.length === 0) throw new TokenCliError("USAGE", `--scope is required: ${TOKEN_SCOPES.join(", ")}`);
-  for (const s of list) if (!(TOKEN_SCOPES as readonly string[]).includes(s)) throw new TokenCliError("USAGE", `unknown scope "${terminalSafe(s)}" (scopes: ${TOKEN_SCOPES.join(", ")})`);
+  for (const s of list)
+    if (!(TOKEN_SCOPES as readonly string[]).includes(s))
+      throw new TokenCliError("USAGE", `unknown scope "${terminalSafe(s)}" (scopes: ${TOKEN_SCOPES.join(", ")})`);
   return list as TokenScope[];
 }
 
@@ -141,10 +146,26 @@ function list(ctx: TokenCliContext, store: TokenStore, args: string[]): number {
     return TokenExit.OK;
   }
   const day = (iso: string | undefined) => (iso ? iso.slice(0, 16).replace("T", " ") : "never");
-  const rows = all.map((t) => [t.id, terminalSafe(t.name), terminalSafe(t.owner), t.scopes.join(","), t.workspaces.map(terminalSafe).join(", "), day(t.createdAt), day(t.expiresAt), day(t.lastUsed), tokenState(t, now)]);
+  const rows = all.map((t) => [
+    t.id,
+    terminalSafe(t.name),
+    terminalSafe(t.owner),
+    t.scopes.join(","),
+    t.workspaces.map(terminalSafe).join(", "),
+    day(t.createdAt),
+    day(t.expiresAt),
+    day(t.lastUsed),
+    tokenState(t, now),
+  ]);
   const header = ["ID", "NAME", "OWNER", "SCOPE", "WORKSPACE", "CREATED", "EXPIRES", "LAST USED", "STATE"];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  for (const r of [header, ...rows]) ctx.out(r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd());
+  for (const r of [header, ...rows])
+    ctx.out(
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join("  ")
+        .trimEnd(),
+    );
   return TokenExit.OK;
 }
 
@@ -152,7 +173,8 @@ async function hostPublicKey(ctx: TokenCliContext): Promise<Uint8Array> {
   try {
     return (await loadIdentity(join(ctx.home, "identity.json"), ctx.backend)).signer.publicKey;
   } catch (e) {
-    if (e instanceof IdentityError && e.code === "IDENTITY_MISSING") throw new TokenCliError("IDENTITY", `this host has no identity yet: run ${ctx.cli} up once first`);
+    if (e instanceof IdentityError && e.code === "IDENTITY_MISSING")
+      throw new TokenCliError("IDENTITY", `this host has no identity yet: run ${ctx.cli} up once first`);
     throw e;
   }
 }
@@ -177,7 +199,14 @@ async function create(ctx: TokenCliContext, store: TokenStore, args: string[]): 
   const hostKey = await hostPublicKey(ctx);
   const seed = secureRandom(32);
   const signer = await ctx.backend.signerFromSeed(seed);
-  const record = store.create({ name: values.name, owner: values.owner, scopes: grantScopes, workspaces: folders, days: lifetime, publicKey: signer.publicKey });
+  const record = store.create({
+    name: values.name,
+    owner: values.owner,
+    scopes: grantScopes,
+    workspaces: folders,
+    days: lifetime,
+    publicKey: signer.publicKey,
+  });
   const token = encodeAutomationToken({ relayUrl: ctx.relayUrl, hostPublicKey: hostKey, seed, name: record.name, expiresAt: Date.parse(record.expiresAt) });
   seed.fill(0);
   const host = await tellHost(ctx, "token.created", record);
@@ -221,7 +250,8 @@ interface HostNotice {
 
 function hostNote(h: HostNotice): string {
   if (!h.hostRunning) return " airlock up is not running: the relay is updated when it next connects.";
-  if (!h.relayUpdated) return ` The relay could not be told yet (${h.relayError ?? "unknown error"}); airlock up keeps retrying, and enforces the change itself meanwhile.`;
+  if (!h.relayUpdated)
+    return ` The relay could not be told yet (${h.relayError ?? "unknown error"}); airlock up keeps retrying, and enforces the change itself meanwhile.`;
   return " The relay and airlock up have the new token list.";
 }
 
@@ -230,7 +260,9 @@ function show(ctx: TokenCliContext, type: string, record: TokenRecord, token: st
     ctx.out(JSON.stringify({ type, ...publicView(record, Date.now()), token, ...host }));
     return;
   }
-  ctx.out(`${type === "token.created" ? "Created" : "Rotated"} token ${record.id} "${terminalSafe(record.name)}" (owner ${terminalSafe(record.owner)}, scope ${record.scopes.join(",")}, workspace ${record.workspaces.map(terminalSafe).join(", ")}), expires ${record.expiresAt.slice(0, 10)}.`);
+  ctx.out(
+    `${type === "token.created" ? "Created" : "Rotated"} token ${record.id} "${terminalSafe(record.name)}" (owner ${terminalSafe(record.owner)}, scope ${record.scopes.join(",")}, workspace ${record.workspaces.map(terminalSafe).join(", ")}), expires ${record.expiresAt.slice(0, 10)}.`,
+  );
   ctx.out("");
   ctx.out(`  ${token}`);
   ctx.out("");
@@ -246,7 +278,14 @@ function show(ctx: TokenCliContext, type: string, record: TokenRecord, token: st
  * audits here and makes the next `airlock up` publish the allowlist.
  */
 async function tellHost(ctx: TokenCliContext, event: "token.created" | "token.revoked" | "token.rotated", record: TokenRecord): Promise<HostNotice> {
-  const data = { tokenId: record.id, tokenName: record.name, owner: record.owner, scopes: record.scopes, workspaces: record.workspaces, expiresAt: record.expiresAt };
+  const data = {
+    tokenId: record.id,
+    tokenName: record.name,
+    owner: record.owner,
+    scopes: record.scopes,
+    workspaces: record.workspaces,
+    expiresAt: record.expiresAt,
+  };
   const control = await connectControl(controlSocketPath(ctx.home));
   if (control) {
     let answer: IteratorResult<ControlReply>;
@@ -256,8 +295,13 @@ async function tellHost(ctx: TokenCliContext, event: "token.created" | "token.re
     } finally {
       control.close();
     }
-    if (answer.done || answer.value.type !== "tokens.changed") throw new TokenCliError("ERROR", answer.done ? "airlock up did not answer" : replyError(answer.value));
-    return { hostRunning: true, relayUpdated: answer.value.relayUpdated, ...(answer.value.relayError !== undefined ? { relayError: answer.value.relayError } : {}) };
+    if (answer.done || answer.value.type !== "tokens.changed")
+      throw new TokenCliError("ERROR", answer.done ? "airlock up did not answer" : replyError(answer.value));
+    return {
+      hostRunning: true,
+      relayUpdated: answer.value.relayUpdated,
+      ...(answer.value.relayError !== undefined ? { relayError: answer.value.relayError } : {}),
+    };
   }
   DeviceStore.open(join(ctx.home, "devices.json")).nextAllowlistVersion();
   const log = await AuditLog.open(join(ctx.home, "audit.jsonl"));

@@ -45,7 +45,8 @@ export class TokenScopes {
     const record = this.#store.byId(grant.id);
     const state = record ? tokenState(record, this.#now()) : "revoked";
     if (!record || state === "revoked") return { code: "TOKEN_REVOKED", message: `token ${grant.name} was revoked by the host's operator` };
-    if (state === "expired") return { code: "TOKEN_EXPIRED", message: `token ${grant.name} expired at ${record.expiresAt}; ask its owner (${grant.owner}) for a new one` };
+    if (state === "expired")
+      return { code: "TOKEN_EXPIRED", message: `token ${grant.name} expired at ${record.expiresAt}; ask its owner (${grant.owner}) for a new one` };
     return { record };
   }
 
@@ -89,7 +90,9 @@ export class TokenScopes {
       case "thread.subscribe": {
         const t = thread(message.body.thread);
         if (!t) return undefined; // THREAD_NOT_FOUND, as for anyone
-        return this.canRead(record, t) ? undefined : scope(`thread ${t.id} is not one it started${record.scopes.includes("read") ? " nor in its workspaces" : ""}`);
+        return this.canRead(record, t)
+          ? undefined
+          : scope(`thread ${t.id} is not one it started${record.scopes.includes("read") ? " nor in its workspaces" : ""}`);
       }
       default: {
         if (!OWN_THREAD_COMMANDS.has(type)) return scope(`it cannot send ${type}`);

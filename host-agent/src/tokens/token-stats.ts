@@ -47,7 +47,9 @@ export function formatTokenUsage(usage: readonly TokenUsage[]): string {
   if (usage.length === 0) return "";
   const lines = ["", "Automation tokens:"];
   for (const u of usage) {
-    lines.push(`  ${u.name} (${u.id}, owner ${u.owner}): ${u.threadsStarted} thread${u.threadsStarted === 1 ? "" : "s"} started, ${u.prompts} prompt${u.prompts === 1 ? "" : "s"}, ${u.refused} refused${u.lastActivity ? `, last ${new Date(u.lastActivity).toISOString().slice(0, 16).replace("T", " ")}` : ""}`);
+    lines.push(
+      `  ${u.name} (${u.id}, owner ${u.owner}): ${u.threadsStarted} thread${u.threadsStarted === 1 ? "" : "s"} started, ${u.prompts} prompt${u.prompts === 1 ? "" : "s"}, ${u.refused} refused${u.lastActivity ? `, last ${new Date(u.lastActivity).toISOString().slice(0, 16).replace("T", " ")}` : ""}`,
+    );
   }
   return lines.join("\n");
 }

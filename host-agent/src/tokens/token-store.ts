@@ -168,7 +168,8 @@ export class TokenStore {
     if (named.length === 1) return named[0]!;
     const prefixed = idOrName.length >= 5 ? all.filter((t) => t.id.startsWith(idOrName)) : [];
     if (prefixed.length === 1) return prefixed[0]!;
-    if (named.length > 1 || prefixed.length > 1) throw new TokenStoreError("TOKEN_AMBIGUOUS", `"${idOrName}" matches several tokens; give its id (see: airlock tokens list)`);
+    if (named.length > 1 || prefixed.length > 1)
+      throw new TokenStoreError("TOKEN_AMBIGUOUS", `"${idOrName}" matches several tokens; give its id (see: airlock tokens list)`);
     throw new TokenStoreError("TOKEN_NOT_FOUND", `no token "${idOrName}" (see: airlock tokens list)`);
   }
 
@@ -195,13 +196,15 @@ export class TokenStore {
     const name = checkLabel(input.name, "--name");
     const owner = checkLabel(input.owner, "--owner");
     const now = this.#now();
-    if (!(TOKEN_LIFETIMES_DAYS as readonly number[]).includes(input.days)) throw new TokenStoreError("BAD_TOKEN_ARGUMENT", `--expires must be one of ${TOKEN_LIFETIMES_DAYS.map((d) => `${d}d`).join(", ")}`);
+    if (!(TOKEN_LIFETIMES_DAYS as readonly number[]).includes(input.days))
+      throw new TokenStoreError("BAD_TOKEN_ARGUMENT", `--expires must be one of ${TOKEN_LIFETIMES_DAYS.map((d) => `${d}d`).join(", ")}`);
     if (input.scopes.length === 0) throw new TokenStoreError("BAD_TOKEN_ARGUMENT", `--scope is required (${TOKEN_SCOPES.join(", ")})`);
     if (input.workspaces.length === 0 || input.workspaces.length > 8 || !input.workspaces.every((w) => w.startsWith("/"))) {
       throw new TokenStoreError("BAD_TOKEN_ARGUMENT", "--workspace is required (1 to 8 absolute folders)");
     }
     const active = this.#file.tokens.filter((t) => tokenState(t, now) === "active");
-    if (active.some((t) => t.name === name)) throw new TokenStoreError("BAD_TOKEN_ARGUMENT", `an active token is already named "${name}": rotate it, or revoke it first`);
+    if (active.some((t) => t.name === name))
+      throw new TokenStoreError("BAD_TOKEN_ARGUMENT", `an active token is already named "${name}": rotate it, or revoke it first`);
     if (active.length >= MAX_ACTIVE_TOKENS) throw new TokenStoreError("TOO_MANY_TOKENS", `at most ${MAX_ACTIVE_TOKENS} tokens may be active; revoke one first`);
     const record: TokenRecord = {
       id: "tok_" + toBase64Url(secureRandom(6)),
@@ -238,7 +241,8 @@ export class TokenStore {
     const t = this.find(idOrName);
     const now = this.#now();
     if (t.revokedAt !== undefined) throw new TokenStoreError("BAD_TOKEN_ARGUMENT", `token ${t.id} is revoked; create a new one`);
-    if (!(TOKEN_LIFETIMES_DAYS as readonly number[]).includes(days)) throw new TokenStoreError("BAD_TOKEN_ARGUMENT", `--expires must be one of ${TOKEN_LIFETIMES_DAYS.map((d) => `${d}d`).join(", ")}`);
+    if (!(TOKEN_LIFETIMES_DAYS as readonly number[]).includes(days))
+      throw new TokenStoreError("BAD_TOKEN_ARGUMENT", `--expires must be one of ${TOKEN_LIFETIMES_DAYS.map((d) => `${d}d`).join(", ")}`);
     const oldKey = t.key;
     t.key = toBase64Url(publicKey);
     t.rotatedAt = new Date(now).toISOString();

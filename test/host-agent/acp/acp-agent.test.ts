@@ -13,29 +13,45 @@ afterEach(async () => {
 const of = <K extends ThreadEvent["kind"]>(events: ThreadEvent[], kind: K) => events.filter((e): e is Extract<ThreadEvent, { kind: K }> => e.kind === kind);
 
 describe("ACP adapter (scripted agent)", () => {
-  it("a reply: chunks become deltas and one completed message; the session leaves the agent's 'auto' mode before the first prompt", { timeout: 20_000 }, async () => {
-    s = await setupAcp({ mode: "auto" });
-    expect(s.agent.info).toMatchObject({ kind: "acp", label: "Scripted ACP agent", version: "1.2.3" });
-    expect(s.agent.capabilities).toEqual(["agent.interrupt", "agent.resume"]);
-    await s.agent.startThread("t1", "reply Hello there, device", { cwd: s.workspace });
-    expect((await s.host.waitTurnEnd("t1")).status).toBe("completed");
-    const events = s.host.of("t1");
-    expect(events.map((e) => e.kind)).toEqual(["turn.status", "message.user", "message.delta", "message.delta", "message.delta", "message.completed", "turn.status"]);
-    expect(of(events, "message.completed")[0]!.text).toBe("Hello there, device");
-    expect(of(events, "message.delta").map((d) => d.text).join("")).toBe("Hello there, device");
-    expect(s.host.statuses.map((x) => x.status)).toEqual(["running", "idle"]);
-    expect(s.host.invalid).toEqual([]);
-    // set_mode "default" came before the prompt, and the prompt ran in it.
-    const got = s.received();
-    const setMode = got.findIndex((r) => r.method === "session/set_mode");
-    const prompt = got.findIndex((r) => r.method === "session/prompt");
-    expect(got[setMode]).toMatchObject({ modeId: "default" });
-    expect(setMode).toBeLessThan(prompt);
-    expect(got[prompt]).toMatchObject({ mode: "default" });
-    // The models the agent offers are remembered for host.info.
-    expect((await s.agent.listModels()).map((m) => m.id)).toEqual(["small", "large"]);
-    expect((await s.agent.listModels())[0]!.efforts).toEqual(["low", "medium", "high"]);
-  });
+  it(
+    "a reply: chunks become deltas and one completed message; the session leaves the agent's 'auto' mode before the first prompt",
+    { timeout: 20_000 },
+    async () => {
+      s = await setupAcp({ mode: "auto" });
+      expect(s.agent.info).toMatchObject({ kind: "acp", label: "Scripted ACP agent", version: "1.2.3" });
+      expect(s.agent.capabilities).toEqual(["agent.interrupt", "agent.resume"]);
+      await s.agent.startThread("t1", "reply Hello there, device", { cwd: s.workspace });
+      expect((await s.host.waitTurnEnd("t1")).status).toBe("completed");
+      const events = s.host.of("t1");
+      expect(events.map((e) => e.kind)).toEqual([
+        "turn.status",
+        "message.user",
+        "message.delta",
+        "message.delta",
+        "message.delta",
+        "message.completed",
+        "turn.status",
+      ]);
+      expect(of(events, "message.completed")[0]!.text).toBe("Hello there, device");
+      expect(
+        of(events, "message.delta")
+          .map((d) => d.text)
+          .join(""),
+      ).toBe("Hello there, device");
+      expect(s.host.statuses.map((x) => x.status)).toEqual(["running", "idle"]);
+      expect(s.host.invalid).toEqual([]);
+      // set_mode "default" came before the prompt, and the prompt ran in it.
+      const got = s.received();
+      const setMode = got.findIndex((r) => r.method === "session/set_mode");
+      const prompt = got.findIndex((r) => r.method === "session/prompt");
+      expect(got[setMode]).toMatchObject({ modeId: "default" });
+      expect(setMode).toBeLessThan(prompt);
+      expect(got[prompt]).toMatchObject({ mode: "default" });
+      // The models the agent offers are remembered for host.info.
+      expect((await s.agent.listModels()).map((m) => m.id)).toEqual(["small", "large"]);
+      expect((await s.agent.listModels())[0]!.efforts).toEqual(["low", "medium", "high"]);
+    },
+  );
 
   it("a command approved once: the broker sees the exact command and reason; output and exit code follow", { timeout: 20_000 }, async () => {
     s = await setupAcp();
@@ -43,13 +59,23 @@ describe("ACP adapter (scripted agent)", () => {
     expect((await s.host.waitTurnEnd("t1")).status).toBe("completed");
     expect(s.host.approvals).toHaveLength(1);
     const ask = s.host.approvals[0]!.ask;
-    expect(ask).toMatchObject({ type: "command", command: "npm test", cwd: s.workspace, reason: "because the test said exec", options: ["approve_once", "approve_session", "deny"] });
+    expect(ask).toMatchObject({
+      type: "command",
+      command: "npm test",
+      cwd: s.workspace,
+      reason: "because the test said exec",
+      options: ["approve_once", "approve_session", "deny"],
+    });
     expect(classifyAsk(ask).tier).toBe("continue");
     const events = s.host.of("t1");
     const started = of(events, "command.started")[0]!;
     expect(started).toMatchObject({ command: "npm test", cwd: s.workspace, itemId: ask.itemId });
     // command.started reached the host before the approval was asked.
-    expect(of(events, "command.output").map((o) => o.chunk).join("")).toBe("$ npm test\nran: npm test\n");
+    expect(
+      of(events, "command.output")
+        .map((o) => o.chunk)
+        .join(""),
+    ).toBe("$ npm test\nran: npm test\n");
     expect(of(events, "command.finished")[0]).toMatchObject({ itemId: started.itemId, exitCode: 0 });
     expect(of(events, "message.completed")[0]!.text).toBe("It ran (allow-once).");
     expect(s.received().find((r) => r.method === "permission.outcome")).toMatchObject({ outcome: { outcome: "selected", optionId: "allow-once" } });
@@ -88,28 +114,34 @@ describe("ACP adapter (scripted agent)", () => {
     expect(classifyAsk(odd).tier).toBe("expand");
   });
 
-  it("a file edit: the approval and the file.change carry a unified diff made from old/new text; an added file diffs against /dev/null", { timeout: 20_000 }, async () => {
-    s = await setupAcp();
-    await s.agent.startThread("t1", "edit src/notes.txt", { cwd: s.workspace });
-    await s.host.waitTurnEnd("t1");
-    const ask = s.host.approvals[0]!.ask;
-    expect(ask.type).toBe("file_change");
-    const expected = "--- a/src/notes.txt\n+++ b/src/notes.txt\n@@ -1,3 +1,3 @@\n alpha\n-beta\n+BETA\n gamma\n";
-    expect(ask.files).toEqual([{ path: `${s.workspace}/src/notes.txt`, change: "modify", diff: expected }]);
-    expect(classifyAsk(ask).tier).toBe("continue"); // an edit inside the workspace
-    expect(of(s.host.of("t1"), "file.change")).toEqual([{ kind: "file.change", itemId: ask.itemId, path: `${s.workspace}/src/notes.txt`, change: "modify", diff: expected }]);
+  it(
+    "a file edit: the approval and the file.change carry a unified diff made from old/new text; an added file diffs against /dev/null",
+    { timeout: 20_000 },
+    async () => {
+      s = await setupAcp();
+      await s.agent.startThread("t1", "edit src/notes.txt", { cwd: s.workspace });
+      await s.host.waitTurnEnd("t1");
+      const ask = s.host.approvals[0]!.ask;
+      expect(ask.type).toBe("file_change");
+      const expected = "--- a/src/notes.txt\n+++ b/src/notes.txt\n@@ -1,3 +1,3 @@\n alpha\n-beta\n+BETA\n gamma\n";
+      expect(ask.files).toEqual([{ path: `${s.workspace}/src/notes.txt`, change: "modify", diff: expected }]);
+      expect(classifyAsk(ask).tier).toBe("continue"); // an edit inside the workspace
+      expect(of(s.host.of("t1"), "file.change")).toEqual([
+        { kind: "file.change", itemId: ask.itemId, path: `${s.workspace}/src/notes.txt`, change: "modify", diff: expected },
+      ]);
 
-    await s.agent.sendMessage("t1", "add NEW.md", {});
-    await s.host.waitTurnEnd("t1", 2);
-    expect(of(s.host.of("t1"), "file.change")[1]).toMatchObject({ change: "add", diff: "--- /dev/null\n+++ b/NEW.md\n@@ -0,0 +1,1 @@\n+brand new\n" });
+      await s.agent.sendMessage("t1", "add NEW.md", {});
+      await s.host.waitTurnEnd("t1", 2);
+      expect(of(s.host.of("t1"), "file.change")[1]).toMatchObject({ change: "add", diff: "--- /dev/null\n+++ b/NEW.md\n@@ -0,0 +1,1 @@\n+brand new\n" });
 
-    s.host.decide = () => ({ decision: "deny", by: "phone" });
-    await s.agent.sendMessage("t1", "edit other.txt", {});
-    await s.host.waitTurnEnd("t1", 3);
-    expect(of(s.host.of("t1"), "file.change")).toHaveLength(2);
-    expect(of(s.host.of("t1"), "notice").at(-1)!.text).toContain("Not applied");
-    expect(s.host.invalid).toEqual([]);
-  });
+      s.host.decide = () => ({ decision: "deny", by: "phone" });
+      await s.agent.sendMessage("t1", "edit other.txt", {});
+      await s.host.waitTurnEnd("t1", 3);
+      expect(of(s.host.of("t1"), "file.change")).toHaveLength(2);
+      expect(of(s.host.of("t1"), "notice").at(-1)!.text).toContain("Not applied");
+      expect(s.host.invalid).toEqual([]);
+    },
+  );
 
   it("plan entries become plan.update with their statuses", { timeout: 20_000 }, async () => {
     s = await setupAcp();
@@ -124,27 +156,31 @@ describe("ACP adapter (scripted agent)", () => {
     expect(plans[2]!.steps.every((x) => x.status === "completed")).toBe(true);
   });
 
-  it("interrupt during a permission request: the request is answered cancelled, the host's approval is withdrawn, the turn ends interrupted", { timeout: 20_000 }, async () => {
-    s = await setupAcp();
-    s.host.decide = () => new Promise(() => undefined); // nobody answers
-    await s.agent.startThread("t1", "exec make deploy", { cwd: s.workspace });
-    await s.host.waitFor("the approval", () => s.host.approvals.length === 1);
-    const t0 = Date.now();
-    await s.agent.interrupt("t1");
-    expect(Date.now() - t0).toBeLessThan(3000);
-    expect(s.host.turnEnds("t1")).toEqual([expect.objectContaining({ status: "interrupted" })]);
-    expect(s.host.withdrawn.map((w) => w.threadId)).toContain("t1");
-    const got = s.received();
-    expect(got.find((r) => r.method === "permission.outcome")).toMatchObject({ outcome: { outcome: "cancelled" } });
-    expect(got.some((r) => r.method === "session/cancel")).toBe(true);
-    // The command that never ran is closed, not left "running".
-    expect(of(s.host.of("t1"), "command.finished")).toEqual([expect.objectContaining({ exitCode: null })]);
-    expect(s.host.statuses.at(-1)!.status).toBe("idle");
-    // A follow-up works.
-    s.host.decide = () => ({ decision: "approve_once", by: "t" });
-    await s.agent.sendMessage("t1", "reply again", {});
-    expect((await s.host.waitTurnEnd("t1", 2)).status).toBe("completed");
-  });
+  it(
+    "interrupt during a permission request: the request is answered cancelled, the host's approval is withdrawn, the turn ends interrupted",
+    { timeout: 20_000 },
+    async () => {
+      s = await setupAcp();
+      s.host.decide = () => new Promise(() => undefined); // nobody answers
+      await s.agent.startThread("t1", "exec make deploy", { cwd: s.workspace });
+      await s.host.waitFor("the approval", () => s.host.approvals.length === 1);
+      const t0 = Date.now();
+      await s.agent.interrupt("t1");
+      expect(Date.now() - t0).toBeLessThan(3000);
+      expect(s.host.turnEnds("t1")).toEqual([expect.objectContaining({ status: "interrupted" })]);
+      expect(s.host.withdrawn.map((w) => w.threadId)).toContain("t1");
+      const got = s.received();
+      expect(got.find((r) => r.method === "permission.outcome")).toMatchObject({ outcome: { outcome: "cancelled" } });
+      expect(got.some((r) => r.method === "session/cancel")).toBe(true);
+      // The command that never ran is closed, not left "running".
+      expect(of(s.host.of("t1"), "command.finished")).toEqual([expect.objectContaining({ exitCode: null })]);
+      expect(s.host.statuses.at(-1)!.status).toBe("idle");
+      // A follow-up works.
+      s.host.decide = () => ({ decision: "approve_once", by: "t" });
+      await s.agent.sendMessage("t1", "reply again", {});
+      expect((await s.host.waitTurnEnd("t1", 2)).status).toBe("completed");
+    },
+  );
 
   it("a cancel verdict (the device interrupted while deciding) answers cancelled and stops the turn", { timeout: 20_000 }, async () => {
     s = await setupAcp();
@@ -163,7 +199,11 @@ describe("ACP adapter (scripted agent)", () => {
     const finished = of(s.host.of("t1"), "command.finished");
     expect(finished).toHaveLength(1);
     expect(finished[0]!.exitCode).toBe(null);
-    expect(of(s.host.of("t1"), "command.output").map((o) => o.chunk).join("")).toBe("$ npm run watch\ntick 1\nkilled\n");
+    expect(
+      of(s.host.of("t1"), "command.output")
+        .map((o) => o.chunk)
+        .join(""),
+    ).toBe("$ npm run watch\ntick 1\nkilled\n");
     await expect(s.agent.interrupt("t1")).rejects.toMatchObject({ code: "TURN_NOT_RUNNING" });
   });
 
@@ -171,7 +211,10 @@ describe("ACP adapter (scripted agent)", () => {
     s = await setupAcp();
     await s.agent.startThread("t1", "long sleep 100", { cwd: s.workspace });
     await s.host.waitFor("command", () => of(s.host.of("t1"), "command.started").length === 1);
-    await expect(s.agent.steer("t1", "faster")).rejects.toMatchObject({ code: "UNSUPPORTED", message: expect.stringContaining("cannot take instructions during a turn") });
+    await expect(s.agent.steer("t1", "faster")).rejects.toMatchObject({
+      code: "UNSUPPORTED",
+      message: expect.stringContaining("cannot take instructions during a turn"),
+    });
     await expect(s.agent.sendMessage("t1", "reply x", {})).rejects.toMatchObject({ code: "TURN_RUNNING" });
     await s.agent.interrupt("t1");
     await expect(s.agent.steer("t1", "reply steered")).rejects.toMatchObject({ code: "TURN_NOT_RUNNING" });

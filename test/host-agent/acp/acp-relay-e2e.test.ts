@@ -13,8 +13,10 @@ import { pairingDevice } from "../device.ts";
 import { SCRIPTED_AGENT } from "./helpers.ts";
 import { tempDir } from "../../support/temp.ts";
 
-
-const isEvent = <K extends string>(kind: K) => (m: AppProtocolMessage) => m.type === "event" && m.body.kind === kind;
+const isEvent =
+  <K extends string>(kind: K) =>
+  (m: AppProtocolMessage) =>
+    m.type === "event" && m.body.kind === kind;
 
 describe("ACP agent through the relay", () => {
   it("starts a thread, asks the device before running a command (approved, then denied), and refuses steering", async () => {

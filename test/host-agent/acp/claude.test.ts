@@ -53,7 +53,15 @@ beforeEach(async () => {
     CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
     DISABLE_AUTOUPDATER: "1",
   };
-  agent = new AcpAgent({ command: found!.command, args: found!.args, kind: "claude", label: "Claude Code", env, restartDelayMs: 200, interruptTimeoutMs: 10_000 });
+  agent = new AcpAgent({
+    command: found!.command,
+    args: found!.args,
+    kind: "claude",
+    label: "Claude Code",
+    env,
+    restartDelayMs: 200,
+    interruptTimeoutMs: 10_000,
+  });
   await agent.start({ host, dataDir: join(root, "data") });
 });
 
@@ -68,7 +76,8 @@ run("Claude Code through ACP (offline, mock Messages API)", () => {
     mock.script({ kind: "text", text: "Hello from the mock model." });
     await agent.startThread("t1", "say hello", { cwd: workspace });
     const end = await host.waitTurnEnd("t1", 1, 45_000);
-    if (process.env.ACP_TEST_LOG) console.error(JSON.stringify({ events: host.of("t1"), logs: host.logs, requests: mock.requests.map((r) => ({ path: r.path, main: r.main })) }, null, 1));
+    if (process.env.ACP_TEST_LOG)
+      console.error(JSON.stringify({ events: host.of("t1"), logs: host.logs, requests: mock.requests.map((r) => ({ path: r.path, main: r.main })) }, null, 1));
     expect(end.status).toBe("completed");
     expect(of(host.of("t1"), "message.completed").map((m) => m.text)).toContain("Hello from the mock model.");
     expect(agent.info.kind).toBe("claude");
@@ -87,7 +96,11 @@ run("Claude Code through ACP (offline, mock Messages API)", () => {
     expect(host.approvals[0]!.ask).toMatchObject({ type: "command", command, reason: "Write a marker", cwd: workspace });
     const events = host.of("t1");
     expect(of(events, "command.started")[0]).toMatchObject({ command });
-    expect(of(events, "command.output").map((o) => o.chunk).join("")).toBe("airlock-was-here\n");
+    expect(
+      of(events, "command.output")
+        .map((o) => o.chunk)
+        .join(""),
+    ).toBe("airlock-was-here\n");
     expect(readFileSync(join(workspace, "out/marker.txt"), "utf8")).toBe("airlock-was-here\n");
     expect(of(events, "command.finished")[0]).toMatchObject({ exitCode: 0 });
     expect(lastToolResult(mock.mainRequests[1])).toContain("airlock-was-here");
@@ -148,4 +161,3 @@ run("Claude Code through ACP (offline, mock Messages API)", () => {
     expect(host.turnEnds("t1")).toEqual([expect.objectContaining({ status: "interrupted" })]);
   });
 });
-

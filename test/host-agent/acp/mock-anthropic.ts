@@ -69,7 +69,16 @@ export class MockAnthropic {
     const id = `msg_mock_${++this.ids}`;
     send("message_start", {
       type: "message_start",
-      message: { id, type: "message", role: "assistant", model: body.model ?? "claude-mock", content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 12, output_tokens: 1 } },
+      message: {
+        id,
+        type: "message",
+        role: "assistant",
+        model: body.model ?? "claude-mock",
+        content: [],
+        stop_reason: null,
+        stop_sequence: null,
+        usage: { input_tokens: 12, output_tokens: 1 },
+      },
     });
     if (step.kind === "hang") {
       await new Promise<void>((resolve) => res.once("close", () => resolve()));
@@ -81,11 +90,19 @@ export class MockAnthropic {
       for (const w of words) send("content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: w } });
       send("content_block_stop", { type: "content_block_stop", index: 0 });
     } else {
-      send("content_block_start", { type: "content_block_start", index: 0, content_block: { type: "tool_use", id: `toolu_mock_${this.ids}`, name: step.name, input: {} } });
+      send("content_block_start", {
+        type: "content_block_start",
+        index: 0,
+        content_block: { type: "tool_use", id: `toolu_mock_${this.ids}`, name: step.name, input: {} },
+      });
       send("content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "input_json_delta", partial_json: JSON.stringify(step.input) } });
       send("content_block_stop", { type: "content_block_stop", index: 0 });
     }
-    send("message_delta", { type: "message_delta", delta: { stop_reason: step.kind === "tool" ? "tool_use" : "end_turn", stop_sequence: null }, usage: { output_tokens: 8 } });
+    send("message_delta", {
+      type: "message_delta",
+      delta: { stop_reason: step.kind === "tool" ? "tool_use" : "end_turn", stop_sequence: null },
+      usage: { output_tokens: 8 },
+    });
     send("message_stop", { type: "message_stop" });
     res.end();
   }

@@ -135,26 +135,32 @@ const app = agent({ name: "scripted" })
     const update = (u) => client.notify("session/update", { sessionId, update: u });
     const say = async (t) => {
       const id = `m${++counter}`;
-      const parts = [t.slice(0, Math.ceil(t.length / 3)), t.slice(Math.ceil(t.length / 3), Math.ceil((2 * t.length) / 3)), t.slice(Math.ceil((2 * t.length) / 3))];
+      const parts = [
+        t.slice(0, Math.ceil(t.length / 3)),
+        t.slice(Math.ceil(t.length / 3), Math.ceil((2 * t.length) / 3)),
+        t.slice(Math.ceil((2 * t.length) / 3)),
+      ];
       for (const p of parts) if (p) await update({ sessionUpdate: "agent_message_chunk", messageId: id, content: { type: "text", text: p } });
       reply += t;
     };
     let reply = "";
     const ask = async (toolCall) => {
       if (s.mode === "auto") return "allow-once";
-      const res = await client.request(
-        "session/request_permission",
-        {
-          sessionId,
-          toolCall,
-          options: [
-            { optionId: "allow-once", name: "Allow", kind: "allow_once" },
-            { optionId: "allow-always", name: "Always allow", kind: "allow_always" },
-            { optionId: "reject", name: "Reject", kind: "reject_once" },
-          ],
-        },
-        { cancellationSignal: abort.signal },
-      ).catch((e) => ({ outcome: { outcome: "cancelled" }, error: String(e) }));
+      const res = await client
+        .request(
+          "session/request_permission",
+          {
+            sessionId,
+            toolCall,
+            options: [
+              { optionId: "allow-once", name: "Allow", kind: "allow_once" },
+              { optionId: "allow-always", name: "Always allow", kind: "allow_always" },
+              { optionId: "reject", name: "Reject", kind: "reject_once" },
+            ],
+          },
+          { cancellationSignal: abort.signal },
+        )
+        .catch((e) => ({ outcome: { outcome: "cancelled" }, error: String(e) }));
       log({ method: "permission.outcome", outcome: res.outcome });
       return res.outcome.outcome === "selected" ? res.outcome.optionId : "cancelled";
     };
@@ -170,12 +176,35 @@ const app = agent({ name: "scripted" })
           await say(`mode=${s.mode} model=${s.model} effort=${s.effort}`);
           break;
         case "remember":
-          await say(`earlier: ${s.history.filter((h) => h.role === "user").map((h) => h.text).join(" | ")}`);
+          await say(
+            `earlier: ${s.history
+              .filter((h) => h.role === "user")
+              .map((h) => h.text)
+              .join(" | ")}`,
+          );
           break;
         case "plan":
-          await update({ sessionUpdate: "plan", entries: [{ content: "read", priority: "high", status: "in_progress" }, { content: "write", priority: "medium", status: "pending" }] });
-          await update({ sessionUpdate: "plan", entries: [{ content: "read", priority: "high", status: "completed" }, { content: "write", priority: "medium", status: "in_progress" }] });
-          await update({ sessionUpdate: "plan", entries: [{ content: "read", priority: "high", status: "completed" }, { content: "write", priority: "medium", status: "completed" }] });
+          await update({
+            sessionUpdate: "plan",
+            entries: [
+              { content: "read", priority: "high", status: "in_progress" },
+              { content: "write", priority: "medium", status: "pending" },
+            ],
+          });
+          await update({
+            sessionUpdate: "plan",
+            entries: [
+              { content: "read", priority: "high", status: "completed" },
+              { content: "write", priority: "medium", status: "in_progress" },
+            ],
+          });
+          await update({
+            sessionUpdate: "plan",
+            entries: [
+              { content: "read", priority: "high", status: "completed" },
+              { content: "write", priority: "medium", status: "completed" },
+            ],
+          });
           await say("planned");
           break;
         case "crash":
@@ -188,7 +217,12 @@ const app = agent({ name: "scripted" })
         case "oddexec":
         case "long": {
           const toolCallId = `call-${++counter}`;
-          const rawInput = word === "oddexec" ? { script: { lines: ["rm -rf build"] } } : word === "rawexec" ? { command: ["bash", "-lc", arg] } : { command: arg, description: `because the test said ${word}` };
+          const rawInput =
+            word === "oddexec"
+              ? { script: { lines: ["rm -rf build"] } }
+              : word === "rawexec"
+                ? { command: ["bash", "-lc", arg] }
+                : { command: arg, description: `because the test said ${word}` };
           await update({ sessionUpdate: "tool_call", toolCallId, title: "Terminal", kind: "execute", status: "pending", rawInput: {} });
           await update({ sessionUpdate: "tool_call_update", toolCallId, title: word === "oddexec" ? "run the build script" : arg, rawInput });
           const choice = await ask({ toolCallId, kind: "execute", title: word === "oddexec" ? "run the build script" : arg, rawInput });
@@ -198,15 +232,34 @@ const app = agent({ name: "scripted" })
             break;
           }
           if (choice === "reject") {
-            await update({ sessionUpdate: "tool_call_update", toolCallId, status: "failed", content: [{ type: "content", content: { type: "text", text: "The user denied this command." } }] });
+            await update({
+              sessionUpdate: "tool_call_update",
+              toolCallId,
+              status: "failed",
+              content: [{ type: "content", content: { type: "text", text: "The user denied this command." } }],
+            });
             await say("The command was denied.");
             break;
           }
-          await update({ sessionUpdate: "tool_call_update", toolCallId, status: "in_progress", content: [{ type: "content", content: { type: "text", text: `$ ${arg}\n` } }] });
+          await update({
+            sessionUpdate: "tool_call_update",
+            toolCallId,
+            status: "in_progress",
+            content: [{ type: "content", content: { type: "text", text: `$ ${arg}\n` } }],
+          });
           if (word === "long") {
-            await update({ sessionUpdate: "tool_call_update", toolCallId, content: [{ type: "content", content: { type: "text", text: `$ ${arg}\ntick 1\n` } }] });
+            await update({
+              sessionUpdate: "tool_call_update",
+              toolCallId,
+              content: [{ type: "content", content: { type: "text", text: `$ ${arg}\ntick 1\n` } }],
+            });
             await sleep(60_000, abort.signal);
-            await update({ sessionUpdate: "tool_call_update", toolCallId, status: "failed", content: [{ type: "content", content: { type: "text", text: `$ ${arg}\ntick 1\nkilled\n` } }] });
+            await update({
+              sessionUpdate: "tool_call_update",
+              toolCallId,
+              status: "failed",
+              content: [{ type: "content", content: { type: "text", text: `$ ${arg}\ntick 1\nkilled\n` } }],
+            });
             stop = abort.signal.aborted ? "cancelled" : "end_turn";
             break;
           }
@@ -224,8 +277,22 @@ const app = agent({ name: "scripted" })
         case "add": {
           const toolCallId = `call-${++counter}`;
           const path = join(s.cwd, arg || "notes.txt");
-          const diff = { type: "diff", path, oldText: word === "add" ? null : "alpha\nbeta\ngamma\n", newText: word === "add" ? "brand new\n" : "alpha\nBETA\ngamma\n" };
-          await update({ sessionUpdate: "tool_call", toolCallId, title: `Edit ${arg}`, kind: "edit", status: "pending", locations: [{ path }], content: [diff], rawInput: { file_path: path } });
+          const diff = {
+            type: "diff",
+            path,
+            oldText: word === "add" ? null : "alpha\nbeta\ngamma\n",
+            newText: word === "add" ? "brand new\n" : "alpha\nBETA\ngamma\n",
+          };
+          await update({
+            sessionUpdate: "tool_call",
+            toolCallId,
+            title: `Edit ${arg}`,
+            kind: "edit",
+            status: "pending",
+            locations: [{ path }],
+            content: [diff],
+            rawInput: { file_path: path },
+          });
           const choice = await ask({ toolCallId, kind: "edit", title: `Edit ${arg}`, locations: [{ path }], content: [diff], rawInput: { file_path: path } });
           if (choice === "cancelled") {
             stop = "cancelled";

@@ -101,7 +101,10 @@ describe("ProcessSupervisor", () => {
     const next = await supervisor.current();
     expect(next.gen).toBe(4);
     expect(spawned).toEqual([1, 2, 3, 4]);
-    expect(logs.filter((l) => l.startsWith("test: restart failed"))).toEqual(["test: restart failed: handshake 2 failed", "test: restart failed: handshake 3 failed"]);
+    expect(logs.filter((l) => l.startsWith("test: restart failed"))).toEqual([
+      "test: restart failed: handshake 2 failed",
+      "test: restart failed: handshake 3 failed",
+    ]);
     await supervisor.close();
   });
 

@@ -38,7 +38,10 @@ function setup(policy: Policy = builtinPolicy()) {
   return { broker, events, audit, pending, hostOnly, requests, resolved, tick };
 }
 
-const policyWith = (json: object, overrides: Partial<Policy> = {}): Policy => ({ ...mergePolicy(builtinPolicy(), parsePolicy(JSON.stringify({ version: 1, ...json }), "test"), "user"), ...overrides });
+const policyWith = (json: object, overrides: Partial<Policy> = {}): Policy => ({
+  ...mergePolicy(builtinPolicy(), parsePolicy(JSON.stringify({ version: 1, ...json }), "test"), "user"),
+  ...overrides,
+});
 
 const settle = () => new Promise((r) => setTimeout(r, 0));
 
@@ -49,7 +52,14 @@ describe("approval broker", () => {
     t.broker.observe("t1", { kind: "file.change", itemId: "f1", path: "src/a.ts", change: "modify", diff: "" });
     t.broker.observe("t1", { kind: "command.started", itemId: "c0", command: "npm test", cwd: "/w" });
     t.broker.observe("t1", { kind: "command.finished", itemId: "c0", exitCode: 1, durationMs: 5 });
-    const verdict = t.broker.request("t1", { type: "command", command: "curl -fsSL https://example.com/x.tgz -o x.tgz", cwd: "/w", reason: "fetch the fixture", next: "unpack it", itemId: "c1" });
+    const verdict = t.broker.request("t1", {
+      type: "command",
+      command: "curl -fsSL https://example.com/x.tgz -o x.tgz",
+      cwd: "/w",
+      reason: "fetch the fixture",
+      next: "unpack it",
+      itemId: "c1",
+    });
     await settle();
     const [req] = t.requests();
     expect(req).toMatchObject({ type: "command", tier: "expand", where: "any-device", options: ["approve_once", "approve_session", "deny"] });
@@ -109,13 +119,26 @@ describe("approval broker", () => {
   });
 
   it("lets policy allow or deny without asking, and records the rule that fired", async () => {
-    const t = setup(policyWith({ rules: [{ match: { rule: "read.*" }, action: "allow" }, { match: { tier: "expand" }, action: "deny" }] }));
+    const t = setup(
+      policyWith({
+        rules: [
+          { match: { rule: "read.*" }, action: "allow" },
+          { match: { tier: "expand" }, action: "deny" },
+        ],
+      }),
+    );
     expect(await t.broker.request("t1", { type: "command", command: "ls -la", cwd: "/w" })).toEqual({ decision: "approve_once", by: "policy" });
     expect(await t.broker.request("t1", { type: "command", command: "npm install left-pad", cwd: "/w" })).toEqual({ decision: "deny", by: "policy" });
-    expect(t.resolved().map((r) => [r.decision, r.by])).toEqual([["approve_once", "policy"], ["deny", "policy"]]);
+    expect(t.resolved().map((r) => [r.decision, r.by])).toEqual([
+      ["approve_once", "policy"],
+      ["deny", "policy"],
+    ]);
     expect(t.resolved()[0]!.note).toContain("user.rules[0]");
     const decisions = t.audit.filter((a) => a.type === "approval.decision");
-    expect(decisions.map((d) => d.actor)).toEqual([{ kind: "policy", id: "user.rules[0]" }, { kind: "policy", id: "user.rules[1]" }]);
+    expect(decisions.map((d) => d.actor)).toEqual([
+      { kind: "policy", id: "user.rules[0]" },
+      { kind: "policy", id: "user.rules[1]" },
+    ]);
     const requests = t.audit.filter((a) => a.type === "approval.request");
     expect(requests.map((r) => r.data.policyRule)).toEqual(["user.rules[0]", "user.rules[1]"]);
     // Auto-decided requests never count as waiting.
@@ -150,7 +173,17 @@ describe("approval broker", () => {
 
   it("asks questions, takes the first answer, and returns null on timeout", async () => {
     const t = setup({ ...builtinPolicy(), timeoutSeconds: 0.05 });
-    const reply = t.broker.ask("t1", { text: "Which one?", options: [{ id: "a", label: "A" }, { id: "b", label: "B" }] }, "/w");
+    const reply = t.broker.ask(
+      "t1",
+      {
+        text: "Which one?",
+        options: [
+          { id: "a", label: "A" },
+          { id: "b", label: "B" },
+        ],
+      },
+      "/w",
+    );
     await settle();
     const q = t.events.find((e) => e.event.kind === "question")!.event as Extract<ThreadEvent, { kind: "question" }>;
     expect(() => t.broker.answer(q.questionId, "?", "zzz", phone)).toThrowError(expect.objectContaining({ code: "INVALID_DECISION" }));
@@ -206,8 +239,24 @@ describe("approval broker", () => {
     });
     expect(stats.approvedCommandFailureRate).toBeCloseTo(1 / 3);
     expect(stats.perDevice).toEqual([
-      { device: "Phone", decisions: 2, approved: 2, denied: 0, latency: { count: 2, p50Ms: 1000, p90Ms: 3000 }, approvedCommands: 2, approvedCommandsFailed: 1 },
-      { device: "Tablet", decisions: 1, approved: 0, denied: 1, latency: { count: 1, p50Ms: 9000, p90Ms: 9000 }, approvedCommands: 0, approvedCommandsFailed: 0 },
+      {
+        device: "Phone",
+        decisions: 2,
+        approved: 2,
+        denied: 0,
+        latency: { count: 2, p50Ms: 1000, p90Ms: 3000 },
+        approvedCommands: 2,
+        approvedCommandsFailed: 1,
+      },
+      {
+        device: "Tablet",
+        decisions: 1,
+        approved: 0,
+        denied: 1,
+        latency: { count: 1, p50Ms: 9000, p90Ms: 9000 },
+        approvedCommands: 0,
+        approvedCommandsFailed: 0,
+      },
     ]);
   });
 });

@@ -85,7 +85,13 @@ async function setup() {
     await ledger.close();
     await store.close();
   });
-  const threadFolder = () => join(dir, "events", "threads", readdirSync(join(dir, "events", "threads")).find((f) => /^[0-9a-f]{32}$/.test(f))!);
+  const threadFolder = () =>
+    join(
+      dir,
+      "events",
+      "threads",
+      readdirSync(join(dir, "events", "threads")).find((f) => /^[0-9a-f]{32}$/.test(f))!,
+    );
   const logKinds = () =>
     readFileSync(join(threadFolder(), "events.jsonl"), "utf8")
       .split("\n")
@@ -153,7 +159,12 @@ describe("a decision's effects, in order", () => {
     });
     try {
       // Not awaited: handling the command ends only once its answer is out.
-      const handled = phone.raw({ v: 1, type: "approval.decide", id: "c9", body: { thread, approvalId: (request.body as { approvalId: string }).approvalId, decision: "deny" } });
+      const handled = phone.raw({
+        v: 1,
+        type: "approval.decide",
+        id: "c9",
+        body: { thread, approvalId: (request.body as { approvalId: string }).approvalId, decision: "deny" },
+      });
       await vi.waitFor(() => expect(held.length).toBeGreaterThan(0));
       await new Promise((resolve) => setTimeout(resolve, 50));
       expect(phone.inbox.some((m) => "re" in m && m.re === "c9")).toBe(false);

@@ -17,8 +17,24 @@ describe("app server start-up recovery", () => {
     const t = await store.createThread({ title: "left open", status: "waiting", pending: 2 });
     const done = await store.createThread({ title: "finished", status: "idle" });
     await store.append(t.id, { kind: "turn.status", turnId: "turn_1", status: "started" });
-    const evidence = { action: "ls", host: "h", cwd: "/w", filesChanged: [], checksRun: [], flags: { network: false, credentials: false, externalTools: false, writes: false } };
-    const request = (approvalId: string): ThreadEvent => ({ kind: "approval.request", approvalId, type: "command", tier: "continue", rule: "read.ls", where: "any-device", evidence, options: ["approve_once", "deny"] });
+    const evidence = {
+      action: "ls",
+      host: "h",
+      cwd: "/w",
+      filesChanged: [],
+      checksRun: [],
+      flags: { network: false, credentials: false, externalTools: false, writes: false },
+    };
+    const request = (approvalId: string): ThreadEvent => ({
+      kind: "approval.request",
+      approvalId,
+      type: "command",
+      tier: "continue",
+      rule: "read.ls",
+      where: "any-device",
+      evidence,
+      options: ["approve_once", "deny"],
+    });
     await store.append(t.id, request("ap_done"));
     await store.append(t.id, { kind: "approval.resolved", approvalId: "ap_done", decision: "approve_once", by: "Phone" });
     await store.append(t.id, request("ap_open"));

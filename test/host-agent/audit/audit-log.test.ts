@@ -33,7 +33,11 @@ async function honestLog(n: number, file = tempFile()): Promise<string> {
   for (let i = 0; i < n; i++) {
     const type = TYPES[i % TYPES.length]!;
     const actor =
-      i % 3 === 0 ? { kind: "device" as const, id: `dev-${i % 5}`, name: `Phone ${i % 5}` } : i % 3 === 1 ? { kind: "host" as const } : { kind: "policy" as const, id: "allow-read" };
+      i % 3 === 0
+        ? { kind: "device" as const, id: `dev-${i % 5}`, name: `Phone ${i % 5}` }
+        : i % 3 === 1
+          ? { kind: "host" as const }
+          : { kind: "policy" as const, id: "allow-read" };
     await log.append(type, actor, { i, command: `echo ${i} "quoted" ünïcode`, ok: i % 2 === 0, list: [i, null, "x"] });
   }
   await log.close();
@@ -388,7 +392,7 @@ describe("property: any single mutation is detected", () => {
     await (await AuditLog.open(work)).close();
     const n = 12;
     const mutation = fc.oneof(
-      fc.record({ kind: fc.constant("edit" as const), pos: fc.nat(original.length - 1), ch: fc.constantFrom(..."0123456789abcdefxyz\"{}:,\n []-._A") }),
+      fc.record({ kind: fc.constant("edit" as const), pos: fc.nat(original.length - 1), ch: fc.constantFrom(...'0123456789abcdefxyz"{}:,\n []-._A') }),
       fc.record({ kind: fc.constant("delete" as const), i: fc.nat(n - 1) }),
       fc.record({ kind: fc.constant("swap" as const), i: fc.nat(n - 1), j: fc.nat(n - 1) }).filter((m) => m.i !== m.j),
       fc.record({ kind: fc.constant("duplicate" as const), i: fc.nat(n - 1), at: fc.nat(n) }),

@@ -37,7 +37,10 @@ describe("Codex approvals", () => {
     expect(kinds).toContain("message.user");
     const started = events.find((e) => e.kind === "command.started");
     expect(started).toMatchObject({ command: "echo hello-airlock", itemId: ask.itemId });
-    const output = events.filter((e) => e.kind === "command.output").map((e) => (e.kind === "command.output" ? e.chunk : "")).join("");
+    const output = events
+      .filter((e) => e.kind === "command.output")
+      .map((e) => (e.kind === "command.output" ? e.chunk : ""))
+      .join("");
     expect(output).toContain("hello-airlock");
     expect(events.find((e) => e.kind === "command.finished")).toMatchObject({ exitCode: 0 });
     expect(events.find((e) => e.kind === "message.completed")).toMatchObject({ text: "It printed hello." });
@@ -119,7 +122,10 @@ describe("Codex approvals", () => {
 
   it("file change modifying a file: a unified diff with ---/+++ headers, and the turn's whole diff", { timeout: 30_000 }, async () => {
     writeFileSync(join(s.workspace, "kept.txt"), "one\ntwo\nthree\n");
-    s.mock.script({ kind: "patch", patch: "*** Begin Patch\n*** Update File: kept.txt\n@@\n one\n-two\n+TWO\n three\n*** End Patch\n" }, { kind: "text", text: "changed" });
+    s.mock.script(
+      { kind: "patch", patch: "*** Begin Patch\n*** Update File: kept.txt\n@@\n one\n-two\n+TWO\n three\n*** End Patch\n" },
+      { kind: "text", text: "changed" },
+    );
     await s.agent.startThread("t1", "change it", { cwd: s.workspace, model: MODEL });
     expect((await s.host.waitTurnEnd("t1")).status).toBe("completed");
     expect(readFileSync(join(s.workspace, "kept.txt"), "utf8")).toBe("one\nTWO\nthree\n");

@@ -159,7 +159,13 @@ describe("Codex through the relay (airlock up --agent codex, default policy)", (
     expect(started.type).toBe("result");
     threadId = (started as unknown as { body: { data: { thread: string } } }).body.data.thread;
     const once = await nextApproval();
-    expect(once.req).toMatchObject({ type: "command", tier: "continue", rule: "read.echo", where: "any-device", options: ["approve_once", "approve_session", "deny"] });
+    expect(once.req).toMatchObject({
+      type: "command",
+      tier: "continue",
+      rule: "read.echo",
+      where: "any-device",
+      options: ["approve_once", "approve_session", "deny"],
+    });
     expect(once.req.evidence).toMatchObject({ action: "echo hello-airlock", cwd: workspace, reason: "to greet the user" });
     expect(once.req.expiresAt).toBeGreaterThan(Date.now());
     // The command was announced before the request (the phone sees what it approves).
@@ -168,7 +174,9 @@ describe("Codex through the relay (airlock up --agent codex, default policy)", (
     expect(await decide(once.req.approvalId, "approve_once")).toMatchObject({ type: "result" });
     let turn = await until(phone, turnEnd);
     expect(body(turn.hit, "turn.status").status).toBe("completed");
-    expect(events(turn.seen)).toContainEqual(expect.objectContaining({ kind: "approval.resolved", approvalId: once.req.approvalId, decision: "approve_once", by: "Phone" }));
+    expect(events(turn.seen)).toContainEqual(
+      expect.objectContaining({ kind: "approval.resolved", approvalId: once.req.approvalId, decision: "approve_once", by: "Phone" }),
+    );
     expect(output(turn.seen)).toContain("hello-airlock");
     expect(events(turn.seen)).toContainEqual(expect.objectContaining({ kind: "command.finished", exitCode: 0 }));
     expect(events(turn.seen)).toContainEqual(expect.objectContaining({ kind: "message.completed", text: "It printed hello." }));
@@ -213,14 +221,19 @@ describe("Codex through the relay (airlock up --agent codex, default policy)", (
     const interrupted = await send("turn.interrupt", { thread: threadId });
     turn = await until(phone, turnEnd);
     expect(body(turn.hit, "turn.status").status).toBe("interrupted");
-    expect(events(turn.seen)).toContainEqual(expect.objectContaining({ kind: "approval.resolved", approvalId: pendingCancel.req.approvalId, decision: "cancel", by: "Phone" }));
+    expect(events(turn.seen)).toContainEqual(
+      expect.objectContaining({ kind: "approval.resolved", approvalId: pendingCancel.req.approvalId, decision: "cancel", by: "Phone" }),
+    );
     // Either Codex confirmed the interrupt, or the cancelled approval had already ended the turn.
     if (interrupted.type === "error") expect(interrupted.body.code).toBe("TURN_NOT_RUNNING");
     expect(output(turn.seen)).not.toContain("never");
     expect(mock.requests.length - before).toBe(1);
 
     // 5. A file change: the request carries the diff; the file exists only after approval.
-    mock.script({ kind: "patch", patch: "*** Begin Patch\n*** Add File: notes.txt\n+first line\n+second line\n*** End Patch\n" }, { kind: "text", text: "wrote notes" });
+    mock.script(
+      { kind: "patch", patch: "*** Begin Patch\n*** Add File: notes.txt\n+first line\n+second line\n*** End Patch\n" },
+      { kind: "text", text: "wrote notes" },
+    );
     await send("thread.send", { thread: threadId, text: "write notes" });
     const file = await nextApproval();
     const notes = join(workspace, "notes.txt");
@@ -239,7 +252,20 @@ describe("Codex through the relay (airlock up --agent codex, default policy)", (
     // 6. A question from the model, answered on the phone; Codex passes the answer on.
     before = mock.requests.length;
     mock.script(
-      { kind: "ask", questions: [{ id: "color", header: "Colour", question: "Which colour?", options: [{ label: "Red", description: "warm" }, { label: "Blue", description: "cool" }] }] },
+      {
+        kind: "ask",
+        questions: [
+          {
+            id: "color",
+            header: "Colour",
+            question: "Which colour?",
+            options: [
+              { label: "Red", description: "warm" },
+              { label: "Blue", description: "cool" },
+            ],
+          },
+        ],
+      },
       { kind: "text", text: "Blue it is" },
     );
     await send("thread.send", { thread: threadId, text: "pick a colour" });
@@ -273,7 +299,11 @@ describe("Codex through the relay (airlock up --agent codex, default policy)", (
     mock.script({ kind: "reasoning", summary: ["Weighing the options", "Picking the simplest"], text: "simple it is" });
     await send("thread.send", { thread: threadId, text: "choose" });
     turn = await until(phone, turnEnd);
-    expect(events(turn.seen).filter((e) => e.kind === "reasoning").at(-1)).toMatchObject({ text: "Weighing the options\n\nPicking the simplest" });
+    expect(
+      events(turn.seen)
+        .filter((e) => e.kind === "reasoning")
+        .at(-1),
+    ).toMatchObject({ text: "Weighing the options\n\nPicking the simplest" });
     mock.script({ kind: "search", action: { type: "search", query: "airlock relay" }, text: "found" });
     await send("thread.send", { thread: threadId, text: "search" });
     turn = await until(phone, turnEnd);
@@ -294,7 +324,9 @@ describe("Codex through the relay (airlock up --agent codex, default policy)", (
     expect(approved.code).toBe(0);
     turn = await until(phone, turnEnd);
     expect(body(turn.hit, "turn.status").status).toBe("completed");
-    expect(events(turn.seen)).toContainEqual(expect.objectContaining({ kind: "approval.resolved", approvalId: push.req.approvalId, decision: "approve_once", by: "host" }));
+    expect(events(turn.seen)).toContainEqual(
+      expect.objectContaining({ kind: "approval.resolved", approvalId: push.req.approvalId, decision: "approve_once", by: "host" }),
+    );
     // It really ran (and failed: the workspace is no git repository).
     expect(events(turn.seen).find((e) => e.kind === "command.finished")).toMatchObject({ exitCode: expect.any(Number) });
     expect(events(turn.seen).find((e) => e.kind === "command.finished")).not.toMatchObject({ exitCode: 0 });
@@ -321,7 +353,12 @@ describe("Codex through the relay (airlock up --agent codex, default policy)", (
 
     // 10. Restart airlock up on the same home; the phone reconnects without a link and
     //     the next message continues the same Codex thread with its history.
-    const lastSeq = Math.max(0, ...received(phone).filter((m) => m.type === "event" && m.thread === threadId).map((m) => m.seq ?? 0));
+    const lastSeq = Math.max(
+      0,
+      ...received(phone)
+        .filter((m) => m.type === "event" && m.thread === threadId)
+        .map((m) => m.seq ?? 0),
+    );
     phone.close();
     const exited = new Promise<void>((resolve) => host.child.once("exit", () => resolve()));
     host.child.kill("SIGTERM");
@@ -344,7 +381,8 @@ describe("Codex through the relay (airlock up --agent codex, default policy)", (
     expect(mock.requests.length - before).toBe(1);
     const history = JSON.stringify(mock.requests.at(-1)!.input);
     // (The model switch in step 7 compacted the history: earlier user messages stay, earlier replies became a summary.)
-    for (const earlier of ["say hello", "pick a colour", "pushed (or not)", "remember the word pelican", "what was the word?"]) expect(history.includes(earlier), `history has "${earlier}"`).toBe(true);
+    for (const earlier of ["say hello", "pick a colour", "pushed (or not)", "remember the word pelican", "what was the word?"])
+      expect(history.includes(earlier), `history has "${earlier}"`).toBe(true);
     phone.close();
   });
 });

@@ -24,7 +24,13 @@ createInterface({ input: process.stdin }).on("line", (line) => {
         id: m.id,
         result: {
           data: [
-            { model: "m1", displayName: "M1", supportedReasoningEfforts: [{ reasoningEffort: "ultra" }, { reasoningEffort: "low" }], defaultReasoningEffort: "ultra", isDefault: true },
+            {
+              model: "m1",
+              displayName: "M1",
+              supportedReasoningEfforts: [{ reasoningEffort: "ultra" }, { reasoningEffort: "low" }],
+              defaultReasoningEffort: "ultra",
+              isDefault: true,
+            },
             { model: "x".repeat(500) },
             "garbage",
             { model: "hidden", hidden: true },
@@ -36,7 +42,7 @@ createInterface({ input: process.stdin }).on("line", (line) => {
       return out({ id: m.id, result: { thread: { id: threadId } } });
     case "turn/start": {
       out({ id: m.id, result: { turn: { id: "turn 1 with spaces!" } } });
-      process.stdout.write("this is not json\n[1,2,3]\n{\"id\":{}}\n\n");
+      process.stdout.write('this is not json\n[1,2,3]\n{"id":{}}\n\n');
       process.stdout.write(`{"method":"warning","params":{"message":"${"y".repeat(64 * 1024)}"}}\n`);
       const note = (method, params) => out({ method, params: { threadId, turnId: "turn 1 with spaces!", ...params } });
       note("turn/started", { turn: { id: "turn 1 with spaces!" } });
@@ -46,7 +52,14 @@ createInterface({ input: process.stdin }).on("line", (line) => {
       note("item/completed", { item: { type: "commandExecution", id: "c1", exitCode: 1.5, durationMs: -3, aggregatedOutput: "out" } });
       note("turn/plan/updated", { plan: [{ step: "s".repeat(2000), status: "weird" }, null] });
       note("thread/tokenUsage/updated", { tokenUsage: { total: { inputTokens: "many" } } });
-      note("item/completed", { item: { type: "fileChange", id: "f1", status: "completed", changes: [{ path: "/a", kind: { type: "update", move_path: "/b" }, diff: "d" }, { nope: 1 }] } });
+      note("item/completed", {
+        item: {
+          type: "fileChange",
+          id: "f1",
+          status: "completed",
+          changes: [{ path: "/a", kind: { type: "update", move_path: "/b" }, diff: "d" }, { nope: 1 }],
+        },
+      });
       out({ id: nextId++, method: "item/tool/call", params: { threadId, tool: "x" } });
       out({ id: nextId++, method: "item/commandExecution/requestApproval", params: { threadId: "someone-else", itemId: "q" } });
       note("turn/completed", { turn: { id: "turn 1 with spaces!", status: "completed" } });

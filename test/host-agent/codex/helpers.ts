@@ -5,14 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { threadEvent, type ThreadEvent } from "../../../protocol/src/index.ts";
-import type {
-  AgentHost,
-  AgentThreadStatus,
-  ApprovalAsk,
-  ApprovalVerdict,
-  QuestionAsk,
-  QuestionReply,
-} from "../../../host-agent/src/agent.ts";
+import type { AgentHost, AgentThreadStatus, ApprovalAsk, ApprovalVerdict, QuestionAsk, QuestionReply } from "../../../host-agent/src/agent.ts";
 import { CodexAgent, type CodexAgentOptions } from "../../../host-agent/src/agents/codex/codex-agent.ts";
 import { MockResponses, mockProviderConfig } from "./mock-responses.ts";
 

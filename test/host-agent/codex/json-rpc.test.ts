@@ -31,9 +31,11 @@ function pair(options: { maxLineBytes?: number; requestTimeoutMs?: number; onReq
     output: fromPeer,
     log: (l) => logs.push(l),
     onNotification: (m, p) => notes.push([m, p]),
-    onRequest: options.onRequest ?? (async (m) => {
-      throw new RpcError(METHOD_NOT_FOUND, `no ${m}`);
-    }),
+    onRequest:
+      options.onRequest ??
+      (async (m) => {
+        throw new RpcError(METHOD_NOT_FOUND, `no ${m}`);
+      }),
     ...(options.maxLineBytes ? { maxLineBytes: options.maxLineBytes } : {}),
     ...(options.requestTimeoutMs ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
   });

@@ -22,7 +22,14 @@ createInterface({ input: process.stdin }).on("line", (line) => {
   if (msg.id === undefined) return; // notifications (initialized, cancelled)
   switch (msg.method) {
     case "initialize":
-      send({ id: msg.id, result: { protocolVersion: msg.params?.protocolVersion ?? "2025-06-18", capabilities: { tools: {} }, serverInfo: { name: "glossary", version: "1.0.0" } } });
+      send({
+        id: msg.id,
+        result: {
+          protocolVersion: msg.params?.protocolVersion ?? "2025-06-18",
+          capabilities: { tools: {} },
+          serverInfo: { name: "glossary", version: "1.0.0" },
+        },
+      });
       return;
     case "tools/list":
       send({ id: msg.id, result: { tools: [tool] } });
@@ -30,7 +37,8 @@ createInterface({ input: process.stdin }).on("line", (line) => {
     case "tools/call": {
       const args = msg.params?.arguments ?? {};
       const token = msg.params?._meta?.progressToken;
-      if (token !== undefined) send({ method: "notifications/progress", params: { progressToken: token, progress: 1, total: 2, message: "searching the glossary" } });
+      if (token !== undefined)
+        send({ method: "notifications/progress", params: { progressToken: token, progress: 1, total: 2, message: "searching the glossary" } });
       if (args.fail) send({ id: msg.id, result: { isError: true, content: [{ type: "text", text: `no entry for ${args.term}` }] } });
       else send({ id: msg.id, result: { content: [{ type: "text", text: `${args.term}: a sealed room between two doors` }] } });
       return;

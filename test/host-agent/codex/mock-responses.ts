@@ -122,14 +122,32 @@ export class MockResponses {
           ...(step.sandboxPermissions ? { sandbox_permissions: step.sandboxPermissions } : {}),
           ...(step.justification ? { justification: step.justification } : {}),
         };
-        send({ type: "response.output_item.done", output_index: 0, item: { type: "function_call", id: `fc_${this.seq}`, call_id: callId, name: "exec_command", arguments: JSON.stringify(args) } });
+        send({
+          type: "response.output_item.done",
+          output_index: 0,
+          item: { type: "function_call", id: `fc_${this.seq}`, call_id: callId, name: "exec_command", arguments: JSON.stringify(args) },
+        });
         break;
       }
       case "patch":
-        send({ type: "response.output_item.done", output_index: 0, item: { type: "custom_tool_call", id: `ctc_${this.seq}`, call_id: callId, name: "apply_patch", input: step.patch } });
+        send({
+          type: "response.output_item.done",
+          output_index: 0,
+          item: { type: "custom_tool_call", id: `ctc_${this.seq}`, call_id: callId, name: "apply_patch", input: step.patch },
+        });
         break;
       case "ask":
-        send({ type: "response.output_item.done", output_index: 0, item: { type: "function_call", id: `fc_${this.seq}`, call_id: callId, name: "request_user_input", arguments: JSON.stringify({ questions: step.questions }) } });
+        send({
+          type: "response.output_item.done",
+          output_index: 0,
+          item: {
+            type: "function_call",
+            id: `fc_${this.seq}`,
+            call_id: callId,
+            name: "request_user_input",
+            arguments: JSON.stringify({ questions: step.questions }),
+          },
+        });
         break;
       case "text":
         streamText(send, `msg_${this.seq}`, step.text, step.chunks ?? 3);
@@ -138,14 +156,28 @@ export class MockResponses {
         send({
           type: "response.output_item.done",
           output_index: 0,
-          item: { type: "function_call", id: `fc_${this.seq}`, call_id: callId, name: step.name, ...(step.namespace ? { namespace: step.namespace } : {}), arguments: JSON.stringify(step.args) },
+          item: {
+            type: "function_call",
+            id: `fc_${this.seq}`,
+            call_id: callId,
+            name: step.name,
+            ...(step.namespace ? { namespace: step.namespace } : {}),
+            arguments: JSON.stringify(step.args),
+          },
         });
         break;
       case "toolSearch":
         send({
           type: "response.output_item.done",
           output_index: 0,
-          item: { type: "tool_search_call", id: `tsc_${this.seq}`, call_id: callId, status: "completed", execution: "client", arguments: { query: step.query } },
+          item: {
+            type: "tool_search_call",
+            id: `tsc_${this.seq}`,
+            call_id: callId,
+            status: "completed",
+            execution: "client",
+            arguments: { query: step.query },
+          },
         });
         break;
       case "reasoning": {
@@ -167,7 +199,11 @@ export class MockResponses {
         break;
       }
       case "search":
-        send({ type: "response.output_item.done", output_index: 0, item: { type: "web_search_call", id: `ws_${this.seq}`, status: "completed", action: step.action } });
+        send({
+          type: "response.output_item.done",
+          output_index: 0,
+          item: { type: "web_search_call", id: `ws_${this.seq}`, status: "completed", action: step.action },
+        });
         streamText(send, `msg_${this.seq}`, step.text, 1, 1);
         break;
       case "imagegen":
@@ -185,7 +221,19 @@ export class MockResponses {
         res.on("close", () => this.hanging.delete(res));
         return;
     }
-    send({ type: "response.completed", response: { id, usage: { input_tokens: 10, input_tokens_details: { cached_tokens: 0 }, output_tokens: 5, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 15 } } });
+    send({
+      type: "response.completed",
+      response: {
+        id,
+        usage: {
+          input_tokens: 10,
+          input_tokens_details: { cached_tokens: 0 },
+          output_tokens: 5,
+          output_tokens_details: { reasoning_tokens: 0 },
+          total_tokens: 15,
+        },
+      },
+    });
     res.end();
   }
 }

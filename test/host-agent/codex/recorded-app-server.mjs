@@ -23,11 +23,32 @@ const scenarios = {
   },
   imagefail(note) {
     note("item/completed", {
-      item: { type: "imageGeneration", id: "ig_2", status: "failed", revisedPrompt: "a cat", generationId: null, failure: { type: "usageLimitExceeded", limitId: "images", resetsAt: null }, result: "" },
+      item: {
+        type: "imageGeneration",
+        id: "ig_2",
+        status: "failed",
+        revisedPrompt: "a cat",
+        generationId: null,
+        failure: { type: "usageLimitExceeded", limitId: "images", resetsAt: null },
+        result: "",
+      },
     });
   },
   mcpprogress(note) {
-    const item = { type: "mcpToolCall", id: "call_9", server: "docs", environmentId: null, tool: "search", arguments: { q: "relay" }, appContext: null, mcpAppUi: null, pluginId: null, readOnlyHint: true, error: null, durationMs: null };
+    const item = {
+      type: "mcpToolCall",
+      id: "call_9",
+      server: "docs",
+      environmentId: null,
+      tool: "search",
+      arguments: { q: "relay" },
+      appContext: null,
+      mcpAppUi: null,
+      pluginId: null,
+      readOnlyHint: true,
+      error: null,
+      durationMs: null,
+    };
     note("item/started", { item: { ...item, status: "inProgress", result: null } });
     note("item/mcpToolCall/progress", { itemId: "call_9", message: "indexing 3 of 10 pages" });
     note("item/completed", { item: { ...item, status: "failed", result: null, error: { message: "docs server timed out" }, durationMs: 1200 } });
@@ -38,7 +59,13 @@ const scenarios = {
   ratelimits(_note) {
     const snapshot = (used, reached = null) => ({
       rateLimits: {
-        limitId: "codex", limitName: null, normalModelSlug: null, credits: null, individualLimit: null, spendControlReached: null, planType: "plus",
+        limitId: "codex",
+        limitName: null,
+        normalModelSlug: null,
+        credits: null,
+        individualLimit: null,
+        spendControlReached: null,
+        planType: "plus",
         primary: { usedPercent: used, windowDurationMins: 300, resetsAt: 1796410800 },
         secondary: { usedPercent: 12, windowDurationMins: 10080, resetsAt: null },
         rateLimitReachedType: reached,
@@ -59,7 +86,10 @@ createInterface({ input: process.stdin }).on("line", (line) => {
     case "initialize":
       return out({ id: m.id, result: { userAgent: "recorded/0.171.0" } });
     case "model/list":
-      return out({ id: m.id, result: { data: [{ model: "gpt-5.5", displayName: "GPT-5.5", supportedReasoningEfforts: [], isDefault: true }], nextCursor: null } });
+      return out({
+        id: m.id,
+        result: { data: [{ model: "gpt-5.5", displayName: "GPT-5.5", supportedReasoningEfforts: [], isDefault: true }], nextCursor: null },
+      });
     case "thread/start":
       return out({ id: m.id, result: { thread: { id: threadId } } });
     case "turn/start": {

@@ -94,7 +94,9 @@ describe("Codex restarts", () => {
     expect(events[finished]).toMatchObject({ exitCode: null });
     // Closed before the turn is reported failed.
     expect(finished).toBeLessThan(events.findIndex((e) => e.kind === "turn.status" && e.status === "failed"));
-    expect(s.host.kinds("t1", "notice")).toContainEqual(expect.objectContaining({ level: "warning", text: expect.stringMatching(/without an exit code: Codex app-server exited unexpectedly/) }));
+    expect(s.host.kinds("t1", "notice")).toContainEqual(
+      expect.objectContaining({ level: "warning", text: expect.stringMatching(/without an exit code: Codex app-server exited unexpectedly/) }),
+    );
     await waitRestarted();
     s.mock.release();
     s.mock.script({ kind: "text", text: "fine" });

@@ -12,7 +12,8 @@ import { minimalEnv, runHook } from "../../../host-agent/src/hooks/run-hook.ts";
 import { tempDir } from "./harness.ts";
 
 const HOOKS = fileURLToPath(new URL("../../../host-agent/hooks/", import.meta.url));
-const scan = (input: Record<string, unknown>) => runHook({ argv: ["node", join(HOOKS, "secret-scan.mjs")], cwd: HOOKS, input, timeoutMs: 20_000, env: minimalEnv({}) });
+const scan = (input: Record<string, unknown>) =>
+  runHook({ argv: ["node", join(HOOKS, "secret-scan.mjs")], cwd: HOOKS, input, timeoutMs: 20_000, env: minimalEnv({}) });
 
 /** A repeatable pseudo-random string over an alphabet (never a real credential). */
 function chars(n: number, alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789", seed = 7): string {
@@ -103,16 +104,28 @@ describe("validate hook", () => {
 
   it("runs the repository command after a file change and reports passed or failed", async () => {
     const passed = await validate(["--name", "unit tests", "--", "node", "check.mjs", "good"], fileChange);
-    expect(passed).toMatchObject({ ok: true, output: { testResult: { name: "unit tests", status: "passed", summary: expect.stringContaining("checked good") } } });
+    expect(passed).toMatchObject({
+      ok: true,
+      output: { testResult: { name: "unit tests", status: "passed", summary: expect.stringContaining("checked good") } },
+    });
     const failed = await validate(["--", "node", "check.mjs", "bad"], { event: "Stop", turn: { status: "completed" } });
-    expect(failed).toMatchObject({ ok: true, output: { testResult: { name: "node check.mjs bad", status: "failed", summary: expect.stringContaining("exited with 1") } } });
+    expect(failed).toMatchObject({
+      ok: true,
+      output: { testResult: { name: "node check.mjs bad", status: "failed", summary: expect.stringContaining("exited with 1") } },
+    });
   });
 
   it("skips other tool uses and unfinished turns; a command that cannot start is a failed result", async () => {
-    expect(await validate(["--", "node", "check.mjs", "good"], { event: "PostToolUse", tool: { type: "command", command: "ls" } })).toMatchObject({ ok: true, output: {} });
+    expect(await validate(["--", "node", "check.mjs", "good"], { event: "PostToolUse", tool: { type: "command", command: "ls" } })).toMatchObject({
+      ok: true,
+      output: {},
+    });
     expect(await validate(["--", "node", "check.mjs", "good"], { event: "Stop", turn: { status: "interrupted" } })).toMatchObject({ ok: true, output: {} });
     const missing = await validate(["--", "no-such-program-airlock"], fileChange);
-    expect(missing).toMatchObject({ ok: true, output: { testResult: { status: "failed", summary: expect.stringContaining("cannot run no-such-program-airlock") } } });
+    expect(missing).toMatchObject({
+      ok: true,
+      output: { testResult: { status: "failed", summary: expect.stringContaining("cannot run no-such-program-airlock") } },
+    });
     expect(await validate(["--bogus"], fileChange)).toMatchObject({ ok: false, failure: "crash" });
   });
 });

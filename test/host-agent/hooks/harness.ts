@@ -119,7 +119,10 @@ export async function setupHooks(options: { agent?: (workspace: string) => Agent
       } catch {
         return [];
       }
-      return text.split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>);
+      return text
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, any>);
     },
     async cli(...args) {
       const out: string[] = [];

@@ -30,7 +30,8 @@ afterAll(async () => {
 });
 
 type Event = Extract<AppProtocolMessage, { type: "event" }>["body"];
-const events = (d: ReturnType<typeof device>): Event[] => d.inbox.filter((m) => m.type === "event").map((m) => (m as Extract<AppProtocolMessage, { type: "event" }>).body);
+const events = (d: ReturnType<typeof device>): Event[] =>
+  d.inbox.filter((m) => m.type === "event").map((m) => (m as Extract<AppProtocolMessage, { type: "event" }>).body);
 
 describe("hooks with the ACP adapter", () => {
   it("prompt, tool and stop hooks run for an ACP turn; a PreToolUse deny stops the tool", { timeout: 60_000 }, async () => {
@@ -51,7 +52,9 @@ describe("hooks with the ACP adapter", () => {
     expect((await d.command("thread.start", { prompt: "exec echo from-acp" })).type).toBe("result");
     await d.until(isTurnEnd, 30_000);
     await env.app.hooks!.idle();
-    expect(events(d)).toContainEqual(expect.objectContaining({ kind: "approval.resolved", decision: "deny", by: "hook guard", note: "denied by hook guard: not this one" }));
+    expect(events(d)).toContainEqual(
+      expect.objectContaining({ kind: "approval.resolved", decision: "deny", by: "hook guard", note: "denied by hook guard: not this one" }),
+    );
     expect(env.inputs("submit").map((i) => i.event)).toEqual(["UserPromptSubmit", "SessionStart"]);
     expect(env.inputs("guard")[0]).toMatchObject({ event: "PreToolUse", tool: { type: "command", command: expect.stringContaining("echo from-acp") } });
     expect(env.inputs("after").map((i) => i.event)).toContain("Stop");

@@ -36,7 +36,9 @@ describe("airlock hooks", () => {
     s.policy({ version: 1, hooks: { list: [{ name: "scan", events: ["UserPromptSubmit", "PreToolUse"], command: ["node", "scan.mjs"] }] } });
     const listed = await s.run("list");
     expect(listed.code).toBe(0);
-    expect(listed.out).toMatch(/^scan {2}\[untrusted\] {2}user {2}UserPromptSubmit, PreToolUse\n {2}"node" "scan.mjs"\n {2}hash [0-9a-f]{64} {2}timeout 30 s {2}from /);
+    expect(listed.out).toMatch(
+      /^scan {2}\[untrusted\] {2}user {2}UserPromptSubmit, PreToolUse\n {2}"node" "scan.mjs"\n {2}hash [0-9a-f]{64} {2}timeout 30 s {2}from /,
+    );
     const trusted = await s.run("trust", "scan");
     expect(trusted.out).toMatch(/^trusted scan \([0-9a-f]{12}\)$/);
     const json = JSON.parse((await s.run("list", "--json")).out);
@@ -58,7 +60,10 @@ describe("airlock hooks", () => {
     expect(await s.run("trust")).toMatchObject({ code: 2 });
     expect(await s.run("frobnicate")).toMatchObject({ code: 2, err: expect.stringContaining('unknown hooks command "frobnicate"') });
     writeFileSync(join(s.home, "hooks-trust.json"), "{ not json");
-    expect(await s.run("list")).toMatchObject({ code: 1, err: expect.stringContaining("hooks-trust.json: not valid JSON (no hook runs until it is fixed or removed)") });
+    expect(await s.run("list")).toMatchObject({
+      code: 1,
+      err: expect.stringContaining("hooks-trust.json: not valid JSON (no hook runs until it is fixed or removed)"),
+    });
     s.policy({ version: 1, hooks: { list: [{ name: "scan", events: ["Stop"], command: "node scan.mjs" }] } });
     expect(await s.run("list")).toMatchObject({ code: 1, err: expect.stringContaining("hooks.list[0].command: expected array") });
   });

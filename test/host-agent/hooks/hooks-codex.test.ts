@@ -27,7 +27,8 @@ afterAll(async () => {
 });
 
 type Event = Extract<AppProtocolMessage, { type: "event" }>["body"];
-const events = (d: ReturnType<typeof device>): Event[] => d.inbox.filter((m) => m.type === "event").map((m) => (m as Extract<AppProtocolMessage, { type: "event" }>).body);
+const events = (d: ReturnType<typeof device>): Event[] =>
+  d.inbox.filter((m) => m.type === "event").map((m) => (m as Extract<AppProtocolMessage, { type: "event" }>).body);
 
 describe("hooks with the Codex adapter", () => {
   it("SessionStart, UserPromptSubmit, PreToolUse, PermissionRequest, PostToolUse and Stop all run for a Codex turn", { timeout: 90_000 }, async () => {
@@ -65,13 +66,26 @@ describe("hooks with the Codex adapter", () => {
     // PreToolUse denied the touch: Codex never ran it.
     expect(existsSync(join(env.workspace, "denied-file"))).toBe(false);
     const evs = events(d);
-    expect(evs).toContainEqual(expect.objectContaining({ kind: "approval.resolved", decision: "deny", by: "hook guard", note: "denied by hook guard: no touching" }));
+    expect(evs).toContainEqual(
+      expect.objectContaining({ kind: "approval.resolved", decision: "deny", by: "hook guard", note: "denied by hook guard: no touching" }),
+    );
     // PermissionRequest allowed the echo (continue tier, policy "ask"): no person was asked.
     expect(evs).toContainEqual(expect.objectContaining({ kind: "approval.resolved", decision: "approve_once", by: "hook approver" }));
-    expect(evs.filter((e) => e.kind === "command.output").map((e) => (e.kind === "command.output" ? e.chunk : "")).join("")).toContain("hooked-ok");
+    expect(
+      evs
+        .filter((e) => e.kind === "command.output")
+        .map((e) => (e.kind === "command.output" ? e.chunk : ""))
+        .join(""),
+    ).toContain("hooked-ok");
 
     const post = env.inputs("post");
-    expect(post).toContainEqual(expect.objectContaining({ event: "PostToolUse", tool: expect.objectContaining({ type: "command", command: expect.stringContaining("echo hooked-ok") }), result: expect.objectContaining({ exitCode: 0 }) }));
+    expect(post).toContainEqual(
+      expect.objectContaining({
+        event: "PostToolUse",
+        tool: expect.objectContaining({ type: "command", command: expect.stringContaining("echo hooked-ok") }),
+        result: expect.objectContaining({ exitCode: 0 }),
+      }),
+    );
     expect(evs).toContainEqual(expect.objectContaining({ kind: "test.result", name: "post check", status: "passed" }));
     expect(env.inputs("stop")).toEqual([expect.objectContaining({ event: "Stop", turn: expect.objectContaining({ status: "completed" }) })]);
     expect(env.inputs("guard").map((i) => i.tool.command)).toEqual(expect.arrayContaining([expect.stringContaining("touch denied-file")]));

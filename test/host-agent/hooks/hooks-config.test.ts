@@ -14,7 +14,17 @@ const file = (hooks: unknown) => JSON.stringify({ version: 1, hooks });
 describe("hooks in policy files", () => {
   it("parses a hook list and fills defaults", () => {
     const p = mergePolicy(builtinPolicy(), parsePolicy(file({ list: [hook()] }), "user.json"), "user", "/home/me/policy.json");
-    expect(p.hooks).toEqual([{ name: "scan", events: ["UserPromptSubmit"], command: ["node", "scan.mjs"], timeoutSeconds: 30, source: "user", file: "/home/me/policy.json", enabled: true }]);
+    expect(p.hooks).toEqual([
+      {
+        name: "scan",
+        events: ["UserPromptSubmit"],
+        command: ["node", "scan.mjs"],
+        timeoutSeconds: 30,
+        source: "user",
+        file: "/home/me/policy.json",
+        enabled: true,
+      },
+    ]);
     expect(p.hookSettings).toEqual({ allowRepositoryHooks: false, mayAllowUpTo: "continue" });
   });
 
@@ -34,9 +44,17 @@ describe("hooks in policy files", () => {
 
   it("a repository cannot enable its own hooks or widen what hooks may allow; a duplicate name is dropped", () => {
     const user = mergePolicy(builtinPolicy(), parsePolicy(file({ list: [hook()] }), "u"), "user", "u");
-    const repo = mergePolicy(user, parsePolicy(file({ allowRepositoryHooks: true, mayAllowUpTo: "expand", list: [hook(), hook({ name: "lint" })] }), "r"), "repo", "r");
+    const repo = mergePolicy(
+      user,
+      parsePolicy(file({ allowRepositoryHooks: true, mayAllowUpTo: "expand", list: [hook(), hook({ name: "lint" })] }), "r"),
+      "repo",
+      "r",
+    );
     expect(repo.hookSettings).toEqual({ allowRepositoryHooks: false, mayAllowUpTo: "continue" });
-    expect(repo.hooks!.map((h) => [h.name, h.source, h.enabled])).toEqual([["scan", "user", true], ["lint", "repo", false]]);
+    expect(repo.hooks!.map((h) => [h.name, h.source, h.enabled])).toEqual([
+      ["scan", "user", true],
+      ["lint", "repo", false],
+    ]);
     expect(repo.warnings).toEqual([
       expect.stringContaining("repo.hooks.allowRepositoryHooks is ignored"),
       expect.stringContaining("repo.hooks.mayAllowUpTo is ignored"),

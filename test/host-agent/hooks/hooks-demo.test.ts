@@ -27,7 +27,8 @@ async function phone(): Promise<ReturnType<typeof device>> {
   return d;
 }
 
-const events = (d: ReturnType<typeof device>) => d.inbox.filter((m) => m.type === "event").map((m) => (m as Extract<AppProtocolMessage, { type: "event" }>).body);
+const events = (d: ReturnType<typeof device>) =>
+  d.inbox.filter((m) => m.type === "event").map((m) => (m as Extract<AppProtocolMessage, { type: "event" }>).body);
 
 async function trust(...names: string[]): Promise<void> {
   const r = await env.cli("trust", ...names);
@@ -40,7 +41,11 @@ async function hookRuns(): Promise<Array<Record<string, any>>> {
 
 describe("UserPromptSubmit and SessionStart", () => {
   it("a deny answers HOOK_DENIED with the hook's name and reason, leaves no thread, and is audited", async () => {
-    env.userPolicy({ version: 1, defaults: ALLOW_CONTINUE, hooks: { list: [env.hook("gate", ["UserPromptSubmit"], "deny-if", "forbidden", "no forbidden words")] } });
+    env.userPolicy({
+      version: 1,
+      defaults: ALLOW_CONTINUE,
+      hooks: { list: [env.hook("gate", ["UserPromptSubmit"], "deny-if", "forbidden", "no forbidden words")] },
+    });
     await trust("gate");
     const d = await phone();
     const refused = await d.command("thread.start", { prompt: "say forbidden things" });
@@ -56,7 +61,15 @@ describe("UserPromptSubmit and SessionStart", () => {
 
     const inputs = env.inputs("gate");
     expect(inputs).toHaveLength(3);
-    expect(inputs[0]).toMatchObject({ version: 1, event: "UserPromptSubmit", hook: "gate", thread: null, command: "thread.start", prompt: "say forbidden things", cause: { name: "Ana's phone" } });
+    expect(inputs[0]).toMatchObject({
+      version: 1,
+      event: "UserPromptSubmit",
+      hook: "gate",
+      thread: null,
+      command: "thread.start",
+      prompt: "say forbidden things",
+      cause: { name: "Ana's phone" },
+    });
     expect(inputs[0]!.workspace).toBe(inputs[0]!.cwd);
     expect(inputs[2]).toMatchObject({ thread, command: "thread.send", prompt: "now something forbidden" });
 
@@ -71,14 +84,19 @@ describe("UserPromptSubmit and SessionStart", () => {
     env.userPolicy({
       version: 1,
       defaults: ALLOW_CONTINUE,
-      hooks: { list: [env.hook("rules", ["UserPromptSubmit"], "context", "Never touch prod."), env.hook("session", ["SessionStart"], "context", "Branch: main")] },
+      hooks: {
+        list: [env.hook("rules", ["UserPromptSubmit"], "context", "Never touch prod."), env.hook("session", ["SessionStart"], "context", "Branch: main")],
+      },
     });
     await trust("rules", "session");
     const d = await phone();
     expect((await d.command("thread.start", { prompt: "tidy up" })).type).toBe("result");
     await d.until(isTurnEnd);
     const user = events(d).find((e) => e.kind === "message.user");
-    expect(user).toMatchObject({ kind: "message.user", text: "tidy up\n\n[context from hook session]\nBranch: main\n\n[context from hook rules]\nNever touch prod." });
+    expect(user).toMatchObject({
+      kind: "message.user",
+      text: "tidy up\n\n[context from hook session]\nBranch: main\n\n[context from hook rules]\nNever touch prod.",
+    });
     const session = env.inputs("session");
     expect(session).toHaveLength(1);
     expect(session[0]).toMatchObject({ event: "SessionStart", thread: env.store.listThreads()[0]!.id, prompt: "tidy up" });
@@ -102,7 +120,12 @@ describe("PreToolUse and PermissionRequest", () => {
     // The file change that followed was not denied (the hook looked at it and said nothing).
     expect(evs.some((e) => e.kind === "file.change")).toBe(true);
     const inputs = env.inputs("guard");
-    expect(inputs[0]).toMatchObject({ event: "PreToolUse", tool: { type: "command", command: "ls -la" }, classification: { tier: "continue" }, cause: { name: "Ana's phone" } });
+    expect(inputs[0]).toMatchObject({
+      event: "PreToolUse",
+      tool: { type: "command", command: "ls -la" },
+      classification: { tier: "continue" },
+      cause: { name: "Ana's phone" },
+    });
     expect(inputs.some((i) => i.tool.type === "file_change" && typeof i.tool.files[0].diff === "string")).toBe(true);
     const decision = (await env.audit()).find((r) => r.type === "approval.decision" && r.data.decision === "deny");
     expect(decision?.actor).toEqual({ kind: "policy", id: "hook:guard" });
@@ -120,7 +143,8 @@ describe("PreToolUse and PermissionRequest", () => {
     expect(allowed.length).toBeGreaterThanOrEqual(2); // ls -la and the note, decided without anyone
     expect(allowed[0]).toMatchObject({ decision: "approve_once", note: "allowed by hook approver: checked by CI rules" });
     // Not decided by the hook: it waits for a device, which denies it.
-    const approvalId = (expand as Extract<AppProtocolMessage, { type: "event" }>).body.kind === "approval.request" ? ((expand as any).body.approvalId as string) : "";
+    const approvalId =
+      (expand as Extract<AppProtocolMessage, { type: "event" }>).body.kind === "approval.request" ? ((expand as any).body.approvalId as string) : "";
     const thread = env.store.listThreads()[0]!.id;
     expect(env.app.broker.pendingApprovals(thread).map((p) => p.approvalId)).toEqual([approvalId]);
     expect((await d.command("approval.decide", { thread, approvalId, decision: "deny" })).type).toBe("result");
@@ -148,7 +172,13 @@ describe("PostToolUse and Stop", () => {
     expect(post.find((i) => i.tool.type === "command" && i.tool.command === "ls -la")).toMatchObject({ event: "PostToolUse", result: { exitCode: 0 } });
     expect(post.find((i) => i.tool.type === "file_change")?.tool.files[0].diff).toContain("write a note");
     const stop = env.inputs("stop");
-    expect(stop).toEqual([expect.objectContaining({ event: "Stop", turn: expect.objectContaining({ status: "completed" }), cause: expect.objectContaining({ name: "Ana's phone" }) })]);
+    expect(stop).toEqual([
+      expect.objectContaining({
+        event: "Stop",
+        turn: expect.objectContaining({ status: "completed" }),
+        cause: expect.objectContaining({ name: "Ana's phone" }),
+      }),
+    ]);
     await d.until((m) => m.type === "event" && m.body.kind === "test.result" && m.body.name === "hook check");
     expect((await hookRuns()).filter((r) => r.event === "PostToolUse").every((r) => r.verdict === "test-passed")).toBe(true);
   });
@@ -206,7 +236,9 @@ describe("trust", () => {
     const d = await phone();
     const refused = await d.command("thread.start", { prompt: "one" });
     expect((refused as any).body.code).toBe("HOOK_DENIED");
-    expect((refused as any).body.message).toMatch(/^denied by hook gate: hook gate is not trusted \(hash [0-9a-f]{12}\); trust it with: airlock hooks trust gate$/);
+    expect((refused as any).body.message).toMatch(
+      /^denied by hook gate: hook gate is not trusted \(hash [0-9a-f]{12}\); trust it with: airlock hooks trust gate$/,
+    );
     expect(env.inputs("gate")).toHaveLength(0);
 
     const listed = JSON.parse((await env.cli("list")).out);
@@ -232,7 +264,10 @@ describe("trust", () => {
   });
 
   it("repository hooks run only when the user's file allows them, and only once trusted", async () => {
-    env.repoPolicy({ version: 1, hooks: { allowRepositoryHooks: true, mayAllowUpTo: "expand", list: [env.hook("repo-gate", ["UserPromptSubmit"], "deny", "the repository says no")] } });
+    env.repoPolicy({
+      version: 1,
+      hooks: { allowRepositoryHooks: true, mayAllowUpTo: "expand", list: [env.hook("repo-gate", ["UserPromptSubmit"], "deny", "the repository says no")] },
+    });
     env.userPolicy({ version: 1, defaults: ALLOW_CONTINUE });
     await trust("repo-gate");
     const d = await phone();
@@ -242,7 +277,12 @@ describe("trust", () => {
     expect(env.inputs("repo-gate")).toHaveLength(0);
     const listed = JSON.parse((await env.cli("list")).out);
     expect(listed.hooks[0]).toMatchObject({ name: "repo-gate", source: "repo", state: "disabled" });
-    expect(listed.warnings).toEqual(expect.arrayContaining([expect.stringContaining("repo.hooks.allowRepositoryHooks is ignored"), expect.stringContaining("repo.hooks.mayAllowUpTo is ignored")]));
+    expect(listed.warnings).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining("repo.hooks.allowRepositoryHooks is ignored"),
+        expect.stringContaining("repo.hooks.mayAllowUpTo is ignored"),
+      ]),
+    );
 
     env.userPolicy({ version: 1, defaults: ALLOW_CONTINUE, hooks: { allowRepositoryHooks: true } });
     expect((await env.cli("untrust", "repo-gate")).code).toBe(0);
@@ -264,8 +304,18 @@ describe("the example hooks through the host", () => {
       defaults: ALLOW_CONTINUE,
       hooks: {
         list: [
-          { name: "secret-scan", events: ["UserPromptSubmit", "PreToolUse", "PostToolUse"], command: ["node", join(EXAMPLES, "secret-scan.mjs")], timeoutSeconds: 20 },
-          { name: "notes-check", events: ["Stop"], command: ["node", join(EXAMPLES, "validate.mjs"), "--name", "notes exist", "--", "ls", "notes"], timeoutSeconds: 60 },
+          {
+            name: "secret-scan",
+            events: ["UserPromptSubmit", "PreToolUse", "PostToolUse"],
+            command: ["node", join(EXAMPLES, "secret-scan.mjs")],
+            timeoutSeconds: 20,
+          },
+          {
+            name: "notes-check",
+            events: ["Stop"],
+            command: ["node", join(EXAMPLES, "validate.mjs"), "--name", "notes exist", "--", "ls", "notes"],
+            timeoutSeconds: 60,
+          },
         ],
       },
     });

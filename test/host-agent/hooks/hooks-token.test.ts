@@ -26,8 +26,22 @@ describe("hooks and automation tokens", () => {
     expect(trusted.code, trusted.err).toBe(0);
 
     const bot = device(env, "nightly-docs", 3);
-    const record = tokens.create({ name: "nightly-docs", owner: "alice", scopes: ["run"], workspaces: [env.workspace], days: 7, publicKey: fromBase64Url(bot.conn.device.key)! });
-    const grant: TokenGrant = { id: record.id, name: record.name, owner: record.owner, scopes: record.scopes, workspaces: record.workspaces, expiresAt: Date.parse(record.expiresAt) };
+    const record = tokens.create({
+      name: "nightly-docs",
+      owner: "alice",
+      scopes: ["run"],
+      workspaces: [env.workspace],
+      days: 7,
+      publicKey: fromBase64Url(bot.conn.device.key)!,
+    });
+    const grant: TokenGrant = {
+      id: record.id,
+      name: record.name,
+      owner: record.owner,
+      scopes: record.scopes,
+      workspaces: record.workspaces,
+      expiresAt: Date.parse(record.expiresAt),
+    };
     Object.assign(bot.conn, { token: grant });
     await env.app.onSessionOpen(bot.conn);
     expect(await bot.command("thread.start", { prompt: "check the docs" })).toMatchObject({ type: "result" });
@@ -39,7 +53,8 @@ describe("hooks and automation tokens", () => {
     const inputs = env.inputs("who");
     const fromToken = inputs.filter((i) => i.prompt === "check the docs");
     expect(fromToken.map((i) => i.event).sort()).toEqual(["SessionStart", "UserPromptSubmit"]);
-    for (const i of fromToken) expect(i.cause).toEqual({ id: bot.conn.device.id, name: "nightly-docs", token: { id: record.id, name: "nightly-docs", owner: "alice" } });
+    for (const i of fromToken)
+      expect(i.cause).toEqual({ id: bot.conn.device.id, name: "nightly-docs", token: { id: record.id, name: "nightly-docs", owner: "alice" } });
     const fromPhone = inputs.filter((i) => i.prompt === "hello");
     expect(fromPhone.length).toBeGreaterThan(0);
     for (const i of fromPhone) expect(i.cause).toEqual({ id: phone.conn.device.id, name: "Ana's phone" });

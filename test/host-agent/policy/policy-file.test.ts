@@ -41,7 +41,10 @@ describe("policy file validation", () => {
   });
   it.each([
     [{ version: 1, rules: [{ match: { tier: "commit" }, action: "yes" }] }, 'rules[0].action: expected "allow" | "ask" | "host-only" | "deny", got "yes"'],
-    [{ version: 1, rules: [{ match: { tier: "danger" }, action: "ask" }] }, 'rules[0].match.tier: expected "steer" | "continue" | "expand" | "commit", got "danger"'],
+    [
+      { version: 1, rules: [{ match: { tier: "danger" }, action: "ask" }] },
+      'rules[0].match.tier: expected "steer" | "continue" | "expand" | "commit", got "danger"',
+    ],
     [{ version: 1, rules: [{ match: { command: "(unclosed" }, action: "deny" }] }, "rules[0].match.command: is not a valid regular expression"],
     [{ version: 1, defaults: { comit: "ask" } }, 'defaults: unknown key "comit"'],
     [{ version: 1, rule: [] }, '(top level): unknown key "rule"'],
@@ -94,13 +97,40 @@ describe("loadPolicy", () => {
     expect((await loadPolicy(g.user, g.repo)).defaults.commit).toBe("deny");
   });
   it("a repository rule cannot loosen a commit-tier request below the user's floor", async () => {
-    const f = files({ version: 1 }, { version: 1, rules: [{ match: { rule: "git.push" }, action: "allow" }, { match: { tier: "commit" }, action: "ask" }] });
+    const f = files(
+      { version: 1 },
+      {
+        version: 1,
+        rules: [
+          { match: { rule: "git.push" }, action: "allow" },
+          { match: { tier: "commit" }, action: "ask" },
+        ],
+      },
+    );
     const p = await loadPolicy(f.user, f.repo);
-    expect(decide(p, classifyCommand("git push"), "git push")).toEqual({ action: "host-only", ruleFired: "builtin.defaults.commit", cappedFrom: "repo.rules[0]" });
-    expect(decide(p, classifyCommand("wrangler deploy"), "wrangler deploy")).toEqual({ action: "host-only", ruleFired: "builtin.defaults.commit", cappedFrom: "repo.rules[1]" });
+    expect(decide(p, classifyCommand("git push"), "git push")).toEqual({
+      action: "host-only",
+      ruleFired: "builtin.defaults.commit",
+      cappedFrom: "repo.rules[0]",
+    });
+    expect(decide(p, classifyCommand("wrangler deploy"), "wrangler deploy")).toEqual({
+      action: "host-only",
+      ruleFired: "builtin.defaults.commit",
+      cappedFrom: "repo.rules[1]",
+    });
   });
   it("a repository cannot loosen the expand tier either (a cloned repo must not auto-allow installs or network)", async () => {
-    const f = files({ version: 1 }, { version: 1, defaults: { expand: "allow", continue: "allow" }, rules: [{ match: { rule: "pkg.*" }, action: "allow" }, { match: { tier: "expand" }, action: "allow" }] });
+    const f = files(
+      { version: 1 },
+      {
+        version: 1,
+        defaults: { expand: "allow", continue: "allow" },
+        rules: [
+          { match: { rule: "pkg.*" }, action: "allow" },
+          { match: { tier: "expand" }, action: "allow" },
+        ],
+      },
+    );
     const p = await loadPolicy(f.user, f.repo);
     expect(p.defaults).toMatchObject({ continue: "allow", expand: "ask" });
     expect(p.warnings.some((w) => w.startsWith('repo.defaults.expand "allow" is looser than builtin.defaults.expand "ask"'))).toBe(true);

@@ -176,7 +176,9 @@ describe("policy from the workspace root down", () => {
     await expect(loadWorkspacePolicy(userFile, ws, join(ws, "sub", "deeper"))).rejects.toThrow(PolicyError);
 
     await policyAt(join(ws, "sub"), " ".repeat(MAX_POLICY_FILE_BYTES) + '{"version":1}');
-    await expect(loadWorkspacePolicy(userFile, ws, join(ws, "sub"))).rejects.toThrow(`${join(ws, "sub", ".airlock", "policy.json")}: larger than ${MAX_POLICY_FILE_BYTES} bytes`);
+    await expect(loadWorkspacePolicy(userFile, ws, join(ws, "sub"))).rejects.toThrow(
+      `${join(ws, "sub", ".airlock", "policy.json")}: larger than ${MAX_POLICY_FILE_BYTES} bytes`,
+    );
 
     await rm(join(ws, "sub", ".airlock"), { recursive: true });
     await mkdir(join(ws, "sub", ".airlock", "policy.json"), { recursive: true });

@@ -19,7 +19,6 @@ import { decryptWebPush, encryptWebPush, generateSubscriptionKeys } from "../../
 import { device, type Env } from "../app-server-harness.ts";
 import { tempDir } from "../../support/temp.ts";
 
-
 type Answer = PushSendOutcome | "hang";
 
 async function setup(options: { push?: boolean; answer?: () => Answer } = {}) {
@@ -144,7 +143,8 @@ describe("push commands on the app server", () => {
     const tablet = device(env, "Tablet", 2);
     await env.app.onSessionOpen(phone.conn);
     await env.app.onSessionOpen(tablet.conn);
-    for (const d of [phone, tablet]) expect(await d.command("push.register", { subscription, kinds: ["approval", "turn"], details: false })).toMatchObject({ type: "result" });
+    for (const d of [phone, tablet])
+      expect(await d.command("push.register", { subscription, kinds: ["approval", "turn"], details: false })).toMatchObject({ type: "result" });
     // The tablet's app goes to the background.
     expect(await tablet.command("device.visibility", { visible: false })).toMatchObject({ type: "result" });
     const started = await phone.command("thread.start", { prompt: "Write a release note" });
@@ -156,7 +156,14 @@ describe("push commands on the app server", () => {
     // Only the tablet (connected, subscribed, not visible) was pushed; the phone is looking at the thread.
     expect(sent.map((s) => s.payload.type)).toEqual(["request"]);
     const approvalId = (request.body as { approvalId: string }).approvalId;
-    expect(sent[0]!.payload).toMatchObject({ type: "request", kind: "approval", thread, approvalId, actions: ["approve_once", "deny"], host: { name: "mac-mini" } });
+    expect(sent[0]!.payload).toMatchObject({
+      type: "request",
+      kind: "approval",
+      thread,
+      approvalId,
+      actions: ["approve_once", "deny"],
+      host: { name: "mac-mini" },
+    });
     expect(sent[0]!.payload.details).toBeUndefined();
     expect(sent[0]!.request.urgency).toBe("high");
     expect(sent[0]!.request.ttl).toBeGreaterThan(500); // the approval's expiry (600 s)
@@ -223,7 +230,9 @@ describe("push commands on the app server", () => {
     };
     const plain = await measure(false);
     const pushed = await measure(true);
-    console.log(`approval path median: ${plain.median.toFixed(1)} ms without push, ${pushed.median.toFixed(1)} ms with every push hanging (${pushed.pushes} pushes started)`);
+    console.log(
+      `approval path median: ${plain.median.toFixed(1)} ms without push, ${pushed.median.toFixed(1)} ms with every push hanging (${pushed.pushes} pushes started)`,
+    );
     // Every round's request reached the device and its decision resolved while the pushes it started
     // were still hanging: nothing on the approval path waits for the push service. (How long it takes
     // is bench/push.bench.ts's job, not a timed assertion here.)

@@ -14,7 +14,6 @@ import { pushSupportOf } from "../../../host-agent/src/push/relay-info.ts";
 import { decodePushPayload, type PushPayload, type ThreadEvent } from "../../../protocol/src/index.ts";
 import { tempDir } from "../../support/temp.ts";
 
-
 const HOST = { id: "AAAAAAAAAAAAAAAAAAAAAA", name: "mac-mini" };
 const PHONE = "d_phone00001";
 const TABLET = "d_tablet0001";
@@ -87,7 +86,14 @@ const approval = (approvalId: string, over: Partial<Extract<ThreadEvent, { kind:
   tier: "continue",
   rule: "read-only",
   where: "any-device",
-  evidence: { action: "ls -la ~/secret-project", host: "mac-mini", cwd: "/w", filesChanged: [], checksRun: [], flags: { network: false, credentials: false, externalTools: false, writes: false } },
+  evidence: {
+    action: "ls -la ~/secret-project",
+    host: "mac-mini",
+    cwd: "/w",
+    filesChanged: [],
+    checksRun: [],
+    flags: { network: false, credentials: false, externalTools: false, writes: false },
+  },
   options: ["approve_once", "approve_session", "deny"],
   expiresAt: Date.now() + 600_000,
   ...over,
@@ -106,7 +112,12 @@ describe("push notifier: who is woken", () => {
     // The tablet looks at t1 only: a request in t2 wakes both.
     t.notifier.onEvent("t2", approval("ap_2"));
     await t.notifier.idle();
-    expect(t.relay.sent.slice(1).map((s) => s.endpoint).sort()).toEqual([sub(1).endpoint, sub(2).endpoint]);
+    expect(
+      t.relay.sent
+        .slice(1)
+        .map((s) => s.endpoint)
+        .sort(),
+    ).toEqual([sub(1).endpoint, sub(2).endpoint]);
   });
 
   it("wakes a device only for the kinds it asked for", async () => {
@@ -204,7 +215,11 @@ describe("push notifier: what a push says", () => {
     const t = setup();
     t.notifier.register(PHONE, sub(1), ["approval", "question", "turn"], true);
     const long = "echo " + "é".repeat(2000);
-    t.notifier.onEvent("t1", approval("ap_1", { evidence: { ...(approval("x") as Extract<ThreadEvent, { kind: "approval.request" }>).evidence, action: long } }), { title: "Fix the login bug" });
+    t.notifier.onEvent(
+      "t1",
+      approval("ap_1", { evidence: { ...(approval("x") as Extract<ThreadEvent, { kind: "approval.request" }>).evidence, action: long } }),
+      { title: "Fix the login bug" },
+    );
     t.notifier.onEvent("t2", approval("ap_2", { tier: "commit", rule: "git.push", where: "host-only" }), { title: "Ship it" });
     t.notifier.onEvent("t3", approval("ap_3", { tier: "continue", where: "host-only" }));
     t.notifier.onEvent("t4", approval("ap_4", { tier: "expand", options: ["approve_once", "deny"] }));
@@ -243,7 +258,14 @@ describe("push notifier: what a push says", () => {
     ]);
     const [request, resolved] = t.relay.sent;
     expect(resolved).toMatchObject({ topic: request!.topic, urgency: "normal" });
-    expect(resolved!.payload).toMatchObject({ type: "resolved", kind: "approval", approvalId: "ap_1", tag: request!.payload.tag, outcome: "approve_once", by: "Tablet" });
+    expect(resolved!.payload).toMatchObject({
+      type: "resolved",
+      kind: "approval",
+      approvalId: "ap_1",
+      tag: request!.payload.tag,
+      outcome: "approve_once",
+      by: "Tablet",
+    });
     // Questions too.
     t.notifier.onEvent("t2", { kind: "question", questionId: "q_1", text: "?" });
     await t.notifier.idle();
@@ -286,7 +308,14 @@ describe("push notifier: the push service's answers", () => {
     t.notifier.onEvent("t1", { kind: "turn.status", turnId: "u", status: "completed" });
     await t.notifier.idle();
     expect(t.relay.sent).toHaveLength(1);
-    expect(t.audit.find((a) => a.type === "push.gone")?.data).toEqual({ deviceId: PHONE, push: "request", kind: "approval", thread: "t1", approvalId: "ap_1", status: 410 });
+    expect(t.audit.find((a) => a.type === "push.gone")?.data).toEqual({
+      deviceId: PHONE,
+      push: "request",
+      kind: "approval",
+      thread: "t1",
+      approvalId: "ap_1",
+      status: 410,
+    });
     const everything = JSON.stringify([t.audit, t.logs]);
     expect(everything).not.toContain("secret-endpoint");
     expect(everything).not.toContain("127.0.0.1");
@@ -428,7 +457,11 @@ describe("push.json", () => {
       { deviceId: TABLET, subscription: sub(2), kinds: ["turn"], details: false, registeredAt: 2000 },
     ]);
     expect(again.retainOnly((id) => id === TABLET)).toEqual([PHONE]);
-    expect(PushStore.open(path).list().map((r) => r.deviceId)).toEqual([TABLET]);
+    expect(
+      PushStore.open(path)
+        .list()
+        .map((r) => r.deviceId),
+    ).toEqual([TABLET]);
 
     const bad = (content: string) => {
       writeFileSync(path, content);

@@ -31,7 +31,6 @@ class MemoryTransport implements HostTransport {
   }
 }
 
-
 async function setup() {
   const home = tempDir("airlock-core-tokens-");
   let now = Date.UTC(2026, 5, 1);
@@ -79,7 +78,11 @@ describe("HostCore with automation tokens", () => {
     const bot = await nobleBackend.generateSigner();
     const t = env.tokens.create({ name: "nightly-docs", owner: "alice", scopes: ["run"], workspaces: ["/w"], days: 30, publicKey: bot.publicKey });
     await env.core.tokensChanged();
-    expect(env.transport.allowlists.at(-1)).toEqual({ version: 2, keys: [toBase64Url(phone.publicKey), toBase64Url(bot.publicKey)], expires: [0, Date.parse(t.expiresAt)] });
+    expect(env.transport.allowlists.at(-1)).toEqual({
+      version: 2,
+      keys: [toBase64Url(phone.publicKey), toBase64Url(bot.publicKey)],
+      expires: [0, Date.parse(t.expiresAt)],
+    });
     // An expired token is left out.
     env.advance(31 * 86_400_000);
     await env.core.publishAllowlist();
@@ -93,7 +96,14 @@ describe("HostCore with automation tokens", () => {
     expect(await resume(env, 1, bot)).toEqual({ ok: true });
     const conn = env.opened.at(-1)!;
     expect(conn.device).toMatchObject({ id: t.id, name: "nightly-docs", key: toBase64Url(bot.publicKey) });
-    expect(conn.token).toEqual({ id: t.id, name: "nightly-docs", owner: "alice", scopes: ["run", "read"], workspaces: ["/w"], expiresAt: Date.parse(t.expiresAt) });
+    expect(conn.token).toEqual({
+      id: t.id,
+      name: "nightly-docs",
+      owner: "alice",
+      scopes: ["run", "read"],
+      workspaces: ["/w"],
+      expiresAt: Date.parse(t.expiresAt),
+    });
     expect(env.tokens.find(t.id).lastUsed).toBeDefined();
     // Revoked by `airlock tokens revoke` (another process writes the file; the core is told).
     TokenStore.open(join(env.home, "tokens.json"), env.now).revoke(t.id);

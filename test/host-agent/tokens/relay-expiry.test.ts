@@ -44,7 +44,12 @@ describe("allowlist entries with an expiry", () => {
     const host = await newHost(relay.url);
     const [phone, token, old] = await Promise.all([1, 2, 3].map(() => nobleBackend.generateSigner()));
     const now = Date.now();
-    expect(await hostCommand(host.client, await withExpiry(host.key, host.room, 1, [phone!.publicKey, token!.publicKey, old!.publicKey], [0, now + 3_600_000, now - 1]))).toMatchObject({ ok: true });
+    expect(
+      await hostCommand(
+        host.client,
+        await withExpiry(host.key, host.room, 1, [phone!.publicKey, token!.publicKey, old!.publicKey], [0, now + 3_600_000, now - 1]),
+      ),
+    ).toMatchObject({ ok: true });
     const p = await allowlistedDevice(relay.url, host, phone!);
     const t = await allowlistedDevice(relay.url, host, token!);
     await refused(host, old!, "device key expired");
@@ -93,7 +98,16 @@ describe("allowlist entries with an expiry", () => {
       // A plain list's signature with expiries added.
       { ...signed, sig: toBase64Url(plainSig) },
       // The expiry form's message signed under the plain purpose.
-      { ...signed, sig: toBase64Url(await signWithPurpose(host.key, SignaturePurpose.DEVICE_ALLOWLIST, allowlistExpiryMessage(fromBase64Url(host.room)!, 1, [token.publicKey], signed.expires))) },
+      {
+        ...signed,
+        sig: toBase64Url(
+          await signWithPurpose(
+            host.key,
+            SignaturePurpose.DEVICE_ALLOWLIST,
+            allowlistExpiryMessage(fromBase64Url(host.room)!, 1, [token.publicKey], signed.expires),
+          ),
+        ),
+      },
     ]) {
       expect(await hostCommand(host.client, attempt)).toMatchObject({ ok: false, error: "bad allowlist signature" });
     }

@@ -72,7 +72,10 @@ describe("automation token format", () => {
       [fromBytes(body.subarray(0, 10)), "TOKEN_MALFORMED"],
     ];
     for (const [input, expected] of cases) {
-      expect(code(() => parseAutomationToken(input)), JSON.stringify(input.slice(0, 40))).toBe(expected);
+      expect(
+        code(() => parseAutomationToken(input)),
+        JSON.stringify(input.slice(0, 40)),
+      ).toBe(expected);
       try {
         parseAutomationToken(input);
       } catch (e) {

@@ -149,10 +149,31 @@ describe("automation tokens through the relay", () => {
   }, 60_000);
 
   it("create → exec completes from another process; the token is shown once and never stored; scope refusals; audit", async () => {
-    const created = airlock(home, ["tokens", "create", "--name", "nightly-docs", "--owner", "alice", "--scope", "run", "--workspace", docs, "--expires", "30d"]);
+    const created = airlock(home, [
+      "tokens",
+      "create",
+      "--name",
+      "nightly-docs",
+      "--owner",
+      "alice",
+      "--scope",
+      "run",
+      "--workspace",
+      docs,
+      "--expires",
+      "30d",
+    ]);
     expect(created.code, created.stderr).toBe(0);
     const info = created.json as { type: string; id: string; token: string; expiresAt: string; hostRunning: boolean; relayUpdated: boolean };
-    expect(info).toMatchObject({ type: "token.created", name: "nightly-docs", owner: "alice", scopes: ["run"], workspaces: [docs], hostRunning: true, relayUpdated: true });
+    expect(info).toMatchObject({
+      type: "token.created",
+      name: "nightly-docs",
+      owner: "alice",
+      scopes: ["run"],
+      workspaces: [docs],
+      hostRunning: true,
+      relayUpdated: true,
+    });
     const token = info.token;
     const parsed = parseAutomationToken(token);
     expect(parsed.name).toBe("nightly-docs");
@@ -167,7 +188,9 @@ describe("automation tokens through the relay", () => {
     expect(listed.json).toEqual([expect.objectContaining({ id: info.id, name: "nightly-docs", owner: "alice", state: "active", lastUsed: null })]);
     // Bad arguments: no expiry, too long an expiry, an unknown scope.
     expect(airlock(home, ["tokens", "create", "--name", "x", "--owner", "a", "--scope", "run", "--workspace", docs]).code).toBe(2);
-    expect(airlock(home, ["tokens", "create", "--name", "x", "--owner", "a", "--scope", "run", "--workspace", docs, "--expires", "365d"]).stderr).toContain("no token lives longer than 90 days");
+    expect(airlock(home, ["tokens", "create", "--name", "x", "--owner", "a", "--scope", "run", "--workspace", docs, "--expires", "365d"]).stderr).toContain(
+      "no token lives longer than 90 days",
+    );
     expect(airlock(home, ["tokens", "create", "--name", "x", "--owner", "a", "--scope", "admin", "--workspace", docs, "--expires", "7d"]).code).toBe(2);
 
     // The phone hears about the token's thread and sees who started it.
@@ -197,7 +220,10 @@ describe("automation tokens through the relay", () => {
     const fromFile = exec("", ["--token-file", file, "Check the docs links"], {}, false);
     expect(await fromFile.exited, fromFile.stderr()).toBe(0);
     expect(fromFile.stderr()).toMatch(/^Started thread t_\S+\n[\s\S]*Completed\n$/);
-    expect(fromFile.text.some((l) => /^#\d+ message(\.completed)?: Demo agent/.test(l)), fromFile.text.join("\n")).toBe(true);
+    expect(
+      fromFile.text.some((l) => /^#\d+ message(\.completed)?: Demo agent/.test(l)),
+      fromFile.text.join("\n"),
+    ).toBe(true);
     expect(fromFile.text.join("\n") + fromFile.stderr()).not.toContain("airlock_tok_");
     const fileThread = /Started thread (t_\S+)/.exec(fromFile.stderr())![1]!;
     rmSync(file);
@@ -232,16 +258,22 @@ describe("automation tokens through the relay", () => {
 
     // Audit: the prompts are the token's (id and name) with its owner; refusals and creation are recorded.
     const audit = airlock(home, ["audit", "tail", "-n", "500"]);
-    const records = audit.stdout.trim().split("\n").flatMap((l) => {
-      try {
-        const v = JSON.parse(l) as unknown;
-        return Array.isArray(v) ? v : [v];
-      } catch {
-        return [];
-      }
-    }) as Array<{ type: string; actor: { kind: string; id?: string; name?: string }; data: Record<string, unknown> }>;
+    const records = audit.stdout
+      .trim()
+      .split("\n")
+      .flatMap((l) => {
+        try {
+          const v = JSON.parse(l) as unknown;
+          return Array.isArray(v) ? v : [v];
+        } catch {
+          return [];
+        }
+      }) as Array<{ type: string; actor: { kind: string; id?: string; name?: string }; data: Record<string, unknown> }>;
     const prompt = records.find((r) => r.type === "prompt" && r.data.thread === undefined && r.actor.id === info.id);
-    expect(prompt).toMatchObject({ actor: { kind: "device", id: info.id, name: "nightly-docs" }, data: { command: "thread.start", token: { id: info.id, name: "nightly-docs", owner: "alice" } } });
+    expect(prompt).toMatchObject({
+      actor: { kind: "device", id: info.id, name: "nightly-docs" },
+      data: { command: "thread.start", token: { id: info.id, name: "nightly-docs", owner: "alice" } },
+    });
     expect(records.some((r) => r.type === "token.created" && r.data.tokenId === info.id && r.data.owner === "alice")).toBe(true);
     expect(records.some((r) => r.type === "token.refused" && r.data.command === "approval.decide" && r.actor.id === info.id)).toBe(true);
     // Stats: usage per token.
@@ -251,7 +283,20 @@ describe("automation tokens through the relay", () => {
 
   it("approvals go to the phone, which sees who started the thread; revocation mid-run ends the job; rotation; expiry", async () => {
     writeFileSync(join(home, "policy.json"), JSON.stringify(askToWrite));
-    const created = airlock(home, ["tokens", "create", "--name", "release-notes", "--owner", "bob", "--scope", "run", "--workspace", workspace, "--expires", "7d"]);
+    const created = airlock(home, [
+      "tokens",
+      "create",
+      "--name",
+      "release-notes",
+      "--owner",
+      "bob",
+      "--scope",
+      "run",
+      "--workspace",
+      workspace,
+      "--expires",
+      "7d",
+    ]);
     expect(created.code, created.stderr).toBe(0);
     const { token, id } = created.json as { token: string; id: string };
     // A token that expires within a week: airlock status warns.
@@ -290,7 +335,8 @@ describe("automation tokens through the relay", () => {
 
     // Rotation: a new secret for the same token; the old one stops working at once.
     writeFileSync(join(home, "policy.json"), JSON.stringify(allowAll));
-    const first = airlock(home, ["tokens", "create", "--name", "weekly-deps", "--owner", "carol", "--scope", "run", "--workspace", docs, "--expires", "60d"]).json as { token: string; id: string };
+    const first = airlock(home, ["tokens", "create", "--name", "weekly-deps", "--owner", "carol", "--scope", "run", "--workspace", docs, "--expires", "60d"])
+      .json as { token: string; id: string };
     const rotated = airlock(home, ["tokens", "rotate", "weekly-deps"]);
     expect(rotated.code, rotated.stderr).toBe(0);
     const second = rotated.json as { token: string; id: string; expiresAt: string };

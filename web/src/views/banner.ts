@@ -17,7 +17,12 @@ export function connectionBanner(conn: HostConnection, hostName: () => string): 
       el.dataset.state = "relay-refused";
       replace(
         el,
-        h("p", null, h("strong", null, "The relay refused this device; retrying."), ` If ${hostName()} revoked it, pair again; otherwise the relay may be misbehaving.${waiting}`),
+        h(
+          "p",
+          null,
+          h("strong", null, "The relay refused this device; retrying."),
+          ` If ${hostName()} revoked it, pair again; otherwise the relay may be misbehaving.${waiting}`,
+        ),
         button("Retry now", () => conn.reconnectNow(), { class: "small" }),
       );
       el.hidden = false;
@@ -34,14 +39,23 @@ export function connectionBanner(conn: HostConnection, hostName: () => string): 
         replace(el, h("p", null, h("strong", null, `${hostName()} is offline`), ` (last seen ${ago(conn.presence.lastSeen)}).${waiting}`));
         break;
       case "offline":
-        replace(el, h("p", null, h("strong", null, "No connection to the relay."), ` Retrying…${waiting}`), button("Retry now", () => conn.reconnectNow(), { class: "small" }));
+        replace(
+          el,
+          h("p", null, h("strong", null, "No connection to the relay."), ` Retrying…${waiting}`),
+          button("Retry now", () => conn.reconnectNow(), { class: "small" }),
+        );
         break;
       case "refused":
         if (conn.error?.code === "WRONG_HOST_KEY") {
           // Not a revocation: whatever answered could not prove it is the paired host.
           replace(
             el,
-            h("p", null, h("strong", null, `Warning: ${hostName()} could not prove its identity.`), " Someone, such as the relay, may be impersonating it. The app stopped connecting and did not send it your messages."),
+            h(
+              "p",
+              null,
+              h("strong", null, `Warning: ${hostName()} could not prove its identity.`),
+              " Someone, such as the relay, may be impersonating it. The app stopped connecting and did not send it your messages.",
+            ),
             button("Try again", () => conn.reconnectNow(), { class: "small" }),
           );
         } else {

@@ -6,11 +6,20 @@ import { field, h, replace, select } from "../ui.ts";
 import { connectionBanner } from "./banner.ts";
 import { pushSection } from "./push.ts";
 
-const STATUS_LABEL: Record<ThreadSummary["status"], string> = { idle: "Idle", running: "Running", waiting: "Needs you", failed: "Failed", archived: "Archived" };
+const STATUS_LABEL: Record<ThreadSummary["status"], string> = {
+  idle: "Idle",
+  running: "Running",
+  waiting: "Needs you",
+  failed: "Failed",
+  archived: "Archived",
+};
 
 export function modelControls(info: HostInfo | undefined, current: { model?: string | undefined; effort?: string | undefined }) {
   const models = info?.models ?? [];
-  const model = select(models.map((m) => ({ value: m.id, label: m.name })), current.model || info?.defaultModel || models[0]?.id);
+  const model = select(
+    models.map((m) => ({ value: m.id, label: m.name })),
+    current.model || info?.defaultModel || models[0]?.id,
+  );
   const effort = select([]);
   let efforts: readonly Effort[] = [];
   const fillEfforts = () => {
@@ -18,7 +27,11 @@ export function modelControls(info: HostInfo | undefined, current: { model?: str
     efforts = m?.efforts ?? [];
     // Widened to string[]: the select's value and the saved effort are plain strings until found in the list.
     const list: readonly string[] = efforts;
-    const keep = list.includes(effort.value) ? effort.value : current.effort && list.includes(current.effort) ? current.effort : m?.defaultEffort ?? list[0] ?? "";
+    const keep = list.includes(effort.value)
+      ? effort.value
+      : current.effort && list.includes(current.effort)
+        ? current.effort
+        : (m?.defaultEffort ?? list[0] ?? "");
     replace(effort, ...list.map((e) => h("option", { value: e }, e)));
     effort.value = keep;
     effort.disabled = list.length === 0;
@@ -35,7 +48,12 @@ export function modelControls(info: HostInfo | undefined, current: { model?: str
 export function hostView(ctx: AppContext, hostId: string): View {
   const host = ctx.client.hosts().find((x) => x.id === hostId);
   if (!host) {
-    return { el: h("section", { class: "page" }, h("p", null, "This host is not paired with this device.")), title: "Unknown host", back: { view: "hosts" }, dispose() {} };
+    return {
+      el: h("section", { class: "page" }, h("p", null, "This host is not paired with this device.")),
+      title: "Unknown host",
+      back: { view: "hosts" },
+      dispose() {},
+    };
   }
   const conn = ctx.connection(hostId);
   const banner = connectionBanner(conn, () => host.name);
@@ -112,9 +130,11 @@ export function hostView(ctx: AppContext, hostId: string): View {
     } else {
       const result = await ctx.notifier.enable();
       ctx.toast(
-        result === "granted" ? "Notifications on while this page is open."
-        : result === "denied" ? "Notifications are blocked for this site in the browser's settings."
-        : "Notifications stay off.",
+        result === "granted"
+          ? "Notifications on while this page is open."
+          : result === "denied"
+            ? "Notifications are blocked for this site in the browser's settings."
+            : "Notifications stay off.",
       );
     }
     renderNotify();

@@ -9,7 +9,18 @@ export function hostsView(ctx: AppContext): View {
     if (hosts.length === 0) {
       replace(
         list,
-        h("li", { class: "empty" }, h("p", null, "No hosts yet."), h("p", { class: "hint" }, "On the machine that runs your agent, run ", h("code", null, "airlock pair"), " and scan its QR code with this phone's camera, or paste the link here.")),
+        h(
+          "li",
+          { class: "empty" },
+          h("p", null, "No hosts yet."),
+          h(
+            "p",
+            { class: "hint" },
+            "On the machine that runs your agent, run ",
+            h("code", null, "airlock pair"),
+            " and scan its QR code with this phone's camera, or paste the link here.",
+          ),
+        ),
       );
       return;
     }
@@ -37,19 +48,27 @@ export function hostsView(ctx: AppContext): View {
           e.preventDefault();
           ctx.navigate({ view: "host", host: host.id });
         });
-        const rename = button("Rename", async () => {
-          const name = prompt("Name for this host", host.name);
-          if (name === null) return;
-          try {
-            await ctx.client.renameHost(host.id, name);
-          } catch (e) {
-            ctx.toast(errorText(e));
-          }
-        }, { class: "small", "aria-label": `Rename ${host.name}` });
-        const forget = button("Forget", async () => {
-          if (!confirm(`Forget ${host.name} on this device? To revoke this device on the host, run "airlock devices revoke" there.`)) return;
-          await ctx.client.forgetHost(host.id);
-        }, { class: "small danger", "aria-label": `Forget ${host.name}` });
+        const rename = button(
+          "Rename",
+          async () => {
+            const name = prompt("Name for this host", host.name);
+            if (name === null) return;
+            try {
+              await ctx.client.renameHost(host.id, name);
+            } catch (e) {
+              ctx.toast(errorText(e));
+            }
+          },
+          { class: "small", "aria-label": `Rename ${host.name}` },
+        );
+        const forget = button(
+          "Forget",
+          async () => {
+            if (!confirm(`Forget ${host.name} on this device? To revoke this device on the host, run "airlock devices revoke" there.`)) return;
+            await ctx.client.forgetHost(host.id);
+          },
+          { class: "small danger", "aria-label": `Forget ${host.name}` },
+        );
         return h("li", { class: `row${pending > 0 ? " needs" : ""}`, "data-host": host.id }, open, badge, h("div", { class: "row-actions" }, rename, forget));
       }),
     );
@@ -73,7 +92,11 @@ export function hostsView(ctx: AppContext): View {
     "section",
     { class: "page" },
     list,
-    h("div", { class: "actions" }, button("Pair a host", () => ctx.navigate({ view: "pair" }), { class: "primary" })),
+    h(
+      "div",
+      { class: "actions" },
+      button("Pair a host", () => ctx.navigate({ view: "pair" }), { class: "primary" }),
+    ),
   );
   return { el, title: "Hosts", dispose: () => offs.forEach((off) => off()) };
 }

@@ -17,7 +17,17 @@ const HINTS: Record<string, string> = {
 
 export function defaultDeviceName(): string {
   const ua = navigator.userAgent;
-  const os = /Android/.test(ua) ? "Android" : /iPhone|iPad/.test(ua) ? "iOS" : /Mac/.test(ua) ? "Mac" : /Windows/.test(ua) ? "Windows" : /Linux/.test(ua) ? "Linux" : "";
+  const os = /Android/.test(ua)
+    ? "Android"
+    : /iPhone|iPad/.test(ua)
+      ? "iOS"
+      : /Mac/.test(ua)
+        ? "Mac"
+        : /Windows/.test(ua)
+          ? "Windows"
+          : /Linux/.test(ua)
+            ? "Linux"
+            : "";
   const browser = /Edg\//.test(ua) ? "Edge" : /Firefox\//.test(ua) ? "Firefox" : /Chrome\//.test(ua) ? "Chrome" : /Safari\//.test(ua) ? "Safari" : "Browser";
   return os ? `${browser} on ${os}` : browser;
 }
@@ -77,7 +87,7 @@ export function pairView(ctx: AppContext, initialLink?: string): View {
       const code = (e as { code?: string }).code ?? "";
       const text = blocked
         ? `This copy of the app is set up for other relays: its security policy does not allow connecting to ${originOf(blocked)}. Open the link in an app that allows that relay (such as the one the relay serves).`
-        : HINTS[code] ?? `Pairing failed: ${errorText(e)}`;
+        : (HINTS[code] ?? `Pairing failed: ${errorText(e)}`);
       replace(status, h("p", { class: "error", role: "alert" }, text));
       showForm();
     } finally {
@@ -87,7 +97,12 @@ export function pairView(ctx: AppContext, initialLink?: string): View {
 
   const showForm = () => {
     const input = h("textarea", { rows: 3, autocomplete: "off", spellcheck: "false", placeholder: "https://…#v=1&relay=…" });
-    const form = h("form", { class: "stack" }, field("Pairing link", input, "Paste the link airlock pair printed on the host."), h("button", { type: "submit", class: "primary" }, "Pair"));
+    const form = h(
+      "form",
+      { class: "stack" },
+      field("Pairing link", input, "Paste the link airlock pair printed on the host."),
+      h("button", { type: "submit", class: "primary" }, "Pair"),
+    );
     form.addEventListener("submit", (e) => {
       e.preventDefault();
       const link = extractLink(input.value);
@@ -98,7 +113,10 @@ export function pairView(ctx: AppContext, initialLink?: string): View {
       input.value = "";
       void pair(link);
     });
-    const scan = "BarcodeDetector" in window && typeof navigator.mediaDevices?.getUserMedia === "function" ? button("Scan QR code", () => void startScan(), { class: "primary" }) : null;
+    const scan =
+      "BarcodeDetector" in window && typeof navigator.mediaDevices?.getUserMedia === "function"
+        ? button("Scan QR code", () => void startScan(), { class: "primary" })
+        : null;
     replace(body, field("This device's name", nameInput, "The host operator sees it when confirming."), scan, form);
   };
 
@@ -111,10 +129,14 @@ export function pairView(ctx: AppContext, initialLink?: string): View {
       stream?.getTracks().forEach((t) => t.stop());
       stopScan = undefined;
     };
-    replace(body, video, button("Stop scanning", () => {
-      stopScan?.();
-      showForm();
-    }));
+    replace(
+      body,
+      video,
+      button("Stop scanning", () => {
+        stopScan?.();
+        showForm();
+      }),
+    );
     replace(status, h("p", null, "Point the camera at the QR code on the host."));
     try {
       stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });

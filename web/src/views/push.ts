@@ -38,8 +38,10 @@ export function pushSection(ctx: AppContext, push: PushController, conn: HostCon
 
   const blocked = (): string | undefined => {
     const support = pushSupport();
-    if (support === "ios-home-screen") return "On iPhone and iPad, push needs Airlock on the Home Screen (iOS 16.4 or later): tap Share, then “Add to Home Screen”, open Airlock from there and turn notifications on.";
-    if (support === "unsupported") return "This browser cannot receive push notifications. While this page is open, “Notify me about approvals” below still works.";
+    if (support === "ios-home-screen")
+      return "On iPhone and iPad, push needs Airlock on the Home Screen (iOS 16.4 or later): tap Share, then “Add to Home Screen”, open Airlock from there and turn notifications on.";
+    if (support === "unsupported")
+      return "This browser cannot receive push notifications. While this page is open, “Notify me about approvals” below still works.";
     if (Notification.permission === "denied") return "Notifications are blocked for this site. Allow them in the browser's site settings, then come back here.";
     if (relayKey === null) return "This host's relay does not send push notifications (its operator has not set a push key).";
     if (relayKey === "error") return "Could not ask the relay whether it sends push notifications. Try again later.";
@@ -57,7 +59,9 @@ export function pushSection(ctx: AppContext, push: PushController, conn: HostCon
     } else if (!conn.hostInfo || relayKey === undefined) {
       status.textContent = "Checking whether this host can send push notifications…";
     } else {
-      status.textContent = on ? "On: this device is notified when the agent on this host needs you, also when Airlock is closed." : "Off. Get a notification when the agent needs you, even when Airlock is closed.";
+      status.textContent = on
+        ? "On: this device is notified when the agent on this host needs you, also when Airlock is closed."
+        : "Off. Get a notification when the agent needs you, even when Airlock is closed.";
       toggle.textContent = on ? "Turn off push notifications" : "Notify me when the agent needs me";
       toggle.className = on ? "" : "primary";
       toggle.disabled = busy;
@@ -92,15 +96,21 @@ export function pushSection(ctx: AppContext, push: PushController, conn: HostCon
     }
   };
 
-  toggle.addEventListener("click", () =>
-    void run(async () => {
-      if (push.pref(hostId).on && Notification.permission === "granted") {
-        await push.disable(hostId);
-        return "Push notifications off for this host.";
-      }
-      const permission = await push.enable(hostId);
-      return permission === "granted" ? "Push notifications on." : permission === "denied" ? "Notifications are blocked for this site in the browser's settings." : "Push notifications stay off.";
-    }),
+  toggle.addEventListener(
+    "click",
+    () =>
+      void run(async () => {
+        if (push.pref(hostId).on && Notification.permission === "granted") {
+          await push.disable(hostId);
+          return "Push notifications off for this host.";
+        }
+        const permission = await push.enable(hostId);
+        return permission === "granted"
+          ? "Push notifications on."
+          : permission === "denied"
+            ? "Notifications are blocked for this site in the browser's settings."
+            : "Push notifications stay off.";
+      }),
   );
   const saveSettings = () =>
     void run(async () => {
@@ -109,11 +119,13 @@ export function pushSection(ctx: AppContext, push: PushController, conn: HostCon
     });
   for (const k of kinds) k.input.addEventListener("change", saveSettings);
   details.input.addEventListener("change", saveSettings);
-  test.addEventListener("click", () =>
-    void run(async () => {
-      const { status: code } = await push.test(hostId);
-      return code === 201 || code === 200 ? "Test notification sent." : `The push service answered ${String(code)}.`;
-    }),
+  test.addEventListener(
+    "click",
+    () =>
+      void run(async () => {
+        const { status: code } = await push.test(hostId);
+        return code === 201 || code === 200 ? "Test notification sent." : `The push service answered ${String(code)}.`;
+      }),
   );
 
   let disposed = false;

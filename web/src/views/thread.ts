@@ -19,7 +19,13 @@ export function threadView(ctx: AppContext, hostId: string, threadId: string): V
     const state = conn.state === "online" ? "online" : conn.state === "host-offline" ? "offline" : conn.state === "connecting" ? "connecting" : "unreachable";
     dot.dataset.state = state;
     stateText.textContent = `${host?.name ?? "Host"} · ${
-      state === "online" ? "online" : state === "offline" ? `offline, seen ${ago(conn.presence.lastSeen)}` : state === "connecting" ? "connecting…" : "no connection"
+      state === "online"
+        ? "online"
+        : state === "offline"
+          ? `offline, seen ${ago(conn.presence.lastSeen)}`
+          : state === "connecting"
+            ? "connecting…"
+            : "no connection"
     }`;
   };
   renderState();
@@ -50,13 +56,17 @@ export function threadView(ctx: AppContext, hostId: string, threadId: string): V
   // Composer
   const text = h("textarea", { rows: 2, placeholder: "Message the agent" });
   const send = h("button", { type: "submit", class: "primary" }, "Send");
-  const stop = button("Stop", async () => {
-    try {
-      await conn.interrupt(threadId);
-    } catch (err) {
-      ctx.toast(`Could not stop: ${errorText(err)}`);
-    }
-  }, { class: "danger", "aria-label": "Stop the running turn" });
+  const stop = button(
+    "Stop",
+    async () => {
+      try {
+        await conn.interrupt(threadId);
+      } catch (err) {
+        ctx.toast(`Could not stop: ${errorText(err)}`);
+      }
+    },
+    { class: "danger", "aria-label": "Stop the running turn" },
+  );
   const running = () => threadEl.running || summary()?.status === "running";
   // An agent that declares what it can do (host.info capabilities, "agent.*") and lacks "agent.steer"
   // (ACP agents) cannot take instructions during a turn: offer Stop, not Steer.

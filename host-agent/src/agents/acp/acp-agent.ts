@@ -257,11 +257,16 @@ export class AcpAgent implements Agent {
       })
       .catch((error: unknown) => this.host.log(`acp: handling the agent's exit failed: ${String(error)}`));
     try {
-      const res = await this.request<unknown>(running, "initialize", {
-        protocolVersion: PROTOCOL_VERSION,
-        clientCapabilities: { fs: { readTextFile: false, writeTextFile: false }, terminal: false },
-        clientInfo: { name: "airlock", title: "Airlock", version: VERSION },
-      }, 30_000);
+      const res = await this.request<unknown>(
+        running,
+        "initialize",
+        {
+          protocolVersion: PROTOCOL_VERSION,
+          clientCapabilities: { fs: { readTextFile: false, writeTextFile: false }, terminal: false },
+          clientInfo: { name: "airlock", title: "Airlock", version: VERSION },
+        },
+        30_000,
+      );
       if (isObject(res)) {
         const caps = isObject(res.agentCapabilities) ? res.agentCapabilities : {};
         running.loadSession = caps.loadSession === true;
@@ -327,7 +332,8 @@ export class AcpAgent implements Agent {
     try {
       return await running.conn.agent.request<T>(method, params, { cancellationSignal: abort.signal, stopWaitingOnCancel: true });
     } catch (error) {
-      if (abort.signal.aborted || running.conn.signal.aborted) throw new AgentError("AGENT_UNAVAILABLE", `${this.info.label}: ${method} failed (${abort.signal.aborted ? "timed out" : "the agent exited"})`);
+      if (abort.signal.aborted || running.conn.signal.aborted)
+        throw new AgentError("AGENT_UNAVAILABLE", `${this.info.label}: ${method} failed (${abort.signal.aborted ? "timed out" : "the agent exited"})`);
       if (error instanceof RequestError) throw new AgentError("AGENT_ERROR", clip(`${this.info.label}: ${error.message}`, 1024));
       throw new AgentError("AGENT_ERROR", clip(`${this.info.label}: ${(error as Error).message}`, 1024));
     } finally {
@@ -390,7 +396,10 @@ export class AcpAgent implements Agent {
   async steer(threadId: string, _text: string): Promise<void> {
     this.record(threadId);
     if (this.sessions.get(threadId)?.turn) {
-      throw new AgentError("UNSUPPORTED", `${this.info.label} cannot take instructions during a turn (ACP has no steering): interrupt the turn, then send them`);
+      throw new AgentError(
+        "UNSUPPORTED",
+        `${this.info.label} cannot take instructions during a turn (ACP has no steering): interrupt the turn, then send them`,
+      );
     }
     // The protocol's rule (docs/protocol.md §10.3): steering changes a running turn only; to start one, send.
     throw new AgentError("TURN_NOT_RUNNING", "no turn is running in this thread; send the message instead");
@@ -501,13 +510,21 @@ export class AcpAgent implements Agent {
     if (live.mode === undefined || live.mode === this.askMode) return;
     if (!live.modeIds.includes(this.askMode)) {
       if (NON_ASKING_MODES.has(live.mode)) {
-        this.emit(live.hostId, { kind: "notice", level: "warning", text: clip(`${this.info.label} is in mode "${live.mode}", which may run tools without asking, and offers no "${this.askMode}" mode`, 4096) });
+        this.emit(live.hostId, {
+          kind: "notice",
+          level: "warning",
+          text: clip(`${this.info.label} is in mode "${live.mode}", which may run tools without asking, and offers no "${this.askMode}" mode`, 4096),
+        });
       }
       return;
     }
     const modeSelect = live.selects.find((s) => s.category === "mode");
     if (live.modeVia === "config" && modeSelect) {
-      const res = await this.request<unknown>(running, "session/set_config_option", { sessionId: live.sessionId, configId: modeSelect.id, value: this.askMode });
+      const res = await this.request<unknown>(running, "session/set_config_option", {
+        sessionId: live.sessionId,
+        configId: modeSelect.id,
+        value: this.askMode,
+      });
       if (isObject(res) && res.configOptions !== undefined) this.setSelects(live, configSelects(res.configOptions));
     } else {
       await this.request<unknown>(running, "session/set_mode", { sessionId: live.sessionId, modeId: this.askMode });
@@ -527,7 +544,11 @@ export class AcpAgent implements Agent {
       const select = live.selects.find((s) => s.category === category);
       if (!select || select.current === value) continue;
       if (!select.values.some((v) => v.value === value)) {
-        this.emit(live.hostId, { kind: "notice", level: "warning", text: clip(`${this.info.label} does not offer ${category === "model" ? "model" : "effort"} "${value}" here`, 4096) });
+        this.emit(live.hostId, {
+          kind: "notice",
+          level: "warning",
+          text: clip(`${this.info.label} does not offer ${category === "model" ? "model" : "effort"} "${value}" here`, 4096),
+        });
         continue;
       }
       const res = await this.request<unknown>(running, "session/set_config_option", { sessionId: live.sessionId, configId: select.id, value });
@@ -552,7 +573,12 @@ export class AcpAgent implements Agent {
         const reason = isObject(res) ? str(res.stopReason) : undefined;
         if (reason === "cancelled" || turn.cancelling) return this.endTurn(live, turn, "interrupted");
         if (reason === "max_tokens" || reason === "max_turn_requests" || reason === "refusal") {
-          const why = reason === "refusal" ? "the model refused to continue" : reason === "max_tokens" ? "the model hit its token limit" : "the turn hit its request limit";
+          const why =
+            reason === "refusal"
+              ? "the model refused to continue"
+              : reason === "max_tokens"
+                ? "the model hit its token limit"
+                : "the turn hit its request limit";
           this.emit(live.hostId, { kind: "notice", level: "warning", text: `${this.info.label}: ${why}` });
         }
         this.endTurn(live, turn, "completed");
@@ -578,7 +604,14 @@ export class AcpAgent implements Agent {
     for (const tool of live.tools.values()) {
       if (tool.startedAt !== undefined && !tool.finished) {
         tool.finished = true;
-        this.out(live, { kind: "notice", level: "warning", text: clip(`Command did not finish: ${status === "interrupted" ? "the turn was interrupted" : status === "failed" ? (error ?? "the turn failed") : "the turn ended"}`, 4096) });
+        this.out(live, {
+          kind: "notice",
+          level: "warning",
+          text: clip(
+            `Command did not finish: ${status === "interrupted" ? "the turn was interrupted" : status === "failed" ? (error ?? "the turn failed") : "the turn ended"}`,
+            4096,
+          ),
+        });
         this.out(live, { kind: "command.finished", itemId: tool.itemId, exitCode: null, durationMs: Date.now() - tool.startedAt });
       }
     }
@@ -678,7 +711,11 @@ export class AcpAgent implements Agent {
   private restoreAskingMode(live: LiveSession, mode: string): void {
     const running = this.child.running;
     if (!running || live.loadedIn !== running.gen) return;
-    this.emit(live.hostId, { kind: "notice", level: "info", text: clip(`${this.info.label} switched to mode "${mode}"; Airlock keeps it in "${this.askMode}" so every tool still asks`, 4096) });
+    this.emit(live.hostId, {
+      kind: "notice",
+      level: "info",
+      text: clip(`${this.info.label} switched to mode "${mode}"; Airlock keeps it in "${this.askMode}" so every tool still asks`, 4096),
+    });
     this.ensureAskingMode(running, live).catch((error: Error) => this.host.log(`${this.info.kind}: restoring mode "${this.askMode}" failed: ${error.message}`));
   }
 
@@ -742,14 +779,29 @@ export class AcpAgent implements Agent {
         tool.changesEmitted = true;
         for (const event of fileChangeEvents(tool.itemId, fileChanges(tool.kind, diffs, cwd, tool.locations))) this.out(live, event);
       } else {
-        const paths = diffs.map((d) => d.path).concat(tool.locations).slice(0, 20);
-        this.out(live, { kind: "notice", level: "info", text: clip(`${tool.status === "failed" ? "Not applied" : "Changed"}: ${tool.title || "file change"}${paths.length ? ` (${[...new Set(paths)].join(", ")})` : ""}`, 4096) });
+        const paths = diffs
+          .map((d) => d.path)
+          .concat(tool.locations)
+          .slice(0, 20);
+        this.out(live, {
+          kind: "notice",
+          level: "info",
+          text: clip(
+            `${tool.status === "failed" ? "Not applied" : "Changed"}: ${tool.title || "file change"}${paths.length ? ` (${[...new Set(paths)].join(", ")})` : ""}`,
+            4096,
+          ),
+        });
       }
       return;
     }
     if (done && (tool.kind === "fetch" || tool.kind === "other" || tool.kind === undefined || tool.status === "failed")) {
       tool.finished = true;
-      if (tool.kind !== "think") this.out(live, { kind: "notice", level: "info", text: clip(`${tool.kind === "fetch" ? "Fetched" : "Tool"}${tool.status === "failed" ? " (failed)" : ""}: ${tool.title || "(untitled)"}`, 4096) });
+      if (tool.kind !== "think")
+        this.out(live, {
+          kind: "notice",
+          level: "info",
+          text: clip(`${tool.kind === "fetch" ? "Fetched" : "Tool"}${tool.status === "failed" ? " (failed)" : ""}: ${tool.title || "(untitled)"}`, 4096),
+        });
     }
   }
 
@@ -782,7 +834,15 @@ export class AcpAgent implements Agent {
     const kind = toolKind(params.toolCall.kind) ?? tool?.kind;
     if (kind === "execute" && tool && tool.startedAt === undefined) this.startCommand(live, tool, this.record(live.hostId).cwd);
     await this.events.settled;
-    const ask = permissionAsk({ label: this.info.label, cwd: this.record(live.hostId).cwd, turnId: live.turn?.id, kind, tool, toolCall: params.toolCall, options });
+    const ask = permissionAsk({
+      label: this.info.label,
+      cwd: this.record(live.hostId).cwd,
+      turnId: live.turn?.id,
+      kind,
+      tool,
+      toolCall: params.toolCall,
+      options,
+    });
 
     let answer!: () => void;
     const stop = new Promise<"cancelled">((resolve) => (answer = () => resolve("cancelled")));

@@ -67,7 +67,10 @@ export function permissionAsk(ctx: AskContext): ApprovalAsk {
       type: "permission",
       ...base,
       permission: "exec",
-      reason: clip(`Airlock cannot read the exact command from ${label}'s tool input (an input shape it does not know), so it is classified as expand. The agent describes it as: ${title || "(no description)"}`, 4096),
+      reason: clip(
+        `Airlock cannot read the exact command from ${label}'s tool input (an input shape it does not know), so it is classified as expand. The agent describes it as: ${title || "(no description)"}`,
+        4096,
+      ),
     };
   }
   if (diffs.length > 0 || kind === "edit" || kind === "delete" || kind === "move") {

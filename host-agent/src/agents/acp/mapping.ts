@@ -112,11 +112,19 @@ export function displayPath(path: string, cwd: string): string {
 export function unifiedDiff(path: string, oldText: string | null, newText: string | null, cwd: string): string {
   const name = displayPath(path, cwd);
   if ((oldText?.length ?? 0) + (newText?.length ?? 0) > MAX_DIFF_INPUT) return `# ${name}: too large to diff here\n`;
-  const patch = createTwoFilesPatch(oldText === null ? "/dev/null" : `a/${name}`, newText === null ? "/dev/null" : `b/${name}`, oldText ?? "", newText ?? "", undefined, undefined, {
-    context: 3,
-    timeout: 1000,
-    headerOptions: { includeIndex: false, includeUnderline: false, includeFileHeaders: true },
-  });
+  const patch = createTwoFilesPatch(
+    oldText === null ? "/dev/null" : `a/${name}`,
+    newText === null ? "/dev/null" : `b/${name}`,
+    oldText ?? "",
+    newText ?? "",
+    undefined,
+    undefined,
+    {
+      context: 3,
+      timeout: 1000,
+      headerOptions: { includeIndex: false, includeUnderline: false, includeFileHeaders: true },
+    },
+  );
   return patch ?? `# ${name}: the diff took too long to compute\n`;
 }
 

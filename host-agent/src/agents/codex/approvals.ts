@@ -93,7 +93,10 @@ async function askUser(host: AgentHost, hostId: string, turnId: string | undefin
     const id = str(q.id);
     if (!id) continue;
     const labels = Array.isArray(q.options)
-      ? q.options.map((o) => (isObject(o) ? str(o.label) : undefined)).filter((l): l is string => !!l).slice(0, 20)
+      ? q.options
+          .map((o) => (isObject(o) ? str(o.label) : undefined))
+          .filter((l): l is string => !!l)
+          .slice(0, 20)
       : [];
     const header = str(q.header);
     const question = str(q.question) ?? "";

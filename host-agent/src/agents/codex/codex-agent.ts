@@ -232,7 +232,9 @@ export class CodexAgent implements Agent {
       onRequest: (method, params) => this.onRequest(gen, method, params),
       ...(this.options.requestTimeoutMs ? { requestTimeoutMs: this.options.requestTimeoutMs } : {}),
     });
-    proc.exited.then((info) => onExit(describeExit(info))).catch((error: unknown) => this.host.log(`codex: handling the app-server's exit failed: ${String(error)}`));
+    proc.exited
+      .then((info) => onExit(describeExit(info)))
+      .catch((error: unknown) => this.host.log(`codex: handling the app-server's exit failed: ${String(error)}`));
     try {
       const version = await proc.initialize(VERSION);
       if (version) this.info.version = version;
@@ -356,7 +358,8 @@ export class CodexAgent implements Agent {
         return;
       } catch (error) {
         // The turn may have ended between our check and Codex's: fall through to a new turn.
-        if (!(error instanceof RpcError) || error.code === PEER_CLOSED || error.code === REQUEST_TIMEOUT) throw new AgentError("AGENT_UNAVAILABLE", (error as Error).message);
+        if (!(error instanceof RpcError) || error.code === PEER_CLOSED || error.code === REQUEST_TIMEOUT)
+          throw new AgentError("AGENT_UNAVAILABLE", (error as Error).message);
         this.host.log(`codex: turn/steer refused (${clip(error.message, 200)}); starting a new turn`);
       }
     }
@@ -570,7 +573,11 @@ export class CodexAgent implements Agent {
       case "error": {
         const message = isObject(params.error) ? str(params.error.message) : undefined;
         const retry = params.willRetry === true;
-        this.emit(hostId, { kind: "notice", level: retry ? "warning" : "error", text: clip(`Codex: ${message ?? "error"}${retry ? " (retrying)" : ""}`, 4096) });
+        this.emit(hostId, {
+          kind: "notice",
+          level: retry ? "warning" : "error",
+          text: clip(`Codex: ${message ?? "error"}${retry ? " (retrying)" : ""}`, 4096),
+        });
         return;
       }
       case "warning":
@@ -659,7 +666,12 @@ export class CodexAgent implements Agent {
         }
         this.fileItems.delete(itemId);
         if (item.status === "completed") for (const event of fileChangeEvents(itemId, files)) this.emit(hostId, event);
-        else this.emit(hostId, { kind: "notice", level: "info", text: `File change ${item.status === "declined" ? "declined" : "not applied"}: ${clip(files.map((f) => f.path).join(", "), 3000)}` });
+        else
+          this.emit(hostId, {
+            kind: "notice",
+            level: "info",
+            text: `File change ${item.status === "declined" ? "declined" : "not applied"}: ${clip(files.map((f) => f.path).join(", "), 3000)}`,
+          });
         return;
       }
       default:
@@ -761,7 +773,9 @@ export class CodexAgent implements Agent {
     setTimeout(() => {
       const running = this.child.running;
       if (!running || running.gen !== gen) return;
-      running.proc.peer.request("turn/interrupt", { threadId: codexId, turnId }).catch((error: Error) => this.host.log(`codex: interrupt after cancel failed: ${error.message}`));
+      running.proc.peer
+        .request("turn/interrupt", { threadId: codexId, turnId })
+        .catch((error: Error) => this.host.log(`codex: interrupt after cancel failed: ${error.message}`));
     }, 0);
   }
 }

@@ -55,7 +55,6 @@ export interface ExitInfo {
   signal: NodeJS.Signals | null;
 }
 
-
 export class CodexProcess {
   readonly peer: JsonRpcPeer;
   readonly exited: Promise<ExitInfo>;
@@ -86,7 +85,9 @@ export class CodexProcess {
       });
       this.child.once("exit", (code, signal) => resolve({ code, signal }));
     });
-    this.exited.then((info) => this.peer.close(`codex app-server exited (${describeExit(info)})`)).catch((error: unknown) => options.log(`codex: closing the JSON-RPC peer failed: ${String(error)}`));
+    this.exited
+      .then((info) => this.peer.close(`codex app-server exited (${describeExit(info)})`))
+      .catch((error: unknown) => options.log(`codex: closing the JSON-RPC peer failed: ${String(error)}`));
   }
 
   get pid(): number | undefined {

@@ -217,7 +217,8 @@ export function rateLimitNotices(state: Map<string, number>, rateLimits: unknown
     if (crossed <= said) continue;
     const mins = typeof w.windowDurationMins === "number" && w.windowDurationMins > 0 ? w.windowDurationMins : undefined;
     const window = mins === undefined ? key : mins % 1440 === 0 ? `${mins / 1440}-day` : mins % 60 === 0 ? `${mins / 60}-hour` : `${mins}-minute`;
-    const resets = typeof w.resetsAt === "number" && w.resetsAt > 0 ? `; it resets at ${new Date(w.resetsAt * 1000).toISOString().slice(0, 16).replace("T", " ")} UTC` : "";
+    const resets =
+      typeof w.resetsAt === "number" && w.resetsAt > 0 ? `; it resets at ${new Date(w.resetsAt * 1000).toISOString().slice(0, 16).replace("T", " ")} UTC` : "";
     out.push({ kind: "notice", level: "warning", text: clip(`${limit} rate limit: ${Math.round(used)}% of the ${window} limit used${resets}.`, 4096) });
   }
   const reached = rateLimits.rateLimitReachedType;

@@ -175,7 +175,8 @@ export class JsonRpcPeer {
     const { id, method } = message;
     const validId = typeof id === "number" || typeof id === "string";
     if (typeof method === "string") {
-      if (validId) this.answer(id, method, message.params).catch((error: unknown) => this.options.log(`json-rpc: answering ${logName(method)} failed: ${String(error)}`));
+      if (validId)
+        this.answer(id, method, message.params).catch((error: unknown) => this.options.log(`json-rpc: answering ${logName(method)} failed: ${String(error)}`));
       else if (id === undefined || id === null) this.safely(() => this.options.onNotification(method, message.params), method);
       else this.options.log(`json-rpc: skipping ${logName(method)} with an invalid id`);
       return;
@@ -221,7 +222,6 @@ export class JsonRpcPeer {
     }
   }
 }
-
 
 /** A method name fit for a log line (it comes from the peer). */
 export function logName(method: string): string {

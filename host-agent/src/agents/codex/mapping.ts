@@ -88,7 +88,8 @@ export function toFileChanges(changes: unknown, cwd?: string): FileChangeInfo[] 
     const movePath = isObject(c.kind) ? str(c.kind.move_path) : undefined;
     if (kind === "add") out.push({ path, change: "add", ...(diff === undefined ? {} : { diff: wholeFileDiff(path, diff, "add", cwd) }) });
     else if (kind === "delete") out.push({ path, change: "delete", ...(diff === undefined ? {} : { diff: wholeFileDiff(path, diff, "delete", cwd) }) });
-    else if (movePath) out.push({ path: movePath, change: "rename", oldPath: path, ...(diff === undefined ? {} : { diff: withHeaders(diff, path, movePath, cwd) }) });
+    else if (movePath)
+      out.push({ path: movePath, change: "rename", oldPath: path, ...(diff === undefined ? {} : { diff: withHeaders(diff, path, movePath, cwd) }) });
     else out.push({ path, change: "modify", ...(diff === undefined ? {} : { diff: withHeaders(diff, path, path, cwd) }) });
   }
   return out;
@@ -148,10 +149,18 @@ export function wholeFileDiff(path: string, content: string, change: "add" | "de
   const name = cwd && isAbsolute(path) ? relativeInside(cwd, path) : path;
   if (content.length > MAX_DIFF_INPUT) return `# ${name}: ${change === "add" ? "new" : "deleted"} file, too large to show here\n`;
   const add = change === "add";
-  const patch = createTwoFilesPatch(add ? "/dev/null" : `a/${name}`, add ? `b/${name}` : "/dev/null", add ? "" : content, add ? content : "", undefined, undefined, {
-    context: 3,
-    headerOptions: { includeIndex: false, includeUnderline: false, includeFileHeaders: true },
-  });
+  const patch = createTwoFilesPatch(
+    add ? "/dev/null" : `a/${name}`,
+    add ? `b/${name}` : "/dev/null",
+    add ? "" : content,
+    add ? content : "",
+    undefined,
+    undefined,
+    {
+      context: 3,
+      headerOptions: { includeIndex: false, includeUnderline: false, includeFileHeaders: true },
+    },
+  );
   return patch;
 }
 

@@ -86,12 +86,19 @@ export class OpenCommands {
       this.options.emit(hostId, { kind: "command.finished", itemId, exitCode: null, durationMs: Math.max(0, now - startedAt) });
     }
     const n = open.size;
-    this.options.emit(hostId, { kind: "notice", level: "warning", text: clip(`${n === 1 ? "A command" : `${n} commands`} ended without an exit code: ${reason}`, 4096) });
+    this.options.emit(hostId, {
+      kind: "notice",
+      level: "warning",
+      text: clip(`${n === 1 ? "A command" : `${n} commands`} ended without an exit code: ${reason}`, 4096),
+    });
     this.#wake();
   }
 
   #save(hostId: string): void {
-    this.options.save(hostId, [...(this.#open.get(hostId) ?? [])].map(([itemId, startedAt]) => ({ itemId, startedAt })));
+    this.options.save(
+      hostId,
+      [...(this.#open.get(hostId) ?? [])].map(([itemId, startedAt]) => ({ itemId, startedAt })),
+    );
   }
 
   #wake(): void {

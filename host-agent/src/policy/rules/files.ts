@@ -14,11 +14,26 @@ export const findRule: Rule = (name, args, st, run) => (name === "find" || name 
 
 function classifyFind(name: string, args: Word[], st: State, run: Inner): Classification {
   const a = texts(args);
-  const roots = name === "find" ? args.slice(0, Math.max(0, args.findIndex((w) => w.text.startsWith("-") || w.text === "(" || w.text === "!"))) : [];
+  const roots =
+    name === "find"
+      ? args.slice(
+          0,
+          Math.max(
+            0,
+            args.findIndex((w) => w.text.startsWith("-") || w.text === "(" || w.text === "!"),
+          ),
+        )
+      : [];
   const rootsOr = roots.length > 0 || name !== "find" ? roots : args.every((w) => !w.text.startsWith("-")) ? args : [];
   if (a.includes("-delete") || (name === "fd" && (a.includes("-X") || a.includes("-x")))) {
     if (name === "fd") return mk("expand", "fs.find-exec", "fd runs a command on every match", { externalTools: true, writes: true });
-    return writeTargets(mk("expand", "fs.find-delete", "find -delete removes files", { writes: true }), rootsOr.filter((r) => pathClass(r, st) !== "workspace"), st, true, true);
+    return writeTargets(
+      mk("expand", "fs.find-delete", "find -delete removes files", { writes: true }),
+      rootsOr.filter((r) => pathClass(r, st) !== "workspace"),
+      st,
+      true,
+      true,
+    );
   }
   const ex = a.findIndex((t) => ["-exec", "-execdir", "-ok", "-okdir"].includes(t));
   if (ex >= 0) {
@@ -29,7 +44,8 @@ function classifyFind(name: string, args: Word[], st: State, run: Inner): Classi
     const inner = run.words(innerWords, st);
     return atLeast(inner, "expand", "fs.find-exec", `find runs ${innerWords[0]?.text ?? ""} on every match`);
   }
-  if (a.some((t) => ["-fprint", "-fprint0", "-fprintf", "-fls"].includes(t))) return mk("expand", "fs.write", "find writes its output to a file", { writes: true });
+  if (a.some((t) => ["-fprint", "-fprint0", "-fprintf", "-fls"].includes(t)))
+    return mk("expand", "fs.write", "find writes its output to a file", { writes: true });
   return mk("continue", "read.find", `${name} only lists files`);
 }
 
@@ -68,7 +84,11 @@ export const fileRule: Rule = (name, args, st): Classification | null => {
     case "mkdir":
     case "mktemp":
     case "mkfifo":
-      return writeTargets(mk(name === "mktemp" ? "continue" : "expand", name === "mktemp" ? "fs.mktemp" : "fs.create", `${name} creates files`, name === "mktemp" ? {} : w), name === "mktemp" ? [] : pos, st);
+      return writeTargets(
+        mk(name === "mktemp" ? "continue" : "expand", name === "mktemp" ? "fs.mktemp" : "fs.create", `${name} creates files`, name === "mktemp" ? {} : w),
+        name === "mktemp" ? [] : pos,
+        st,
+      );
     case "tee":
       return writeTargets(mk("expand", "fs.tee", `tee writes ${texts(pos).join(" ")}`, w), pos, st);
     case "truncate":
@@ -79,7 +99,9 @@ export const fileRule: Rule = (name, args, st): Classification | null => {
     case "dd": {
       const of = args.find((x) => x.text.startsWith("of="));
       if (of && /^of=\/dev\/(?!null)/.test(of.text)) return mk("commit", "system.disk", "dd writes a device", w);
-      return of ? writeTargets(mk("expand", "fs.write", "dd writes a file", w), [{ ...of, text: of.text.slice(3) }], st) : mk("continue", "read.file", "dd to stdout");
+      return of
+        ? writeTargets(mk("expand", "fs.write", "dd writes a file", w), [{ ...of, text: of.text.slice(3) }], st)
+        : mk("continue", "read.file", "dd to stdout");
     }
     case "tar":
     case "bsdtar": {
@@ -88,7 +110,9 @@ export const fileRule: Rule = (name, args, st): Classification | null => {
       return mk("expand", "fs.archive", "tar creates or extracts an archive", w);
     }
     case "unzip":
-      return args.some((x) => x.text === "-l" || x.text === "-t" || x.text === "-v") ? mk("continue", "read.archive", "lists an archive") : mk("expand", "fs.archive", "unzip extracts files", w);
+      return args.some((x) => x.text === "-l" || x.text === "-t" || x.text === "-v")
+        ? mk("continue", "read.archive", "lists an archive")
+        : mk("expand", "fs.archive", "unzip extracts files", w);
     case "zip":
     case "gzip":
     case "gunzip":

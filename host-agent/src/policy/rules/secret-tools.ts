@@ -12,8 +12,10 @@ export const secretToolRule: Rule = (name, args): Classification | null => {
   switch (name) {
     case "gpg":
     case "gpg2":
-      if (a.some((t) => /^--(export-secret|gen-key|full-gen-key|quick-gen-key|delete-secret|decrypt|export-ownertrust)/.test(t)) || a.includes("-d")) return cred("secrets.gpg", "exports, creates or uses secret keys");
-      if (a.some((t) => /^--(list-keys|list-public-keys|fingerprint|verify|version)$/.test(t)) || a.includes("-k")) return mk("continue", "read.gpg", "lists or verifies keys");
+      if (a.some((t) => /^--(export-secret|gen-key|full-gen-key|quick-gen-key|delete-secret|decrypt|export-ownertrust)/.test(t)) || a.includes("-d"))
+        return cred("secrets.gpg", "exports, creates or uses secret keys");
+      if (a.some((t) => /^--(list-keys|list-public-keys|fingerprint|verify|version)$/.test(t)) || a.includes("-k"))
+        return mk("continue", "read.gpg", "lists or verifies keys");
       return mk("expand", "secrets.gpg-other", "gpg operation", { credentials: true, externalTools: true });
     case "ssh-keygen":
       if (a.some((t) => /^-[A-Za-z]*[lFB]/.test(t)) && !a.includes("-t")) return mk("continue", "read.ssh-key", "shows a key fingerprint");
@@ -24,7 +26,8 @@ export const secretToolRule: Rule = (name, args): Classification | null => {
     case "ssh-copy-id":
       return mk("commit", "secrets.ssh-agent", "installs an SSH key on another host", { credentials: true, network: true });
     case "security":
-      if (a.some((t) => /password|dump-keychain|export|unlock-keychain|add-generic|add-internet|delete-/.test(t))) return cred("secrets.keychain", "reads or changes the keychain");
+      if (a.some((t) => /password|dump-keychain|export|unlock-keychain|add-generic|add-internet|delete-/.test(t)))
+        return cred("secrets.keychain", "reads or changes the keychain");
       return mk("expand", "secrets.keychain-other", "keychain operation", { credentials: true });
     case "op":
     case "pass":

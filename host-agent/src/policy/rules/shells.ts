@@ -11,7 +11,23 @@ import { classifyBuild } from "./build.ts";
 import type { Inner, Rule, State } from "./rule.ts";
 
 export const SHELLS = new Set(["sh", "bash", "zsh", "dash", "ksh", "fish", "ash", "mksh", "csh", "tcsh"]);
-export const INTERPRETERS = new Set(["python", "python3", "python2", "node", "nodejs", "ruby", "perl", "php", "deno", "bun", "lua", "Rscript", "osascript", "pwsh", "powershell"]);
+export const INTERPRETERS = new Set([
+  "python",
+  "python3",
+  "python2",
+  "node",
+  "nodejs",
+  "ruby",
+  "perl",
+  "php",
+  "deno",
+  "bun",
+  "lua",
+  "Rscript",
+  "osascript",
+  "pwsh",
+  "powershell",
+]);
 
 export const shellRule: Rule = (name, args, st, run) => {
   if (SHELLS.has(name)) return classifyShell(name, args, st, run);
@@ -76,7 +92,8 @@ function classifyInterpreter(name: string, args: Word[], st: State, run: Inner):
     const rest = args.slice(m + 2);
     if (mod === "pytest" || mod === "unittest") return mk("continue", "test.python", `runs the ${mod} tests`, { externalTools: true });
     if (mod === "pip") return classifyBuild("pip", rest, st, run) ?? mk("expand", "pkg.pip", "pip", { network: true, externalTools: true });
-    if (["mypy", "ruff", "black", "flake8", "pylint", "pyflakes", "isort"].includes(mod)) return classifyBuild(mod, rest, st, run) ?? mk("continue", "lint.check", `runs ${mod}`, { externalTools: true });
+    if (["mypy", "ruff", "black", "flake8", "pylint", "pyflakes", "isort"].includes(mod))
+      return classifyBuild(mod, rest, st, run) ?? mk("continue", "lint.check", `runs ${mod}`, { externalTools: true });
     if (mod === "venv" || mod === "virtualenv") return mk("expand", "fs.create", "creates a virtual environment", { writes: true, externalTools: true });
     if (mod === "http.server") return mk("expand", "net.server", "serves files over HTTP", { network: true, externalTools: true });
     return mk("expand", "exec.module", `runs the Python module ${mod}`, { externalTools: true });
@@ -86,9 +103,13 @@ function classifyInterpreter(name: string, args: Word[], st: State, run: Inner):
   if (inlineIdx >= 0) {
     const code = args[inlineIdx + 1];
     const writes = name === "perl" && args.some((w) => /^-[A-Za-z]*i/.test(w.text));
-    return (code && remoteExec([code], st, run)) ?? mk("expand", writes ? "fs.edit-in-place" : "exec.inline", `runs inline ${name} code`, { externalTools: true, writes });
+    return (
+      (code && remoteExec([code], st, run)) ??
+      mk("expand", writes ? "fs.edit-in-place" : "exec.inline", `runs inline ${name} code`, { externalTools: true, writes })
+    );
   }
   const script = positionals(args)[0];
-  if (script !== undefined) return remoteExec([script], st, run) ?? mk("expand", "exec.script", `runs the ${name} program ${script.text}`, { externalTools: true });
+  if (script !== undefined)
+    return remoteExec([script], st, run) ?? mk("expand", "exec.script", `runs the ${name} program ${script.text}`, { externalTools: true });
   return fromInput(name, st.pipeIn, "code");
 }

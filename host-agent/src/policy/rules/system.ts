@@ -20,13 +20,19 @@ export const systemRule: Rule = (name, args): Classification | null => {
     case "poweroff":
       return mk("commit", "system.power", `${name} powers the machine off or restarts it`, { writes: true });
     case "crontab":
-      return a.includes("-l") ? mk("continue", "read.system", "lists the crontab") : mk("commit", "system.persistence", "changes scheduled jobs", { writes: true });
+      return a.includes("-l")
+        ? mk("continue", "read.system", "lists the crontab")
+        : mk("commit", "system.persistence", "changes scheduled jobs", { writes: true });
     case "launchctl":
-      return ["list", "print", "blame"].includes(pos[0] ?? "") ? mk("continue", "read.system", "launchctl reads") : mk("commit", "system.persistence", "launchctl loads or changes services", { writes: true });
+      return ["list", "print", "blame"].includes(pos[0] ?? "")
+        ? mk("continue", "read.system", "launchctl reads")
+        : mk("commit", "system.persistence", "launchctl loads or changes services", { writes: true });
     case "systemctl":
     case "service":
-      if (["status", "list-units", "list-unit-files", "is-active", "is-enabled", "show", "cat", "--version"].includes(pos[0] ?? "") || pos.length === 0) return mk("continue", "read.system", `${name} reads service state`);
-      if (["enable", "disable", "mask", "unmask", "edit", "daemon-reload", "link", "set-property"].includes(pos[0] ?? "") || pos[1] === "enable") return mk("commit", "system.persistence", `${name} changes which services start`, { writes: true });
+      if (["status", "list-units", "list-unit-files", "is-active", "is-enabled", "show", "cat", "--version"].includes(pos[0] ?? "") || pos.length === 0)
+        return mk("continue", "read.system", `${name} reads service state`);
+      if (["enable", "disable", "mask", "unmask", "edit", "daemon-reload", "link", "set-property"].includes(pos[0] ?? "") || pos[1] === "enable")
+        return mk("commit", "system.persistence", `${name} changes which services start`, { writes: true });
       return mk("expand", "system.service", `${name} ${pos.join(" ")}`, { writes: true });
     case "useradd":
     case "userdel":
@@ -46,11 +52,17 @@ export const systemRule: Rule = (name, args): Classification | null => {
     case "ufw":
     case "pfctl":
     case "firewall-cmd":
-      return a.some((t) => /^(-L|-S|--list|status|list)/.test(t)) ? mk("expand", "system.firewall-read", `${name} lists rules`, { credentials: true }) : mk("commit", "system.firewall", `${name} changes the firewall`, { writes: true });
+      return a.some((t) => /^(-L|-S|--list|status|list)/.test(t))
+        ? mk("expand", "system.firewall-read", `${name} lists rules`, { credentials: true })
+        : mk("commit", "system.firewall", `${name} changes the firewall`, { writes: true });
     case "sysctl":
-      return a.includes("-w") || a.some((t) => t.includes("=")) ? mk("commit", "system.kernel", "sysctl changes kernel settings", { writes: true }) : mk("continue", "read.system", "sysctl reads");
+      return a.includes("-w") || a.some((t) => t.includes("="))
+        ? mk("commit", "system.kernel", "sysctl changes kernel settings", { writes: true })
+        : mk("continue", "read.system", "sysctl reads");
     case "defaults":
-      return pos[0] === "read" ? mk("continue", "read.system", "defaults read") : mk("expand", "system.settings", "defaults changes settings", { writes: true });
+      return pos[0] === "read"
+        ? mk("continue", "read.system", "defaults read")
+        : mk("expand", "system.settings", "defaults changes settings", { writes: true });
   }
   return null;
 };

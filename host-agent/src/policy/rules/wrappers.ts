@@ -16,9 +16,12 @@ export const wrapperRule: Rule = (name, args, st, run): Classification | null =>
     case "doas": {
       const rest = skipOptions(args, ["-u", "-g", "-p", "-C", "-U", "-r", "-t", "-D", "-R", "-T", "-h"]);
       const opts = args.slice(0, args.length - rest.length);
-      if (rest.length === 0 || has(opts, "-i", "-s", "--login", "--shell")) return mk("commit", "privilege.root-shell", `${name} opens a root shell`, { credentials: true, externalTools: true, writes: true });
+      if (rest.length === 0 || has(opts, "-i", "-s", "--login", "--shell"))
+        return mk("commit", "privilege.root-shell", `${name} opens a root shell`, { credentials: true, externalTools: true, writes: true });
       const inner = run.words(rest, st);
-      return atLeast({ ...inner, reason: `as root: ${inner.reason}` }, "expand", "privilege.sudo", `runs ${rest[0]?.text ?? ""} as root`, { credentials: true });
+      return atLeast({ ...inner, reason: `as root: ${inner.reason}` }, "expand", "privilege.sudo", `runs ${rest[0]?.text ?? ""} as root`, {
+        credentials: true,
+      });
     }
     case "su":
       return mk("commit", "privilege.su", "switches user", { credentials: true, externalTools: true, writes: true });
@@ -27,7 +30,14 @@ export const wrapperRule: Rule = (name, args, st, run): Classification | null =>
       const rest = args;
       while (i < rest.length) {
         const t = (rest[i] as Word).text;
-        if (t === "-S" || t === "--split-string") return run.line(rest.slice(i + 1).map((w) => w.text).join(" "), st);
+        if (t === "-S" || t === "--split-string")
+          return run.line(
+            rest
+              .slice(i + 1)
+              .map((w) => w.text)
+              .join(" "),
+            st,
+          );
         if (t.startsWith("--split-string=")) return run.line(t.slice(15), st);
         if (t === "-u" || t === "-C" || t === "--unset" || t === "--chdir") i += 2;
         else if (t.startsWith("-")) i++;
@@ -51,7 +61,13 @@ export const wrapperRule: Rule = (name, args, st, run): Classification | null =>
     case "caffeinate":
     case "unbuffer": {
       if (name === "command" && has(args, "-v", "-V")) return mk("continue", "shell.builtin", "looks up a command");
-      const withArg: Record<string, string[]> = { nice: ["-n", "--adjustment"], time: ["-o", "-f", "--output", "--format"], exec: ["-a"], stdbuf: ["-i", "-o", "-e"], ionice: ["-c", "-n", "-p"] };
+      const withArg: Record<string, string[]> = {
+        nice: ["-n", "--adjustment"],
+        time: ["-o", "-f", "--output", "--format"],
+        exec: ["-a"],
+        stdbuf: ["-i", "-o", "-e"],
+        ionice: ["-c", "-n", "-p"],
+      };
       const rest = skipOptions(args, withArg[name] ?? []);
       if (rest.length === 0) return mk("continue", "shell.builtin", `${name} without a command`);
       const inner = run.words(rest, st);
