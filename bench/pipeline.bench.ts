@@ -38,7 +38,7 @@ import {
   type ThreadEvent,
 } from "../protocol/src/index.ts";
 import { webCryptoBackend } from "../protocol/src/backend-webcrypto.ts";
-import { formatMs, formatRate, now, result, summarize, type BenchContext, type BenchResult, type SuiteReport, type TargetResult } from "./lib.ts";
+import { formatMs, formatRate, now, result, summarize, type BenchContext, type BenchResult, type Stats, type SuiteReport, type TargetResult } from "./lib.ts";
 import { streamChunk, wallNow } from "./pipeline-host.ts";
 import { admitDevice, closeSocket, startRelay } from "./relay-client.ts";
 
@@ -410,6 +410,14 @@ async function stream(device: BenchDevice, kind: "delta" | "output", n: number, 
 
 // ------------------------------------------------------------------ report
 
+/** A latency's targets as ratios to the floor, at p50 and at p99. */
+function ratioTargets(name: (stat: string) => string, requirement: string, s: Stats, floor: Stats, ratio: number, detail: string): TargetResult[] {
+  return (["p50", "p99"] as const).map((stat) => {
+    const [value, base] = stat === "p50" ? [s.medianMs, floor.medianMs] : [s.p99Ms, floor.p99Ms];
+    return target(name(stat), requirement, value / base, "×", ratio, "<=", `${formatMs(value)} vs floor ${formatMs(base)} (${detail})`);
+  });
+}
+
 function target(
   name: string,
   requirement: string,
@@ -468,22 +476,9 @@ export async function run(ctx: BenchContext): Promise<SuiteReport> {
       const s = row(name, samplesOf(name, key));
       notes.push(`${name}: ${(s.medianMs / floor.medianMs).toFixed(2)}× the floor at p50, ${(s.p99Ms / floor.p99Ms).toFixed(2)}× at p99`);
       if (ratio !== undefined) {
-        for (const [stat, value, base] of [
-          ["p50", s.medianMs, floor.medianMs],
-          ["p99", s.p99Ms, floor.p99Ms],
-        ] as const) {
-          targets.push(
-            target(
-              `${name} ${stat} / floor ${stat}`,
-              `≤ ${ratio}× the transport floor`,
-              value / base,
-              "×",
-              ratio,
-              "<=",
-              `${formatMs(value)} vs floor ${formatMs(base)} (${idle[key].length} samples)`,
-            ),
-          );
-        }
+        targets.push(
+          ...ratioTargets((stat) => `${name} ${stat} / floor ${stat}`, `≤ ${ratio}× the transport floor`, s, floor, ratio, `${idle[key].length} samples`),
+        );
       }
     }
 
@@ -566,22 +561,16 @@ export async function run(ctx: BenchContext): Promise<SuiteReport> {
       const s = row("many threads: decide → agent acting", loaded.acting, { threads: MANY_THREADS, devices: MANY_DEVICES });
       row("many threads: decide → result", loaded.result, { threads: MANY_THREADS, devices: MANY_DEVICES });
       row("many threads: request → device", loaded.request, { threads: MANY_THREADS, devices: MANY_DEVICES });
-      for (const [stat, value, base] of [
-        ["p50", s.medianMs, floor.medianMs],
-        ["p99", s.p99Ms, floor.p99Ms],
-      ] as const) {
-        targets.push(
-          target(
-            `many threads: decide → acting ${stat} / idle floor ${stat}`,
-            `another thread's output does not delay approvals (≤ ${ACTING_RATIO}× the floor)`,
-            value / base,
-            "×",
-            ACTING_RATIO,
-            "<=",
-            `${formatMs(value)} vs floor ${formatMs(base)} (${loaded.acting.length} decisions during ${MANY_THREADS} streams)`,
-          ),
-        );
-      }
+      targets.push(
+        ...ratioTargets(
+          (stat) => `many threads: decide → acting ${stat} / idle floor ${stat}`,
+          `another thread's output does not delay approvals (≤ ${ACTING_RATIO}× the floor)`,
+          s,
+          floor,
+          ACTING_RATIO,
+          `${loaded.acting.length} decisions during ${MANY_THREADS} streams`,
+        ),
+      );
     }
   } finally {
     for (const d of devices) await d.close();
