@@ -31,17 +31,9 @@ import { HostCore } from "../host-agent/src/host-core.ts";
 import { loadOrCreateIdentity } from "../host-agent/src/identity.ts";
 import { builtinPolicy } from "../host-agent/src/policy/policy-file.ts";
 import { RelayLink } from "../host-agent/src/relay-link.ts";
+import { streamChunk, wallNow } from "./pipeline-shared.ts";
 
 const WINDOW = 256;
-
-/** Wall clock in ms with µs resolution, comparable between processes on one machine. */
-export const wallNow = (): number => performance.timeOrigin + performance.now();
-
-/** Deterministic stream content, so the device can check what it got. */
-export function streamChunk(i: number, size: number): string {
-  const head = `${i}:`;
-  return head + "abcdefghijklmnopqrstuvwxyz0123456789".repeat(Math.ceil(size / 36)).slice(0, Math.max(0, size - head.length));
-}
 
 class ScriptedAgent implements Agent {
   readonly info = { kind: "bench", label: "Scripted benchmark agent" };

@@ -14,33 +14,23 @@
 //   stream             agent output (message deltas; command output) host → device: events/s, MB/s,
 //                      with the device's view checked: every seq once, in order, the content complete
 //   many threads       8 threads streaming to 4 devices while one more thread asks for approvals:
-//                      decide → acting under that load. Each thread streams at an agent's pace
-//                      (MANY_RATE chunks a second): unpaced, the devices (four in this process, on
-//                      the same two cores as the host and the relay) fall behind, and whatever any
-//                      thread sends then queues behind their backlog.
+//                      decide → acting under that load. The deciding phone is in this process, the
+//                      other three in one of their own (bench/pipeline-phones.ts); all four check
+//                      every stream, on the same two cores as the host and the relay. Each thread
+//                      streams at an agent's pace (MANY_RATE chunks a second): unpaced, the devices
+//                      fall behind, and whatever any thread sends then queues behind their backlog.
 // Floor probes and decisions alternate (one probe while the agent waits for each decision),
 // so whatever else the machine does lands on both.
 import { fork, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type WebSocket from "ws";
-import {
-  appProtocol,
-  decodeHeader,
-  derivePairingKeys,
-  DeviceSession,
-  isRelayControlType,
-  nobleBackend,
-  parsePairingLink,
-  textEncoder,
-  type AppProtocolMessage,
-  type ThreadEvent,
-} from "../protocol/src/index.ts";
-import { webCryptoBackend } from "../protocol/src/backend-webcrypto.ts";
+import type { AppProtocolMessage, ThreadEvent } from "../protocol/src/index.ts";
 import { formatMs, formatRate, now, result, summarize, type BenchContext, type BenchResult, type Stats, type SuiteReport, type TargetResult } from "./lib.ts";
-import { streamChunk, wallNow } from "./pipeline-host.ts";
-import { admitDevice, closeSocket, startRelay } from "./relay-client.ts";
+import { BenchDevice, watchStream, type StreamOutcome } from "./pipeline-device.ts";
+import type { PhonesStream } from "./pipeline-phones.ts";
+import { wallNow } from "./pipeline-shared.ts";
+import { startRelay } from "./relay-client.ts";
 
 /** Three of the issue's runs of 60 in one: p99 over 180 samples is not just the maximum. */
 const APPROVALS = 180;
@@ -69,168 +59,113 @@ const REPLY_RATIO = 1.5;
 const EVENTS_PER_SEC = 5000;
 const MB_PER_SEC = 20;
 
-// ------------------------------------------------------------------ a device
+// ------------------------------------------------------------------ the other processes
 
-type Listener = (m: AppProtocolMessage, at: number) => void;
+/** A benchmark process of ours (a .ts script forked with tsx), driven by typed IPC requests and replies. */
+class BenchChild {
+  readonly #child: ChildProcess;
+  readonly #exited: Promise<void>;
 
-/** A paired phone: relay admission, the end-to-end session, app messages with their arrival time. */
-class BenchDevice {
-  #ids = 0;
-  #listeners = new Set<Listener>();
-  #incoming: Promise<void> = Promise.resolve();
-  #failure: Error | undefined;
-
-  private constructor(
-    readonly ws: WebSocket,
-    readonly session: DeviceSession,
-  ) {}
-
-  static async pair(relayUrl: string, link: string, name: string): Promise<BenchDevice> {
-    const parsed = parsePairingLink(link);
-    const keys = derivePairingKeys(parsed.secret);
-    const signer = await nobleBackend.generateSigner();
-    const admitted = await admitDevice(relayUrl, parsed.roomId, signer, keys.relayTicket);
-    const session = new DeviceSession({
-      backend: webCryptoBackend,
-      hostPublicKey: parsed.hostPublicKey,
-      deviceSigner: signer,
-      deviceName: name,
-      pairing: { pairingId: keys.pairingId, psk: keys.psk },
-    });
-    const device = new BenchDevice(admitted.ws, session);
-    const opened = new Promise<void>((resolve, reject) => {
-      device.#onFrame = async (frame) => {
-        const r = await session.receive(frame);
-        if (r.reply) admitted.ws.send(r.reply);
-        if (r.opened) resolve();
-        if (r.payload) device.#dispatch(r.payload);
-      };
-      admitted.ws.once("close", (code, reason) => reject(new Error(`device socket closed ${code} ${reason.toString()}`)));
-    });
-    admitted.ws.on("message", (data: Buffer, isBinary: boolean) => {
-      if (!isBinary) return;
-      const frame = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-      if (isRelayControlType(decodeHeader(frame).type)) return;
-      // Frames are opened one at a time, in arrival order.
-      device.#incoming = device.#incoming
-        .then(() => device.#onFrame(frame))
-        .catch((e: unknown) => {
-          device.#failure ??= e as Error;
-        });
-    });
-    admitted.ws.send(await session.start());
-    const info = device.next((m) => m.type === "host.info");
-    await opened;
-    await info;
-    return device;
+  protected constructor(
+    script: string,
+    args: string[],
+    readonly label: string,
+  ) {
+    this.#child = fork(new URL(script, import.meta.url), args, { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    this.#exited = new Promise((resolve) => this.#child.once("exit", () => resolve()));
   }
 
-  #onFrame: (frame: Uint8Array) => Promise<void> = async () => undefined;
-
-  #dispatch(payload: Uint8Array): void {
-    const at = now();
-    const m = appProtocol.decode(payload);
-    for (const l of [...this.#listeners]) l(m, at);
-  }
-
-  on(listener: Listener): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
-  }
-
-  /** The next message matching `match`, with its arrival time. */
-  next(match: (m: AppProtocolMessage) => boolean, timeoutMs = 60_000): Promise<{ m: AppProtocolMessage; at: number }> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        off();
-        reject(new Error(`device: nothing matching within ${timeoutMs} ms${this.#failure ? ` (${this.#failure.message})` : ""}`));
-      }, timeoutMs);
-      const off = this.on((m, at) => {
-        if (!match(m)) return;
-        clearTimeout(timer);
-        off();
-        resolve({ m, at });
-      });
-    });
-  }
-
-  async sendRaw(json: unknown): Promise<void> {
-    this.ws.send(await this.session.send(textEncoder.encode(JSON.stringify(json))));
-  }
-
-  /** Sends a command; resolves with its answer (result, thread.list or error) and when it arrived. */
-  async command(type: string, body: unknown): Promise<{ m: AppProtocolMessage; at: number }> {
-    const id = `b${++this.#ids}`;
-    const answer = this.next((m) => (m.type === "result" || m.type === "error" || m.type === "thread.list") && m.re === id);
-    await this.sendRaw({ v: 1, type, id, body });
-    return answer;
-  }
-
-  close(): Promise<void> {
-    return closeSocket(this.ws);
-  }
-}
-
-// ------------------------------------------------------------------ the host process
-
-class HostProcess {
-  #child: ChildProcess;
-  #exited: Promise<void>;
-  readonly home: string;
-
-  private constructor(child: ChildProcess, home: string) {
-    this.#child = child;
-    this.home = home;
-    this.#exited = new Promise((resolve) => child.once("exit", () => resolve()));
-  }
-
-  static async start(relayUrl: string): Promise<HostProcess> {
-    const home = mkdtempSync(join(tmpdir(), "airlock-bench-pipeline-"));
-    const child = fork(new URL("./pipeline-host.ts", import.meta.url), [relayUrl, home], {
-      execArgv: ["--import", "tsx"],
-      stdio: ["ignore", "inherit", "inherit", "ipc"],
-    });
-    const host = new HostProcess(child, home);
-    await host.#reply("ready");
-    return host;
-  }
-
-  #reply(type: string, timeoutMs = 60_000): Promise<Record<string, unknown>> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => done(new Error(`host process: no "${type}" within ${timeoutMs} ms`)), timeoutMs);
+  /** Sends `request` (if any) and resolves with the next message of type `type`; an "error" message or an exit rejects. */
+  protected ask(type: string, request?: Record<string, unknown>, timeoutMs = 60_000): Promise<Record<string, unknown>> {
+    const child = this.#child;
+    const reply = new Promise<Record<string, unknown>>((resolve, reject) => {
+      const timer = setTimeout(() => done(new Error(`${this.label}: no "${type}" within ${timeoutMs} ms`)), timeoutMs);
       const onMessage = (m: Record<string, unknown>) => {
         if (m.type === type) done(undefined, m);
-        else if (m.type === "error") done(new Error(`host process: ${String(m.message)}`));
+        else if (m.type === "error") done(new Error(`${this.label}: ${String(m.message)}`));
       };
-      const onExit = (code: number | null) => done(new Error(`host process exited (${code})`));
+      const onExit = (code: number | null) => done(new Error(`${this.label} exited (${code})`));
       const done = (e?: Error, m?: Record<string, unknown>) => {
         clearTimeout(timer);
-        this.#child.off("message", onMessage);
-        this.#child.off("exit", onExit);
+        child.off("message", onMessage);
+        child.off("exit", onExit);
         if (e) reject(e);
         else resolve(m!);
       };
-      this.#child.on("message", onMessage);
-      this.#child.once("exit", onExit);
+      child.on("message", onMessage);
+      child.once("exit", onExit);
     });
+    if (request) child.send(request);
+    return reply;
+  }
+
+  /** Asks the process to stop, and kills it if it does not exit within 10 s. */
+  protected async stopChild(): Promise<void> {
+    if (this.#child.exitCode !== null) return;
+    await this.ask("stopped", { type: "stop" }, 30_000).catch(() => undefined);
+    const timer = setTimeout(() => this.#child.kill("SIGKILL"), 10_000);
+    await this.#exited;
+    clearTimeout(timer);
+  }
+}
+
+/** The host stack (bench/pipeline-host.ts) with its own home folder. */
+class HostProcess extends BenchChild {
+  private constructor(
+    relayUrl: string,
+    readonly home: string,
+  ) {
+    super("./pipeline-host.ts", [relayUrl, home], "host process");
+  }
+
+  static async start(relayUrl: string): Promise<HostProcess> {
+    const host = new HostProcess(relayUrl, mkdtempSync(join(tmpdir(), "airlock-bench-pipeline-")));
+    await host.ask("ready");
+    return host;
   }
 
   async pairingLink(): Promise<string> {
-    const reply = this.#reply("link");
-    this.#child.send({ type: "pair" });
-    return String((await reply).link);
+    return String((await this.ask("link", { type: "pair" })).link);
   }
 
   async stop(): Promise<void> {
-    if (this.#child.exitCode === null) {
-      const stopped = this.#reply("stopped", 30_000).catch(() => undefined);
-      this.#child.send({ type: "stop" });
-      await stopped;
-      const timer = setTimeout(() => this.#child.kill("SIGKILL"), 10_000);
-      await this.#exited;
-      clearTimeout(timer);
-    }
+    await this.stopChild();
     rmSync(this.home, { recursive: true, force: true });
+  }
+}
+
+/** The many-threads case's other phones (bench/pipeline-phones.ts), apart from the one that decides. */
+class PhonesProcess extends BenchChild {
+  private constructor(relayUrl: string) {
+    super("./pipeline-phones.ts", [relayUrl], "phones process");
+  }
+
+  static async start(relayUrl: string): Promise<PhonesProcess> {
+    const phones = new PhonesProcess(relayUrl);
+    await phones.ask("ready");
+    return phones;
+  }
+
+  async pair(link: string, name: string): Promise<void> {
+    await this.ask("paired", { type: "pair", link, name });
+  }
+
+  /** Every phone checks the thread's stream from its start, and subscribes. */
+  async watch(thread: string, kind: "delta" | "output", n: number, size: number): Promise<void> {
+    await this.ask("watching", { type: "watch", thread, kind, n, size });
+  }
+
+  async subscribe(thread: string): Promise<void> {
+    await this.ask("subscribed", { type: "subscribe", thread });
+  }
+
+  /** What each phone saw of each watched stream, once all of them ended. */
+  async results(timeoutMs: number): Promise<PhonesStream[]> {
+    return (await this.ask("results", { type: "results" }, timeoutMs)).streams as PhonesStream[];
+  }
+
+  stop(): Promise<void> {
+    return this.stopChild();
   }
 }
 
@@ -264,8 +199,8 @@ interface ApprovalTimes {
 }
 
 interface ApprovalRun {
-  /** More devices subscribed to the thread (they see every event too). */
-  others?: BenchDevice[];
+  /** Subscribes more devices to the thread once it exists (they see every event too). */
+  others?: (thread: string) => Promise<void>;
   /** Whether samples still count (false once the streams of the many-threads case ended). */
   keepGoing?: () => boolean;
   /** Decisions start once this settles. */
@@ -279,7 +214,7 @@ interface ApprovalRun {
  * `probe`: take a floor sample while the agent waits for each decision.
  */
 async function approvals(device: BenchDevice, n: number, warmup: number, probe: boolean, run: ApprovalRun = {}): Promise<ApprovalTimes> {
-  const { others = [], keepGoing, gate, thinkMs = 0 } = run;
+  const { others, keepGoing, gate, thinkMs = 0 } = run;
   const times: ApprovalTimes = { floor: [], result: [], resolved: [], acting: [], request: [] };
   const requests: { m: AppProtocolMessage; at: number; wall: number }[] = [];
   let wake: (() => void) | undefined;
@@ -296,7 +231,7 @@ async function approvals(device: BenchDevice, n: number, warmup: number, probe: 
   try {
     thread = await startThread(device, `approvals ${n} ${thinkMs}`);
     requests.push(...pendingEvents.filter((e) => e.m.type === "event" && e.m.thread === thread));
-    for (const other of others) await other.command("thread.subscribe", { thread, afterSeq: 0 });
+    await others?.(thread);
     await gate;
     for (let i = 0; i < n; i++) {
       while (requests.length === 0) await new Promise<void>((resolve) => (wake = resolve));
@@ -325,79 +260,6 @@ async function approvals(device: BenchDevice, n: number, warmup: number, probe: 
     off();
   }
   return times;
-}
-
-interface StreamOutcome {
-  events: number;
-  bytes: number;
-  ms: number;
-  /** Problems with the device's view (missing, duplicate or out-of-order seqs, wrong content). */
-  problems: string[];
-}
-
-/** Checks and counts what `device` receives on `thread` until the stream's end event. */
-function watchStream(
-  device: BenchDevice,
-  kind: "delta" | "output",
-  n: number,
-  size: number,
-): { thread: (id: string) => void; done: Promise<{ at: number; outcome: Omit<StreamOutcome, "ms"> }> } {
-  let id = "";
-  const early: { m: AppProtocolMessage; at: number }[] = [];
-  let lastSeq = 0;
-  let index = 0;
-  let carry = "";
-  let bytes = 0;
-  let events = 0;
-  const problems: string[] = [];
-  const expect = (text: string) => {
-    // Coalesced events carry several chunks: compare the concatenation.
-    carry += text;
-    for (;;) {
-      const want = streamChunk(index, size);
-      if (carry.length < want.length) return;
-      if (!carry.startsWith(want)) {
-        if (problems.length < 5) problems.push(`chunk ${index} differs`);
-        carry = "";
-        return;
-      }
-      carry = carry.slice(want.length);
-      index++;
-    }
-  };
-  let finish!: (v: { at: number; outcome: Omit<StreamOutcome, "ms"> }) => void;
-  const done = new Promise<{ at: number; outcome: Omit<StreamOutcome, "ms"> }>((resolve) => (finish = resolve));
-  const handle = (m: AppProtocolMessage, at: number) => {
-    if (m.type !== "event" || m.thread !== id) return;
-    const seq = m.seq ?? 0;
-    if (seq !== lastSeq + 1 && problems.length < 5) problems.push(`seq ${seq} after ${lastSeq}`);
-    lastSeq = Math.max(lastSeq, seq);
-    const e = m.body;
-    if (e.kind === "message.delta" && kind === "delta") {
-      events++;
-      bytes += e.text.length;
-      expect(e.text);
-    } else if (e.kind === "command.output" && kind === "output") {
-      events++;
-      bytes += e.chunk.length;
-      expect(e.chunk);
-    } else if ((kind === "delta" && e.kind === "message.completed") || (kind === "output" && e.kind === "command.finished")) {
-      off();
-      if (index !== n && problems.length < 5) problems.push(`${index} of ${n} chunks arrived`);
-      finish({ at, outcome: { events, bytes, problems } });
-    }
-  };
-  const off = device.on((m, at) => {
-    if (!id) early.push({ m, at });
-    else handle(m, at);
-  });
-  return {
-    thread: (threadId) => {
-      id = threadId;
-      for (const e of early.splice(0)) handle(e.m, e.at);
-    },
-    done,
-  };
 }
 
 async function stream(device: BenchDevice, kind: "delta" | "output", n: number, size: number): Promise<StreamOutcome> {
@@ -445,6 +307,7 @@ export async function run(ctx: BenchContext): Promise<SuiteReport> {
   ctx.log("starting the relay on local workerd");
   const relay = await startRelay();
   let host: HostProcess | undefined;
+  let phones: PhonesProcess | undefined;
   const devices: BenchDevice[] = [];
   try {
     host = await HostProcess.start(relay.directUrl);
@@ -524,24 +387,24 @@ export async function run(ctx: BenchContext): Promise<SuiteReport> {
     }
 
     ctx.log(`${MANY_THREADS} threads streaming to ${MANY_DEVICES} devices, with approvals on another thread`);
-    while (devices.length < MANY_DEVICES) devices.push(await BenchDevice.pair(relay.directUrl, await host.pairingLink(), `Bench phone ${devices.length + 1}`));
+    // The other phones run in a process of their own, as other phones do: the one deciding does not
+    // decrypt and check their frames on its event loop (they share this machine's two cores regardless).
+    phones = await PhonesProcess.start(relay.directUrl);
+    for (let i = 1; i < MANY_DEVICES; i++) await phones.pair(await host.pairingLink(), `Bench phone ${i + 1}`);
+    const otherPhones = phones;
     const watches: Promise<{ at: number; outcome: Omit<StreamOutcome, "ms"> }>[] = [];
     let streaming = true;
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     // The approvals thread first: its first request waits while the streams start, then decisions run during them.
-    const loadedRun = approvals(phone, MANY_APPROVALS, 0, false, { others: devices.slice(1), keepGoing: () => streaming, gate });
-    const t0 = now();
+    const loadedRun = approvals(phone, MANY_APPROVALS, 0, false, { others: (thread) => otherPhones.subscribe(thread), keepGoing: () => streaming, gate });
+    const t0 = wallNow();
     for (let i = 0; i < MANY_THREADS; i++) {
-      const starter = devices[i % MANY_DEVICES]!;
-      const others = devices.filter((d) => d !== starter);
-      const ws = [starter, ...others].map((d) => watchStream(d, "output", MANY_EVENTS, MANY_BYTES));
-      const thread = await startThread(starter, `stream output ${MANY_EVENTS} ${MANY_BYTES} ${MANY_RATE}`);
-      for (const d of others) await d.command("thread.subscribe", { thread, afterSeq: 0 });
-      for (const w of ws) {
-        w.thread(thread);
-        watches.push(w.done);
-      }
+      const watch = watchStream(phone, "output", MANY_EVENTS, MANY_BYTES);
+      const thread = await startThread(phone, `stream output ${MANY_EVENTS} ${MANY_BYTES} ${MANY_RATE}`);
+      watch.thread(thread);
+      watches.push(watch.done.then(({ at, outcome }) => ({ at: performance.timeOrigin + at, outcome })));
+      await otherPhones.watch(thread, "output", MANY_EVENTS, MANY_BYTES);
     }
     const allDone = Promise.all(watches).then((r) => {
       streaming = false;
@@ -549,7 +412,9 @@ export async function run(ctx: BenchContext): Promise<SuiteReport> {
     });
     release();
     const loaded = await loadedRun;
-    const outcomes = await allDone;
+    const mine = await allDone;
+    const theirs = await otherPhones.results(120_000);
+    const outcomes = [...mine, ...theirs.map((t) => ({ at: t.wallAt, outcome: t.outcome }))];
     const ms = Math.max(...outcomes.map((o) => o.at)) - t0;
     const problems = outcomes.flatMap((o) => o.outcome.problems);
     if (problems.length) throw new Error(`many threads: a device's view is wrong: ${problems.slice(0, 5).join("; ")}`);
@@ -574,6 +439,7 @@ export async function run(ctx: BenchContext): Promise<SuiteReport> {
     }
   } finally {
     for (const d of devices) await d.close();
+    await phones?.stop();
     await host?.stop();
     await relay.dispose();
   }
