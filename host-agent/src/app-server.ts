@@ -756,18 +756,34 @@ export class AppServer {
               true,
             );
           }
+          // Events other than output are handed to the session back to back (it seals them in
+          // order) and awaited together: the next one does not wait for the last one to leave.
+          const onTheirWay: { seq: number; sent: Promise<boolean> }[] = [];
+          const landed = async (): Promise<boolean> => {
+            for (const { seq, sent } of onTheirWay.splice(0)) {
+              if (!(await sent)) return false;
+              sub.sent = seq;
+            }
+            return true;
+          };
           for (const e of page.events) {
-            const bulk = isBulk(e.event);
-            if (bulk) await this.#roomForBulk(state.conn);
-            const release = bulk ? await this.#bulkTurn(state) : undefined;
+            if (state.subscriptions.get(threadId) !== sub || !this.#conns.has(state.conn)) return;
+            if (!isBulk(e.event)) {
+              onTheirWay.push({ seq: e.seq, sent: this.#sendEvent(state.conn, threadId, e.seq, e.event, false, storedEventJson(e)) });
+              continue;
+            }
+            if (!(await landed())) return;
+            await this.#roomForBulk(state.conn);
+            const release = await this.#bulkTurn(state);
             try {
               if (state.subscriptions.get(threadId) !== sub || !this.#conns.has(state.conn)) return;
-              if (!(await this.#sendEvent(state.conn, threadId, e.seq, e.event, false, storedEventJson(e), bulk))) return;
+              if (!(await this.#sendEvent(state.conn, threadId, e.seq, e.event, false, storedEventJson(e), true))) return;
             } finally {
-              release?.();
+              release();
             }
             sub.sent = e.seq;
           }
+          if (!(await landed())) return;
           if (!page.more) break;
         }
       } while (sub.again);
