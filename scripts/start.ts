@@ -3,10 +3,32 @@
 // project-local .dev/ folder, and prints the pairing QR code and link.
 import { spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
+import { createServer } from "node:net";
 import { devVapidBindings, loadOrCreateDevVapid } from "./dev-vapid.ts";
 import { startLocalRelay } from "./local-relay.ts";
 
 const port = Number(process.env.AIRLOCK_RELAY_PORT ?? 8787);
+
+/** Whether something already listens on the loopback port (wrangler would wait for it without a word). */
+function portInUse(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once("error", (e: NodeJS.ErrnoException) => resolve(e.code === "EADDRINUSE"));
+    probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(false)));
+  });
+}
+
+if (!Number.isInteger(port) || port < 1 || port > 65535) {
+  console.error(`npm start: AIRLOCK_RELAY_PORT must be a port number (1-65535), not ${JSON.stringify(process.env.AIRLOCK_RELAY_PORT)}`);
+  process.exit(2);
+}
+if (await portInUse(port)) {
+  console.error(
+    `npm start: port ${port} on 127.0.0.1 is in use: is another \`npm start\` still running? Stop it, or use another port: AIRLOCK_RELAY_PORT=${port + 1} npm start`,
+  );
+  process.exit(1);
+}
+
 const devDir = new URL("../.dev/", import.meta.url).pathname;
 const relayState = `${devDir}relay`;
 const hostHome = `${devDir}host`;
