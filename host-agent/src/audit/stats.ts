@@ -10,6 +10,7 @@
 //   notifier) and the time before a person answered, split by whether a
 //   push was sent for the request.
 import type { AuditRecord } from "./audit-log.ts";
+import { tableLines } from "../terminal-text.ts";
 
 export interface LatencySummary {
   count: number;
@@ -200,15 +201,7 @@ export function formatStats(s: ApprovalStats): string {
       `${d.approvedCommandsFailed}/${d.approvedCommands}`,
     ]);
     const header = ["DEVICE", "DECISIONS", "APPROVED", "DENIED", "P50", "P90", "FAILED CMDS"];
-    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-    for (const r of [header, ...rows])
-      lines.push(
-        "  " +
-          r
-            .map((c, i) => c.padEnd(widths[i]!))
-            .join("  ")
-            .trimEnd(),
-      );
+    for (const line of tableLines(header, rows)) lines.push(`  ${line}`);
   }
   return lines.join("\n");
 }

@@ -7,7 +7,7 @@ import { connectControl, controlSocketPath, replyError, type ControlReply } from
 import { DeviceStore } from "../device-store.ts";
 import { airlockCommand } from "../hint.ts";
 import { PushStore } from "../push/push-store.ts";
-import { terminalSafe } from "../terminal-text.ts";
+import { tableLines, terminalSafe } from "../terminal-text.ts";
 import { CliError, Exit, type Context } from "./context.ts";
 import { DEVICES_HELP } from "./help.ts";
 
@@ -26,14 +26,7 @@ export async function cmdDevices(ctx: Context, args: string[]): Promise<number> 
         d.lastSeen ? d.lastSeen.slice(0, 16).replace("T", " ") : "never",
       ]);
       const header = ["ID", "NAME", "PAIRED", "LAST SEEN"];
-      const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-      for (const r of [header, ...rows])
-        ctx.out(
-          r
-            .map((c, i) => c.padEnd(widths[i]!))
-            .join("  ")
-            .trimEnd(),
-        );
+      for (const line of tableLines(header, rows)) ctx.out(line);
     }
     return Exit.OK;
   }

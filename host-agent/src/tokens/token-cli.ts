@@ -12,7 +12,7 @@ import { AuditLog } from "../audit/audit-log.ts";
 import { connectControl, controlSocketPath, replyError, type ControlReply } from "../control.ts";
 import { DeviceStore } from "../device-store.ts";
 import { IdentityError, loadIdentity } from "../identity.ts";
-import { terminalSafe } from "../terminal-text.ts";
+import { tableLines, terminalSafe } from "../terminal-text.ts";
 import { TOKEN_LIFETIMES_DAYS, TOKEN_SCOPES, TokenStore, TokenStoreError, tokenState, type TokenRecord, type TokenScope } from "./token-store.ts";
 import { HostError } from "../host-error.ts";
 
@@ -158,14 +158,7 @@ function list(ctx: TokenCliContext, store: TokenStore, args: string[]): number {
     tokenState(t, now),
   ]);
   const header = ["ID", "NAME", "OWNER", "SCOPE", "WORKSPACE", "CREATED", "EXPIRES", "LAST USED", "STATE"];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  for (const r of [header, ...rows])
-    ctx.out(
-      r
-        .map((c, i) => c.padEnd(widths[i]!))
-        .join("  ")
-        .trimEnd(),
-    );
+  for (const line of tableLines(header, rows)) ctx.out(line);
   return TokenExit.OK;
 }
 
