@@ -17,9 +17,12 @@ import {
   type Ed25519Signer,
 } from "../protocol/src/index.ts";
 import { webCryptoBackend } from "../protocol/src/backend-webcrypto.ts";
+import { nodeCryptoBackend } from "../protocol/node/backend-node.ts";
 import { formatMs, interleave, now, result, summarize, type BenchContext, type BenchResult, type SuiteReport, type TargetResult } from "./lib.ts";
 
 const BACKENDS: readonly CryptoBackend[] = [nobleBackend, webCryptoBackend];
+/** Channels also on the host's backend (webcrypto keys, node:crypto frames); its handshakes are webcrypto's. */
+const CHANNEL_BACKENDS: readonly CryptoBackend[] = [...BACKENDS, nodeCryptoBackend];
 const MODES = ["pair", "resume"] as const;
 type Mode = (typeof MODES)[number];
 
@@ -249,7 +252,7 @@ async function inFlight(backend: CryptoBackend, padded: number, concurrency: num
 async function benchChannels(ctx: BenchContext): Promise<BenchResult[]> {
   const cases = [];
   for (const size of FRAME_SIZES) {
-    for (const backend of BACKENDS) {
+    for (const backend of CHANNEL_BACKENDS) {
       cases.push({ id: `${size.label}/${backend.name}`, size, backend, sample: await sequentialCase(backend, size.padded) });
     }
   }
@@ -261,7 +264,7 @@ async function benchChannels(ctx: BenchContext): Promise<BenchResult[]> {
   for (const size of FRAME_SIZES) {
     const bytesPerOp = size.padded - PADDING_PREFIX_LENGTH;
     const frameBytes = HEADER_LENGTH + size.padded + AEAD_TAG_LENGTH;
-    for (const backend of BACKENDS) {
+    for (const backend of CHANNEL_BACKENDS) {
       out.push(
         result(
           ctx.suite,

@@ -23,7 +23,7 @@ export interface AeadKey {
 }
 
 export interface CryptoBackend {
-  readonly name: "noble" | "webcrypto";
+  readonly name: "noble" | "webcrypto" | "node";
   /** Generates a fresh identity. WebCrypto keeps the private key non-extractable unless asked. */
   generateSigner(options?: { extractable?: boolean }): Promise<Ed25519Signer>;
   /** Deterministic identity from a 32-byte RFC 8032 seed (host key files, test vectors). */

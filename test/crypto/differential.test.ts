@@ -8,6 +8,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { nobleBackend as noble } from "../../protocol/src/backend-noble.ts";
 import { webCryptoBackend as web } from "../../protocol/src/backend-webcrypto.ts";
+import { nodeCryptoBackend as node } from "../../protocol/node/backend-node.ts";
 import type { CryptoBackend } from "../../protocol/src/backend.ts";
 import { concatBytes, fromHex, toHex } from "../../protocol/src/bytes.ts";
 import { isProtocolError } from "../../protocol/src/errors.ts";
@@ -114,7 +115,8 @@ describe("X25519: noble and webcrypto agree", () => {
   });
 });
 
-describe("AES-256-GCM: noble and webcrypto agree", () => {
+// The node backend (the host's) is webcrypto with node:crypto AES-GCM: it joins the AEAD checks.
+describe("AES-256-GCM: noble, webcrypto and node agree", () => {
   const aeadInput = fc.record({
     key: bytes(32),
     nonce: bytes(12),
@@ -125,12 +127,14 @@ describe("AES-256-GCM: noble and webcrypto agree", () => {
   it("on sealed bytes, and each opens the other's ciphertext", async () => {
     await fc.assert(
       fc.asyncProperty(aeadInput, async ({ key, nonce, aad, plaintext }) => {
-        const [nk, wk] = [await noble.aeadKey(key), await web.aeadKey(key)];
+        const [nk, wk, ok] = [await noble.aeadKey(key), await web.aeadKey(key), await node.aeadKey(key)];
         const ct = await nk.seal(nonce, aad, plaintext);
         expect(ct.length).toBe(plaintext.length + 16);
         expect(toHex(await wk.seal(nonce, aad, plaintext))).toBe(toHex(ct));
+        expect(toHex(await ok.seal(nonce, aad, plaintext))).toBe(toHex(ct));
         expect(await openHex(noble, key, nonce, aad, ct)).toBe(toHex(plaintext));
         expect(await openHex(web, key, nonce, aad, ct)).toBe(toHex(plaintext));
+        expect(await openHex(node, key, nonce, aad, ct)).toBe(toHex(plaintext));
       }),
       RUNS,
     );
@@ -148,6 +152,7 @@ describe("AES-256-GCM: noble and webcrypto agree", () => {
         else ct = ct.subarray(0, n % ct.length); // includes lengths below the 16-byte tag
         expect(await openHex(noble, key, iv, ad, ct)).toBeNull();
         expect(await openHex(web, key, iv, ad, ct)).toBeNull();
+        expect(await openHex(node, key, iv, ad, ct)).toBeNull();
       }),
       RUNS,
     );

@@ -11,6 +11,7 @@ import { describe, expect, it } from "vitest";
 import type { CryptoBackend } from "../../protocol/src/backend.ts";
 import { nobleBackend } from "../../protocol/src/backend-noble.ts";
 import { webCryptoBackend } from "../../protocol/src/backend-webcrypto.ts";
+import { nodeCryptoBackend } from "../../protocol/node/backend-node.ts";
 import { bytesEqual, concatBytes, fromHex, isAllZero, toHex } from "../../protocol/src/bytes.ts";
 import { isProtocolError } from "../../protocol/src/errors.ts";
 import { hkdfExpand, hkdfExtract, hmacSha256 } from "../../protocol/src/hash.ts";
@@ -386,7 +387,8 @@ const aesOutcomes = memo(async (b) => {
   return out;
 });
 
-describe.each(BACKENDS)("Wycheproof AES-256-GCM (96-bit IV, 128-bit tag) on the $name backend", (backend) => {
+// The node backend differs from webcrypto only in its AEAD (node:crypto), so it joins here.
+describe.each([...BACKENDS, nodeCryptoBackend])("Wycheproof AES-256-GCM (96-bit IV, 128-bit tag) on the $name backend", (backend) => {
   it.each(RESULTS.filter((r) => aesProtocolTests.some((t) => t.result === r)))("%s vectors", async (result) => {
     const outcomes = await aesOutcomes(backend);
     const tests = aesProtocolTests.filter((t) => t.result === result);
@@ -403,9 +405,11 @@ describe.each(BACKENDS)("Wycheproof AES-256-GCM (96-bit IV, 128-bit tag) on the 
   });
 });
 
-it("Wycheproof AES-256-GCM: noble and webcrypto agree on every protocol-size vector", async () => {
+it("Wycheproof AES-256-GCM: noble, webcrypto and node agree on every protocol-size vector", async () => {
   const flatten = (m: ReadonlyMap<number, AeadOutcome>) => new Map([...m].map(([id, o]) => [id, `seal=${o.seal} open=${o.open}`]));
-  expect(disagreements(aesProtocolTests, flatten(await aesOutcomes(nobleBackend)), flatten(await aesOutcomes(webCryptoBackend)))).toEqual([]);
+  const noble = flatten(await aesOutcomes(nobleBackend));
+  expect(disagreements(aesProtocolTests, noble, flatten(await aesOutcomes(webCryptoBackend)))).toEqual([]);
+  expect(disagreements(aesProtocolTests, noble, flatten(await aesOutcomes(nodeCryptoBackend)))).toEqual([]);
 });
 
 describe("Wycheproof AES-GCM, other sizes, on @noble/ciphers gcm directly", () => {

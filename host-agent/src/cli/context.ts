@@ -68,8 +68,11 @@ export function checkUrl(url: string, flag: string): string {
   return url.replace(/\/$/, "");
 }
 
-/** WebCrypto where the runtime has it, noble otherwise; loaded when a command needs it, not for --help. */
+/**
+ * WebCrypto keys with node:crypto frames where the runtime has WebCrypto (every
+ * supported Node), noble otherwise; loaded when a command needs it, not for --help.
+ */
 export async function pickBackend(): Promise<CryptoBackend> {
-  if (globalThis.crypto?.subtle) return (await import("@airlock/protocol/webcrypto")).webCryptoBackend;
+  if (globalThis.crypto?.subtle) return (await import("@airlock/protocol/node")).nodeCryptoBackend;
   return (await import("@airlock/protocol/noble")).nobleBackend;
 }
