@@ -21,19 +21,21 @@ function nodeAeadKey(raw: Uint8Array): AeadKey {
   if (raw.length !== 32) throw new Error("AES-256-GCM key must be 32 bytes");
   // A copy: the channel wipes its own key bytes when it closes or ratchets.
   const key = raw.slice();
+  const sealSync = (nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array => {
+    if (nonce.length !== NONCE_LENGTH) throw new Error("AES-256-GCM nonce must be 12 bytes");
+    const cipher = createCipheriv("aes-256-gcm", key, nonce, { authTagLength: TAG_LENGTH });
+    cipher.setAAD(aad);
+    const out = new Uint8Array(plaintext.length + TAG_LENGTH);
+    const body = cipher.update(plaintext);
+    const last = cipher.final(); // empty for GCM, but part of the API's contract
+    out.set(body, 0);
+    out.set(last, body.length);
+    out.set(cipher.getAuthTag(), body.length + last.length);
+    return out;
+  };
   return {
-    seal: async (nonce, aad, plaintext) => {
-      if (nonce.length !== NONCE_LENGTH) throw new Error("AES-256-GCM nonce must be 12 bytes");
-      const cipher = createCipheriv("aes-256-gcm", key, nonce, { authTagLength: TAG_LENGTH });
-      cipher.setAAD(aad);
-      const out = new Uint8Array(plaintext.length + TAG_LENGTH);
-      const body = cipher.update(plaintext);
-      const last = cipher.final(); // empty for GCM, but part of the API's contract
-      out.set(body, 0);
-      out.set(last, body.length);
-      out.set(cipher.getAuthTag(), body.length + last.length);
-      return out;
-    },
+    seal: async (nonce, aad, plaintext) => sealSync(nonce, aad, plaintext),
+    sealSync,
     open: async (nonce, aad, ciphertext) => {
       if (nonce.length !== NONCE_LENGTH || ciphertext.length < TAG_LENGTH) return null;
       const end = ciphertext.length - TAG_LENGTH;
