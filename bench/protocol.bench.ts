@@ -17,7 +17,7 @@ import {
   type Ed25519Signer,
 } from "../protocol/src/index.ts";
 import { webCryptoBackend } from "../protocol/src/backend-webcrypto.ts";
-import { nodeCryptoBackend } from "../protocol/node/backend-node.ts";
+import { nodeCryptoBackend } from "../protocol/src/node/backend-node.ts";
 import { formatMs, interleave, now, result, summarize, type BenchContext, type BenchResult, type SuiteReport, type TargetResult } from "./lib.ts";
 
 const BACKENDS: readonly CryptoBackend[] = [nobleBackend, webCryptoBackend];

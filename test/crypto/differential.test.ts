@@ -8,7 +8,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { nobleBackend as noble } from "../../protocol/src/backend-noble.ts";
 import { webCryptoBackend as web } from "../../protocol/src/backend-webcrypto.ts";
-import { nodeCryptoBackend as node } from "../../protocol/node/backend-node.ts";
+import { nodeCryptoBackend as node } from "../../protocol/src/node/backend-node.ts";
 import type { CryptoBackend } from "../../protocol/src/backend.ts";
 import { concatBytes, fromHex, toHex } from "../../protocol/src/bytes.ts";
 import { isProtocolError } from "../../protocol/src/errors.ts";

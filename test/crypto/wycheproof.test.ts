@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import type { CryptoBackend } from "../../protocol/src/backend.ts";
 import { nobleBackend } from "../../protocol/src/backend-noble.ts";
 import { webCryptoBackend } from "../../protocol/src/backend-webcrypto.ts";
-import { nodeCryptoBackend } from "../../protocol/node/backend-node.ts";
+import { nodeCryptoBackend } from "../../protocol/src/node/backend-node.ts";
 import { bytesEqual, concatBytes, fromHex, isAllZero, toHex } from "../../protocol/src/bytes.ts";
 import { isProtocolError } from "../../protocol/src/errors.ts";
 import { hkdfExpand, hkdfExtract, hmacSha256 } from "../../protocol/src/hash.ts";

@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { nobleBackend, textEncoder } from "../../protocol/src/index.ts";
 import { webCryptoBackend } from "../../protocol/src/backend-webcrypto.ts";
-import { nodeCryptoBackend } from "../../protocol/node/backend-node.ts";
+import { nodeCryptoBackend } from "../../protocol/src/node/backend-node.ts";
 import type { AeadKey, CryptoBackend } from "../../protocol/src/backend.ts";
 import { Channel } from "../../protocol/src/channel.ts";
 import { decodeHeader } from "../../protocol/src/header.ts";

@@ -81,8 +81,22 @@ describe("the import scanner", () => {
   });
 });
 
+/** protocol/src/node/: the Node-only corner (@airlock/protocol/node, the host agent's backend). */
+const NODE_ONLY = join(SRC, "node");
+
 describe("protocol/src portability", () => {
-  const files = sourceFiles(SRC);
+  const files = sourceFiles(SRC).filter((f) => !f.startsWith(NODE_ONLY));
+
+  it("keeps Node-only code in protocol/src/node, which nothing portable imports", () => {
+    expect(sourceFiles(NODE_ONLY).map((f) => relative(SRC, f))).toContain(join("node", "backend-node.ts"));
+    const reachingIn: string[] = [];
+    for (const file of files) {
+      for (const spec of specifiers(readFileSync(file, "utf8"))) {
+        if (spec.startsWith(".") && resolve(dirname(file), spec).startsWith(NODE_ONLY)) reachingIn.push(`${relative(SRC, file)}: ${spec}`);
+      }
+    }
+    expect(reachingIn).toEqual([]);
+  });
 
   it("has source files to check", () => {
     expect(files.length).toBeGreaterThan(10);

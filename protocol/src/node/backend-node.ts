@@ -7,12 +7,13 @@
 // the session to sealed, against 0.4 ms idle; with this backend 0.6 ms). Bytes on the wire are identical to the other backends
 // (test/crypto/differential.test.ts, Wycheproof AES-GCM vectors).
 //
-// Node only, so it lives outside protocol/src (which must run in Workers,
-// browsers and React Native: test/protocol/imports.test.ts). The host agent
-// imports it as @airlock/protocol/node.
+// Node only: protocol/src/node/ is the one folder of protocol/src that may use
+// Node built-ins, and nothing else in protocol/src imports it (the rest runs in
+// Workers, browsers and React Native: test/protocol/imports.test.ts). The host
+// agent imports it as @airlock/protocol/node.
 import { createCipheriv, createDecipheriv } from "node:crypto";
-import type { AeadKey, CryptoBackend } from "../src/backend.ts";
-import { webCryptoBackend } from "../src/backend-webcrypto.ts";
+import type { AeadKey, CryptoBackend } from "../backend.ts";
+import { webCryptoBackend } from "../backend-webcrypto.ts";
 
 const TAG_LENGTH = 16;
 const NONCE_LENGTH = 12;
