@@ -36,7 +36,9 @@ export class BenchDevice {
     const parsed = parsePairingLink(link);
     const keys = derivePairingKeys(parsed.secret);
     const signer = await nobleBackend.generateSigner();
-    const admitted = await admitDevice(relayUrl, parsed.roomId, signer, keys.relayTicket);
+    // No permessage-deflate, as with the deployed relay (wrangler.toml: no_web_socket_compression);
+    // local workerd would accept it and spend its CPU deflating ciphertext (see bench/relay.bench.ts).
+    const admitted = await admitDevice(relayUrl, parsed.roomId, signer, keys.relayTicket, { deflate: false });
     const session = new DeviceSession({
       backend: webCryptoBackend,
       hostPublicKey: parsed.hostPublicKey,

@@ -20,7 +20,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { nobleBackend, type ModelInfo, type ThreadEvent } from "../protocol/src/index.ts";
-import { webCryptoBackend } from "../protocol/src/backend-webcrypto.ts";
+import { nodeCryptoBackend } from "../protocol/src/node/backend-node.ts";
 import type { Agent, AgentHost, AgentStartContext, AgentThreadInfo, StartThreadOptions } from "../host-agent/src/agent.ts";
 import { AppServer, type CommandOutcome } from "../host-agent/src/app-server.ts";
 import { AuditLog } from "../host-agent/src/audit/audit-log.ts";
@@ -158,7 +158,7 @@ async function main(relayUrl: string, home: string): Promise<void> {
   const link = new RelayLink({ relayUrl, signer: identity.signer, log });
   const core = new HostCore({
     identity,
-    backend: webCryptoBackend, // as `airlock up` picks where WebCrypto exists
+    backend: nodeCryptoBackend, // as `airlock up` picks (webcrypto keys, node:crypto frames)
     devices,
     transport: link,
     relayUrl,
