@@ -85,8 +85,12 @@ export async function startLocalRelay(options: LocalRelayOptions = {}): Promise<
     return dir;
   };
   const removeOwned = () => {
+    process.off("exit", removeOwned);
     for (const dir of owned.splice(0)) rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
   };
+  // A process that exits without dispose() (npm start on Ctrl-C or SIGTERM: wrangler's own signal
+  // handlers exit at once) still leaves no temp folder behind; workerd's files may go while it stops.
+  process.on("exit", removeOwned);
 
   const devEnv = new TappedDevEnv();
   let worker: Awaited<ReturnType<typeof devEnv.startWorker>> | undefined;

@@ -29,16 +29,19 @@ if (await portInUse(port)) {
   process.exit(1);
 }
 
-const devDir = new URL("../.dev/", import.meta.url).pathname;
+// AIRLOCK_DEV_DIR: another state folder (the tests use one of their own, not the checkout's).
+const devDir = process.env.AIRLOCK_DEV_DIR ? `${process.env.AIRLOCK_DEV_DIR.replace(/\/$/, "")}/` : new URL("../.dev/", import.meta.url).pathname;
+/** The state folder as the hints print it: relative in the checkout, as a newcomer types it. */
+const shownDir = process.env.AIRLOCK_DEV_DIR ? devDir : ".dev/";
 const relayState = `${devDir}relay`;
 const hostHome = `${devDir}host`;
 mkdirSync(relayState, { recursive: true });
 mkdirSync(hostHome, { recursive: true, mode: 0o700 });
 
-console.log("Airlock on loopback (state in .dev/)");
+console.log(`Airlock on loopback (state in ${shownDir})`);
 // Web Push: one VAPID key pair for this checkout, made once (.dev/vapid.json, 0600).
 const { vapid, created } = await loadOrCreateDevVapid(devDir);
-console.log(`  push: VAPID key ${created ? "generated" : "loaded"} (.dev/vapid.json); public key ${vapid.publicKey.slice(0, 12)}…`);
+console.log(`  push: VAPID key ${created ? "generated" : "loaded"} (${shownDir}vapid.json); public key ${vapid.publicKey.slice(0, 12)}…`);
 console.log(`  relay: starting on http://127.0.0.1:${port} (local workerd) …`);
 // The same local relay as the tests and benchmarks (scripts/local-relay.ts), serving the web app
 // `npm start` built just before this script (package.json). The private key goes in as a secret
@@ -52,10 +55,12 @@ const relay = await startLocalRelay({
 const relayUrl = relay.url;
 console.log(`  relay: up at ${relayUrl} (health: ${relayUrl}/health)`);
 console.log(`  web app: ${relayUrl}/ (served by the relay; the pairing link below opens it and pairs)`);
-console.log("  host agent: airlock up --agent demo (pair a device from another terminal with: npx airlock --home .dev/host pair)\n");
+console.log(`  host agent: airlock up --agent demo (pair a device from another terminal with: npx airlock --home ${shownDir}host pair)\n`);
 
 const bin = new URL("../host-agent/bin/airlock.js", import.meta.url).pathname;
-const host = spawn(process.execPath, [bin, "--home", hostHome, "up", "--relay", relayUrl, "--agent", "demo", "--pair"], { stdio: "inherit" });
+// Its own process group: Ctrl-C reaches it once, from stop() below, not also from the terminal
+// (a second signal makes airlock up exit at once instead of stopping cleanly).
+const host = spawn(process.execPath, [bin, "--home", hostHome, "up", "--relay", relayUrl, "--agent", "demo", "--pair"], { stdio: "inherit", detached: true });
 
 let stopping = false;
 const stop = async (code: number) => {
@@ -71,5 +76,10 @@ const stop = async (code: number) => {
   process.exit(code);
 };
 host.on("exit", (code) => stop(code ?? 0));
-process.on("SIGINT", () => stop(0));
-process.on("SIGTERM", () => stop(0));
+// First in line: wrangler (and tsx) listen for these signals too and exit the process at once, so
+// a listener added after theirs never ran, and `airlock up` kept running without its relay when
+// npm start was stopped with SIGTERM (an IDE, a process manager, `kill`). The host is told to stop
+// before anything else; the relay's temp folders go in its exit hook (scripts/local-relay.ts).
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.prependListener(signal, () => void stop(0).catch(() => process.exit(1))); // stop() signals the host before its first await
+}

@@ -3,8 +3,10 @@
 // exits, instead of waiting without a word for wrangler to get the port; it
 // creates nothing before that check. The real script, as `npm start` runs it.
 import { spawn } from "node:child_process";
+import { readdirSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
+import { tempDir } from "../support/temp.ts";
 
 const servers: Server[] = [];
 afterEach(async () => {
@@ -49,4 +51,55 @@ describe("npm start and a port in use", () => {
     expect(code).toBe(2);
     expect(stderr).toContain("AIRLOCK_RELAY_PORT must be a port number");
   });
+});
+
+/** A loopback port nothing listens on (asked of the OS, then released). */
+async function freePort(): Promise<number> {
+  const port = await holdPort();
+  await new Promise((resolve) => servers.pop()!.close(resolve));
+  return port;
+}
+
+describe("npm start stopped with a signal", () => {
+  it.each(["SIGTERM", "SIGINT"] as const)(
+    "%s to the script stops the host agent and leaves no temp folder (wrangler's own handlers used to exit first)",
+    async (signal) => {
+      const state = tempDir("airlock-start-state-");
+      const tmp = tempDir("airlock-start-tmp-"); // the relay's temp folders go here (TMPDIR)
+      const child = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
+        env: { ...process.env, AIRLOCK_RELAY_PORT: String(await freePort()), AIRLOCK_DEV_DIR: state, TMPDIR: tmp },
+        stdio: ["ignore", "pipe", "pipe"],
+        detached: true, // its own process group, so a failed run can kill everything it started
+      });
+      let output = "";
+      const collect = (d: Buffer) => (output += d.toString());
+      child.stdout.on("data", collect);
+      child.stderr.on("data", collect);
+      // The host agent inherits these pipes: they close once every process holding them is gone.
+      const closed = new Promise<void>((resolve) => child.stdout.on("close", () => resolve()));
+      const waitFor = async (text: string, ms: number) => {
+        const until = Date.now() + ms;
+        while (!output.includes(text)) {
+          if (Date.now() > until || child.exitCode !== null) throw new Error(`no "${text}" within ${ms} ms:\n${output}`);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      };
+      try {
+        await waitFor("Relay: online", 60_000);
+        const relayFolders = () => readdirSync(tmp).filter((f) => f.startsWith("airlock-relay-")); // (tsx keeps its cache there too)
+        expect(relayFolders().length).toBeGreaterThan(0); // so the check below can fail
+        child.kill(signal);
+        await waitFor("Stopped.", 20_000); // airlock up's own clean stop
+        await closed;
+        expect(relayFolders()).toEqual([]);
+      } finally {
+        try {
+          process.kill(-child.pid!, "SIGKILL"); // whatever is left of the group (nothing, when it passed)
+        } catch {
+          // already gone
+        }
+      }
+    },
+    120_000,
+  );
 });
