@@ -97,6 +97,18 @@ function pairingSession(link: string, signer: Ed25519Signer) {
   });
 }
 
+/** A paired device on slot 4: its connection on the host, and the next frame it opens, as text. */
+async function pairedOnSlot4() {
+  const env = await setup(async () => true);
+  const { link } = await env.core.createPairing();
+  const signer = await nobleBackend.generateSigner();
+  const device = pairingSession(link, signer);
+  await handshake(env, 4, device, signer);
+  const conn = env.core.connections[0]!;
+  const opened = async () => new TextDecoder().decode((await device.receive(env.transport.take(4))).payload);
+  return { env, device, conn, opened };
+}
+
 describe("HostCore", () => {
   it("pairs after the operator confirms the SAS, publishes the allowlist, and carries payloads", async () => {
     const env = await setup(async () => true);
@@ -114,13 +126,7 @@ describe("HostCore", () => {
   });
 
   it("sends frames in counter order: a frame held by `after` holds the ones after it; if `after` fails, none leave and the session ends", async () => {
-    const env = await setup(async () => true);
-    const { link } = await env.core.createPairing();
-    const signer = await nobleBackend.generateSigner();
-    const device = pairingSession(link, signer);
-    await handshake(env, 4, device, signer);
-    const conn = env.core.connections[0]!;
-    const opened = async () => new TextDecoder().decode((await device.receive(env.transport.take(4))).payload);
+    const { env, device, conn, opened } = await pairedOnSlot4();
     let release!: () => void;
     const held = conn.send(textEncoder.encode("answer"), { after: new Promise<void>((resolve) => (release = resolve)) });
     const later = conn.send(textEncoder.encode("event"));
@@ -144,13 +150,7 @@ describe("HostCore", () => {
   });
 
   it("hands a frame with nothing ahead of it to the transport before send() returns; one behind another waits its turn", async () => {
-    const env = await setup(async () => true);
-    const { link } = await env.core.createPairing();
-    const signer = await nobleBackend.generateSigner();
-    const device = pairingSession(link, signer);
-    await handshake(env, 4, device, signer);
-    const conn = env.core.connections[0]!;
-    const opened = async () => new TextDecoder().decode((await device.receive(env.transport.take(4))).payload);
+    const { env, conn, opened } = await pairedOnSlot4();
     expect(await conn.send(textEncoder.encode("warm"))).toBe(true); // the session key is imported by now
     expect(await opened()).toBe("warm");
 
