@@ -68,6 +68,17 @@ class TappedDevEnv extends unstable_DevEnv {
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
+/**
+ * Every local relay's temp folders not removed yet. A process that exits
+ * without dispose() (npm start on Ctrl-C or SIGTERM: wrangler's own signal
+ * handlers exit at once) still leaves none behind. One exit hook for all the
+ * relays of a process (a test file starts several).
+ */
+const tempFoldersLeft = new Set<string>();
+process.on("exit", () => {
+  for (const dir of tempFoldersLeft) rmSync(dir, { recursive: true, force: true });
+});
+
 export async function startLocalRelay(options: LocalRelayOptions = {}): Promise<LocalRelay> {
   // Miniflare otherwise fetches a Request.cf sample from workers.cloudflare.com
   // (up to a 3 s timeout, and a warning when offline); the relay never reads request.cf.
@@ -77,20 +88,20 @@ export async function startLocalRelay(options: LocalRelayOptions = {}): Promise<
   const bindings: Record<string, Binding> = { ...options.bindings };
   for (const [k, value] of Object.entries(options.vars ?? {})) bindings[k] = { type: "plain_text", value };
 
-  // Temp folders this relay owns, removed on dispose.
+  // Temp folders this relay owns, removed on dispose (or at exit: see tempFoldersLeft).
   const owned: string[] = [];
   const temp = (prefix: string) => {
     const dir = mkdtempSync(join(tmpdir(), prefix));
     owned.push(dir);
+    tempFoldersLeft.add(dir);
     return dir;
   };
   const removeOwned = () => {
-    process.off("exit", removeOwned);
-    for (const dir of owned.splice(0)) rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+    for (const dir of owned.splice(0)) {
+      rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+      tempFoldersLeft.delete(dir);
+    }
   };
-  // A process that exits without dispose() (npm start on Ctrl-C or SIGTERM: wrangler's own signal
-  // handlers exit at once) still leaves no temp folder behind; workerd's files may go while it stops.
-  process.on("exit", removeOwned);
 
   const devEnv = new TappedDevEnv();
   let worker: Awaited<ReturnType<typeof devEnv.startWorker>> | undefined;
