@@ -325,27 +325,14 @@ export class HostCore {
     const transport = this.#o.transport;
     /** The last frame's way out: each frame leaves after the one sealed before it. */
     let outbound: Promise<unknown> = Promise.resolve();
-    /** Frames sealed or being sealed that have not left (or been dropped) yet. */
-    let onTheirWay = 0;
-    const leave = (frame: Uint8Array): boolean => this.#slots.get(state.slot) === state && transport.send(state.slot, frame);
     state.connection = {
       slot: state.slot,
       device,
       ...(token ? { token: grantOf(token) } : {}),
       send: (payload, options) => {
         if (session.currentState !== "open") return Promise.resolve(false);
-        if (onTheirWay === 0 && !options?.after) {
-          // Nothing ahead of it: sealed and handed to the relay link in this turn when the session can.
-          try {
-            const frame = session.sendNow(payload);
-            if (frame) return Promise.resolve(leave(frame));
-          } catch (e) {
-            return Promise.reject(e);
-          }
-        }
         const sealed = session.send(payload);
         const previous = outbound;
-        onTheirWay++;
         const sent = (async () => {
           const frame = await sealed;
           await previous;
@@ -358,12 +345,10 @@ export class HostCore {
               return false;
             }
           }
-          return leave(frame);
+          if (this.#slots.get(state.slot) !== state) return false;
+          return transport.send(state.slot, frame);
         })();
-        const left = () => {
-          onTheirWay--;
-        };
-        outbound = sent.then(left, left);
+        outbound = sent.catch(() => undefined);
         return sent;
       },
       backlog: () => transport.bufferedAmount ?? 0,

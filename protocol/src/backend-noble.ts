@@ -21,7 +21,6 @@ function aeadKey(raw: Uint8Array): AeadKey {
   const key = raw.slice();
   return {
     seal: async (nonce, aad, plaintext) => gcm(key, nonce, aad).encrypt(plaintext),
-    sealSync: (nonce, aad, plaintext) => gcm(key, nonce, aad).encrypt(plaintext),
     open: async (nonce, aad, ciphertext) => {
       if (ciphertext.length < 16) return null;
       try {

@@ -18,12 +18,6 @@ export interface X25519KeyPair {
 
 export interface AeadKey {
   seal(nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Promise<Uint8Array>;
-  /**
-   * The same as seal, on the calling thread, where the platform can (noble,
-   * node:crypto; not WebCrypto). A channel with nothing queued seals with it,
-   * so a frame is ready in the same turn instead of after promise hops.
-   */
-  sealSync?(nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array;
   /** null when authentication fails; never throws for a bad tag. */
   open(nonce: Uint8Array, aad: Uint8Array, ciphertext: Uint8Array): Promise<Uint8Array | null>;
 }

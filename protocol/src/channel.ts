@@ -52,8 +52,6 @@ class KeyState {
   startedAt: number;
   raw: Uint8Array;
   aead: Promise<AeadKey>;
-  /** The key once `aead` resolved (until the next ratchet): for sealing without awaiting it. */
-  ready: AeadKey | undefined;
   constructor(
     private backend: CryptoBackend,
     raw: Uint8Array,
@@ -61,7 +59,6 @@ class KeyState {
   ) {
     this.raw = raw.slice();
     this.aead = backend.aeadKey(this.raw);
-    this.#whenReady();
     this.startedAt = now;
   }
   /** Moves to the next epoch, deleting the old key; `derived` is passed when already computed. */
@@ -70,21 +67,9 @@ class KeyState {
     wipe(this.raw);
     this.raw = raw;
     this.aead = derived?.aead ?? this.backend.aeadKey(raw);
-    this.#whenReady();
     this.epoch++;
     this.count = 0;
     this.startedAt = now;
-  }
-  #whenReady(): void {
-    const aead = this.aead;
-    this.ready = undefined;
-    // A failed import is reported where the key is awaited (#seal, #open).
-    aead.then(
-      (key) => {
-        if (this.aead === aead) this.ready = key;
-      },
-      () => undefined,
-    );
   }
 }
 
@@ -100,8 +85,6 @@ export class Channel {
   #receiveDirection: Direction;
   /** Serialises operations so counters and ratchets never interleave. */
   #sendQueue: Promise<unknown> = Promise.resolve();
-  /** Seals waiting in #sendQueue: while any wait, a new one queues behind them. */
-  #sealsQueued = 0;
   #receiveQueue: Promise<unknown> = Promise.resolve();
 
   constructor(options: ChannelOptions) {
@@ -142,24 +125,10 @@ export class Channel {
     return this.#receiveCounter;
   }
 
-  /**
-   * Encrypts one payload into a complete frame. With nothing queued and a key
-   * that seals on the calling thread, the frame is made before this returns
-   * (counters and ratchets stay in call order either way).
-   */
+  /** Encrypts one payload into a complete frame. */
   seal(payload: Uint8Array): Promise<Uint8Array> {
-    try {
-      const frame = this.sealNow(payload);
-      if (frame) return Promise.resolve(frame);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    this.#sealsQueued++;
     const run = this.#sendQueue.then(() => this.#seal(payload));
-    const done = () => {
-      this.#sealsQueued--;
-    };
-    this.#sendQueue = run.then(done, done);
+    this.#sendQueue = run.catch(() => undefined);
     return run;
   }
 
@@ -177,46 +146,15 @@ export class Channel {
   }
 
   async #seal(payload: Uint8Array): Promise<Uint8Array> {
-    const padded = this.#padded(payload);
+    this.#checkOpen();
+    const padded = pad(payload); // throws PAYLOAD_TOO_LARGE before touching state
+    if (HEADER_LENGTH + padded.length + 16 > this.#o.maxFrameLength) fail("PAYLOAD_TOO_LARGE");
     const now = this.#o.now();
     const k = this.#send;
-    if (this.#rekeyDue(k, now)) {
+    if (k.count >= this.#o.rekeyAfterMessages || now - k.startedAt >= this.#o.rekeyAfterMs) {
       if (k.epoch >= MAX_EPOCH) this.#fail("KEY_EXHAUSTED", "epoch limit");
       k.next(now);
     }
-    const frame = this.#frame(k, padded.length);
-    return this.#sealed(frame, k, await (await k.aead).seal(makeNonce(this.#sendDirection, this.#sendCounter), associatedData(frame), padded));
-  }
-
-  /**
-   * seal() on the calling thread: the frame, or undefined when it has to wait
-   * (seals queued, a key that cannot seal synchronously or is not imported
-   * yet, a ratchet due); then seal() is the way. Throws as seal() rejects.
-   */
-  sealNow(payload: Uint8Array): Uint8Array | undefined {
-    if (this.#sealsQueued > 0) return undefined;
-    const k = this.#send;
-    const aead = k.ready;
-    if (!aead?.sealSync || this.#rekeyDue(k, this.#o.now())) return undefined;
-    const padded = this.#padded(payload);
-    const frame = this.#frame(k, padded.length);
-    return this.#sealed(frame, k, aead.sealSync(makeNonce(this.#sendDirection, this.#sendCounter), associatedData(frame), padded));
-  }
-
-  /** The padded payload; throws CHANNEL_CLOSED or PAYLOAD_TOO_LARGE before touching any state. */
-  #padded(payload: Uint8Array): Uint8Array {
-    this.#checkOpen();
-    const padded = pad(payload);
-    if (HEADER_LENGTH + padded.length + 16 > this.#o.maxFrameLength) fail("PAYLOAD_TOO_LARGE");
-    return padded;
-  }
-
-  #rekeyDue(k: KeyState, now: number): boolean {
-    return k.count >= this.#o.rekeyAfterMessages || now - k.startedAt >= this.#o.rekeyAfterMs;
-  }
-
-  /** A frame with its header written for the next counter, its body still empty. */
-  #frame(k: KeyState, paddedLength: number): Uint8Array {
     if (this.#sendCounter > MAX_COUNTER) this.#fail("KEY_EXHAUSTED", "counter limit");
     const header: FrameHeader = {
       version: PROTOCOL_VERSION,
@@ -224,15 +162,11 @@ export class Channel {
       slot: this.#o.slot,
       epoch: k.epoch,
       counter: this.#sendCounter,
-      length: paddedLength + 16,
+      length: padded.length + 16,
     };
     const frame = new Uint8Array(HEADER_LENGTH + header.length);
     writeHeader(frame, header);
-    return frame;
-  }
-
-  /** Puts the ciphertext in the frame and moves the counters on. */
-  #sealed(frame: Uint8Array, k: KeyState, ciphertext: Uint8Array): Uint8Array {
+    const ciphertext = await (await k.aead).seal(makeNonce(this.#sendDirection, header.counter), associatedData(frame), padded);
     frame.set(ciphertext, HEADER_LENGTH);
     this.#sendCounter++;
     k.count++;

@@ -58,27 +58,10 @@ abstract class SessionBase {
     try {
       return await this.channel.seal(payload);
     } catch (e) {
-      throw this.#sendFailure(e);
+      // A payload that is too large is the caller's mistake, not the session's end.
+      if (!this.channel.closed) throw e;
+      throw this.closeWith(e);
     }
-  }
-
-  /**
-   * send() on the calling thread when the channel can seal now (Channel.sealNow);
-   * undefined when it cannot, and then send() is the way. Throws as send() rejects.
-   */
-  sendNow(payload: Uint8Array): Uint8Array | undefined {
-    if (this.state !== "open" || !this.channel) fail("CHANNEL_CLOSED", `session is ${this.state}`);
-    try {
-      return this.channel.sealNow(payload);
-    } catch (e) {
-      throw this.#sendFailure(e);
-    }
-  }
-
-  #sendFailure(e: unknown): unknown {
-    // A payload that is too large is the caller's mistake, not the session's end.
-    if (!this.channel?.closed) return e;
-    return this.closeWith(e);
   }
 
   /**

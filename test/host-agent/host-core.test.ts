@@ -149,27 +149,6 @@ describe("HostCore", () => {
     await expect(device.receive(env.transport.take(4))).rejects.toHaveProperty("code");
   });
 
-  it("hands a frame with nothing ahead of it to the transport before send() returns; one behind another waits its turn", async () => {
-    const { env, conn, opened } = await pairedOnSlot4();
-    expect(await conn.send(textEncoder.encode("warm"))).toBe(true); // the session key is imported by now
-    expect(await opened()).toBe("warm");
-
-    const now = conn.send(textEncoder.encode("at once"));
-    expect(env.transport.sent).toHaveLength(1); // no await in between: sealed and sent in this turn
-    let release!: () => void;
-    const held = conn.send(textEncoder.encode("answer"), { after: new Promise<void>((resolve) => (release = resolve)) });
-    const behind = conn.send(textEncoder.encode("behind"));
-    expect(env.transport.sent).toHaveLength(1);
-    release();
-    expect(await Promise.all([now, held, behind])).toEqual([true, true, true]);
-    expect([await opened(), await opened(), await opened()]).toEqual(["at once", "answer", "behind"]);
-    // Once nothing is on its way, the next one goes at once again.
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    void conn.send(textEncoder.encode("again")).catch(() => undefined);
-    expect(env.transport.sent).toHaveLength(1);
-    expect(await opened()).toBe("again");
-  });
-
   it("logs a device's first session of the run only: every airlock-client call is a session, the audit keeps them all", async () => {
     const env = await setup(async () => true);
     const signer = await nobleBackend.generateSigner();
