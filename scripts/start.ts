@@ -59,8 +59,12 @@ console.log(`  host agent: airlock up --agent demo (pair a device from another t
 
 const bin = new URL("../host-agent/bin/airlock.js", import.meta.url).pathname;
 // Its own process group: Ctrl-C reaches it once, from stop() below, not also from the terminal
-// (a second signal makes airlock up exit at once instead of stopping cleanly).
-const host = spawn(process.execPath, [bin, "--home", hostHome, "up", "--relay", relayUrl, "--agent", "demo", "--pair"], { stdio: "inherit", detached: true });
+// (a second signal makes airlock up exit at once instead of stopping cleanly). Not on Windows,
+// where a detached child gets a console window of its own.
+const host = spawn(process.execPath, [bin, "--home", hostHome, "up", "--relay", relayUrl, "--agent", "demo", "--pair"], {
+  stdio: "inherit",
+  detached: process.platform !== "win32",
+});
 
 let stopping = false;
 const stop = async (code: number) => {
