@@ -35,17 +35,22 @@ function checkout(): { root: string; remote: string } {
   return { root, remote };
 }
 
+/** What the demo agent must not change: the enclosing repository's HEAD, its remote, its status and its files. */
+function checkoutState(root: string, remote: string) {
+  return {
+    head: git(root, "rev-parse", "HEAD"),
+    remote: git(remote, "rev-parse", "main"),
+    status: git(root, "status", "--porcelain"),
+    files: readdirSync(root)
+      .filter((f) => f !== ".dev")
+      .sort(),
+  };
+}
+
 describe("demo agent sandbox", () => {
   it("push and install stay inside the workspace when it sits in a checkout", async () => {
     const { root, remote } = checkout();
-    const before = {
-      head: git(root, "rev-parse", "HEAD"),
-      remote: git(remote, "rev-parse", "main"),
-      status: git(root, "status", "--porcelain"),
-      files: readdirSync(root)
-        .filter((f) => f !== ".dev")
-        .sort(),
-    };
+    const before = checkoutState(root, remote);
     const workspace = join(root, ".dev", "host", "demo-workspace");
     // npm must fail fast here (no registry): what matters is where it would have written.
     const saved = { registry: process.env.npm_config_registry, retries: process.env.npm_config_fetch_retries };
@@ -73,14 +78,7 @@ describe("demo agent sandbox", () => {
       if (saved.retries === undefined) delete process.env.npm_config_fetch_retries;
     }
     // The enclosing repository, its remote and its files: untouched.
-    expect({
-      head: git(root, "rev-parse", "HEAD"),
-      remote: git(remote, "rev-parse", "main"),
-      status: git(root, "status", "--porcelain"),
-      files: readdirSync(root)
-        .filter((f) => f !== ".dev")
-        .sort(),
-    }).toEqual(before);
+    expect(checkoutState(root, remote)).toEqual(before);
     expect(existsSync(join(root, "node_modules"))).toBe(false);
     expect(existsSync(join(root, "package-lock.json"))).toBe(false);
     // The push went to the workspace's own origin.

@@ -137,33 +137,16 @@ export class MockResponses {
         });
         break;
       case "ask":
-        send({
-          type: "response.output_item.done",
-          output_index: 0,
-          item: {
-            type: "function_call",
-            id: `fc_${this.seq}`,
-            call_id: callId,
-            name: "request_user_input",
-            arguments: JSON.stringify({ questions: step.questions }),
-          },
-        });
+        sendFunctionCall(send, `fc_${this.seq}`, callId, { name: "request_user_input", arguments: JSON.stringify({ questions: step.questions }) });
         break;
       case "text":
         streamText(send, `msg_${this.seq}`, step.text, step.chunks ?? 3);
         break;
       case "call":
-        send({
-          type: "response.output_item.done",
-          output_index: 0,
-          item: {
-            type: "function_call",
-            id: `fc_${this.seq}`,
-            call_id: callId,
-            name: step.name,
-            ...(step.namespace ? { namespace: step.namespace } : {}),
-            arguments: JSON.stringify(step.args),
-          },
+        sendFunctionCall(send, `fc_${this.seq}`, callId, {
+          name: step.name,
+          ...(step.namespace ? { namespace: step.namespace } : {}),
+          arguments: JSON.stringify(step.args),
         });
         break;
       case "toolSearch":
@@ -236,6 +219,16 @@ export class MockResponses {
     });
     res.end();
   }
+}
+
+/** A finished function_call output item (a tool the model calls). */
+function sendFunctionCall(
+  send: (e: Record<string, unknown>) => void,
+  id: string,
+  callId: string,
+  call: { name: string; namespace?: string; arguments: string },
+): void {
+  send({ type: "response.output_item.done", output_index: 0, item: { type: "function_call", id, call_id: callId, ...call } });
 }
 
 function streamText(send: (e: Record<string, unknown>) => void, itemId: string, text: string, chunks: number, outputIndex = 0): void {
