@@ -150,6 +150,38 @@ describe("notifications while the page is open", () => {
   });
 });
 
+describe("notifications blocked in the browser's settings", () => {
+  it("the host's view says so once and offers no button that would fail; allowing them again brings the button back", async () => {
+    await watcher.locator("form[aria-label='New thread']").waitFor();
+    const pushStatus = watcher.locator("section.push [role='status']");
+    expect(await notifyToggle(watcher).count()).toBe(1);
+    // As the user would in the site settings. The session stays attached: Chromium drops its overrides when it detaches.
+    const cdp = await watcher.context().newCDPSession(watcher);
+    const setPermission = (setting: "denied" | "granted") =>
+      cdp.send("Browser.setPermission", { permission: { name: "notifications" }, setting, origin: new URL(s.relay.url).origin });
+    try {
+      await setPermission("denied");
+      // Blocked while the page is open: the view follows without a reload.
+      await expect.poll(() => notifyToggle(watcher).count()).toBe(0);
+      await expect
+        .poll(() => pushStatus.textContent())
+        .toBe("Notifications are blocked for this site. Allow them in the browser's site settings, then come back here.");
+      expect(await watcher.locator("section.push button").count()).toBe(0);
+      await screenshot(watcher, "app-host-notifications-blocked");
+
+      await setPermission("granted");
+      await expect.poll(() => notifyToggle(watcher).count()).toBe(1);
+      await expect.poll(() => pushStatus.textContent()).not.toContain("blocked");
+      expect(await notifyToggle(watcher).getAttribute("aria-pressed")).toBe("false");
+    } finally {
+      // Detaching drops every override, the context's grant too: grant it again for the tests after this one.
+      await cdp.detach();
+      await s.browser.context.grantPermissions(["notifications"], { origin: s.relay.url });
+    }
+    expect(await watcher.evaluate(() => Notification.permission)).toBe("granted");
+  });
+});
+
 describe("accessibility smoke test (thread with an approval waiting, and the host's view)", () => {
   let cdp: CDPSession;
 

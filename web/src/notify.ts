@@ -75,6 +75,33 @@ export class Notifier {
   }
 }
 
+/**
+ * Calls `onChange` when the browser's notification permission changes while
+ * the page is open (the user allows or blocks the site in its settings);
+ * returns the function that stops watching. Browsers without the Permissions
+ * API for notifications are not watched (the page shows the new state on its
+ * next render).
+ */
+export function watchNotificationPermission(onChange: () => void): () => void {
+  let stopped = false;
+  let status: PermissionStatus | undefined;
+  const changed = () => {
+    if (!stopped) onChange();
+  };
+  navigator.permissions
+    ?.query({ name: "notifications" })
+    .then((s) => {
+      if (stopped) return;
+      status = s;
+      s.addEventListener("change", changed);
+    })
+    .catch(() => undefined);
+  return () => {
+    stopped = true;
+    status?.removeEventListener("change", changed);
+  };
+}
+
 function readPref(): string | null {
   try {
     return localStorage.getItem(PREF);

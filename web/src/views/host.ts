@@ -3,6 +3,7 @@
 import type { Effort, HostInfo, ThreadSummary } from "@airlock/client-sdk";
 import { ago, errorText, type AppContext, type View } from "../context.ts";
 import { field, h, replace, select } from "../ui.ts";
+import { watchNotificationPermission } from "../notify.ts";
 import { connectionBanner } from "./banner.ts";
 import { pushSection } from "./push.ts";
 
@@ -122,7 +123,12 @@ export function hostView(ctx: AppContext, hostId: string): View {
   // Notifications: opt-in here (asks for the browser's permission on this tap if needed), and off again.
   // A toggle button: its name stays, aria-pressed (and the check mark) says whether they are on.
   const notify = ctx.notifier.supported ? h("button", { type: "button", class: "small notify" }, "Notify me about approvals") : null;
-  const renderNotify = () => notify?.setAttribute("aria-pressed", String(ctx.notifier.enabled));
+  const renderNotify = () => {
+    if (!notify) return;
+    notify.setAttribute("aria-pressed", String(ctx.notifier.enabled));
+    // Blocked in the browser's settings: the push card says how to allow them, a button here would only fail.
+    notify.hidden = ctx.notifier.permission === "denied";
+  };
   notify?.addEventListener("click", async () => {
     if (ctx.notifier.enabled) {
       ctx.notifier.disable();
@@ -158,6 +164,7 @@ export function hostView(ctx: AppContext, hostId: string): View {
       renderAbout();
     }),
     conn.on("state", () => renderThreads(conn.threads)),
+    watchNotificationPermission(renderNotify),
   ];
   return {
     el: h("section", { class: "page stack" }, banner.el, about, form, h("h2", null, "Threads"), list, push.el, notify),

@@ -6,6 +6,7 @@
 import type { HostConnection } from "@airlock/client-sdk";
 import { supportsPush, type PushKind } from "@airlock/client-sdk/push";
 import { errorText, type AppContext } from "../context.ts";
+import { watchNotificationPermission } from "../notify.ts";
 import { pushSupport, relayVapidKey, type PushController } from "../push.ts";
 import { h, replace } from "../ui.ts";
 
@@ -40,9 +41,12 @@ export function pushSection(ctx: AppContext, push: PushController, conn: HostCon
     const support = pushSupport();
     if (support === "ios-home-screen")
       return "On iPhone and iPad, push needs Airlock on the Home Screen (iOS 16.4 or later): tap Share, then “Add to Home Screen”, open Airlock from there and turn notifications on.";
+    const denied = typeof Notification !== "undefined" && Notification.permission === "denied";
+    if (denied) return "Notifications are blocked for this site. Allow them in the browser's site settings, then come back here.";
     if (support === "unsupported")
-      return "This browser cannot receive push notifications. While this page is open, “Notify me about approvals” below still works.";
-    if (Notification.permission === "denied") return "Notifications are blocked for this site. Allow them in the browser's site settings, then come back here.";
+      return typeof Notification === "undefined"
+        ? "This browser cannot show notifications."
+        : "This browser cannot receive push notifications. While this page is open, “Notify me about approvals” below still works.";
     if (relayKey === null) return "This host's relay does not send push notifications (its operator has not set a push key).";
     if (relayKey === "error") return "Could not ask the relay whether it sends push notifications. Try again later.";
     if (conn.hostInfo && !supportsPush(conn)) return "This host cannot send push notifications yet (its airlock needs an update).";
@@ -147,7 +151,7 @@ export function pushSection(ctx: AppContext, push: PushController, conn: HostCon
   };
   askRelay();
   render();
-  const offs = [conn.on("hostInfo", render)];
+  const offs = [conn.on("hostInfo", render), watchNotificationPermission(render)];
   return {
     el,
     dispose() {
