@@ -286,8 +286,10 @@ export class CommandLedger<O = unknown> {
             await this.#append(entry);
             await this.#compactIfDue();
           });
-          options.recording?.(JSON.parse(json) as O, durable);
-          await durable;
+          // A microtask later, once the queue has issued the write (an idle queue starts it first):
+          // the caller prepares its answer while the sync is on its way, not before it starts.
+          const handedOver = Promise.resolve().then(() => options.recording?.(JSON.parse(json) as O, durable));
+          await Promise.all([durable, handedOver]);
         } catch (e) {
           // Waiters still get the outcome; only the first caller learns of the failure.
           failed = e instanceof LedgerError ? e : new LedgerError("WRITE_FAILED", `${this.file}: ${(e as Error).message}`, { cause: e });

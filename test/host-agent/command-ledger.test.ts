@@ -111,6 +111,27 @@ describe("command ledger", () => {
     await again.close();
   });
 
+  it("hands the outcome to `recording` once its write has started, with a promise that settles when it is durable", async () => {
+    const file = ledgerFile();
+    const ledger = await CommandLedger.open<Outcome>(file);
+    await ledger.once("d_abc", "c1", async () => result(1));
+    const before = statSync(file).size;
+    const seen: { size: number; outcome: Outcome; durable: Promise<unknown> }[] = [];
+    const done = ledger.once("d_abc", "c2", async () => result(2), {
+      recording: (outcome, durable) => seen.push({ size: statSync(file).size, outcome, durable }),
+    });
+    await done;
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.outcome).toEqual(result(2));
+    // The line was already in the file when the caller got the outcome: it prepares its answer while the sync runs.
+    expect(seen[0]!.size).toBeGreaterThan(before);
+    await expect(seen[0]!.durable).resolves.toBeUndefined();
+    // A resend is not recorded again.
+    await ledger.once("d_abc", "c2", async () => result(3), { recording: () => seen.push({ size: 0, outcome: result(3), durable: Promise.resolve() }) });
+    expect(seen).toHaveLength(1);
+    await ledger.close();
+  });
+
   it("keeps at most maxEntries, forgetting the oldest, and the file at most 2 × maxEntries lines", async () => {
     const file = ledgerFile();
     const ledger = await CommandLedger.open<Outcome>(file, { maxEntries: 5 });
